@@ -1,0 +1,214 @@
+/** Flock's one configuration: environment variables and CLI flags (flags win), validated by one zod schema. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEVELOPMENT_SPACE, spacesFileSchema, type SpaceWithKeys } from './space/space.ts';
+
+/** Each setting: its flag, its environment variable, and what it means. The single source for `--help` and docs. */
+export const CONFIG_SETTINGS = {
+  dataDir: { flag: 'data-dir', env: 'FLOCK_DATA_DIR', help: 'directory of the embedded log and engine state', fallback: './data' },
+  host: { flag: 'host', env: 'FLOCK_HOST', help: 'address the HTTP server binds', fallback: '127.0.0.1' },
+  port: { flag: 'port', env: 'FLOCK_PORT', help: 'HTTP port (0 = any free port)', fallback: '8080' },
+  natsUrl: { flag: 'nats-url', env: 'FLOCK_NATS_URL', help: 'NATS server(s), comma-separated; unset = embedded log in the data dir', fallback: undefined },
+  partitions: { flag: 'partitions', env: 'FLOCK_PARTITIONS', help: 'partitions of the event stream, fixed once the stream exists', fallback: '16' },
+  streamMaxAge: { flag: 'stream-max-age', env: 'FLOCK_STREAM_MAX_AGE', help: 'JetStream: drop events older than this (e.g. 400d; 0 = keep forever)', fallback: '0' },
+  streamMaxBytes: { flag: 'stream-max-bytes', env: 'FLOCK_STREAM_MAX_BYTES', help: 'JetStream: cap on stored bytes (e.g. 50GB; 0 = unlimited)', fallback: '0' },
+  streamDuplicateWindow: { flag: 'stream-duplicate-window', env: 'FLOCK_STREAM_DUPLICATE_WINDOW', help: 'JetStream: how long a messageId is remembered for dedupe', fallback: '24h' },
+  streamReplicas: { flag: 'stream-replicas', env: 'FLOCK_STREAM_REPLICAS', help: 'JetStream: stream replicas (1, or 3 on a cluster)', fallback: '1' },
+  rateLimit: { flag: 'rate-limit', env: 'FLOCK_RATE_LIMIT', help: 'ingest events per second per space (0 = no limit)', fallback: '50000' },
+  rateBurst: { flag: 'rate-burst', env: 'FLOCK_RATE_BURST', help: 'ingest burst per space, in events (default: 2 × rate limit)', fallback: undefined },
+  spacesFile: { flag: 'spaces-file', env: 'FLOCK_SPACES_FILE', help: 'JSON file of spaces and write keys; unset = the development space', fallback: undefined },
+  publicApiHost: { flag: 'public-api-host', env: 'FLOCK_PUBLIC_API_HOST', help: 'host[:port][/path] clients reach the tracking API at, served in /v1/projects/<key>/settings (default: the request Host + /v1)', fallback: undefined },
+  shutdownTimeout: { flag: 'shutdown-timeout', env: 'FLOCK_SHUTDOWN_TIMEOUT', help: 'how long shutdown waits for open requests before closing them', fallback: '10s' },
+} as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
+
+type SettingName = keyof typeof CONFIG_SETTINGS;
+
+const UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNITS_BYTES: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1_000,
+  mb: 1_000_000,
+  gb: 1_000_000_000,
+  tb: 1_000_000_000_000,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** `250ms`, `30s`, `15m`, `24h`, `400d`; a bare number is seconds. */
+const duration = z.string().transform((text, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
+  if (m === null) {
+    ctx.addIssue({ code: 'custom', input: text, message: `"${text}" is not a duration (e.g. 500ms, 30s, 15m, 24h, 7d)` });
+    return z.NEVER;
+  }
+  return Math.round(Number(m[1]) * (UNITS_MS[(m[2] ?? 's').toLowerCase()] ?? 1_000));
+});
+
+/** `1048576`, `512MB`, `50GiB`; a bare number is bytes. */
+const byteSize = z.string().transform((text, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(text);
+  if (m === null) {
+    ctx.addIssue({ code: 'custom', input: text, message: `"${text}" is not a size (e.g. 500MB, 50GiB)` });
+    return z.NEVER;
+  }
+  return Math.round(Number(m[1]) * (UNITS_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1));
+});
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The raw strings (from flags or environment) → typed config. */
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    host: z.string().min(1),
+    port: integer(0, 65_535),
+    natsUrl: z.string().min(1).optional(),
+    partitions: integer(1, 4_096),
+    streamMaxAge: duration,
+    streamMaxBytes: byteSize,
+    streamDuplicateWindow: duration.pipe(z.number().min(1_000, { error: 'the duplicate window must be at least 1s' })),
+    streamReplicas: integer(1, 5),
+    rateLimit: z.coerce.number().min(0),
+    rateBurst: z.coerce.number().min(1).optional(),
+    spacesFile: z.string().min(1).optional(),
+    publicApiHost: z.string().min(1).optional(),
+    shutdownTimeout: duration,
+  })
+  .transform((raw) => ({
+    dataDir: raw.dataDir,
+    host: raw.host,
+    port: raw.port,
+    natsUrl: raw.natsUrl,
+    partitions: raw.partitions,
+    stream: {
+      maxAgeMs: raw.streamMaxAge,
+      maxBytes: raw.streamMaxBytes,
+      duplicateWindowMs: raw.streamDuplicateWindow,
+      replicas: raw.streamReplicas,
+    },
+    rateLimit: {
+      /** events per second per space; 0 = no limit. */
+      eventsPerSecond: raw.rateLimit,
+      burst: raw.rateBurst ?? Math.max(1, raw.rateLimit * 2),
+    },
+    spacesFile: raw.spacesFile,
+    publicApiHost: raw.publicApiHost,
+    shutdownTimeoutMs: raw.shutdownTimeout,
+  }));
+
+export type FlockConfig = z.output<typeof configSchema> & {
+  readonly spaces: readonly SpaceWithKeys[];
+  /** true when no spaces file was given and the development space is in use. */
+  readonly developmentSpace: boolean;
+};
+
+export interface ConfigIssue {
+  /** the flag or variable at fault, or the spaces file path. */
+  readonly source: string;
+  readonly message: string;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: FlockConfig; readonly help: boolean }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+export interface ConfigSources {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly argv?: readonly string[];
+}
+
+/**
+ * Reads flags and environment (flags win, then variables, then defaults), validates them and loads
+ * the spaces file. Problems come back as data, one per setting, so the caller can print them all.
+ */
+export function loadConfig({ env = process.env, argv = process.argv.slice(2) }: ConfigSources = {}): ConfigResult {
+  const names = Object.keys(CONFIG_SETTINGS) as SettingName[];
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(names.map((name) => [CONFIG_SETTINGS[name].flag, { type: 'string' as const }])),
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    return { ok: false, issues: [{ source: 'arguments', message: (error as Error).message }] };
+  }
+
+  const raw: Record<string, string | undefined> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const name of names) {
+    const setting = CONFIG_SETTINGS[name];
+    const flag = flags[setting.flag];
+    const fromEnv = env[setting.env];
+    if (typeof flag === 'string') {
+      raw[name] = flag;
+      sourceOf[name] = `--${setting.flag}`;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      raw[name] = fromEnv;
+      sourceOf[name] = setting.env;
+    } else {
+      raw[name] = setting.fallback;
+      sourceOf[name] = `default of ${setting.env}`;
+    }
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        return { source: sourceOf[name] ?? name, message: issue.message };
+      }),
+    };
+  }
+
+  const spaces = loadSpaces(parsed.data.spacesFile);
+  if (!spaces.ok) return spaces;
+  return {
+    ok: true,
+    help: flags['help'] === true,
+    config: { ...parsed.data, spaces: spaces.spaces, developmentSpace: parsed.data.spacesFile === undefined },
+  };
+}
+
+function loadSpaces(
+  file: string | undefined,
+): { readonly ok: true; readonly spaces: readonly SpaceWithKeys[] } | { readonly ok: false; readonly issues: ConfigIssue[] } {
+  if (file === undefined) return { ok: true, spaces: [DEVELOPMENT_SPACE] };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    return { ok: false, issues: [{ source: file, message: `cannot read the spaces file: ${(error as Error).message}` }] };
+  }
+  const parsed = spacesFileSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((issue) => ({
+        source: file,
+        message: `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+      })),
+    };
+  }
+  if (parsed.data.length === 0) return { ok: false, issues: [{ source: file, message: 'the spaces file defines no space' }] };
+  return { ok: true, spaces: parsed.data };
+}
+
+/** `--help` text, generated from CONFIG_SETTINGS. */
+export function configHelp(): string {
+  const lines = ['Usage: flock [options]   (every option can also be set by its environment variable)', ''];
+  for (const setting of Object.values(CONFIG_SETTINGS)) {
+    const fallback = setting.fallback === undefined ? '' : ` (default ${setting.fallback})`;
+    lines.push(`  --${setting.flag.padEnd(25)} ${setting.env.padEnd(30)} ${setting.help}${fallback}`);
+  }
+  return lines.join('\n');
+}

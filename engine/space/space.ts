@@ -1,0 +1,83 @@
+/** A space — one tenant: its own profiles, definitions and event subjects — and the write keys that send into it. */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Space ids become part of NATS subjects (`flock.events.<space>.<partition>`): no dots, spaces or wildcards. */
+export const spaceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'a space id is 1–64 letters, digits, "_" or "-"' });
+
+/** A write key as configured: the bare key, or the key with the id of the source it stands for. */
+export const writeKeyConfigSchema = z.union([
+  z.string().min(1, { error: 'a write key must not be empty' }),
+  z.object({
+    key: z.string().min(1, { error: 'a write key must not be empty' }),
+    sourceId: z.string().min(1).optional(),
+  }),
+]);
+
+export const spaceConfigSchema = z.object({
+  id: spaceIdSchema,
+  name: z.string().min(1),
+  writeKeys: z.array(writeKeyConfigSchema).default([]),
+});
+export type SpaceConfig = z.input<typeof spaceConfigSchema>;
+
+export interface Space {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** What a write key grants: which space it writes to, as which source. */
+export interface WriteKeyGrant {
+  readonly space: Space;
+  readonly sourceId: string;
+}
+
+/** A space with its write keys resolved: every key has a source id. */
+export interface SpaceWithKeys extends Space {
+  readonly writeKeys: readonly { readonly key: string; readonly sourceId: string }[];
+}
+
+/** The spaces a spaces file holds: `{ "spaces": [...] }` or the bare array. Ids and write keys are unique. */
+export const spacesFileSchema = z
+  .preprocess((value) => (Array.isArray(value) ? { spaces: value } : value), z.object({ spaces: z.array(spaceConfigSchema) }))
+  .transform(({ spaces }): SpaceWithKeys[] =>
+    spaces.map((space) => ({
+      id: space.id,
+      name: space.name,
+      writeKeys: space.writeKeys.map((entry) =>
+        typeof entry === 'string'
+          ? { key: entry, sourceId: derivedSourceId(entry) }
+          : { key: entry.key, sourceId: entry.sourceId ?? derivedSourceId(entry.key) },
+      ),
+    })),
+  )
+  .superRefine((spaces, ctx) => {
+    const ids = new Set<string>();
+    const keys = new Set<string>();
+    spaces.forEach((space, i) => {
+      if (ids.has(space.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `space id "${space.id}" is used twice` });
+      ids.add(space.id);
+      space.writeKeys.forEach((entry, j) => {
+        // the message names the space, never the key: config errors end up in logs.
+        if (keys.has(entry.key)) ctx.addIssue({ code: 'custom', path: [i, 'writeKeys', j], message: `a write key of space "${space.id}" is used twice` });
+        keys.add(entry.key);
+      });
+    });
+  });
+
+/**
+ * A stable source id for a key configured without one. A hash, not the key: source ids are stored
+ * in every event and shown in the API, write keys are secrets.
+ */
+export function derivedSourceId(writeKey: string): string {
+  return `src_${createHash('sha256').update(writeKey).digest('hex').slice(0, 16)}`;
+}
+
+/** The development default when no spaces are configured: never use it on a reachable host. */
+export const DEVELOPMENT_SPACE: SpaceWithKeys = {
+  id: 'spa_default',
+  name: 'Default (development)',
+  writeKeys: [{ key: 'dev_write_key', sourceId: 'src_default' }],
+};
