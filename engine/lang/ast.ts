@@ -83,14 +83,21 @@ export interface EventStream {
 
 export type ValueType = 'number' | 'string' | 'array';
 
+/** A reducer; its `span` covers the call (`sum(property('p'))`, or `unique(…).count()` as a whole). */
 export type Reducer =
-  | { readonly kind: 'count' }
-  | { readonly kind: 'sum' | 'avg'; readonly of: EventValueRef }
-  | { readonly kind: 'min' | 'max'; readonly of: EventValueRef; readonly as: 'number' | 'string' }
-  | { readonly kind: 'mode'; readonly of: EventValueRef; readonly as: ValueType; readonly minFrequency: number }
-  | { readonly kind: 'first' | 'last'; readonly of: EventValueRef }
+  | { readonly kind: 'count'; readonly span?: Span }
+  | { readonly kind: 'sum' | 'avg'; readonly of: EventValueRef; readonly span?: Span }
+  | { readonly kind: 'min' | 'max'; readonly of: EventValueRef; readonly as: 'number' | 'string'; readonly span?: Span }
+  | {
+      readonly kind: 'mode';
+      readonly of: EventValueRef;
+      readonly as: ValueType;
+      readonly minFrequency: number;
+      readonly span?: Span;
+    }
+  | { readonly kind: 'first' | 'last'; readonly of: EventValueRef; readonly span?: Span }
   /** `unique(p)` is a list; `unique(p).count()` sets `count`. */
-  | { readonly kind: 'unique'; readonly of: EventValueRef; readonly count: boolean };
+  | { readonly kind: 'unique'; readonly of: EventValueRef; readonly count: boolean; readonly span?: Span };
 
 /** A stream reduced to a scalar (or, for `unique` without `.count()`, a list). */
 export interface Aggregate {
