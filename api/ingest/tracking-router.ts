@@ -1,0 +1,131 @@
+/** The Segment HTTP tracking API: `POST /v1/{track,identify,page,screen,group,alias,batch}` and the short paths `/v1/{t,i,p,s,g,a,b}`. */
+import { Hono, type Context } from 'hono';
+import type { EventLog } from '../../engine/log/event-log.ts';
+import type { EventType, FlockEvent } from '../../engine/event/model.ts';
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '../../engine/event/limits.ts';
+import { normalizeCall, type NormalizeMeta } from '../../engine/event/normalize.ts';
+import { normalizeBatch } from '../../engine/event/normalize-batch.ts';
+import type { SpaceDirectory } from '../../engine/space/space-directory.ts';
+import type { WriteKeyGrant } from '../../engine/space/space.ts';
+import { HttpError } from '../http-error.ts';
+import type { Logger } from '../logger.ts';
+import { readBody } from './read-body.ts';
+import { RateLimiter, type RateLimitConfig } from './rate-limiter.ts';
+import { trackingCors } from './tracking-cors.ts';
+import { authorize, basicAuthWriteKey, bodyWriteKey } from './write-key.ts';
+
+export interface TrackingDeps {
+  readonly eventLog: Pick<EventLog, 'append'>;
+  readonly spaces: SpaceDirectory;
+  readonly rateLimit: RateLimitConfig;
+  /** epoch ms; injected so tests control `receivedAt` and the rate limiter. */
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly newMessageId?: () => string;
+}
+
+type Kind = EventType | 'batch';
+
+/** Every path, long and short: analytics.js posts to the first letter of the type, mobile libraries to `/b`. */
+export const TRACKING_PATHS: Readonly<Record<string, Kind>> = {
+  track: 'track',
+  t: 'track',
+  identify: 'identify',
+  i: 'identify',
+  page: 'page',
+  p: 'page',
+  screen: 'screen',
+  s: 'screen',
+  group: 'group',
+  g: 'group',
+  alias: 'alias',
+  a: 'alias',
+  batch: 'batch',
+  b: 'batch',
+};
+
+/**
+ * A call is answered `{"success":true}` only once the event log has made it durable; if the append
+ * fails the answer is 503 and the client retries (the messageId makes the retry a no-op if the
+ * first attempt was stored after all).
+ */
+export function trackingRouter(deps: TrackingDeps): Hono {
+  const router = new Hono();
+  const limiter = new RateLimiter(deps.rateLimit);
+
+  const accept = async (c: Context, kind: Kind): Promise<Response> => {
+    const headerKey = basicAuthWriteKey(c.req.header('authorization'));
+    // with Basic auth a wrong key is refused before the body is read.
+    let grant: WriteKeyGrant | undefined = headerKey === undefined ? undefined : await authorize(deps.spaces, headerKey);
+    const bytes = await readBody(c.req.raw, MAX_REQUEST_BYTES);
+    if (kind !== 'batch' && bytes.length > MAX_EVENT_BYTES) {
+      throw new HttpError(400, 'event_too_large', `an event must be at most ${MAX_EVENT_BYTES} bytes of JSON`);
+    }
+    const body = parseJsonObject(bytes);
+    grant ??= await authorize(deps.spaces, bodyWriteKey(body));
+
+    const admission = limiter.admit(grant.space.id, kind === 'batch' ? batchCost(body) : 1, deps.clock());
+    if (!admission.ok) {
+      const seconds = String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000)));
+      throw new HttpError(429, 'rate_limited', `space ${grant.space.id} is over its ingest rate limit`, {
+        'Retry-After': seconds,
+        'X-RateLimit-Reset': seconds,
+      });
+    }
+
+    const meta: NormalizeMeta = {
+      space: grant.space.id,
+      receivedAt: deps.clock(),
+      sourceId: grant.sourceId,
+      ...(deps.newMessageId === undefined ? {} : { newMessageId: deps.newMessageId }),
+    };
+    if (kind === 'batch') {
+      const result = normalizeBatch(body, meta, { bodyBytes: bytes.length });
+      if (!result.ok) throw new HttpError(400, result.rejection.code, result.rejection.message);
+      await append(c, result.events);
+      return c.json(result.rejected.length > 0 ? { success: true, rejected: result.rejected } : { success: true });
+    }
+    const result = normalizeCall(kind, body, meta);
+    if (!result.ok) throw new HttpError(400, result.rejection.code, result.rejection.message);
+    await append(c, [result.event]);
+    return c.json({ success: true });
+  };
+
+  const append = async (c: Context, events: readonly FlockEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    try {
+      await deps.eventLog.append(events);
+    } catch (error) {
+      deps.logger.error('event log append failed', { requestId: c.get('requestId'), events: events.length, error });
+      throw new HttpError(503, 'log_unavailable', 'the events were not stored; retry the request', { 'Retry-After': '1' }, { cause: error });
+    }
+  };
+
+  for (const [path, kind] of Object.entries(TRACKING_PATHS)) {
+    router.use(`/${path}`, trackingCors);
+    router.post(`/${path}`, (c) => accept(c, kind));
+  }
+  return router;
+}
+
+/** The body as a JSON object; a UTF-8 byte-order mark (some .NET clients send one) is skipped. */
+function parseJsonObject(bytes: Buffer): Readonly<Record<string, unknown>> {
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
+  }
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** Events a batch asks to store, for the rate limiter: only the ones that can be kept count. */
+function batchCost(body: Readonly<Record<string, unknown>>): number {
+  const batch = body['batch'];
+  return Array.isArray(batch) ? Math.min(batch.length, MAX_BATCH_EVENTS) : 1;
+}
