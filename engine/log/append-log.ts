@@ -22,6 +22,28 @@ export interface AppendResult {
   readonly duplicates: number;
 }
 
+/**
+ * One msgpackr shared structure: the keys of a record shape. A log keeps an append-only list of them
+ * (its structure registry) so every encoder and decoder of its records, in any process, agrees on them.
+ */
+export type Structure = readonly string[];
+
+/** Structures to add to the registry together with a batch: `added[i]` becomes structure `from + i`. */
+export interface StructureAppend {
+  readonly from: number;
+  readonly added: readonly Structure[];
+}
+
+export interface AppendOptions {
+  /**
+   * Registry update the records depend on. It is stored only if the registry still holds exactly
+   * `from` structures (compare-and-set), and before or with the records (embedded: in the same
+   * transaction; JetStream: before publishing). Otherwise `append` rejects with
+   * `StructureConflictError` and stores nothing.
+   */
+  readonly structures?: StructureAppend;
+}
+
 export interface ReadOptions {
   /** upper bound on records per batch. */
   readonly maxBatch?: number;
@@ -41,12 +63,14 @@ export interface ReadOptions {
  */
 export interface AppendLog {
   readonly kind: 'embedded' | 'jetstream';
-  append(records: readonly LogRecord[]): Promise<AppendResult>;
+  append(records: readonly LogRecord[], options?: AppendOptions): Promise<AppendResult>;
   read(from: number, max: number): Promise<LogEntry[]>;
   tail(from: number, options?: ReadOptions): AsyncIterable<LogEntry[]>;
   /** position of the newest record, 0 when empty. */
   lastSeq(): Promise<number>;
   position(name: string): Promise<number>;
   commit(name: string, seq: number): Promise<void>;
+  /** the registered structures from index `from` on (every one when 0). */
+  structures(from: number): Promise<Structure[]>;
   close(): Promise<void>;
 }
