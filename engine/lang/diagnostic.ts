@@ -19,6 +19,8 @@ export const DIAGNOSTIC_CODES = [
   'misplaced_parent',
   /** `ANY` / `ALL` in a USERS definition. */
   'quantifier_in_users',
+  /** `ANY` / `ALL` nested in another `ANY` / `ALL` or used inside `where(…)` (ACCOUNTS definitions). */
+  'misplaced_quantifier',
   /** more than 50 primary expressions. */
   'too_many_expressions',
   /** `trait('<key>')` names an audience or computed trait that is not defined — only for keys the catalog knows are definitions. */
