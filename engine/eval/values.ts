@@ -1,0 +1,215 @@
+/** Value semantics of the query language: path lookup, coercion, comparators and the instants at which time-relative comparators flip. */
+import type { ComparatorName } from '../lang/ast.ts';
+
+/**
+ * The rules (documented in engine/README.md, shared by the engine and the test oracle):
+ * - A value is *present* unless it is `undefined` or `null`.
+ * - Numbers: a number, or a string that is entirely a finite decimal number (`"12.50"`), is numeric.
+ * - Instants: a number is epoch milliseconds; a string is an instant when it is an ISO-8601 date
+ *   (`2024-03-01`, UTC midnight) or a date-time with a zone (`…Z`, `…+02:00`). A date-time without a
+ *   zone is not an instant (Segment ignores such trait values for time operators).
+ * - An array subject matches when any element matches (`$` semantics) for equals/one_of/contains/
+ *   starts_with/ends_with and ordering comparators.
+ * - `differs` is true only for a present value that does not equal; `omits` and `none_of` are the
+ *   negations of `contains` and `one_of` (so they are true for an absent value).
+ */
+
+export type Path = readonly string[];
+
+/** `a.b.c` lookup through nested objects; anything else on the way yields undefined. */
+export function getPath(root: unknown, path: Path): unknown {
+  let cur: unknown = root;
+  for (let i = 0; i < path.length; i++) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[path[i]!];
+  }
+  return cur;
+}
+
+export function isPresent(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}
+
+const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** The numeric value of `v`, or NaN when it is not numeric. */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : Number.NaN;
+  if (typeof v === 'string' && NUMERIC.test(v)) return Number(v);
+  return Number.NaN;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME_ZONED = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** The instant `v` denotes in epoch ms, or NaN. */
+export function toInstant(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : Number.NaN;
+  if (typeof v === 'string') {
+    if (DATE_ONLY.test(v)) return Date.parse(`${v}T00:00:00Z`);
+    if (DATE_TIME_ZONED.test(v)) return Date.parse(v);
+  }
+  return Number.NaN;
+}
+
+/** The string form used by string comparators, `mode` and `unique`. */
+export function toText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/** A comparator's resolved argument: a value, or a duration in ms for the relative date comparators. */
+export type ArgValue = unknown;
+
+function equalsScalar(v: unknown, a: unknown): boolean {
+  if (!isPresent(v)) return a === null;
+  if (a === null || a === undefined) return false;
+  if (typeof a === 'number') return toNumber(v) === a;
+  if (typeof a === 'boolean') return v === a || (typeof v === 'string' && v.toLowerCase() === String(a));
+  if (typeof a === 'string') {
+    if (typeof v === 'string') return v === a;
+    if (typeof v === 'number') return toNumber(a) === v;
+    if (typeof v === 'boolean') return a.toLowerCase() === String(v);
+    return toText(v) === a;
+  }
+  if (a instanceof InstantArg) return toInstant(v) === a.ms;
+  return false;
+}
+
+/** A timestamp literal argument: compared as an instant rather than as text. */
+export class InstantArg {
+  constructor(readonly ms: number) {}
+}
+
+function anyElement(v: unknown, test: (x: unknown) => boolean): boolean {
+  if (Array.isArray(v)) {
+    for (const x of v) if (test(x)) return true;
+    return false;
+  }
+  return test(v);
+}
+
+function order(v: unknown, a: unknown): number {
+  // NaN means "not comparable".
+  if (a instanceof InstantArg) {
+    const t = toInstant(v);
+    return Number.isNaN(t) ? Number.NaN : t - a.ms;
+  }
+  const x = toNumber(v);
+  const y = toNumber(a);
+  if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
+  if (typeof v === 'string' && typeof a === 'string') return v < a ? -1 : v > a ? 1 : 0;
+  return Number.NaN;
+}
+
+function ordered(v: unknown, a: unknown, test: (d: number) => boolean): boolean {
+  if (!isPresent(v)) return false;
+  return anyElement(v, (x) => {
+    const d = order(x, a);
+    return !Number.isNaN(d) && test(d);
+  });
+}
+
+function textTest(v: unknown, args: readonly ArgValue[], test: (s: string, a: string) => boolean): boolean {
+  if (!isPresent(v)) return false;
+  return anyElement(v, (x) => {
+    if (!isPresent(x)) return false;
+    const s = toText(x);
+    for (const a of args) if (isPresent(a) && test(s, toText(a))) return true;
+    return false;
+  });
+}
+
+function instantTest(v: unknown, test: (t: number) => boolean): boolean {
+  if (!isPresent(v)) return false;
+  const t = toInstant(v);
+  return !Number.isNaN(t) && test(t);
+}
+
+/** Evaluates `comparator(args)` on subject value `v` at instant `now`. */
+export function compareValues(comparator: ComparatorName, v: unknown, args: readonly ArgValue[], now: number): boolean {
+  switch (comparator) {
+    case 'equals':
+      return anyElement(v, (x) => equalsScalar(x, args[0]));
+    case 'differs':
+      return isPresent(v) && !anyElement(v, (x) => equalsScalar(x, args[0]));
+    case 'absent':
+      return !isPresent(v);
+    case 'exists':
+      return isPresent(v);
+    case 'greater_than':
+      return ordered(v, args[0], (d) => d > 0);
+    case 'at_least':
+      return ordered(v, args[0], (d) => d >= 0);
+    case 'less_than':
+      return ordered(v, args[0], (d) => d < 0);
+    case 'at_most':
+      return ordered(v, args[0], (d) => d <= 0);
+    case 'contains':
+      return textTest(v, args, (s, a) => s.includes(a));
+    case 'omits':
+      return !textTest(v, args, (s, a) => s.includes(a));
+    case 'starts_with':
+      return textTest(v, args, (s, a) => s.startsWith(a));
+    case 'ends_with':
+      return textTest(v, args, (s, a) => s.endsWith(a));
+    case 'one_of':
+      return isPresent(v) && args.some((a) => anyElement(v, (x) => equalsScalar(x, a)));
+    case 'none_of':
+      return !(isPresent(v) && args.some((a) => anyElement(v, (x) => equalsScalar(x, a))));
+    case 'before_date':
+      return instantTest(v, (t) => t < instantOf(args[0]));
+    case 'after_date':
+      return instantTest(v, (t) => t > instantOf(args[0]));
+    case 'within_last':
+      return instantTest(v, (t) => t >= now - durationOf(args[0]) && t <= now);
+    case 'within_next':
+      return instantTest(v, (t) => t >= now && t <= now + durationOf(args[0]));
+    case 'before_last':
+      return instantTest(v, (t) => t <= now - durationOf(args[0]));
+    case 'after_next':
+      return instantTest(v, (t) => t >= now + durationOf(args[0]));
+  }
+}
+
+function instantOf(a: ArgValue): number {
+  return a instanceof InstantArg ? a.ms : toInstant(a);
+}
+
+function durationOf(a: ArgValue): number {
+  return typeof a === 'number' ? a : Number.NaN;
+}
+
+/** Whether the comparator's truth depends on `now` (so it can flip with no input). */
+export function isTimeRelative(comparator: ComparatorName): boolean {
+  return comparator === 'within_last' || comparator === 'within_next' || comparator === 'before_last' || comparator === 'after_next';
+}
+
+/**
+ * The first instant after `now` at which a time-relative comparison of `v` may flip (Infinity if never).
+ * Instants are integer milliseconds, so an inclusive bound `t ≤ now` flips at `t + 1`.
+ */
+export function nextFlip(comparator: ComparatorName, v: unknown, args: readonly ArgValue[], now: number): number {
+  if (!isTimeRelative(comparator) || !isPresent(v)) return Number.POSITIVE_INFINITY;
+  const t = toInstant(v);
+  const d = durationOf(args[0]);
+  if (Number.isNaN(t) || Number.isNaN(d)) return Number.POSITIVE_INFINITY;
+  let candidates: number[];
+  switch (comparator) {
+    case 'within_last': // true for now in [t, t + d]
+      candidates = [t, t + d + 1];
+      break;
+    case 'within_next': // true for now in [t - d, t]
+      candidates = [t - d, t + 1];
+      break;
+    case 'before_last': // true for now >= t + d
+      candidates = [t + d];
+      break;
+    default: // after_next: true for now <= t - d
+      candidates = [t - d + 1];
+  }
+  let best = Number.POSITIVE_INFINITY;
+  for (const c of candidates) if (c > now && c < best) best = c;
+  return best;
+}

@@ -1,0 +1,437 @@
+/** Compiles a space's definitions (ASTs) into one Plan: shared aggregate nodes and evaluation closures in dependency order. */
+import type { AggregateSpec, WindowSpec } from '../../operators/kernels/window-aggregate.ts';
+import type {
+  Aggregate,
+  ComparatorArg,
+  Condition,
+  EventStream,
+  Filter,
+  Reducer,
+  Scalar,
+} from '../lang/ast.ts';
+import type { FlockEvent } from '../event/model.ts';
+import { compareValues, getPath, InstantArg, isTimeRelative, nextFlip } from '../eval/values.ts';
+import { canonicalCondition, canonicalFilters, canonicalJson, fingerprint } from './canonical.ts';
+import type {
+  AggregateNode,
+  CompiledDefinition,
+  DefinitionInput,
+  EvalContext,
+  EventPredicate,
+  Plan,
+} from './plan.ts';
+
+/** A definition the engine cannot run; the definition becomes `Failed` with this reason. */
+export class CompileError extends Error {
+  constructor(
+    readonly code: 'unsupported' | 'invalid_window' | 'reference_cycle' | 'invalid_definition',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+export interface CompileOptions {
+  /** distinct values kept per mode/unique state. */
+  readonly distinctCap: number;
+  /** how far behind the watermark a late event still bridges session windows exactly. */
+  readonly allowedLatenessMs: number;
+}
+
+export const DEFAULT_COMPILE_OPTIONS: CompileOptions = { distinctCap: 10_000, allowedLatenessMs: 24 * 3600_000 };
+
+export interface CompileResult {
+  readonly plan: Plan;
+  /** definitions that could not be compiled, by id. */
+  readonly failures: ReadonlyMap<string, CompileError>;
+}
+
+type Getter = (ctx: EvalContext) => unknown;
+type Test = (ctx: EvalContext) => boolean;
+
+/** Definition fingerprint: its meaning, kind, target and key. */
+export function definitionFingerprint(input: Pick<DefinitionInput, 'kind' | 'target' | 'key' | 'definition'>): string {
+  const d = input.definition;
+  const body = d.kind === 'audience' ? canonicalCondition(d.condition) : canonicalJson(d.value);
+  return fingerprint(`${input.kind}|${input.target}|${input.key}|${body}`);
+}
+
+export function compilePlan(inputs: readonly DefinitionInput[], options: CompileOptions = DEFAULT_COMPILE_OPTIONS): CompileResult {
+  const failures = new Map<string, CompileError>();
+  const order = orderByReferences(inputs, failures);
+  const definitionKeys = new Set(inputs.map((d) => d.key));
+  const aggregates: AggregateNode[] = [];
+  const byCanonical = new Map<string, number>();
+  const definitions: CompiledDefinition[] = [];
+  const definitionByKey = new Map<string, number>();
+
+  for (const input of order) {
+    try {
+      const compiled = compileDefinition(input, definitions.length);
+      // Only register the definition's new nodes once it compiled entirely.
+      for (const node of compiled.nodes) {
+        if (!byCanonical.has(node.canonical)) {
+          byCanonical.set(node.canonical, aggregates.length);
+          aggregates.push({ ...node, index: aggregates.length, dependents: [] });
+        }
+      }
+      const aggIndices = compiled.nodes.map((n) => byCanonical.get(n.canonical)!);
+      const def: CompiledDefinition = {
+        index: definitions.length,
+        input,
+        fp: definitionFingerprint(input),
+        evaluate: compiled.evaluate(aggIndices),
+        aggregates: [...new Set(aggIndices)],
+        traitKeys: [...new Set(compiled.traitKeys)],
+        references: [...new Set(compiled.references.map((k) => definitionByKey.get(k)!))],
+        dependents: [],
+      };
+      definitions.push(def);
+      definitionByKey.set(input.key, def.index);
+    } catch (err) {
+      if (!(err instanceof CompileError)) throw err;
+      failures.set(input.id, err);
+    }
+  }
+
+  for (const def of definitions) {
+    for (const a of def.aggregates) aggregates[a]!.dependents.push(def.index);
+    for (const r of def.references) definitions[r]!.dependents.push(def.index);
+  }
+  const aggregatesByEvent = new Map<string, number[]>();
+  for (const node of aggregates) {
+    const list = aggregatesByEvent.get(node.event) ?? [];
+    list.push(node.index);
+    aggregatesByEvent.set(node.event, list);
+  }
+  const definitionsByTrait = new Map<string, number[]>();
+  for (const def of definitions) {
+    for (const k of def.traitKeys) {
+      const list = definitionsByTrait.get(k) ?? [];
+      list.push(def.index);
+      definitionsByTrait.set(k, list);
+    }
+  }
+  return {
+    plan: {
+      aggregates,
+      definitions,
+      aggregatesByEvent,
+      aggregateByFp: new Map(aggregates.map((a) => [a.fp, a.index])),
+      definitionsByTrait,
+      definitionByKey,
+      definitionByFp: new Map(definitions.map((d) => [d.fp, d.index])),
+    },
+    failures,
+  };
+
+  // -------------------------------------------------------------------------------------------
+
+  function compileDefinition(input: DefinitionInput, _index: number) {
+    if (input.target === 'ACCOUNTS') throw new CompileError('unsupported', 'account-level definitions are not supported yet');
+    const nodes: Array<Omit<AggregateNode, 'index' | 'dependents'>> = [];
+    const traitKeys: string[] = [];
+    const references: string[] = [];
+    // Closures are built against node positions; the final aggregate indices are bound afterwards.
+    const slots: Array<{ index: number }> = [];
+
+    const aggregateGetter = (a: Aggregate): { get: Getter; touched: Test } => {
+      const node = aggregateNode(a);
+      nodes.push(node);
+      const slot = { index: -1 };
+      slots.push(slot);
+      return { get: (ctx) => ctx.aggregate(slot.index), touched: (ctx) => ctx.touched(slot.index) };
+    };
+
+    const traitGetter = (path: readonly string[]): Getter => {
+      const key = path[0]!;
+      if (definitionKeys.has(key) && key !== input.key) {
+        if (!definitionByKey.has(key)) {
+          throw new CompileError('invalid_definition', `trait('${key}') refers to a definition that failed to compile`);
+        }
+        references.push(key);
+        const target = definitionByKey.get(key)!;
+        const rest = path.slice(1);
+        return rest.length === 0 ? (ctx) => ctx.output(target) : (ctx) => getPath(ctx.output(target), rest);
+      }
+      traitKeys.push(key);
+      return (ctx) => ctx.trait(path);
+    };
+
+    const scalarGetter = (s: Scalar): Getter => {
+      switch (s.kind) {
+        case 'literal': {
+          const v = literalValue(s);
+          return () => v;
+        }
+        case 'trait':
+          return traitGetter(s.path);
+        case 'aggregate':
+          return aggregateGetter(s).get;
+        case 'property':
+        case 'context':
+          throw new CompileError('invalid_definition', `${s.kind}() is only valid inside where() or a reducer`);
+      }
+    };
+
+    const argGetter = (a: ComparatorArg): Getter => {
+      if (a.kind === 'duration') {
+        const ms = a.ms;
+        return () => ms;
+      }
+      return scalarGetter(a);
+    };
+
+    const condition = (c: Condition): Test => {
+      switch (c.kind) {
+        case 'and': {
+          const parts = c.operands.map(condition);
+          return (ctx) => {
+            for (const p of parts) if (!p(ctx)) return false;
+            return true;
+          };
+        }
+        case 'or': {
+          const parts = c.operands.map(condition);
+          return (ctx) => {
+            for (const p of parts) if (p(ctx)) return true;
+            return false;
+          };
+        }
+        case 'not': {
+          const inner = condition(c.operand);
+          return (ctx) => !inner(ctx);
+        }
+        case 'quantified':
+          throw new CompileError('unsupported', 'ANY/ALL are only valid in account-level definitions');
+        case 'comparison': {
+          const subject = scalarGetter(c.subject);
+          const args = c.args.map(argGetter);
+          const comparator = c.comparator;
+          if (isTimeRelative(comparator)) {
+            return (ctx) => {
+              const v = subject(ctx);
+              const resolved = args.map((g) => g(ctx));
+              ctx.flipAt(nextFlip(comparator, v, resolved, ctx.now));
+              return compareValues(comparator, v, resolved, ctx.now);
+            };
+          }
+          if (args.length === 1) {
+            const arg = args[0]!;
+            return (ctx) => compareValues(comparator, subject(ctx), [arg(ctx)], ctx.now);
+          }
+          return (ctx) =>
+            compareValues(
+              comparator,
+              subject(ctx),
+              args.map((g) => g(ctx)),
+              ctx.now,
+            );
+        }
+      }
+    };
+
+    const d = input.definition;
+    let build: (aggIndices: readonly number[]) => (ctx: EvalContext) => unknown;
+    if (d.kind === 'audience') {
+      if (input.kind !== 'audience') throw new CompileError('invalid_definition', 'a computed trait must end in a scalar');
+      const test = condition(d.condition);
+      build = (aggIndices) => {
+        bind(aggIndices);
+        return test;
+      };
+    } else {
+      if (input.kind !== 'trait') throw new CompileError('invalid_definition', 'an audience must end in a boolean');
+      const { get, touched } = aggregateGetter(d.value);
+      build = (aggIndices) => {
+        bind(aggIndices);
+        return (ctx) => (touched(ctx) ? get(ctx) : undefined);
+      };
+    }
+    function bind(aggIndices: readonly number[]) {
+      slots.forEach((slot, i) => (slot.index = aggIndices[i]!));
+    }
+    return { nodes, traitKeys, references, evaluate: build };
+  }
+
+  function aggregateNode(a: Aggregate): Omit<AggregateNode, 'index' | 'dependents'> {
+    const stream = a.stream;
+    if (stream.source === 'entity') throw new CompileError('unsupported', 'entity() (Linked Audiences) is not supported');
+    const window = windowOf(stream.filters);
+    const reducer = a.reducer;
+    const canonical = `${JSON.stringify(stream.name)}|${canonicalFilters(stream.filters)}|${canonicalJson(reducer)}`;
+    const spec: AggregateSpec = { window, reducer: reducerSpec(reducer), cap: options.distinctCap };
+    return {
+      canonical,
+      fp: fingerprint(canonical),
+      event: stream.name,
+      filter: streamFilter(stream),
+      value: reducer.kind === 'count' ? null : eventValue(reducer.of),
+      asArray: reducer.kind === 'mode' && reducer.as === 'array',
+      spec,
+    };
+  }
+
+  function windowOf(filters: readonly Filter[]): WindowSpec {
+    const windows = filters.filter((f) => f.kind === 'within' || f.kind === 'between' || f.kind === 'expires_after');
+    if (windows.length > 1) throw new CompileError('invalid_window', 'a stream takes at most one window (within, between or expires_after)');
+    const w = windows[0];
+    if (w === undefined) return { kind: 'all' };
+    switch (w.kind) {
+      case 'within':
+        if (w.parent) throw new CompileError('unsupported', 'within(parent: …) funnels are not supported yet');
+        return { kind: 'range', from: 0, to: w.duration.ms };
+      case 'between':
+        if (!(w.from.ms < w.to.ms)) throw new CompileError('invalid_window', 'between(A, B) needs A < B');
+        return { kind: 'range', from: w.from.ms, to: w.to.ms };
+      case 'expires_after':
+        if (w.duration.ms <= 0) throw new CompileError('invalid_window', 'expires_after needs a positive duration');
+        return { kind: 'session', gap: w.duration.ms, keep: options.allowedLatenessMs };
+      default:
+        throw new CompileError('invalid_window', 'unknown window');
+    }
+  }
+}
+
+function reducerSpec(r: Reducer): AggregateSpec['reducer'] {
+  switch (r.kind) {
+    case 'count':
+    case 'sum':
+    case 'avg':
+    case 'first':
+    case 'last':
+      return { kind: r.kind };
+    case 'min':
+    case 'max':
+      return { kind: r.kind, as: r.as };
+    case 'mode':
+      return { kind: 'mode', minFrequency: r.minFrequency };
+    case 'unique':
+      return { kind: 'unique', count: r.count };
+  }
+}
+
+function literalValue(l: Extract<Scalar, { kind: 'literal' }>): unknown {
+  return l.type === 'timestamp' ? new InstantArg(l.ms) : l.value;
+}
+
+function eventValue(ref: { kind: 'property' | 'context'; path: readonly string[]; parent: boolean }): (e: FlockEvent) => unknown {
+  if (ref.parent) throw new CompileError('unsupported', 'property(parent: …) references are not supported yet');
+  const path = ref.path;
+  return ref.kind === 'property' ? (e) => getPath(e.properties, path) : (e) => getPath(e.context, path);
+}
+
+/** The stream's non-window filters as one predicate; null when there are none. */
+function streamFilter(stream: EventStream): EventPredicate | null {
+  const tests: EventPredicate[] = [];
+  for (const f of stream.filters) {
+    if (f.kind === 'where') tests.push(eventCondition(f.condition));
+    else if (f.kind === 'sources') {
+      const excluded = new Set(f.exclude);
+      tests.push((e) => e.sourceId === null || !excluded.has(e.sourceId));
+    }
+  }
+  if (tests.length === 0) return null;
+  if (tests.length === 1) return tests[0]!;
+  return (e) => {
+    for (const t of tests) if (!t(e)) return false;
+    return true;
+  };
+}
+
+/**
+ * A `where` condition over one event. Time-relative comparators inside `where` are evaluated at the
+ * event's own timestamp, so an event's membership in a stream never changes with time.
+ */
+function eventCondition(c: Condition): EventPredicate {
+  switch (c.kind) {
+    case 'and': {
+      const parts = c.operands.map(eventCondition);
+      return (e) => parts.every((p) => p(e));
+    }
+    case 'or': {
+      const parts = c.operands.map(eventCondition);
+      return (e) => parts.some((p) => p(e));
+    }
+    case 'not': {
+      const inner = eventCondition(c.operand);
+      return (e) => !inner(e);
+    }
+    case 'quantified':
+      throw new CompileError('invalid_definition', 'ANY/ALL are not valid inside where()');
+    case 'comparison': {
+      const subject = eventScalar(c.subject);
+      const args = c.args.map((a) => (a.kind === 'duration' ? () => a.ms : eventScalar(a)));
+      const comparator = c.comparator;
+      return (e) =>
+        compareValues(
+          comparator,
+          subject(e),
+          args.map((g) => g(e)),
+          e.timestamp,
+        );
+    }
+  }
+}
+
+function eventScalar(s: Scalar): (e: FlockEvent) => unknown {
+  switch (s.kind) {
+    case 'literal': {
+      const v = literalValue(s);
+      return () => v;
+    }
+    case 'property':
+    case 'context':
+      return eventValue(s);
+    case 'trait':
+      throw new CompileError('unsupported', 'trait() inside where() (dynamic references) is not supported yet');
+    case 'aggregate':
+      throw new CompileError('unsupported', 'nested events inside where() (funnels) are not supported yet');
+  }
+}
+
+/**
+ * Orders definitions so every definition follows the ones it references through `trait('<key>')`;
+ * definitions on a reference cycle fail.
+ */
+function orderByReferences(inputs: readonly DefinitionInput[], failures: Map<string, CompileError>): DefinitionInput[] {
+  const byKey = new Map(inputs.map((d) => [d.key, d]));
+  const state = new Map<DefinitionInput, 'visiting' | 'done'>();
+  const out: DefinitionInput[] = [];
+  const visit = (d: DefinitionInput, stack: DefinitionInput[]): void => {
+    const s = state.get(d);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = stack.slice(stack.indexOf(d));
+      const names = [...cycle, d].map((x) => x.key).join(' → ');
+      for (const x of cycle) failures.set(x.id, new CompileError('reference_cycle', `definitions reference each other in a cycle: ${names}`));
+      return;
+    }
+    state.set(d, 'visiting');
+    for (const key of traitKeysOf(d)) {
+      const ref = byKey.get(key);
+      if (ref !== undefined && ref !== d) visit(ref, [...stack, d]);
+      if (ref === d) failures.set(d.id, new CompileError('reference_cycle', `${d.key} references itself`));
+    }
+    state.set(d, 'done');
+    out.push(d);
+  };
+  for (const d of inputs) visit(d, []);
+  return out.filter((d) => !failures.has(d.id));
+}
+
+/** First segments of every `trait('…')` in a definition. */
+export function traitKeysOf(input: Pick<DefinitionInput, 'definition'>): string[] {
+  const keys: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      const n = node as { kind?: string; path?: readonly string[] };
+      if (n.kind === 'trait' && n.path !== undefined && n.path.length > 0) keys.push(n.path[0]!);
+      for (const [k, v] of Object.entries(node)) if (k !== 'span') walk(v);
+    }
+  };
+  walk(input.definition);
+  return keys;
+}

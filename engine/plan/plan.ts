@@ -1,0 +1,78 @@
+/** The compiled plan: hash-consed stateful nodes shared by all definitions of a space, and the definitions in dependency order. */
+import type { AggregateSpec } from '../../operators/kernels/window-aggregate.ts';
+import type { FlockEvent } from '../event/model.ts';
+import type { Definition, DefinitionTarget } from '../lang/ast.ts';
+
+/** A definition as the engine receives it (from the management API, a config file, a test). */
+export interface DefinitionInput {
+  /** stable id (`aud_…`, `tra_…`). */
+  readonly id: string;
+  /** the audience or trait key: the boolean/value trait it sets on profiles. */
+  readonly key: string;
+  readonly kind: 'audience' | 'trait';
+  readonly target: DefinitionTarget;
+  readonly version: number;
+  readonly definition: Definition;
+}
+
+/** Does an event belong to a stream (event name already matched)? */
+export type EventPredicate = (event: FlockEvent) => boolean;
+
+/** One windowed aggregate over one event stream: the unit of shared per-profile state. */
+export interface AggregateNode {
+  readonly index: number;
+  /** canonical text; equal text = one node. */
+  readonly canonical: string;
+  /** state key: fingerprint of `canonical`. */
+  readonly fp: string;
+  readonly event: string;
+  readonly filter: EventPredicate | null;
+  /** the raw reducer input of an event (a property or context value); null for count. */
+  readonly value: ((event: FlockEvent) => unknown) | null;
+  /** `mode(... as array)`: an array value is one value, not one per element. */
+  readonly asArray: boolean;
+  readonly spec: AggregateSpec;
+  /** indices of the definitions that read this node. */
+  readonly dependents: number[];
+}
+
+/** What a compiled expression reads while it evaluates for one profile at one instant. */
+export interface EvalContext {
+  readonly now: number;
+  /** value of aggregate node `index` at now. */
+  aggregate(index: number): unknown;
+  /** whether the profile has had a matching event for node `index` by now (a computed trait exists). */
+  touched(index: number): boolean;
+  /** custom trait at a path. */
+  trait(path: readonly string[]): unknown;
+  /** current output of definition `index` (membership boolean, trait value). */
+  output(index: number): unknown;
+  /** notes that the result may flip at instant `t` with no new input. */
+  flipAt(t: number): void;
+}
+
+export interface CompiledDefinition {
+  readonly index: number;
+  readonly input: DefinitionInput;
+  /** fingerprint of the definition's meaning and key: its state and change ids are keyed by it. */
+  readonly fp: string;
+  readonly evaluate: (ctx: EvalContext) => unknown;
+  readonly aggregates: readonly number[];
+  /** first segments of custom trait paths it reads. */
+  readonly traitKeys: readonly string[];
+  /** definitions it reads (lower indices). */
+  readonly references: readonly number[];
+  /** definitions that read it (higher indices). */
+  readonly dependents: number[];
+}
+
+export interface Plan {
+  readonly aggregates: readonly AggregateNode[];
+  /** topologically ordered: every definition comes after those it references. */
+  readonly definitions: readonly CompiledDefinition[];
+  readonly aggregatesByEvent: ReadonlyMap<string, readonly number[]>;
+  readonly aggregateByFp: ReadonlyMap<string, number>;
+  readonly definitionsByTrait: ReadonlyMap<string, readonly number[]>;
+  readonly definitionByKey: ReadonlyMap<string, number>;
+  readonly definitionByFp: ReadonlyMap<string, number>;
+}

@@ -1,0 +1,100 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compilePlan } from '../../../engine/plan/compile.ts';
+import { Runtime } from '../../../engine/runtime/runtime.ts';
+import type { Change } from '../../../engine/runtime/change.ts';
+import type { DefinitionInput } from '../../../engine/plan/plan.ts';
+import { audience, cmp, count, days, event, prop, where, within, between, computedTrait, agg, trait, not, and } from '../../support/ast.ts';
+import { track, identify } from '../../support/events.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const DAY = 86_400_000;
+
+function setup(defs: DefinitionInput[]) {
+  const { plan, failures } = compilePlan(defs);
+  assert.is(failures.size, 0, [...failures.values()].map((f) => f.message).join('; '));
+  const changes: Change[] = [];
+  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  return { rt, changes, plan };
+}
+
+const summary = (cs: Change[]) => cs.map((c) => `${c.kind === 'trait' ? `${c.traitKey}=${JSON.stringify(c.value)}` : `${c.kind} ${c.audienceKey}`} ${c.profileId} @${(c.at - T0) / DAY}d`);
+
+test('within(7 days): enters on the event, exits exactly 7 days later with no traffic', () => {
+  const { rt, changes } = setup([
+    audience('viewed_expensive', cmp(count(event('Product Viewed', where(cmp(prop('price'), 'greater_than', 100)), within(days(7)))), 'at_least', 1)),
+  ]);
+  rt.replay([{ event: track('u1', 'Product Viewed', T0, { price: 150 }), profileId: 'u1' }]);
+  rt.replay([{ event: track('u2', 'Product Viewed', T0 + DAY, { price: 50 }), profileId: 'u2' }]);
+  rt.advanceTo(T0 + 30 * DAY);
+  rt.close();
+  assert.equal(summary(changes), ['enter viewed_expensive u1 @0d', 'exit viewed_expensive u1 @7d']);
+});
+
+test('between(7, 10 days) enters at ts+7d and leaves at ts+10d', () => {
+  const { rt, changes } = setup([audience('lapsed', cmp(count(event('Login', between(days(7), days(10)))), 'at_least', 1))]);
+  rt.replay([{ event: track('u1', 'Login', T0), profileId: 'u1' }]);
+  rt.advanceTo(T0 + 20 * DAY);
+  rt.close();
+  assert.equal(summary(changes), ['enter lapsed u1 @7d', 'exit lapsed u1 @10d']);
+});
+
+test('a new event at the expiry instant keeps the profile in (no exit/enter pair)', () => {
+  const { rt, changes } = setup([audience('active', cmp(count(event('Login', within(days(1)))), 'at_least', 1))]);
+  rt.replay([{ event: track('u1', 'Login', T0), profileId: 'u1' }]);
+  rt.replay([{ event: track('u1', 'Login', T0 + DAY), profileId: 'u1' }]);
+  rt.advanceTo(T0 + 5 * DAY);
+  assert.equal(summary(changes), ['enter active u1 @0d', 'exit active u1 @2d']);
+});
+
+test('computed trait sum over 30 days drops when the old order turns 30 days old', () => {
+  const { rt, changes } = setup([
+    computedTrait('revenue_30d', agg(event('Order Completed', within(days(30))), { kind: 'sum', of: prop('total') })),
+    audience('big_spender', cmp(trait('revenue_30d'), 'greater_than', 100)),
+  ]);
+  rt.replay([{ event: track('u1', 'Order Completed', T0, { total: 80 }), profileId: 'u1' }]);
+  rt.replay([{ event: track('u1', 'Order Completed', T0 + 10 * DAY, { total: 40.5 }), profileId: 'u1' }]);
+  rt.advanceTo(T0 + 60 * DAY);
+  assert.equal(summary(changes), [
+    'revenue_30d=80 u1 @0d',
+    'revenue_30d=120.5 u1 @10d',
+    'enter big_spender u1 @10d',
+    'revenue_30d=40.5 u1 @30d',
+    'exit big_spender u1 @30d',
+    'revenue_30d=0 u1 @40d',
+  ]);
+});
+
+test('traits: last write by timestamp wins, null removes', () => {
+  const { rt, changes } = setup([audience('pro', cmp(trait('plan'), 'equals', 'pro'))]);
+  rt.replay([{ event: identify('u1', T0, { plan: 'pro' }), profileId: 'u1' }]);
+  rt.replay([{ event: identify('u1', T0 - 5, { plan: 'free' }), profileId: 'u1' }]); // late and older: ignored
+  rt.replay([{ event: identify('u1', T0 + DAY, { plan: null }), profileId: 'u1' }]);
+  rt.advanceTo(T0 + 2 * DAY);
+  assert.equal(summary(changes), ['enter pro u1 @0d', 'exit pro u1 @1d']);
+});
+
+test('did not: NOT count within 7 days enters for a profile that never did it', () => {
+  const { rt, changes } = setup([
+    audience('no_order', and(cmp(count(event('Product Viewed')), 'at_least', 1), not(cmp(count(event('Order Completed', within(days(7)))), 'at_least', 1)))),
+  ]);
+  rt.replay([{ event: track('u1', 'Product Viewed', T0), profileId: 'u1' }]);
+  rt.replay([{ event: track('u1', 'Order Completed', T0 + DAY), profileId: 'u1' }]);
+  rt.advanceTo(T0 + 10 * DAY);
+  assert.equal(summary(changes), ['enter no_order u1 @0d', 'exit no_order u1 @1d', 'enter no_order u1 @8d']);
+});
+
+test('identical sub-expressions across definitions share one aggregate node and one state', () => {
+  const shared = () => count(event('Order Completed', within(days(30))));
+  const { rt, plan } = setup([
+    audience('a', cmp(shared(), 'at_least', 1)),
+    audience('b', cmp(shared(), 'at_least', 3)),
+    audience('c', and(cmp(shared(), 'at_most', 5), cmp(trait('plan'), 'equals', 'pro'))),
+  ]);
+  assert.is(plan.aggregates.length, 1);
+  rt.replay([{ event: track('u1', 'Order Completed', T0), profileId: 'u1' }]);
+  rt.close();
+  assert.is(rt.profile('spa_test', 'u1')!.aggs.size, 1);
+});
+
+test.run();

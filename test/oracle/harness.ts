@@ -1,0 +1,120 @@
+/** Runs the engine over random steps and checks its change stream against the oracle at every instant that matters. */
+import { compilePlan } from '../../engine/plan/compile.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { Runtime } from '../../engine/runtime/runtime.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { toInstant } from '../../engine/eval/values.ts';
+import { oracleAt, type HistoryEntry } from './oracle.ts';
+import { DATE_POOL, durationsOf, T0, type Step } from '../support/arbitraries.ts';
+
+export type Mode = 'replay' | 'live';
+
+export interface EngineRun {
+  readonly changes: Change[];
+  readonly history: HistoryEntry[];
+  readonly end: number;
+}
+
+/** Drives a fresh runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
+export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step[], mode: Mode): EngineRun {
+  const { plan, failures } = compilePlan(defs, { distinctCap: 10_000, allowedLatenessMs: 1e12 });
+  if (failures.size > 0) throw new Error(`compile failed: ${[...failures.values()].map((f) => f.message).join('; ')}`);
+  const changes: Change[] = [];
+  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const history: HistoryEntry[] = [];
+  let wall = T0;
+  let seq = 0;
+  for (const step of steps) {
+    if (step.kind === 'tick') {
+      wall += step.dt;
+      if (mode === 'replay') rt.advanceTo(Math.max(rt.watermark, T0) + step.dt);
+      else rt.live([], wall);
+      continue;
+    }
+    const { event, profileId } = step;
+    if (mode === 'replay') rt.replay([{ event, profileId }]);
+    else {
+      if (event.timestamp > wall && event.timestamp <= wall + 20_000) wall = event.timestamp;
+      rt.live([{ event, profileId }], wall);
+    }
+    history.push({ event, profileId, arrival: rt.watermark, seq: seq++ });
+  }
+  const durations = durationsOf(defs);
+  const maxTs = Math.max(rt.watermark, ...history.map((h) => h.event.timestamp), ...DATE_POOL.map(Date.parse));
+  const end = maxTs + 2 * Math.max(1000, ...durations) + 1000;
+  rt.advanceTo(end);
+  rt.close();
+  return { changes, history, end };
+}
+
+/** Instants at which some output may change: arrivals, window ends, date flips, and every engine change. */
+function candidates(defs: readonly DefinitionInput[], run: EngineRun): number[] {
+  const durations = [0, ...durationsOf(defs)];
+  const out = new Set<number>();
+  for (const h of run.history) {
+    out.add(h.arrival);
+    for (const d of durations) {
+      out.add(h.event.timestamp + d);
+      out.add(h.event.timestamp + d + 1);
+    }
+  }
+  for (const iso of DATE_POOL) {
+    const t = toInstant(iso);
+    for (const d of durations) for (const x of [t - d, t - d + 1, t + d, t + d + 1]) out.add(x);
+  }
+  for (const c of run.changes) out.add(c.at);
+  return [...out].filter((t) => t >= T0 - 120_000 && t <= run.end).sort((a, b) => a - b);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Throws with a readable report when the engine and the oracle disagree at some instant. */
+export function checkAgainstOracle(defs: readonly DefinitionInput[], run: EngineRun): void {
+  const profiles = [...new Set(run.history.map((h) => h.profileId))];
+  const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
+  // The engine's change stream must be well formed: alternate enters/exits, traits chain their values.
+  const lastValue = new Map<string, unknown>();
+  let lastAt = Number.NEGATIVE_INFINITY;
+  for (const c of run.changes) {
+    if (c.at < lastAt) throw new Error(`changes out of order: ${c.id}`);
+    lastAt = c.at;
+    const k = keyOf(c);
+    if (c.kind === 'trait') {
+      if (!same(lastValue.get(k), c.previous)) throw new Error(`trait change ${c.id}: previous ${JSON.stringify(c.previous)} but was ${JSON.stringify(lastValue.get(k))}`);
+      lastValue.set(k, c.value);
+    } else {
+      const was = lastValue.get(k) === true;
+      if ((c.kind === 'enter') === was) throw new Error(`repeated ${c.kind}: ${c.id}`);
+      lastValue.set(k, c.kind === 'enter');
+    }
+  }
+  const ids = new Set(run.changes.map((c) => c.id));
+  if (ids.size !== run.changes.length) throw new Error('duplicate change ids');
+
+  const cursor = new Map<string, unknown>();
+  let next = 0;
+  for (const t of candidates(defs, run)) {
+    while (next < run.changes.length && run.changes[next]!.at <= t) {
+      const c = run.changes[next++]!;
+      cursor.set(keyOf(c), c.kind === 'trait' ? c.value : c.kind === 'enter');
+    }
+    const expected = oracleAt(defs, run.history, t);
+    for (const p of profiles) {
+      const exp = expected.get(p);
+      for (const d of defs) {
+        const want = exp === undefined ? (d.kind === 'audience' ? false : undefined) : d.kind === 'audience' ? exp.get(d.key) === true : exp.get(d.key);
+        const got = cursor.has(`${p}|${d.key}`) ? cursor.get(`${p}|${d.key}`) : d.kind === 'audience' ? false : undefined;
+        if (!same(want, got)) {
+          throw new Error(
+            `at T0+${(t - T0) / 1000}s profile ${p} definition ${d.key}: oracle ${JSON.stringify(want)}, engine ${JSON.stringify(got)}\n` +
+              `changes: ${run.changes.map((c) => `${c.id}=${c.kind === 'trait' ? JSON.stringify(c.value) : c.kind}`).join(', ')}`,
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The reference oracle: evaluates definitions directly from the full event history at an instant.
+ * Deliberately naive — it rescans everything for every question — and independent of the engine's
+ * kernels; it shares only the comparator value semantics (engine/eval/values.ts), which have their
+ * own unit tests.
+ */
+import type { Aggregate, Condition, ComparatorArg, EventStream, Scalar } from '../../engine/lang/ast.ts';
+import type { FlockEvent } from '../../engine/event/model.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { compareValues, getPath, InstantArg, isPresent, toNumber, toText } from '../../engine/eval/values.ts';
+import { exactSumOf } from '../../operators/kernels/exact-sum.ts';
+
+/** One event as the oracle sees it: which profile, and the instant the engine learnt of it. */
+export interface HistoryEntry {
+  readonly event: FlockEvent;
+  readonly profileId: string;
+  /** max(ts, watermark when it arrived): the event is known from this instant on. */
+  readonly arrival: number;
+  /** arrival order, for ties. */
+  readonly seq: number;
+}
+
+export type Outputs = Map<string, unknown>;
+
+export interface OracleOptions {
+  /** values of at most this many distinct texts are kept by mode/unique (not modelled: tests stay below). */
+  readonly sessionLatenessMs?: number;
+}
+
+/** Every profile's outputs (definition key → membership boolean or trait value) at instant `t`. */
+export function oracleAt(defs: readonly DefinitionInput[], history: readonly HistoryEntry[], t: number): Map<string, Outputs> {
+  const byProfile = new Map<string, HistoryEntry[]>();
+  for (const h of history) {
+    if (h.arrival > t) continue;
+    const list = byProfile.get(h.profileId) ?? [];
+    list.push(h);
+    byProfile.set(h.profileId, list);
+  }
+  const result = new Map<string, Outputs>();
+  for (const [profileId, known] of byProfile) result.set(profileId, evaluateProfile(defs, known, t));
+  return result;
+}
+
+function evaluateProfile(defs: readonly DefinitionInput[], known: readonly HistoryEntry[], t: number): Outputs {
+  const traits = traitsOf(known);
+  const outputs: Outputs = new Map();
+  const byKey = new Map(defs.map((d) => [d.key, d]));
+  const visiting = new Set<string>();
+  const outputOf = (key: string): unknown => {
+    if (outputs.has(key)) return outputs.get(key);
+    const def = byKey.get(key)!;
+    if (visiting.has(key)) throw new Error(`oracle: cycle at ${key}`);
+    visiting.add(key);
+    const ctx: Ctx = { known, t, traits, outputOf, byKey };
+    let value: unknown;
+    if (def.definition.kind === 'audience') value = condition(def.definition.condition, ctx);
+    else {
+      const a = def.definition.value;
+      value = streamEntries(a.stream, ctx, false).length > 0 ? reduce(a, ctx) : undefined;
+    }
+    visiting.delete(key);
+    outputs.set(key, value);
+    return value;
+  };
+  for (const d of defs) outputOf(d.key);
+  return outputs;
+}
+
+interface Ctx {
+  readonly known: readonly HistoryEntry[];
+  readonly t: number;
+  readonly traits: Record<string, unknown>;
+  readonly outputOf: (key: string) => unknown;
+  readonly byKey: ReadonlyMap<string, DefinitionInput>;
+}
+
+/** Custom traits: per top-level key, the write with the greatest timestamp (ties: the later arrival). */
+function traitsOf(known: readonly HistoryEntry[]): Record<string, unknown> {
+  const best = new Map<string, { ts: number; seq: number; value: unknown }>();
+  const consider = (traits: unknown, h: HistoryEntry, rank: number) => {
+    if (traits === null || typeof traits !== 'object' || Array.isArray(traits)) return;
+    for (const [k, v] of Object.entries(traits)) {
+      const cur = best.get(k);
+      const seq = h.seq * 2 + rank; // context.traits first, then identify traits, within one event
+      if (cur === undefined || h.event.timestamp > cur.ts || (h.event.timestamp === cur.ts && seq > cur.seq)) {
+        best.set(k, { ts: h.event.timestamp, seq, value: v });
+      }
+    }
+  };
+  for (const h of known) {
+    consider((h.event.context as { traits?: unknown } | null)?.traits, h, 0);
+    if (h.event.type === 'identify') consider(h.event.traits, h, 1);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, { value }] of best) if (value !== null && value !== undefined) out[k] = value;
+  return out;
+}
+
+function condition(c: Condition, ctx: Ctx): boolean {
+  switch (c.kind) {
+    case 'and':
+      return c.operands.every((o) => condition(o, ctx));
+    case 'or':
+      return c.operands.some((o) => condition(o, ctx));
+    case 'not':
+      return !condition(c.operand, ctx);
+    case 'quantified':
+      throw new Error('oracle: accounts not modelled here');
+    case 'comparison':
+      return compareValues(
+        c.comparator,
+        scalar(c.subject, ctx),
+        c.args.map((a) => arg(a, ctx)),
+        ctx.t,
+      );
+  }
+}
+
+function arg(a: ComparatorArg, ctx: Ctx): unknown {
+  return a.kind === 'duration' ? a.ms : scalar(a, ctx);
+}
+
+function scalar(s: Scalar, ctx: Ctx): unknown {
+  switch (s.kind) {
+    case 'literal':
+      return s.type === 'timestamp' ? new InstantArg(s.ms) : s.value;
+    case 'trait': {
+      const key = s.path[0]!;
+      const def = ctx.byKey.get(key);
+      if (def !== undefined) {
+        const v = ctx.outputOf(key);
+        const out = def.kind === 'audience' ? v === true : v;
+        return s.path.length === 1 ? out : getPath(out, s.path.slice(1));
+      }
+      return getPath(ctx.traits, s.path);
+    }
+    case 'aggregate':
+      return reduce(s, ctx);
+    default:
+      throw new Error(`oracle: ${s.kind} outside where()`);
+  }
+}
+
+/** The stream's matching events with ts ≤ t (ignoring the window when `windowed` is false). */
+function streamEntries(stream: EventStream, ctx: Ctx, windowed: boolean): HistoryEntry[] {
+  const t = ctx.t;
+  const matching = ctx.known.filter((h) => {
+    const e = h.event;
+    if (e.event !== stream.name) return false;
+    for (const f of stream.filters) {
+      if (f.kind === 'where' && !eventCondition(f.condition, e)) return false;
+      if (f.kind === 'sources' && e.sourceId !== null && f.exclude.includes(e.sourceId)) return false;
+    }
+    return e.timestamp <= t;
+  });
+  matching.sort((a, b) => a.event.timestamp - b.event.timestamp || a.seq - b.seq);
+  if (!windowed) return matching;
+  const w = stream.filters.find((f) => f.kind === 'within' || f.kind === 'between' || f.kind === 'expires_after');
+  if (w === undefined) return matching;
+  if (w.kind === 'within') return matching.filter((h) => t - w.duration.ms < h.event.timestamp && h.event.timestamp <= t);
+  if (w.kind === 'between') return matching.filter((h) => t - w.to.ms < h.event.timestamp && h.event.timestamp <= t - w.from.ms);
+  if (w.kind === 'expires_after') {
+    // The session containing the newest event, while it is still open.
+    const gap = w.duration.ms;
+    if (matching.length === 0) return [];
+    const last = matching[matching.length - 1]!.event.timestamp;
+    if (t >= last + gap) return [];
+    let start = matching.length - 1;
+    while (start > 0 && matching[start]!.event.timestamp - matching[start - 1]!.event.timestamp < gap) start--;
+    return matching.slice(start);
+  }
+  return matching;
+}
+
+function reduce(a: Aggregate, ctx: Ctx): unknown {
+  const entries = streamEntries(a.stream, ctx, true);
+  const r = a.reducer;
+  if (r.kind === 'count') return entries.length;
+  const read = (h: HistoryEntry) => (r.of.kind === 'property' ? getPath(h.event.properties, r.of.path) : getPath(h.event.context, r.of.path));
+  const raw = entries.map(read).filter(isPresent);
+  switch (r.kind) {
+    case 'sum':
+      return exactSumOf(raw.map(toNumber).filter((n) => !Number.isNaN(n)));
+    case 'avg': {
+      const nums = raw.map(toNumber).filter((n) => !Number.isNaN(n));
+      return nums.length === 0 ? null : exactSumOf(nums) / nums.length;
+    }
+    case 'min':
+    case 'max': {
+      const vals: Array<number | string> =
+        r.as === 'number' ? raw.map(toNumber).filter((n) => !Number.isNaN(n)) : raw.map((v) => (typeof v === 'string' ? v : toText(v)));
+      if (vals.length === 0) return null;
+      let best = vals[0]!;
+      for (const v of vals) if (r.kind === 'min' ? v < best : v > best) best = v;
+      return best;
+    }
+    case 'first':
+      return raw.length === 0 ? null : raw[0];
+    case 'last':
+      return raw.length === 0 ? null : raw[raw.length - 1];
+    case 'mode':
+    case 'unique': {
+      const counts = new Map<string, number>();
+      const asArray = r.kind === 'mode' && r.as === 'array';
+      for (const v of raw) {
+        const texts = Array.isArray(v) && !asArray ? v.filter(isPresent).map(toText) : [toText(v)];
+        for (const k of texts) counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      if (r.kind === 'unique') return r.count ? counts.size : [...counts.keys()].sort();
+      let best: string | null = null;
+      let bestCount = 0;
+      for (const [k, c] of counts) if (c > bestCount || (c === bestCount && best !== null && k < best)) [best, bestCount] = [k, c];
+      return bestCount >= r.minFrequency ? best : null;
+    }
+  }
+}
+
+function eventCondition(c: Condition, e: FlockEvent): boolean {
+  switch (c.kind) {
+    case 'and':
+      return c.operands.every((o) => eventCondition(o, e));
+    case 'or':
+      return c.operands.some((o) => eventCondition(o, e));
+    case 'not':
+      return !eventCondition(c.operand, e);
+    case 'quantified':
+      throw new Error('oracle: ANY/ALL inside where');
+    case 'comparison': {
+      const value = (s: Scalar | ComparatorArg): unknown => {
+        if (s.kind === 'duration') return s.ms;
+        if (s.kind === 'literal') return s.type === 'timestamp' ? new InstantArg(s.ms) : s.value;
+        if (s.kind === 'property') return getPath(e.properties, s.path);
+        if (s.kind === 'context') return getPath(e.context, s.path);
+        throw new Error(`oracle: ${s.kind} inside where not modelled`);
+      };
+      return compareValues(c.comparator, value(c.subject), c.args.map(value), e.timestamp);
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/** fast-check arbitraries: random definitions (every condition kind the engine supports) and random event streams. */
+import fc from 'fast-check';
+import type { Aggregate, ComparatorName, Condition, Duration, EventStream, Filter, Reducer, Scalar } from '../../engine/lang/ast.ts';
+import type { FlockEvent } from '../../engine/event/model.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { agg, and, audience, between, cmp, computedTrait, ctx, event, expiresAfter, instant, lit, not, or, prop, seconds, trait, where, within } from './ast.ts';
+import { base } from './events.ts';
+
+export const T0 = Date.parse('2026-03-01T00:00:00Z');
+export const EVENT_NAMES = ['A', 'B', 'C'] as const;
+export const PROFILES = ['u1', 'u2', 'u3'] as const;
+
+/** Instants used as date values (traits, properties) and timestamp literals: near the test's timeline. */
+export const DATE_POOL = [0, 20, 45, 90, 150].map((s) => new Date(T0 + s * 1000).toISOString());
+
+const durationArb: fc.Arbitrary<Duration> = fc.integer({ min: 1, max: 90 }).map(seconds);
+
+const numberArg = fc.oneof(fc.integer({ min: -1, max: 8 }), fc.constantFrom(2.5, 0.5));
+const textArg = fc.constantFrom('a', 'b', 'ab', 'ba', 'c', 'x');
+const dateArg = fc.constantFrom(...DATE_POOL).map(instant);
+
+type Kind = 'number' | 'text' | 'date' | 'bool' | 'any';
+
+/** A comparison for a subject of a given kind, with every comparator that makes sense for it. */
+function comparisonArb(subject: Scalar, kind: Kind): fc.Arbitrary<Condition> {
+  const numeric: fc.Arbitrary<Condition>[] = [
+    fc.tuple(fc.constantFrom<ComparatorName>('equals', 'differs', 'greater_than', 'at_least', 'less_than', 'at_most'), numberArg).map(([c, v]) => cmp(subject, c, v)),
+    fc.array(numberArg, { minLength: 1, maxLength: 3 }).chain((vs) => fc.constantFrom<ComparatorName>('one_of', 'none_of').map((c) => cmp(subject, c, ...vs))),
+  ];
+  const textual: fc.Arbitrary<Condition>[] = [
+    fc.tuple(fc.constantFrom<ComparatorName>('equals', 'differs', 'starts_with', 'ends_with', 'greater_than', 'less_than'), textArg).map(([c, v]) => cmp(subject, c, v)),
+    fc.array(textArg, { minLength: 1, maxLength: 3 }).chain((vs) => fc.constantFrom<ComparatorName>('contains', 'omits', 'one_of', 'none_of').map((c) => cmp(subject, c, ...vs))),
+  ];
+  const dates: fc.Arbitrary<Condition>[] = [
+    fc.tuple(fc.constantFrom<ComparatorName>('before_date', 'after_date'), dateArg).map(([c, v]) => cmp(subject, c, v)),
+    fc.tuple(fc.constantFrom<ComparatorName>('within_last', 'within_next', 'before_last', 'after_next'), durationArb).map(([c, d]) => cmp(subject, c, d)),
+  ];
+  const presence = fc.constantFrom<ComparatorName>('exists', 'absent').map((c) => cmp(subject, c));
+  switch (kind) {
+    case 'number':
+      return fc.oneof({ weight: 4, arbitrary: fc.oneof(...numeric) }, { weight: 1, arbitrary: presence });
+    case 'text':
+      return fc.oneof({ weight: 4, arbitrary: fc.oneof(...textual) }, { weight: 1, arbitrary: presence });
+    case 'date':
+      return fc.oneof({ weight: 4, arbitrary: fc.oneof(...dates) }, { weight: 1, arbitrary: presence });
+    case 'bool':
+      return fc.constantFrom(true, false).map((b) => cmp(subject, 'equals', b));
+    case 'any':
+      return fc.oneof(...numeric, ...textual, ...dates, presence);
+  }
+}
+
+/** A `where` condition over one event's properties and context. */
+const eventConditionArb: fc.Arbitrary<Condition> = fc.letrec<{ c: Condition }>((tie) => ({
+  c: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    comparisonArb(prop('p'), 'number'),
+    comparisonArb(prop('q'), 'text'),
+    comparisonArb(prop('d'), 'date'),
+    comparisonArb(ctx('page.path'), 'text'),
+    fc.tuple(tie('c'), tie('c')).map(([a, b]) => and(a, b)),
+    fc.tuple(tie('c'), tie('c')).map(([a, b]) => or(a, b)),
+    tie('c').map(not),
+  ),
+})).c;
+
+const windowArb: fc.Arbitrary<Filter | null> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(null) },
+  { weight: 3, arbitrary: durationArb.map(within) },
+  { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 60 })).map(([a, w]) => between(seconds(a), seconds(a + w))) },
+  { weight: 1, arbitrary: fc.integer({ min: 2, max: 40 }).map((g) => expiresAfter(seconds(g))) },
+);
+
+const streamArb: fc.Arbitrary<EventStream> = fc
+  .tuple(fc.constantFrom(...EVENT_NAMES), fc.option(eventConditionArb, { freq: 2 }), windowArb, fc.boolean())
+  .map(([name, cond, window, sources]) => {
+    const filters: Filter[] = [];
+    if (cond !== null) filters.push(where(cond));
+    if (sources) filters.push({ kind: 'sources', exclude: ['src_blocked'] });
+    if (window !== null) filters.push(window);
+    return event(name, ...filters);
+  });
+
+const reducerArb: fc.Arbitrary<[Reducer, Kind]> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<[Reducer, Kind]>([{ kind: 'count' }, 'number']) },
+  fc.constantFrom<[Reducer, Kind]>(
+    [{ kind: 'sum', of: prop('p') }, 'number'],
+    [{ kind: 'avg', of: prop('p') }, 'number'],
+    [{ kind: 'min', of: prop('p'), as: 'number' }, 'number'],
+    [{ kind: 'max', of: prop('p'), as: 'number' }, 'number'],
+    [{ kind: 'min', of: prop('q'), as: 'string' }, 'text'],
+    [{ kind: 'max', of: prop('q'), as: 'string' }, 'text'],
+    [{ kind: 'first', of: prop('q') }, 'text'],
+    [{ kind: 'last', of: prop('p') }, 'number'],
+    [{ kind: 'last', of: prop('d') }, 'date'],
+    [{ kind: 'first', of: prop('d') }, 'date'],
+    [{ kind: 'mode', of: prop('q'), as: 'string', minFrequency: 1 }, 'text'],
+    [{ kind: 'mode', of: prop('q'), as: 'string', minFrequency: 2 }, 'text'],
+    [{ kind: 'mode', of: prop('q'), as: 'array', minFrequency: 1 }, 'text'],
+    [{ kind: 'unique', of: prop('q'), count: true }, 'number'],
+  ),
+);
+
+const aggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.tuple(streamArb, reducerArb).map(([s, [r, k]]) => [agg(s, r), k]);
+
+/** An audience condition: aggregates, custom traits, earlier definitions, nested boolean logic. */
+function audienceConditionArb(earlier: readonly DefinitionInput[]): fc.Arbitrary<Condition> {
+  const leaves: fc.Arbitrary<Condition>[] = [
+    aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+    aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+    comparisonArb(trait('plan'), 'text'),
+    comparisonArb(trait('score'), 'number'),
+    comparisonArb(trait('signup'), 'date'),
+    comparisonArb(trait('flag'), 'bool'),
+    comparisonArb(trait('address.city'), 'text'),
+  ];
+  for (const d of earlier) {
+    leaves.push(d.kind === 'audience' ? comparisonArb(trait(d.key), 'bool') : comparisonArb(trait(d.key), 'any'));
+  }
+  return fc.letrec<{ c: Condition }>((tie) => ({
+    c: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      ...leaves,
+      fc.tuple(tie('c'), tie('c')).map(([a, b]) => and(a, b)),
+      fc.tuple(tie('c'), tie('c')).map(([a, b]) => or(a, b)),
+      tie('c').map(not),
+    ),
+  })).c;
+}
+
+/** 1–4 definitions; later ones may reference earlier ones; computed traits included. */
+export const definitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer({ min: 1, max: 4 }).chain((n) => {
+  let acc: fc.Arbitrary<DefinitionInput[]> = fc.constant([]);
+  for (let i = 0; i < n; i++) {
+    acc = acc.chain((earlier) =>
+      fc
+        .oneof(
+          { weight: 3, arbitrary: audienceConditionArb(earlier).map((c) => audience(`aud_${i}`, c)) },
+          { weight: 1, arbitrary: aggregateArb.map(([a]) => computedTrait(`ct_${i}`, a)) },
+        )
+        .map((d) => [...earlier, d]),
+    );
+  }
+  return acc;
+});
+
+const propValue = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: -2, max: 9 }) },
+  { weight: 1, arbitrary: fc.constantFrom('5', '1.5', 'x', 2.25) },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+const qValue = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('a', 'b', 'ab', 'ba', 'c') },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(['a', 'b'], ['c'], 7) },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+const dateValue = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...DATE_POOL) }, { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, 'not a date') });
+
+const trackArb = fc
+  .record({ name: fc.constantFrom(...EVENT_NAMES), p: propValue, q: qValue, d: dateValue, path: fc.constantFrom('/a', '/b/c', '/ab'), blocked: fc.boolean() })
+  .map(({ name, p, q, d, path, blocked }) => {
+    const properties: Record<string, unknown> = {};
+    if (p !== undefined) properties.p = p;
+    if (q !== undefined) properties.q = q;
+    if (d !== undefined) properties.d = d;
+    return { type: 'track' as const, event: name, properties, context: { page: { path } }, sourceId: blocked ? 'src_blocked' : 'src_ok' };
+  });
+
+const identifyArb = fc
+  .record({
+    plan: fc.constantFrom<unknown>('free', 'pro', 'business', null, undefined),
+    score: fc.constantFrom<unknown>(1, 5, 9, '7', null, undefined),
+    signup: fc.constantFrom<unknown>(...DATE_POOL, null, undefined),
+    flag: fc.constantFrom<unknown>(true, false, undefined),
+    city: fc.constantFrom<unknown>('ab', 'c', undefined),
+    viaContext: fc.boolean(),
+  })
+  .map(({ plan, score, signup, flag, city, viaContext }) => {
+    const traits: Record<string, unknown> = {};
+    if (plan !== undefined) traits.plan = plan;
+    if (score !== undefined) traits.score = score;
+    if (signup !== undefined) traits.signup = signup;
+    if (flag !== undefined) traits.flag = flag;
+    if (city !== undefined) traits.address = { city };
+    return viaContext
+      ? { type: 'track' as const, event: 'A', properties: {}, context: { traits }, sourceId: null }
+      : { type: 'identify' as const, event: null, traits, context: null, sourceId: null };
+  });
+
+/** One input step: an event (with a timestamp offset from the current time) or a clock tick. */
+export type Step =
+  | { readonly kind: 'event'; readonly event: FlockEvent; readonly profileId: string }
+  | { readonly kind: 'tick'; readonly dt: number };
+
+/**
+ * A stream: mostly increasing timestamps (steps of 0–20 s), some late events (up to 60 s behind)
+ * and some from the future (up to 30 s ahead, for live mode), interleaved with clock ticks.
+ */
+export const stepsArb: fc.Arbitrary<Step[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc
+        .tuple(
+          fc.oneof(trackArb, trackArb, identifyArb),
+          fc.constantFrom(...PROFILES),
+          fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
+        )
+        .map(([shape, profileId, dt]) => ({ shape, profileId, dt })),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((dt) => ({ tick: dt })) },
+  ),
+  { minLength: 1, maxLength: 30 },
+).map((raw) => {
+  let clock = T0;
+  const steps: Step[] = [];
+  for (const r of raw) {
+    if ('tick' in r) {
+      steps.push({ kind: 'tick', dt: r.tick * 1000 });
+      continue;
+    }
+    const ts = clock + r.dt * 1000;
+    if (r.dt > 0 && r.dt <= 20) clock = ts;
+    steps.push({ kind: 'event', profileId: r.profileId, event: base({ ...r.shape, userId: r.profileId, timestamp: ts }) });
+  }
+  return steps;
+});
+
+/** Every duration a definition set uses (for candidate instants of flips). */
+export function durationsOf(defs: readonly DefinitionInput[]): number[] {
+  const out = new Set<number>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      const n = node as { kind?: string; ms?: number };
+      if (n.kind === 'duration' && typeof n.ms === 'number') out.add(n.ms);
+      for (const v of Object.values(node)) walk(v);
+    }
+  };
+  walk(defs);
+  return [...out];
+}

@@ -1,0 +1,30 @@
+/** Builders of normalised FlockEvents for tests. */
+import type { FlockEvent } from '../../engine/event/model.ts';
+
+let counter = 0;
+
+export function track(userId: string, event: string, ts: number, properties: Record<string, unknown> = {}, extra: Partial<FlockEvent> = {}): FlockEvent {
+  return base({ type: 'track', event, userId, timestamp: ts, properties, ...extra });
+}
+export function identify(userId: string, ts: number, traits: Record<string, unknown>, extra: Partial<FlockEvent> = {}): FlockEvent {
+  return base({ type: 'identify', event: null, userId, timestamp: ts, traits, ...extra });
+}
+export function base(e: Partial<FlockEvent> & { timestamp: number }): FlockEvent {
+  return {
+    space: 'spa_test',
+    type: 'track',
+    event: null,
+    messageId: `m${++counter}`,
+    userId: null,
+    anonymousId: null,
+    groupId: null,
+    previousId: null,
+    traits: null,
+    properties: null,
+    context: null,
+    integrations: null,
+    receivedAt: e.timestamp,
+    sourceId: null,
+    ...e,
+  };
+}
