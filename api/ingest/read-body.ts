@@ -14,7 +14,7 @@ const tooLarge = (limit: number, what: string) =>
  * the same limit, so a small bomb never allocates more than `limit` bytes.
  */
 export async function readBody(request: Request, limit: number): Promise<Buffer> {
-  const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase() || 'identity';
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
     throw new HttpError(415, 'unsupported_encoding', `Content-Encoding "${encoding}" is not supported; send gzip or nothing`);
   }

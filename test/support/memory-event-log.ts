@@ -14,8 +14,10 @@ export interface MemoryEventLog extends EventLog {
   readonly events: FlockEvent[];
   /** number of append calls, failed ones included. */
   appends: number;
-  /** when set, append rejects with this error (or waits for it, when a promise). */
+  /** when set, append rejects with this error. */
   failWith: Error | null;
+  /** forgets every event and every seen messageId. */
+  clear(): void;
 }
 
 export function memoryEventLog(): MemoryEventLog {
@@ -26,6 +28,10 @@ export function memoryEventLog(): MemoryEventLog {
     events,
     appends: 0,
     failWith: null,
+    clear() {
+      events.length = 0;
+      seqOf.clear();
+    },
     async append(batch: readonly FlockEvent[]): Promise<AppendResult> {
       log.appends++;
       if (log.failWith !== null) throw log.failWith;

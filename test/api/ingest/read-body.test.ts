@@ -57,6 +57,13 @@ test('gzip bodies are inflated (Content-Encoding gzip and x-gzip)', async () => 
   assert.equal(log.events.map((e) => e.event), ['E', 'F']);
 });
 
+test('an empty or identity Content-Encoding is no encoding', async () => {
+  const { post } = ingestApp();
+  for (const encoding of ['', 'identity', ' Identity ']) {
+    assert.is((await post('/v1/t', { userId: 'u', event: 'E' }, { headers: { 'content-encoding': encoding } })).status, 200, encoding);
+  }
+});
+
 test('invalid JSON, an empty body, a non-object body → 400 invalid_json', async () => {
   const { post, log } = ingestApp();
   for (const body of ['{', '', 'null', '[1,2]', '"track"', '42', '{"a":1}garbage']) {
