@@ -13,8 +13,8 @@ export const CONFIG_SETTINGS = {
   partitions: { flag: 'partitions', env: 'FLOCK_PARTITIONS', help: 'partitions of the event stream, fixed once the stream exists', fallback: '16' },
   streamMaxAge: { flag: 'stream-max-age', env: 'FLOCK_STREAM_MAX_AGE', help: 'JetStream: drop events older than this (e.g. 400d; 0 = keep forever)', fallback: '0' },
   streamMaxBytes: { flag: 'stream-max-bytes', env: 'FLOCK_STREAM_MAX_BYTES', help: 'JetStream: cap on stored bytes (e.g. 50GB; 0 = unlimited)', fallback: '0' },
-  streamDuplicateWindow: { flag: 'stream-duplicate-window', env: 'FLOCK_STREAM_DUPLICATE_WINDOW', help: 'JetStream: how long a messageId is remembered for dedupe', fallback: '24h' },
-  streamReplicas: { flag: 'stream-replicas', env: 'FLOCK_STREAM_REPLICAS', help: 'JetStream: stream replicas (1, or 3 on a cluster)', fallback: '1' },
+  streamDuplicateWindow: { flag: 'stream-duplicate-window', env: 'FLOCK_STREAM_DUPLICATE_WINDOW', help: 'JetStream: how long a messageId is remembered for dedupe (the server keeps every id of the window in memory)', fallback: '2m' },
+  natsTimeout: { flag: 'nats-timeout', env: 'FLOCK_NATS_TIMEOUT', help: 'JetStream: publish and API timeout; a slower append answers 503', fallback: '5s' },
   rateLimit: { flag: 'rate-limit', env: 'FLOCK_RATE_LIMIT', help: 'ingest events per second per space (0 = no limit)', fallback: '50000' },
   rateBurst: { flag: 'rate-burst', env: 'FLOCK_RATE_BURST', help: 'ingest burst per space, in events (default: 2 × rate limit)', fallback: undefined },
   spacesFile: { flag: 'spaces-file', env: 'FLOCK_SPACES_FILE', help: 'JSON file of spaces and write keys; unset = the development space', fallback: undefined },
@@ -70,7 +70,7 @@ export const configSchema = z
     streamMaxAge: duration,
     streamMaxBytes: byteSize,
     streamDuplicateWindow: duration.pipe(z.number().min(1_000, { error: 'the duplicate window must be at least 1s' })),
-    streamReplicas: integer(1, 5),
+    natsTimeout: duration.pipe(z.number().min(1, { error: 'the NATS timeout must be positive' })),
     rateLimit: z.coerce.number().min(0),
     rateBurst: z.coerce.number().min(1).optional(),
     spacesFile: z.string().min(1).optional(),
@@ -82,12 +82,13 @@ export const configSchema = z
     host: raw.host,
     port: raw.port,
     natsUrl: raw.natsUrl,
+    natsTimeoutMs: raw.natsTimeout,
     partitions: raw.partitions,
+    /** JetStream limits; 0 = none. */
     stream: {
       maxAgeMs: raw.streamMaxAge,
       maxBytes: raw.streamMaxBytes,
       duplicateWindowMs: raw.streamDuplicateWindow,
-      replicas: raw.streamReplicas,
     },
     rateLimit: {
       /** events per second per space; 0 = no limit. */
