@@ -131,7 +131,8 @@ class Parser {
     while (this.at('.')) {
       this.advance();
       if (!this.at('identifier')) this.fail(`expected a function name after '.' but found ${describe(this.token)}`);
-      calls.push(this.parseCall(this.advance()));
+      const name = this.advance();
+      calls.push(this.nested(() => this.parseCall(name)));
     }
     return calls.length === 0 ? head : { kind: 'chain', head, calls, span: this.spanFrom(start) };
   }
