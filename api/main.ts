@@ -1,0 +1,100 @@
+/** What `npm start` runs: load the config, open the event log, serve the API, and shut down cleanly on SIGINT/SIGTERM. */
+import { configHelp, loadConfig } from '../engine/config.ts';
+import { openEventLog } from '../engine/log/open-event-log.ts';
+import { staticSpaceDirectory } from '../engine/space/space-directory.ts';
+import { createApp } from './app.ts';
+import { jsonLogger } from './logger.ts';
+import { startServer } from './serve.ts';
+
+const logger = jsonLogger();
+
+// exit codes: 0 clean stop, 1 failure at start or a crash, 2 invalid configuration.
+async function main(): Promise<void> {
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    for (const issue of loaded.issues) logger.error('invalid configuration', { source: issue.source, problem: issue.message });
+    process.exit(2);
+  }
+  if (loaded.help) {
+    process.stdout.write(`${configHelp()}\n`);
+    return;
+  }
+  const { config } = loaded;
+  if (config.developmentSpace) {
+    logger.warn('no FLOCK_SPACES_FILE: serving the development space "spa_default" with write key "dev_write_key"; do not expose this to a network', {
+      space: 'spa_default',
+    });
+  }
+
+  const eventLog = await openEventLog({
+    dataDir: config.dataDir,
+    natsUrl: config.natsUrl,
+    partitions: config.partitions,
+    stream: {
+      // 0 means "no limit" in the config; the log wants such limits left out.
+      ...(config.stream.maxAgeMs > 0 ? { maxAgeMs: config.stream.maxAgeMs } : {}),
+      ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
+      duplicateWindowMs: config.stream.duplicateWindowMs,
+    },
+    timeoutMs: config.natsTimeoutMs,
+  });
+
+  const app = createApp({
+    eventLog,
+    spaces: staticSpaceDirectory(config.spaces),
+    rateLimit: config.rateLimit,
+    logger,
+    publicApiHost: config.publicApiHost,
+  });
+  let server;
+  try {
+    server = await startServer(app, { host: config.host, port: config.port });
+  } catch (error) {
+    await eventLog.close();
+    throw error;
+  }
+  logger.info('flock listening', {
+    url: server.url,
+    log: eventLog.kind,
+    dataDir: config.dataDir,
+    partitions: config.partitions,
+    spaces: config.spaces.map((space) => space.id),
+  });
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    // the server first, so every accepted request finishes its append before the log closes.
+    await server.close(config.shutdownTimeoutMs);
+    await eventLog.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stop(signal).catch((error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      });
+    });
+  }
+}
+
+process.on('uncaughtException', (error) => {
+  logger.error('uncaught exception', { error });
+  process.exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  logger.error('unhandled rejection', { error: reason });
+  process.exit(1);
+});
+
+main().catch((error: unknown) => {
+  logger.error('flock failed to start', { error });
+  process.exit(1);
+});
