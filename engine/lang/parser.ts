@@ -42,11 +42,14 @@ class Parser {
   /** the token where the last recovery stopped; an error right there is a cascade and not reported. */
   private resyncIndex = -1;
 
+  private readonly lexErrors: boolean;
+
   constructor(
     private readonly tokens: readonly Token[],
     lexDiagnostics: readonly Diagnostic[],
   ) {
     this.diagnostics = [...lexDiagnostics];
+    this.lexErrors = lexDiagnostics.length > 0;
   }
 
   // definition = orExpr EOF
@@ -356,9 +359,10 @@ class Parser {
   /** Records a syntax error at the current token unless it is a cascade of one already reported. */
   private report(message: string): void {
     const t = this.token;
-    const hasErrors = this.diagnostics.length > 0;
-    if (this.index === this.resyncIndex && hasErrors) return;
-    if (t.kind === 'eof' && hasErrors) return;
+    if (this.index === this.resyncIndex) return;
+    // A lexical error (an unterminated string, a stray character) explains what follows at its place and at the end.
+    if (this.diagnostics.some((d) => d.line === t.line && d.column === t.column)) return;
+    if (t.kind === 'eof' && this.lexErrors) return;
     this.diagnostics.push({ code: 'syntax_error', message, line: t.line, column: t.column });
   }
 

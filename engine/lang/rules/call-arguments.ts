@@ -32,6 +32,8 @@ export const callArguments: SyntaxRule = (root, context) => {
 };
 
 function checkCall(call: CallNode, fn: ResolvedFunction, context: RuleContext): void {
+  // An argument the parser could not read is already reported; counting it would only add noise.
+  if (call.args.some((a) => a.value.kind === 'error')) return;
   const report = (message: string, at: Locatable, edge: 'start' | 'end' = 'start') =>
     context.report('invalid_argument', message, at, edge);
   const name = `${call.name}()`;
