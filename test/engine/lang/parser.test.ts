@@ -125,7 +125,7 @@ test('recovery: several syntax errors in one definition, each reported once', ()
   assert.equal(syntaxErrors("trait('a').one_of('x' 'y') AND trait('b').one_of('z',)"), ["1:23 expected ',' or ')' but found 'y'", "1:54 expected an expression but found ')'"]);
   assert.equal(syntaxErrors(`event('E').where(property('x') >>> 5).count() >= 1 AND ${B} AND trait('c') =`), [
     "1:33 expected an expression but found '>'",
-    '1:86 expected an expression but found the end of the definition',
+    '1:87 expected an expression but found the end of the definition',
   ]);
   assert.equal(syntaxErrors(`${A}\nAND trait('b') ==\nOR ${C}`), ['3:1 expected an expression but found the keyword OR']);
 });
