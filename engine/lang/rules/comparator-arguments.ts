@@ -7,7 +7,7 @@
 import { parseIsoTimestamp } from '../../event/iso-timestamp.ts';
 import type { ComparatorArg, ComparatorName, Comparison } from '../ast.ts';
 import { walkDefinition } from '../ast-walk.ts';
-import { RELATIVE_DATE_COMPARATORS, SUGAR_OF, VARIADIC_COMPARATORS } from '../functions.ts';
+import { RELATIVE_DATE_COMPARATORS, VARIADIC_COMPARATORS } from '../functions.ts';
 import type { AstRule, Locatable, RuleContext } from '../rule-context.ts';
 
 const NO_ARGUMENTS: ReadonlySet<ComparatorName> = new Set(['absent', 'exists']);
@@ -24,7 +24,7 @@ export const comparatorArguments: AstRule = (definition, context) => {
 
 function check(c: Comparison, context: RuleContext): void {
   const name = c.comparator;
-  const shown = SUGAR_OF[name] ?? `${name}()`;
+  const shown = `${name}()`;
   const report = (message: string, at: Locatable, edge: 'start' | 'end' = 'start') =>
     context.report('invalid_argument', message, at, edge);
 
