@@ -18,6 +18,10 @@ import type {
 } from '../../engine/lang/ast.ts';
 import type { Diagnostic } from '../../engine/lang/diagnostic.ts';
 import { parseDefinition, type ParseOptions } from '../../engine/lang/index.ts';
+import { LineMap } from '../../engine/lang/line-map.ts';
+import { lowerDefinition } from '../../engine/lang/lower.ts';
+import { parseSyntax } from '../../engine/lang/parser.ts';
+import { RuleContext, type AstRule, type SyntaxRule } from '../../engine/lang/rule-context.ts';
 import { makeDuration } from '../../engine/lang/units.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +116,25 @@ export const USERS_TRAIT: ParseOptions = { kind: 'trait', target: 'USERS' };
 /** Parses and returns `line:column code` of every diagnostic. */
 export function diagnose(source: string, options: ParseOptions = USERS_AUDIENCE): string[] {
   return located(parseDefinition(source, options).diagnostics);
+}
+
+/** Runs one syntax rule alone on `source` (which must be free of syntax errors): `line:column code message`. */
+export function runSyntaxRule(rule: SyntaxRule, source: string, options: ParseOptions = USERS_AUDIENCE): string[] {
+  const syntax = parseSyntax(source);
+  if (syntax.diagnostics.length > 0) throw new Error(`syntax errors in a rule test: ${JSON.stringify(syntax.diagnostics)}`);
+  const context = new RuleContext(options, new LineMap(source));
+  rule(syntax.root, context);
+  return context.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+}
+
+/** Runs one AST rule alone on the AST of `source` (which must lower): `line:column code message`. */
+export function runAstRule(rule: AstRule, source: string, options: ParseOptions = USERS_AUDIENCE): string[] {
+  const syntax = parseSyntax(source);
+  const definition = lowerDefinition(syntax.root, options.kind, options.target);
+  if (syntax.diagnostics.length > 0 || definition === undefined) throw new Error(`'${source}' does not lower to an AST`);
+  const context = new RuleContext(options, new LineMap(source));
+  rule(definition, context);
+  return context.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
