@@ -45,8 +45,20 @@ export const COMPARATOR_ALIASES: Readonly<Record<string, ComparatorName>> = {
   contains_one: 'contains',
 };
 
-/** Comparators taking any number (≥ 1) of values; an array literal among their arguments is flattened. */
-export const VARIADIC_COMPARATORS: ReadonlySet<ComparatorName> = new Set(['contains', 'one_of', 'none_of']);
+/**
+ * Comparators taking any number (≥ 1) of values, true when any value matches (`omits`: none
+ * contained); an array literal among their arguments is flattened. The docs show `contains`,
+ * `one_of` and `none_of` with several values; the other text comparators take several too, as the
+ * evaluator (engine/eval/values.ts) does.
+ */
+export const VARIADIC_COMPARATORS: ReadonlySet<ComparatorName> = new Set([
+  'contains',
+  'omits',
+  'starts_with',
+  'ends_with',
+  'one_of',
+  'none_of',
+]);
 
 /** Comparators whose one argument is a duration relative to the compute time. */
 export const RELATIVE_DATE_COMPARATORS: ReadonlySet<ComparatorName> = new Set([

@@ -218,16 +218,15 @@ function argsFor(comparator: ComparatorName, scope: Scope): fc.Arbitrary<Compara
     case 'none_of':
       return fc.array(fc.oneof(stringArb, numberLiteral, booleanArb, nullArb, ref), { minLength: 1, maxLength: 3 });
     case 'contains':
+    case 'omits':
+    case 'starts_with':
+    case 'ends_with':
       return fc.array(fc.oneof(stringArb, numberLiteral, ref), { minLength: 1, maxLength: 3 });
     case 'greater_than':
     case 'at_least':
     case 'less_than':
     case 'at_most':
       return one(fc.oneof(numberLiteral, stringArb, timestampArb, ref));
-    case 'omits':
-    case 'starts_with':
-    case 'ends_with':
-      return one(fc.oneof(stringArb, numberLiteral, ref));
   }
 }
 
