@@ -17,6 +17,16 @@ import type { EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
 import { createProfileState, type ProfileState } from './profile-state.ts';
 
+/** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
+export interface PendingEntry {
+  readonly space: string;
+  readonly id: string;
+  readonly all: boolean;
+  readonly aggs: readonly string[];
+  readonly traits: readonly string[];
+  readonly flips: readonly string[];
+}
+
 /**
  * Time. The runtime's clock is the watermark `W`, which only moves forward:
  * - `advanceTo(t)` first *closes* the current instant (evaluates every profile touched at `W`), then
@@ -54,6 +64,8 @@ export class Slot {
   queued = false;
   /** changed since the last checkpoint. */
   persist = false;
+  /** the wake the last checkpoint wrote (its timer-index key). */
+  savedWake = Number.POSITIVE_INFINITY;
   constructor(
     readonly key: string,
     public state: ProfileState,
@@ -270,7 +282,10 @@ export class Runtime {
     const loaded = this.source?.load(space, id);
     slot = new Slot(key, loaded ?? createProfileState(space, id, this.w));
     if (loaded === undefined) slot.all = true;
-    else if (Number.isFinite(loaded.wake)) this.timers.push(loaded.wake, slot);
+    else {
+      slot.savedWake = loaded.wake;
+      if (Number.isFinite(loaded.wake)) this.timers.push(loaded.wake, slot);
+    }
     this.slots.set(key, slot);
     return slot;
   }
@@ -346,6 +361,10 @@ export class Runtime {
       slot.queued = true;
       this.queue.push(slot);
     }
+    this.markPersist(slot);
+  }
+
+  private markPersist(slot: Slot): void {
     if (!slot.persist) {
       slot.persist = true;
       this.toPersist.push(slot);
@@ -377,6 +396,8 @@ export class Runtime {
     for (let i = 0; i < queue.length; i++) {
       const slot = queue[i]!;
       slot.queued = false;
+      // A checkpoint may have taken this slot while it was pending: its evaluation is a new change.
+      this.markPersist(slot);
       const sr = this.space(slot.state.space);
       sr.evaluate(slot, now, emit);
       const before = slot.state.wake;
@@ -421,10 +442,14 @@ export class Runtime {
     this.close();
   }
 
-  /** Event-time replay: the watermark follows event time; the last instant stays open. */
-  replay(events: ReadonlyArray<{ event: FlockEvent; profileId: string }>): void {
+  /**
+   * Event-time replay: the watermark follows event time (never beyond `cap`, the wall clock, so an
+   * event from the future waits for its instant); the last instant stays open.
+   */
+  replay(events: ReadonlyArray<{ event: FlockEvent; profileId: string }>, cap = Number.POSITIVE_INFINITY): void {
     for (const { event, profileId } of events) {
-      if (event.timestamp > this.w) this.advanceTo(event.timestamp);
+      const t = Math.min(event.timestamp, cap);
+      if (t > this.w) this.advanceTo(t);
       this.apply(event, profileId);
     }
   }
@@ -438,13 +463,23 @@ export class Runtime {
     return out;
   }
 
-  /** Profiles whose instant is still open (their pending work is part of a checkpoint). */
-  pending(): readonly Slot[] {
-    return this.queue;
+  /** The open instant's pending work, as plain data for a checkpoint. */
+  pendingEntries(): PendingEntry[] {
+    return this.queue.map((slot) => {
+      const plan = this.space(slot.state.space).plan;
+      return {
+        space: slot.state.space,
+        id: slot.state.id,
+        all: slot.all,
+        aggs: slot.aggs.map((i) => plan.aggregates[i]!.fp),
+        traits: [...slot.traits],
+        flips: [...slot.flips],
+      };
+    });
   }
 
   /** Re-queues a checkpointed pending profile after a restart. */
-  restorePending(space: string, id: string, pending: { all: boolean; aggs: string[]; traits: string[]; flips: string[] }): void {
+  restorePending(space: string, id: string, pending: PendingEntry): void {
     const slot = this.slot(space, id);
     const plan = this.space(space).plan;
     slot.all ||= pending.all;
@@ -455,6 +490,11 @@ export class Runtime {
     slot.traits.push(...pending.traits);
     slot.flips.push(...pending.flips);
     this.enqueue(slot);
+  }
+
+  /** The earliest timer instant (possibly superseded), or Infinity. */
+  nextTimer(): number {
+    return this.timers.peekTime();
   }
 
   /** Number of profiles held in memory. */

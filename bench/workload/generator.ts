@@ -1,0 +1,125 @@
+/** The deterministic Segment-like traffic generator shared by tests and benchmarks. */
+import type { FlockEvent } from '../../engine/event/model.ts';
+import { Random, Zipf } from './random.ts';
+
+export const EVENT_NAMES = [
+  'Page Viewed',
+  'Screen Viewed',
+  'Product Viewed',
+  'Product Clicked',
+  'Product Added',
+  'Product Removed',
+  'Cart Viewed',
+  'Checkout Started',
+  'Order Completed',
+  'Order Refunded',
+  'Coupon Applied',
+  'Signed Up',
+  'Logged In',
+  'Search Performed',
+  'Email Opened',
+  'Email Clicked',
+  'Subscription Started',
+  'Subscription Cancelled',
+  'Review Submitted',
+  'Wishlist Added',
+] as const;
+
+/** Relative frequency of each event name (page views dominate, orders are rarer). */
+const WEIGHTS = [30, 8, 20, 8, 6, 2, 4, 3, 2, 0.5, 1, 0.5, 5, 4, 3, 1, 0.4, 0.2, 0.6, 1];
+export const CATEGORIES = ['shoes', 'shirts', 'pants', 'hats', 'bags', 'watches', 'books', 'games', 'phones', 'toys'];
+export const PLANS = ['free', 'pro', 'business', 'enterprise'];
+export const CITIES = ['Berlin', 'Lisbon', 'Austin', 'Osaka', 'Lagos', 'Lima'];
+
+export interface WorkloadOptions {
+  readonly seed: number;
+  readonly events: number;
+  readonly profiles: number;
+  /** spread of event timestamps (ms), ending at `end`. */
+  readonly spanMs: number;
+  readonly end: number;
+  readonly space?: string;
+  /** share of identify calls. */
+  readonly identifyShare?: number;
+  /** share of events that arrive late (timestamp up to an hour behind). */
+  readonly lateShare?: number;
+  readonly products?: number;
+}
+
+/** Yields `events` events in arrival order: timestamps increase with jitter; a few are late. */
+export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
+  const random = new Random(o.seed);
+  const users = new Zipf(o.profiles, 1.0);
+  const products = new Zipf(o.products ?? 1000, 1.1);
+  const total = WEIGHTS.reduce((a, b) => a + b, 0);
+  const cumulative: number[] = [];
+  let acc = 0;
+  for (const w of WEIGHTS) cumulative.push((acc += w / total));
+  const space = o.space ?? 'spa_bench';
+  const start = o.end - o.spanMs;
+  const step = o.spanMs / Math.max(1, o.events);
+  const identifyShare = o.identifyShare ?? 0.03;
+  const lateShare = o.lateShare ?? 0.01;
+  for (let i = 0; i < o.events; i++) {
+    const user = users.sample(random);
+    const userId = `user_${user}`;
+    let ts = Math.floor(start + i * step + random.next() * step);
+    if (random.chance(lateShare)) ts -= random.int(1, 3_600_000);
+    const messageId = `m_${o.seed}_${i}`;
+    const base = {
+      space,
+      messageId,
+      userId,
+      anonymousId: null,
+      groupId: null,
+      previousId: null,
+      integrations: null,
+      timestamp: ts,
+      receivedAt: ts,
+      sourceId: 'src_web',
+    };
+    if (random.chance(identifyShare)) {
+      yield {
+        ...base,
+        type: 'identify',
+        event: null,
+        traits: {
+          plan: random.pick(PLANS),
+          score: random.int(0, 100),
+          city: random.pick(CITIES),
+          email: `${userId}@example.com`,
+          signup_at: new Date(ts - random.int(0, 400) * 86_400_000).toISOString(),
+        },
+        properties: null,
+        context: null,
+      };
+      continue;
+    }
+    const u = random.next();
+    let k = 0;
+    while (cumulative[k]! < u) k++;
+    const name = EVENT_NAMES[k]!;
+    const product = products.sample(random);
+    const price = Math.round((5 + ((product * 7919) % 495) + random.next() * 5) * 100) / 100;
+    const properties: Record<string, unknown> = {
+      product_id: `p${product}`,
+      category: CATEGORIES[product % CATEGORIES.length],
+      price,
+    };
+    if (name === 'Order Completed' || name === 'Order Refunded') {
+      properties.quantity = random.int(1, 5);
+      properties.total = Math.round(price * (properties.quantity as number) * 100) / 100;
+      properties.currency = 'USD';
+    }
+    if (name === 'Search Performed') properties.query = random.pick(CATEGORIES);
+    if (name === 'Page Viewed') properties.page_name = random.pick(['Home', 'Pricing', 'Docs', 'Blog', 'Product']);
+    yield {
+      ...base,
+      type: name === 'Page Viewed' ? 'page' : name === 'Screen Viewed' ? 'screen' : 'track',
+      event: name,
+      traits: null,
+      properties,
+      context: { page: { path: `/${properties.category as string}/${properties.product_id as string}` } },
+    };
+  }
+}

@@ -1,0 +1,31 @@
+/** Identity resolution: which profile an event belongs to. */
+import type { FlockEvent } from '../event/model.ts';
+
+/** A merge the resolver performed: `from` is absorbed into `into` (both canonical profile ids). */
+export interface ProfileMerge {
+  readonly space: string;
+  readonly from: string;
+  readonly into: string;
+}
+
+export interface Resolution {
+  /** the canonical profile id, or null when the event identifies nobody (it is skipped). */
+  readonly profileId: string | null;
+  readonly merges: readonly ProfileMerge[];
+}
+
+export interface IdentityResolver {
+  resolve(event: FlockEvent): Resolution;
+}
+
+/**
+ * One profile per user id, else per anonymous id — no linking between them. The engine's
+ * placeholder until identity resolution (graph-based, with merges) replaces it.
+ */
+export class DirectResolver implements IdentityResolver {
+  resolve(event: FlockEvent): Resolution {
+    if (event.userId !== null && event.userId !== '') return { profileId: `user_id:${event.userId}`, merges: [] };
+    if (event.anonymousId !== null && event.anonymousId !== '') return { profileId: `anonymous_id:${event.anonymousId}`, merges: [] };
+    return { profileId: null, merges: [] };
+  }
+}

@@ -1,0 +1,30 @@
+/** RxJS stage: applies resolved batches to the runtime — replay (event time) while catching up, live at the wall clock after. */
+import { map, type OperatorFunction } from 'rxjs';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ResolvedBatch } from './resolve-profiles.ts';
+
+export interface EvaluateOptions {
+  /** the wall clock (virtual in tests). */
+  readonly clock: () => number;
+  /** a batch whose newest event was received longer ago than this is replayed in event time. */
+  readonly catchUpLagMs: number;
+}
+
+export interface EvaluatedBatch extends ResolvedBatch {
+  readonly mode: 'replay' | 'live';
+}
+
+/**
+ * Replay keeps the exact instants of history (a backfill or a restart after downtime); live
+ * evaluates at the wall clock, so late events count from now and changes come out at once.
+ */
+export function evaluateBatch(runtime: Runtime, options: EvaluateOptions): OperatorFunction<ResolvedBatch, EvaluatedBatch> {
+  return map((batch) => {
+    const now = options.clock();
+    const newest = batch.events.length === 0 ? now : batch.events[batch.events.length - 1]!.event.receivedAt;
+    const mode = newest < now - options.catchUpLagMs ? 'replay' : 'live';
+    if (mode === 'replay') runtime.replay(batch.events, now);
+    else runtime.live(batch.events, now);
+    return { ...batch, mode };
+  });
+}

@@ -1,0 +1,183 @@
+/** The engine's LMDB checkpoint: profile state, timers, outputs index, outbox, input position and watermark, committed in one transaction. */
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Change } from '../runtime/change.ts';
+import { profileFromPlain, profileToPlain, type ProfileState } from '../runtime/profile-state.ts';
+import type { PendingEntry } from '../runtime/runtime.ts';
+
+/**
+ * Layout (keys sort by profile, so a checkpoint writes clustered keys — DESIGN §4):
+ * - `profiles` [space, profileId] → the profile's whole state (one record per profile);
+ * - `timers`   [wake, space, profileId] → null: profiles with a pending timer, read at restart so a
+ *   profile on disk still wakes on time;
+ * - `outputs`  [space, definitionId, version, profileId] → {v, at}: current members and trait values,
+ *   so the API lists an audience's members with a range read;
+ * - `outbox`   seq → change: changes committed but not yet confirmed on the change log;
+ * - `meta`     position, watermark, the open instant's pending profiles, outbox counters.
+ */
+
+export type { PendingEntry } from '../runtime/runtime.ts';
+
+export interface CheckpointMeta {
+  /** the last event-log position applied. */
+  readonly position: number;
+  readonly watermark: number;
+  readonly pending: readonly PendingEntry[];
+  /** outbox entries up to this seq are on the change log. */
+  readonly publishedThrough: number;
+  readonly outboxNext: number;
+}
+
+export interface ProfileWrite {
+  readonly state: ProfileState;
+  /** the wake written by the previous checkpoint (its timer key is replaced). */
+  readonly savedWake: number;
+}
+
+export interface CheckpointInput {
+  readonly position: number;
+  readonly watermark: number;
+  readonly profiles: readonly ProfileWrite[];
+  readonly pending: readonly PendingEntry[];
+  readonly changes: readonly Change[];
+  /** outbox entries confirmed on the change log since the last checkpoint. */
+  readonly publishedThrough: number;
+}
+
+export interface OutputRow {
+  readonly profileId: string;
+  readonly value: unknown;
+  readonly at: number;
+}
+
+export class CheckpointError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}
+
+const INITIAL_META: CheckpointMeta = {
+  position: 0,
+  watermark: Number.NEGATIVE_INFINITY,
+  pending: [],
+  publishedThrough: 0,
+  outboxNext: 1,
+};
+
+export class CheckpointStore {
+  readonly #env: RootDatabase;
+  readonly #profiles: Database<unknown, [string, string]>;
+  readonly #timers: Database<null, [number, string, string]>;
+  readonly #outputs: Database<{ v: unknown; at: number }, [string, string, number, string]>;
+  readonly #outbox: Database<Change, number>;
+  readonly #meta: Database<unknown, string>;
+  #closed = false;
+
+  private constructor(readonly path: string, readOnly: boolean) {
+    mkdirSync(path, { recursive: true });
+    this.#env = open({ path, compression: false, readOnly });
+    const structures = { sharedStructuresKey: Symbol.for('flock.structures') };
+    this.#profiles = this.#env.openDB({ name: 'profiles', ...structures });
+    this.#timers = this.#env.openDB({ name: 'timers', encoding: 'msgpack' });
+    this.#outputs = this.#env.openDB({ name: 'outputs', ...structures });
+    this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'msgpack' });
+    this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
+  }
+
+  /** Opens (creating) the store at `path`. `readOnly` handles serve the API beside a running engine. */
+  static open(path: string, options: { readOnly?: boolean } = {}): CheckpointStore {
+    return new CheckpointStore(path, options.readOnly ?? false);
+  }
+
+  meta(): CheckpointMeta {
+    return (this.#meta.get('checkpoint') as CheckpointMeta | undefined) ?? INITIAL_META;
+  }
+
+  loadProfile(space: string, id: string): ProfileState | undefined {
+    const plain = this.#profiles.get([space, id]);
+    return plain === undefined ? undefined : profileFromPlain(plain);
+  }
+
+  /** Every profile with a timer, earliest first. */
+  *timers(): Iterable<{ wake: number; space: string; id: string }> {
+    for (const { key } of this.#timers.getRange({})) yield { wake: key[0], space: key[1], id: key[2] };
+  }
+
+  /** Outbox entries not yet confirmed on the change log, in order. */
+  unpublished(): Array<{ seq: number; change: Change }> {
+    const from = this.meta().publishedThrough + 1;
+    return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, change: value }));
+  }
+
+  /** Current members / values of one definition version, ordered by profile id, after `after`. */
+  outputs(space: string, definitionId: string, version: number, options: { after?: string; limit?: number } = {}): OutputRow[] {
+    const limit = options.limit ?? 100;
+    const rows: OutputRow[] = [];
+    const start: [string, string, number, string] = [space, definitionId, version, options.after ?? ''];
+    for (const { key, value } of this.#outputs.getRange({ start, end: [space, definitionId, version + 1, ''] })) {
+      if (options.after !== undefined && key[3] === options.after) continue;
+      rows.push({ profileId: key[3], value: value.v, at: value.at });
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  /** Number of members / valued profiles of one definition version. */
+  outputCount(space: string, definitionId: string, version: number): number {
+    return this.#outputs.getKeysCount({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] });
+  }
+
+  /**
+   * Commits one checkpoint in a single LMDB transaction and resolves when it is durable. Returns the
+   * outbox seqs given to `changes` (`from` … `to`, inclusive; empty when from > to).
+   */
+  async commit(input: CheckpointInput): Promise<{ from: number; to: number }> {
+    if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
+    const before = this.meta();
+    const from = before.outboxNext;
+    const to = from + input.changes.length - 1;
+    try {
+      await this.#env.transaction(() => {
+        for (const { state, savedWake } of input.profiles) {
+          this.#profiles.put([state.space, state.id], profileToPlain(state));
+          if (savedWake !== state.wake) {
+            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
+            if (Number.isFinite(state.wake)) this.#timers.put([state.wake, state.space, state.id], null);
+          }
+        }
+        let seq = from;
+        for (const c of input.changes) {
+          this.#outbox.put(seq++, c);
+          const key: [string, string, number, string] = [c.space, c.definitionId, c.version, c.profileId];
+          if (c.kind === 'trait') {
+            if (c.value === undefined) this.#outputs.remove(key);
+            else this.#outputs.put(key, { v: c.value, at: c.at });
+          } else if (c.kind === 'enter') this.#outputs.put(key, { v: true, at: c.at });
+          else this.#outputs.remove(key);
+        }
+        for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
+        const meta: CheckpointMeta = {
+          position: input.position,
+          watermark: input.watermark,
+          pending: input.pending,
+          publishedThrough: Math.max(before.publishedThrough, input.publishedThrough),
+          outboxNext: to + 1,
+        };
+        this.#meta.put('checkpoint', meta);
+      });
+    } catch (cause) {
+      throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
+    }
+    return { from, to };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Let any write settle before closing (lmdb-js hung when closed in the turn of a transaction).
+    await this.#env.flushed;
+    await new Promise((r) => setImmediate(r));
+    await this.#env.close();
+  }
+}

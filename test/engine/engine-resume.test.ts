@@ -1,0 +1,117 @@
+/** Checkpoint-resume: crashes at random points of the checkpoint protocol, then restart = an uninterrupted run. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, decodeChange } from '../../engine/engine.ts';
+import { DirectResolver } from '../../engine/identity/resolver.ts';
+import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
+import { compilePlan } from '../../engine/plan/compile.ts';
+import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { generateEvents } from '../../bench/workload/generator.ts';
+import { Random } from '../../bench/workload/random.ts';
+import { mixedDefinitions } from '../support/engine-defs.ts';
+
+const END = Date.parse('2026-06-01T00:00:00Z');
+const EVENTS = [...generateEvents({ seed: 7, events: 4000, profiles: 60, spanMs: 3 * 86_400_000, end: END - 86_400_000 })];
+const CLOCK = END + 10 * 86_400_000;
+const { plan } = compilePlan(mixedDefinitions());
+const plans = new Map([['spa_bench', plan]]);
+
+class SimulatedCrash extends Error {}
+
+type CrashPoint = 'applied' | 'committed' | 'published';
+
+/**
+ * Runs the engine over the log until the end (then advances the clock past every timer).
+ * `crashes` lists (point, nth occurrence) at which the process "dies": the in-memory engine is dropped,
+ * handles are closed without a final checkpoint, and a new engine restores from LMDB and the log.
+ */
+async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number }> {
+  const random = new Random(seed);
+  const eventLog = await openEventLog({ dataDir: dir });
+  await eventLog.append(EVENTS);
+  const last = await eventLog.lastSeq();
+  let restarts = 0;
+  const seen = new Map<CrashPoint, number>();
+  let finished = false;
+  while (!finished) {
+    const store = CheckpointStore.open(join(dir, 'engine'));
+    const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+    const engine = await Engine.open({
+      eventLog,
+      changeLog,
+      store,
+      plans,
+      resolver: new DirectResolver(),
+      clock: () => CLOCK,
+      checkpointEvents: 1e9,
+      probe: (point) => {
+        const n = (seen.get(point) ?? 0) + 1;
+        seen.set(point, n);
+        if (crashes.some((c) => c.point === point && c.at === n)) throw new SimulatedCrash(`${point} #${n}`);
+      },
+    });
+    try {
+      while (engine.position < last) {
+        const batch = await eventLog.read(engine.position + 1, random.int(1, 700));
+        engine.process(batch);
+        if (random.chance(0.3)) await engine.checkpoint();
+      }
+      engine.tick();
+      await engine.checkpoint();
+      finished = true;
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err;
+      restarts++;
+    } finally {
+      await store.close();
+      await changeLog.close();
+    }
+  }
+  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+  const changes = (await changeLog.read(1, 1e9)).map((e) => decodeChange(e.data));
+  await changeLog.close();
+  await eventLog.close();
+  return { changes, restarts };
+}
+
+const canonical = (cs: Change[]) => cs.map((c) => JSON.stringify(c)).sort();
+
+let reference: Change[] = [];
+
+test('uninterrupted run produces changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
+  try {
+    reference = (await run(dir, 1, [])).changes;
+    assert.ok(reference.length > 100, `only ${reference.length} changes`);
+    assert.ok(reference.some((c) => c.kind === 'exit'));
+    assert.ok(reference.some((c) => c.kind === 'trait'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const RUNS = Number(process.env.FLOCK_RESUME_RUNS ?? 6);
+for (let seed = 11; seed < 11 + RUNS; seed++) {
+  test(`crashes at random points (seed ${seed}) → same changes, no duplicate, none missing`, async () => {
+    const random = new Random(seed);
+    const points: CrashPoint[] = ['applied', 'committed', 'published'];
+    // The first crash always happens (a few batches in); the others wherever they fall.
+    const crashes = [{ point: 'applied' as const, at: random.int(1, 3) }, ...Array.from({ length: 3 }, () => ({ point: random.pick(points), at: random.int(1, 4) }))];
+    const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
+    try {
+      const { changes, restarts } = await run(dir, seed, crashes);
+      assert.ok(restarts >= 1, 'no crash happened');
+      const ids = changes.map((c) => c.id);
+      assert.is(new Set(ids).size, ids.length, 'duplicate change ids on the change log');
+      assert.equal(canonical(changes), canonical(reference));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test.run();

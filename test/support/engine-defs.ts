@@ -1,0 +1,20 @@
+/** A mixed definition set over the generator's events, for engine tests (windows, in-between, negation, traits, references, computed traits). */
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { agg, and, audience, between, cmp, computedTrait, count, event, expiresAfter, hours, minutes, not, or, prop, trait, where, within, days } from './ast.ts';
+
+export function mixedDefinitions(): DefinitionInput[] {
+  return [
+    audience('viewed_recently', cmp(count(event('Product Viewed', within(hours(6)))), 'at_least', 1)),
+    audience('viewed_expensive', cmp(count(event('Product Viewed', where(cmp(prop('price'), 'greater_than', 200)), within(days(1)))), 'at_least', 2)),
+    audience('cart_no_order', and(cmp(count(event('Product Added', within(hours(12)))), 'at_least', 1), not(cmp(count(event('Order Completed', within(hours(12)))), 'at_least', 1)))),
+    audience('lapsed', and(cmp(count(event('Logged In', between(hours(12), days(2)))), 'at_least', 1), cmp(count(event('Logged In', within(hours(12)))), 'equals', 0))),
+    audience('pro_users', cmp(trait('plan'), 'one_of', 'pro', 'business')),
+    audience('recent_signup', cmp(trait('signup_at'), 'within_last', days(30))),
+    computedTrait('revenue_1d', agg(event('Order Completed', within(days(1))), { kind: 'sum', of: prop('total') })),
+    audience('big_spender', cmp(trait('revenue_1d'), 'greater_than', 300)),
+    computedTrait('top_category', agg(event('Product Viewed', within(hours(12))), { kind: 'mode', of: prop('category'), as: 'string', minFrequency: 2 })),
+    computedTrait('session_views', agg(event('Page Viewed', expiresAfter(minutes(30))), { kind: 'count' })),
+    computedTrait('max_price_6h', agg(event('Product Viewed', within(hours(6))), { kind: 'max', of: prop('price'), as: 'number' })),
+    audience('shoe_fan', or(cmp(trait('top_category'), 'equals', 'shoes'), and(cmp(trait('big_spender'), 'equals', true), cmp(trait('pro_users'), 'equals', true)))),
+  ];
+}
