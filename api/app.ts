@@ -2,8 +2,7 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { HTTPException } from 'hono/http-exception';
-import type { EventLog } from '../engine/log/event-log.ts';
-import type { SpaceDirectory } from '../engine/space/space-directory.ts';
+import type { EventLog, SpaceDirectory } from '../engine/index.ts';
 import { HttpError } from './http-error.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import type { RateLimitConfig } from './ingest/rate-limiter.ts';

@@ -1,7 +1,5 @@
 /** What `npm start` runs: load the config, open the event log, serve the API, and shut down cleanly on SIGINT/SIGTERM. */
-import { configHelp, loadConfig } from '../engine/config.ts';
-import { openEventLog } from '../engine/log/open-event-log.ts';
-import { staticSpaceDirectory } from '../engine/space/space-directory.ts';
+import { configHelp, loadConfig, openEventLog, staticSpaceDirectory } from '../engine/index.ts';
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';

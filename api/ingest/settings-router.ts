@@ -1,6 +1,6 @@
 /** `GET /v1/projects/:writeKey/settings`: the minimal settings analytics.js and the mobile libraries fetch from their CDN. */
 import { Hono } from 'hono';
-import type { SpaceDirectory } from '../../engine/space/space-directory.ts';
+import type { SpaceDirectory } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import { trackingCors } from './tracking-cors.ts';
 

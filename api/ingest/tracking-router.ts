@@ -1,12 +1,18 @@
 /** The Segment HTTP tracking API: `POST /v1/{track,identify,page,screen,group,alias,batch}` and the short paths `/v1/{t,i,p,s,g,a,b}`. */
 import { Hono, type Context } from 'hono';
-import type { EventLog } from '../../engine/log/event-log.ts';
-import type { EventType, FlockEvent } from '../../engine/event/model.ts';
-import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '../../engine/event/limits.ts';
-import { normalizeCall, type NormalizeMeta } from '../../engine/event/normalize.ts';
-import { normalizeBatch } from '../../engine/event/normalize-batch.ts';
-import type { SpaceDirectory } from '../../engine/space/space-directory.ts';
-import type { WriteKeyGrant } from '../../engine/space/space.ts';
+import {
+  MAX_BATCH_EVENTS,
+  MAX_EVENT_BYTES,
+  MAX_REQUEST_BYTES,
+  normalizeBatch,
+  normalizeCall,
+  type EventLog,
+  type EventType,
+  type FlockEvent,
+  type NormalizeMeta,
+  type SpaceDirectory,
+  type WriteKeyGrant,
+} from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
 import { readBody } from './read-body.ts';

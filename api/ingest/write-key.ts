@@ -1,6 +1,5 @@
 /** Finds the write key of a tracking request (HTTP Basic `writeKey:` or the body's `writeKey`) and the space it grants. */
-import type { SpaceDirectory } from '../../engine/space/space-directory.ts';
-import type { WriteKeyGrant } from '../../engine/space/space.ts';
+import type { SpaceDirectory, WriteKeyGrant } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 
 /**

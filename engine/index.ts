@@ -1,0 +1,17 @@
+/** The public surface of engine/: what api/ may use. Add explicit exports here; never `export *`. */
+
+// events
+export { EVENT_TYPES, type EventType, type FlockEvent, type JsonObject } from './event/model.ts';
+export { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from './event/limits.ts';
+export { REJECTION_CODES, type Rejection, type RejectionCode } from './event/rejection.ts';
+export { normalizeCall, type Inherited, type NormalizeMeta, type NormalizeResult } from './event/normalize.ts';
+export { normalizeBatch, type BatchRejection, type BatchResult } from './event/normalize-batch.ts';
+
+// the event log
+export type { EventLog, LoggedEvent } from './log/event-log.ts';
+export { openEventLog, type EventLogConfig } from './log/open-event-log.ts';
+
+// spaces and configuration
+export { DEVELOPMENT_SPACE, type Space, type SpaceWithKeys, type WriteKeyGrant } from './space/space.ts';
+export { staticSpaceDirectory, type SpaceDirectory } from './space/space-directory.ts';
+export { CONFIG_SETTINGS, configHelp, loadConfig, type ConfigIssue, type ConfigResult, type FlockConfig } from './config.ts';
