@@ -30,8 +30,10 @@ export function astChildren(node: AstNode): readonly AstNode[] {
       return [node.operand];
     case 'comparison':
       return [node.subject, ...node.args];
-    case 'aggregate':
-      return reducerArgument(node) === undefined ? [node.stream] : [node.stream, reducerArgument(node)!];
+    case 'aggregate': {
+      const argument = reducerArgument(node);
+      return argument === undefined ? [node.stream] : [node.stream, argument];
+    }
     case 'stream':
       return node.filters;
     case 'where':

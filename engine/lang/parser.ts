@@ -5,7 +5,7 @@
  * error it reports `syntax_error` at the offending token, skips to the next `,` `)` `AND` or `OR`
  * and carries on, so one definition can report several mistakes.
  */
-import type { Literal, Span } from './ast.ts';
+import type { Duration, Literal, Span } from './ast.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { SugarOperator } from './functions.ts';
 import { lex, type Token, type TokenKind } from './lexer.ts';
@@ -183,7 +183,7 @@ class Parser {
   }
 
   // number [ unit ]: `100`, `7 days`
-  private parseNumber(): Literal | import('./ast.ts').Duration {
+  private parseNumber(): Literal | Duration {
     const t = this.advance();
     const value = t.number ?? 0;
     const next = this.token;

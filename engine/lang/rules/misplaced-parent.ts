@@ -4,8 +4,7 @@
  * valid for an event nested inside another event's `where(…)`: `within(parent:)` on the nested
  * event itself, `property(parent:)` inside the nested event's own `where(…)`.
  */
-import { isNestedStream, type AstNode } from '../ast-walk.ts';
-import { walkDefinition } from '../ast-walk.ts';
+import { isNestedStream, walkDefinition, type AstNode } from '../ast-walk.ts';
 import type { AstRule } from '../rule-context.ts';
 
 export const misplacedParent: AstRule = (definition, context) => {

@@ -1,12 +1,12 @@
 /** `too_many_expressions`: a definition may have at most 50 primary expressions (comparisons), spec §1.1. */
 import { walkDefinition } from '../ast-walk.ts';
-import type { AstRule } from '../rule-context.ts';
+import type { AstRule, Locatable } from '../rule-context.ts';
 
 export const MAX_PRIMARY_EXPRESSIONS = 50;
 
 export const tooManyExpressions: AstRule = (definition, context) => {
   let count = 0;
-  let first: { readonly span?: import('../ast.ts').Span } | undefined;
+  let first: Locatable | undefined;
   walkDefinition(definition, (node) => {
     if (node.kind !== 'comparison') return;
     count++;

@@ -2,8 +2,7 @@
  * `unsupported`: a funnel step — an event nested in another event's `where(…)` — is evaluated per
  * parent event as "did it happen (N times)", so Flock only supports `.count()` on it.
  */
-import { isNestedStream } from '../ast-walk.ts';
-import { walkDefinition } from '../ast-walk.ts';
+import { isNestedStream, walkDefinition } from '../ast-walk.ts';
 import type { AstRule } from '../rule-context.ts';
 
 export const unsupportedFunnelReducer: AstRule = (definition, context) => {
