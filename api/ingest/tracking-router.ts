@@ -15,6 +15,7 @@ import {
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
+import { parseJsonObject } from './parse-json.ts';
 import { readBody } from './read-body.ts';
 import { RateLimiter, type RateLimitConfig } from './rate-limiter.ts';
 import { trackingCors } from './tracking-cors.ts';
@@ -112,22 +113,6 @@ export function trackingRouter(deps: TrackingDeps): Hono {
     router.post(`/${path}`, (c) => accept(c, kind));
   }
   return router;
-}
-
-/** The body as a JSON object; a UTF-8 byte-order mark (some .NET clients send one) is skipped. */
-function parseJsonObject(bytes: Buffer): Readonly<Record<string, unknown>> {
-  let text = bytes.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
-  }
-  return value as Readonly<Record<string, unknown>>;
 }
 
 /** Events a batch asks to store, for the rate limiter: only the ones that can be kept count. */

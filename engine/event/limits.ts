@@ -12,3 +12,8 @@ export const MAX_GROUP_ID_LENGTH = 500;
 /** Segment rejects an identify with 300 traits or more. */
 export const MAX_TRAITS = 299;
 export const MAX_PROPERTIES = 300;
+/**
+ * Nesting depth of a request body (the batch envelope counts as two levels). Real calls nest about
+ * five deep; a few thousand levels would overflow the stack of every recursive encoder downstream.
+ */
+export const MAX_JSON_DEPTH = 64;

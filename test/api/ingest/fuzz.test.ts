@@ -61,6 +61,8 @@ const body = fc.oneof(
   fc.array(nearlyValid, { maxLength: 5 }).map((batch) => JSON.stringify({ batch })),
   fc.record({ batch: fc.oneof(fc.array(call, { maxLength: 8 }), fieldValue), context: fieldValue, integrations: fieldValue, sentAt: fieldValue, writeKey: fc.constantFrom(WRITE_KEY, 'nope', 5) }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
   fc.jsonValue().map((v) => JSON.stringify(v)),
+  // nesting from harmless to stack-breaking.
+  fc.integer({ min: 1, max: 20_000 }).map((depth) => `{"userId":"u","event":"E","properties":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`),
   fc.string(),
   fc.uint8Array({ maxLength: 256 }).map((bytes) => Buffer.from(bytes)),
 );
