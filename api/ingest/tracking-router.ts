@@ -68,7 +68,7 @@ export function trackingRouter(deps: TrackingDeps): Hono {
     if (kind !== 'batch' && bytes.length > MAX_EVENT_BYTES) {
       throw new HttpError(400, 'event_too_large', `an event must be at most ${MAX_EVENT_BYTES} bytes of JSON`);
     }
-    const body = parseJsonObject(bytes);
+    const { body, batchItemBytes } = parseJsonObject(bytes);
     grant ??= await authorize(deps.spaces, bodyWriteKey(body));
 
     const admission = limiter.admit(grant.space.id, kind === 'batch' ? batchCost(body) : 1, deps.clock());
@@ -87,7 +87,7 @@ export function trackingRouter(deps: TrackingDeps): Hono {
       ...(deps.newMessageId === undefined ? {} : { newMessageId: deps.newMessageId }),
     };
     if (kind === 'batch') {
-      const result = normalizeBatch(body, meta, { bodyBytes: bytes.length });
+      const result = normalizeBatch(body, meta, { bodyBytes: bytes.length, itemBytes: batchItemBytes });
       if (!result.ok) throw new HttpError(400, result.rejection.code, result.rejection.message);
       await append(c, result.events);
       return c.json(result.rejected.length > 0 ? { success: true, rejected: result.rejected } : { success: true });

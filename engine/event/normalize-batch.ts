@@ -21,6 +21,12 @@ export interface BatchOptions {
    * body is, so below it the items are not re-serialised to be measured.
    */
   readonly bodyBytes?: number;
+  /**
+   * Size of each item as sent, in bytes, when the caller measured them (the HTTP layer does, in the
+   * scan it makes anyway); otherwise items are re-serialised to be measured. Ignored unless there is
+   * exactly one size per item.
+   */
+  readonly itemBytes?: readonly number[] | null;
 }
 
 /**
@@ -38,6 +44,7 @@ export function normalizeBatch(body: unknown, meta: NormalizeMeta, options: Batc
   const { batch, context, integrations, sentAt } = envelope.data;
   const inherited = { context, integrations, sentAt };
   const measure = options.bodyBytes === undefined || options.bodyBytes > MAX_EVENT_BYTES;
+  const sizes = options.itemBytes?.length === batch.length ? options.itemBytes : null;
   const events: FlockEvent[] = [];
   const rejected: BatchRejection[] = [];
   for (let index = 0; index < batch.length; index++) {
@@ -50,7 +57,7 @@ export function normalizeBatch(body: unknown, meta: NormalizeMeta, options: Batc
       continue;
     }
     const item = batch[index];
-    if (measure && jsonBytes(item) > MAX_EVENT_BYTES) {
+    if (measure && (sizes?.[index] ?? jsonBytes(item)) > MAX_EVENT_BYTES) {
       rejected.push({ index, code: 'event_too_large', message: `an event must be at most ${MAX_EVENT_BYTES} bytes of JSON` });
       continue;
     }

@@ -95,6 +95,19 @@ test('a small body is not measured item by item', () => {
   assert.ok(result.ok && result.events.length === 1);
 });
 
+test('sizes measured by the caller are used, one per item, or ignored', () => {
+  const items = [
+    { type: 'track', userId: 'u', event: 'A' },
+    { type: 'track', userId: 'u', event: 'B' },
+  ];
+  // the caller says item 1 was 40 KB as sent (e.g. padded with whitespace): it is rejected.
+  const told = normalizeBatch({ batch: items }, meta, { bodyBytes: 50_000, itemBytes: [30, 40_000] });
+  assert.ok(told.ok && told.events.length === 1 && told.rejected[0]?.code === 'event_too_large' && told.rejected[0].index === 1);
+  // a list of the wrong length is not trusted: items are measured instead.
+  const wrong = normalizeBatch({ batch: items }, meta, { bodyBytes: 50_000, itemBytes: [40_000] });
+  assert.ok(wrong.ok && wrong.events.length === 2);
+});
+
 test('an unusable envelope rejects the whole batch', () => {
   for (const [body, code] of [
     [{}, 'invalid_event'],
