@@ -169,4 +169,15 @@ test('a mobile batch with a wrong key in the body is 401', async () => {
   assert.is(log.events.length, 0);
 });
 
+test('over a real socket: an oversize upload, declared or chunked, is 400 and the server keeps serving', async () => {
+  const big = `{"batch":[],"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`;
+  const declared = await post('/v1/b', big, { 'Content-Type': 'text/plain', Authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` });
+  assert.is(declared.status, 400);
+  assert.equal(declared.json, { error: { code: 'request_too_large', message: 'the request body is over 512000 bytes' } });
+  const chunked = await postChunkedGzip('/v1/b', `{"batch":[],"writeKey":"${WRITE_KEY}","pad":"${Array.from({ length: 200_000 }, (_, i) => i.toString(36)).join('')}"}`);
+  assert.is(chunked.status, 400);
+  const after = await post('/v1/t', AJS_TRACK, { 'Content-Type': 'text/plain' });
+  assert.is(after.status, 200);
+});
+
 test.run();
