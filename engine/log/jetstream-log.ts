@@ -68,6 +68,13 @@ const PUBLISH_WINDOW = 4096;
 /** JetStream API error code for "wrong last sequence" (a KV create of a key that exists). */
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
+/**
+ * Pull request lifetime of a tail. It also paces recovery: after a server restart the client retries
+ * a failed consumer check after this long (JetStream may still be starting when the client
+ * reconnects), and two missed heartbeats (half of it each) make it recreate the consumer.
+ * nats.js defaults to 30 s, which stalls a tail that long after a restart.
+ */
+const TAIL_EXPIRES_MS = 5_000;
 /** ephemeral reader consumers are dropped by the server this long after their reader goes away. */
 const READER_INACTIVE_MS = 30_000;
 
@@ -284,7 +291,7 @@ export class JetStreamLog implements AppendLog {
     let messages: ConsumerMessages;
     try {
       consumer = await this.#reader(Math.max(1, from));
-      messages = await consumer.consume({ max_messages: Math.max(max, 256) });
+      messages = await consumer.consume({ max_messages: Math.max(max, 256), expires: TAIL_EXPIRES_MS });
     } catch (error) {
       throw new LogReadError(`tail from ${from} in stream ${this.stream} failed`, { cause: error });
     }

@@ -1,7 +1,9 @@
 /** The one contract suite every durable log passes: both AppendLog implementations and both EventLogs. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AppendResult, ReadOptions } from '../../engine/log/append-log.ts';
+import type { FlockEvent } from '../../engine/event/model.ts';
+import type { AppendLog, AppendResult, LogRecord, ReadOptions } from '../../engine/log/append-log.ts';
+import type { EventLog } from '../../engine/log/event-log.ts';
 import { LogClosedError } from '../../engine/log/log-errors.ts';
 
 /** What the suite needs of a log, whatever its item type (raw records or FlockEvents). */
@@ -191,3 +193,46 @@ export function logContract<T>(factory: ContractFactory<T>): void {
 
   test.run();
 }
+
+// Adapters: the contract's view of a raw AppendLog and of an EventLog.
+
+export function rawRecord(i: number, tag: string): LogRecord {
+  return { id: `${tag}-${i}`, key: `spa_${i % 3}.${i % 4}`, data: Buffer.from(`${tag}:${i}:${'x'.repeat(i % 100)}`) };
+}
+
+export function rawContract(open: () => Promise<AppendLog>): () => Promise<ContractLog<LogRecord>> {
+  return async () => {
+    const log = await open();
+    return {
+      append: (items) => log.append(items),
+      read: async (from, max) => (await log.read(from, max)).map((e) => ({ seq: e.seq, item: { id: '', key: e.key, data: e.data } })),
+      tail: (from, options) => map(log.tail(from, options), (batch) => batch.map((e) => ({ seq: e.seq, item: { id: '', key: e.key, data: e.data } }))),
+      lastSeq: () => log.lastSeq(),
+      position: (name) => log.position(name),
+      commit: (name, seq) => log.commit(name, seq),
+      close: () => log.close(),
+    };
+  };
+}
+
+export function eventContract(open: () => Promise<EventLog>): () => Promise<ContractLog<FlockEvent>> {
+  return async () => {
+    const log = await open();
+    return {
+      append: (items) => log.append(items),
+      read: async (from, max) => (await log.read(from, max)).map((e) => ({ seq: e.seq, item: e.event })),
+      tail: (from, options) => map(log.tail(from, options), (batch) => batch.map((e) => ({ seq: e.seq, item: e.event }))),
+      lastSeq: () => log.lastSeq(),
+      position: (name) => log.position(name),
+      commit: (name, seq) => log.commit(name, seq),
+      close: () => log.close(),
+    };
+  };
+}
+
+async function* map<A, B>(source: AsyncIterable<A>, f: (a: A) => B): AsyncIterable<B> {
+  for await (const a of source) yield f(a);
+}
+
+export const storedRecord = (r: LogRecord) => ({ key: r.key, data: Buffer.from(r.data).toString('hex') });
+

@@ -11,52 +11,12 @@ import { openEmbeddedLog, type EmbeddedLog } from '../../../engine/log/embedded-
 import { EncodedEventLog } from '../../../engine/log/encoded-event-log.ts';
 import { CorruptRecordError, LogOpenError } from '../../../engine/log/log-errors.ts';
 import { openEventLog } from '../../../engine/log/open-event-log.ts';
-import { collect, logContract, type ContractLog } from '../../support/log-contract.ts';
+import { eventContract, logContract, rawContract, rawRecord, storedRecord } from '../../support/log-contract.ts';
 import { sampleEvent, sampleEvents } from '../../support/sample-events.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-embedded-'));
 const here = new URL('.', import.meta.url);
 const support = (file: string) => new URL(`../../support/${file}`, here).pathname;
-
-export function rawRecord(i: number, tag: string): LogRecord {
-  return { id: `${tag}-${i}`, key: `spa_${i % 3}.${i % 4}`, data: Buffer.from(`${tag}:${i}:${'x'.repeat(i % 100)}`) };
-}
-
-export function rawContract(open: () => Promise<import('../../../engine/log/append-log.ts').AppendLog>): () => Promise<ContractLog<LogRecord>> {
-  return async () => {
-    const log = await open();
-    return {
-      append: (items) => log.append(items),
-      read: async (from, max) => (await log.read(from, max)).map((e) => ({ seq: e.seq, item: { id: '', key: e.key, data: e.data } })),
-      tail: (from, options) => map(log.tail(from, options), (batch) => batch.map((e) => ({ seq: e.seq, item: { id: '', key: e.key, data: e.data } }))),
-      lastSeq: () => log.lastSeq(),
-      position: (name) => log.position(name),
-      commit: (name, seq) => log.commit(name, seq),
-      close: () => log.close(),
-    };
-  };
-}
-
-export function eventContract(open: () => Promise<import('../../../engine/log/event-log.ts').EventLog>): () => Promise<ContractLog<FlockEvent>> {
-  return async () => {
-    const log = await open();
-    return {
-      append: (items) => log.append(items),
-      read: async (from, max) => (await log.read(from, max)).map((e) => ({ seq: e.seq, item: e.event })),
-      tail: (from, options) => map(log.tail(from, options), (batch) => batch.map((e) => ({ seq: e.seq, item: e.event }))),
-      lastSeq: () => log.lastSeq(),
-      position: (name) => log.position(name),
-      commit: (name, seq) => log.commit(name, seq),
-      close: () => log.close(),
-    };
-  };
-}
-
-async function* map<A, B>(source: AsyncIterable<A>, f: (a: A) => B): AsyncIterable<B> {
-  for await (const a of source) yield f(a);
-}
-
-export const storedRecord = (r: LogRecord) => ({ key: r.key, data: Buffer.from(r.data).toString('hex') });
 
 logContract<LogRecord>({
   name: 'embedded AppendLog',
