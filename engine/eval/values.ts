@@ -82,20 +82,13 @@ export class InstantArg {
   constructor(readonly ms: number) {}
 }
 
-function anyElement(v: unknown, test: (x: unknown) => boolean): boolean {
-  if (Array.isArray(v)) {
-    for (const x of v) if (test(x)) return true;
-    return false;
-  }
-  return test(v);
-}
-
 function order(v: unknown, a: unknown): number {
   // NaN means "not comparable".
   if (a instanceof InstantArg) {
     const t = toInstant(v);
     return Number.isNaN(t) ? Number.NaN : t - a.ms;
   }
+  if (typeof v === 'number' && typeof a === 'number') return v - a;
   const x = toNumber(v);
   const y = toNumber(a);
   if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
@@ -103,73 +96,112 @@ function order(v: unknown, a: unknown): number {
   return Number.NaN;
 }
 
-function ordered(v: unknown, a: unknown, test: (d: number) => boolean): boolean {
-  if (!isPresent(v)) return false;
-  return anyElement(v, (x) => {
-    const d = order(x, a);
-    return !Number.isNaN(d) && test(d);
-  });
+const GT = 0;
+const GE = 1;
+const LT = 2;
+const LE = 3;
+function orderTest(d: number, op: number): boolean {
+  if (Number.isNaN(d)) return false;
+  switch (op) {
+    case GT:
+      return d > 0;
+    case GE:
+      return d >= 0;
+    case LT:
+      return d < 0;
+    default:
+      return d <= 0;
+  }
 }
 
-function textTest(v: unknown, args: readonly ArgValue[], test: (s: string, a: string) => boolean): boolean {
+function ordered(v: unknown, a: unknown, op: number): boolean {
   if (!isPresent(v)) return false;
-  return anyElement(v, (x) => {
-    if (!isPresent(x)) return false;
-    const s = toText(x);
-    for (const a of args) if (isPresent(a) && test(s, toText(a))) return true;
-    return false;
-  });
+  if (!Array.isArray(v)) return orderTest(order(v, a), op);
+  for (let i = 0; i < v.length; i++) if (orderTest(order(v[i], a), op)) return true;
+  return false;
 }
 
-function instantTest(v: unknown, test: (t: number) => boolean): boolean {
+function equalsAny(v: unknown, a: unknown): boolean {
+  if (!Array.isArray(v)) return equalsScalar(v, a);
+  for (let i = 0; i < v.length; i++) if (equalsScalar(v[i], a)) return true;
+  return false;
+}
+
+function oneOf(v: unknown, args: readonly ArgValue[]): boolean {
+  if (!isPresent(v)) return false;
+  for (let i = 0; i < args.length; i++) if (equalsAny(v, args[i])) return true;
+  return false;
+}
+
+const CONTAINS = 0;
+const STARTS = 1;
+const ENDS = 2;
+function textMatch(s: string, args: readonly ArgValue[], op: number): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!isPresent(a)) continue;
+    const t = toText(a);
+    if (op === CONTAINS ? s.includes(t) : op === STARTS ? s.startsWith(t) : s.endsWith(t)) return true;
+  }
+  return false;
+}
+
+function textTest(v: unknown, args: readonly ArgValue[], op: number): boolean {
+  if (!isPresent(v)) return false;
+  if (!Array.isArray(v)) return textMatch(toText(v), args, op);
+  for (let i = 0; i < v.length; i++) if (isPresent(v[i]) && textMatch(toText(v[i]), args, op)) return true;
+  return false;
+}
+
+function instantTest(v: unknown, lo: number, hi: number): boolean {
   if (!isPresent(v)) return false;
   const t = toInstant(v);
-  return !Number.isNaN(t) && test(t);
+  return !Number.isNaN(t) && t >= lo && t <= hi;
 }
 
 /** Evaluates `comparator(args)` on subject value `v` at instant `now`. */
 export function compareValues(comparator: ComparatorName, v: unknown, args: readonly ArgValue[], now: number): boolean {
   switch (comparator) {
     case 'equals':
-      return anyElement(v, (x) => equalsScalar(x, args[0]));
+      return equalsAny(v, args[0]);
     case 'differs':
-      return isPresent(v) && !anyElement(v, (x) => equalsScalar(x, args[0]));
+      return isPresent(v) && !equalsAny(v, args[0]);
     case 'absent':
       return !isPresent(v);
     case 'exists':
       return isPresent(v);
     case 'greater_than':
-      return ordered(v, args[0], (d) => d > 0);
+      return ordered(v, args[0], GT);
     case 'at_least':
-      return ordered(v, args[0], (d) => d >= 0);
+      return ordered(v, args[0], GE);
     case 'less_than':
-      return ordered(v, args[0], (d) => d < 0);
+      return ordered(v, args[0], LT);
     case 'at_most':
-      return ordered(v, args[0], (d) => d <= 0);
+      return ordered(v, args[0], LE);
     case 'contains':
-      return textTest(v, args, (s, a) => s.includes(a));
+      return textTest(v, args, CONTAINS);
     case 'omits':
-      return !textTest(v, args, (s, a) => s.includes(a));
+      return !textTest(v, args, CONTAINS);
     case 'starts_with':
-      return textTest(v, args, (s, a) => s.startsWith(a));
+      return textTest(v, args, STARTS);
     case 'ends_with':
-      return textTest(v, args, (s, a) => s.endsWith(a));
+      return textTest(v, args, ENDS);
     case 'one_of':
-      return isPresent(v) && args.some((a) => anyElement(v, (x) => equalsScalar(x, a)));
+      return oneOf(v, args);
     case 'none_of':
-      return !(isPresent(v) && args.some((a) => anyElement(v, (x) => equalsScalar(x, a))));
+      return !oneOf(v, args);
     case 'before_date':
-      return instantTest(v, (t) => t < instantOf(args[0]));
+      return isPresent(v) && toInstant(v) < instantOf(args[0]);
     case 'after_date':
-      return instantTest(v, (t) => t > instantOf(args[0]));
+      return isPresent(v) && toInstant(v) > instantOf(args[0]);
     case 'within_last':
-      return instantTest(v, (t) => t >= now - durationOf(args[0]) && t <= now);
+      return instantTest(v, now - durationOf(args[0]), now);
     case 'within_next':
-      return instantTest(v, (t) => t >= now && t <= now + durationOf(args[0]));
+      return instantTest(v, now, now + durationOf(args[0]));
     case 'before_last':
-      return instantTest(v, (t) => t <= now - durationOf(args[0]));
+      return instantTest(v, Number.NEGATIVE_INFINITY, now - durationOf(args[0]));
     case 'after_next':
-      return instantTest(v, (t) => t >= now + durationOf(args[0]));
+      return instantTest(v, now + durationOf(args[0]), Number.POSITIVE_INFINITY);
   }
 }
 

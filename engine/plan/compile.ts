@@ -207,27 +207,30 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
           throw new CompileError('unsupported', 'ANY/ALL are only valid in account-level definitions');
         case 'comparison': {
           const subject = scalarGetter(c.subject);
+          // A comparison on an aggregate may flip as the window slides: report when.
+          const aggSlot = c.subject.kind === 'aggregate' ? slots[slots.length - 1]! : null;
           const args = c.args.map(argGetter);
           const comparator = c.comparator;
-          if (isTimeRelative(comparator)) {
+          const timeRelative = isTimeRelative(comparator);
+          const constant = c.args.every((a) => a.kind === 'literal' || a.kind === 'duration');
+          if (constant && !timeRelative) {
+            // The common case: literal arguments, resolved once; the count test is built once too.
+            const resolved = args.map((g) => g(null as unknown as EvalContext));
+            const test = (x: unknown) => compareValues(comparator, x, resolved, 0);
             return (ctx) => {
               const v = subject(ctx);
-              const resolved = args.map((g) => g(ctx));
-              ctx.flipAt(nextFlip(comparator, v, resolved, ctx.now));
-              return compareValues(comparator, v, resolved, ctx.now);
+              if (aggSlot !== null) ctx.aggregateFlip(aggSlot.index, test, resolved);
+              return test(v);
             };
           }
-          if (args.length === 1) {
-            const arg = args[0]!;
-            return (ctx) => compareValues(comparator, subject(ctx), [arg(ctx)], ctx.now);
-          }
-          return (ctx) =>
-            compareValues(
-              comparator,
-              subject(ctx),
-              args.map((g) => g(ctx)),
-              ctx.now,
-            );
+          return (ctx) => {
+            const v = subject(ctx);
+            const resolved = args.map((g) => g(ctx));
+            const now = ctx.now;
+            if (aggSlot !== null) ctx.aggregateFlip(aggSlot.index, (x) => compareValues(comparator, x, resolved, now), resolved);
+            if (timeRelative) ctx.flipAt(nextFlip(comparator, v, resolved, now));
+            return compareValues(comparator, v, resolved, now);
+          };
         }
       }
     };
@@ -244,9 +247,14 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     } else {
       if (input.kind !== 'trait') throw new CompileError('invalid_definition', 'an audience must end in a boolean');
       const { get, touched } = aggregateGetter(d.value);
+      const slot = slots[slots.length - 1]!;
       build = (aggIndices) => {
         bind(aggIndices);
-        return (ctx) => (touched(ctx) ? get(ctx) : undefined);
+        return (ctx) => {
+          // A trait's value is an output: every change of its aggregate matters.
+          ctx.aggregateFlip(slot.index, null, []);
+          return touched(ctx) ? get(ctx) : undefined;
+        };
       };
     }
     function bind(aggIndices: readonly number[]) {

@@ -49,6 +49,12 @@ export interface EvalContext {
   output(index: number): unknown;
   /** notes that the result may flip at instant `t` with no new input. */
   flipAt(t: number): void;
+  /**
+   * notes when a result read from aggregate `index` may flip with no new input: when `test(count)`
+   * changes (a comparison on a windowed count, computed in closed form), or at the aggregate's next
+   * change (`test` null: any change matters).
+   */
+  aggregateFlip(index: number, test: ((value: number) => boolean) | null, args: readonly unknown[]): void;
 }
 
 export interface CompiledDefinition {

@@ -5,7 +5,7 @@ import {
   type AggregateState,
 } from '../../operators/kernels/window-aggregate.ts';
 
-export const PROFILE_STATE_VERSION = 1;
+export const PROFILE_STATE_VERSION = 2;
 
 export interface ProfileState {
   v: number;
@@ -17,17 +17,25 @@ export interface ProfileState {
   traitAt: Record<string, number>;
   /** aggregate states by aggregate node fingerprint. */
   aggs: Map<string, AggregateState>;
-  /** definition outputs by definition fingerprint: `true` for a member, a computed trait's value. */
-  outputs: Map<string, unknown>;
-  /** when each output got its current value (membership since, trait updated at). */
-  outputAt: Map<string, number>;
-  /** next instant a time-relative comparator of a definition may flip, by definition fingerprint. */
-  flips: Map<string, number>;
+  /** per definition (by fingerprint): its output, since when, and when it may next flip. */
+  defs: Map<string, DefinitionCell>;
   /** first and last instant the profile was seen (event arrival). */
   firstSeen: number;
   lastSeen: number;
   /** the earliest instant at which any aggregate or flip may change (the profile's timer). */
   wake: number;
+}
+
+/**
+ * One definition's state on one profile. `v` is `true` for a member (undefined otherwise) or a
+ * computed trait's value (undefined when it has none); `at` is when it took that value; `flip` the
+ * next instant its result may change with no new input (Infinity: never). A cell with no value and
+ * no flip is dropped.
+ */
+export interface DefinitionCell {
+  v: unknown;
+  at: number;
+  flip: number;
 }
 
 export function createProfileState(space: string, id: string, now: number): ProfileState {
@@ -38,9 +46,7 @@ export function createProfileState(space: string, id: string, now: number): Prof
     traits: {},
     traitAt: {},
     aggs: new Map(),
-    outputs: new Map(),
-    outputAt: new Map(),
-    flips: new Map(),
+    defs: new Map(),
     firstSeen: now,
     lastSeen: now,
     wake: Number.POSITIVE_INFINITY,
@@ -56,9 +62,7 @@ export function profileToPlain(p: ProfileState): unknown {
     traits: p.traits,
     traitAt: p.traitAt,
     aggs: [...p.aggs].map(([k, st]) => [k, aggregateToPlain(st)]),
-    outputs: [...p.outputs],
-    outputAt: [...p.outputAt],
-    flips: [...p.flips],
+    defs: [...p.defs].map(([fp, c]) => [fp, c.v === undefined ? null : c.v, c.at, c.flip, c.v === undefined ? 0 : 1]),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
     wake: p.wake,
@@ -80,9 +84,7 @@ export function profileFromPlain(plain: unknown): ProfileState {
     traits: Record<string, unknown>;
     traitAt: Record<string, number>;
     aggs: Array<[string, unknown]>;
-    outputs: Array<[string, unknown]>;
-    outputAt: Array<[string, number]>;
-    flips: Array<[string, number]>;
+    defs: Array<[string, unknown, number, number, number]>;
     firstSeen: number;
     lastSeen: number;
     wake: number;
@@ -95,9 +97,7 @@ export function profileFromPlain(plain: unknown): ProfileState {
     traits: p.traits,
     traitAt: p.traitAt,
     aggs: new Map(p.aggs.map(([k, st]) => [k, aggregateFromPlain(st)])),
-    outputs: new Map(p.outputs),
-    outputAt: new Map(p.outputAt),
-    flips: new Map(p.flips),
+    defs: new Map(p.defs.map(([fp, v, at, flip, has]) => [fp, { v: has === 1 ? v : undefined, at, flip }])),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
     wake: p.wake,

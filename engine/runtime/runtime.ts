@@ -11,9 +11,10 @@ import {
   touch,
 } from '../../operators/kernels/window-aggregate.ts';
 import { TimerHeap } from '../../operators/kernels/timer-heap.ts';
+import { nextCountFlip } from '../../operators/kernels/count-flip.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
-import type { EvalContext, Plan } from '../plan/plan.ts';
+import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
 import { createProfileState, type ProfileState } from './profile-state.ts';
 
@@ -81,12 +82,20 @@ class SpaceRuntime implements EvalContext {
   private readonly memoEpoch: Int32Array;
   private readonly memo: unknown[];
   readonly empty: unknown[];
+  /** every definition's output on a profile with no events and no traits: where a new profile starts. */
+  readonly baseline: ReadonlyArray<readonly [index: number, value: unknown]>;
 
   constructor(readonly plan: Plan) {
     this.mark = new Int32Array(plan.definitions.length);
     this.memoEpoch = new Int32Array(plan.aggregates.length);
     this.memo = new Array(plan.aggregates.length);
-    this.empty = plan.aggregates.map((a) => aggregateValue(a.spec, createAggregate(0)));
+    this.empty = plan.aggregates.map((a) => aggregateValue(a.spec, createAggregate(a.spec, 0)));
+    const probe = new Slot('', createProfileState('', '', 0));
+    for (let d = 0; d < plan.definitions.length; d++) probe.flips.push(plan.definitions[d]!.fp);
+    this.evaluate(probe, 0, () => {});
+    this.baseline = plan.definitions
+      .filter((d) => probe.state.defs.get(d.fp)?.v !== undefined)
+      .map((d) => [d.index, probe.state.defs.get(d.fp)!.v] as const);
   }
 
   // EvalContext -------------------------------------------------------------------------------
@@ -113,12 +122,23 @@ class SpaceRuntime implements EvalContext {
   }
   output(index: number): unknown {
     const def = this.plan.definitions[index]!;
-    const v = this.slot!.state.outputs.get(def.fp);
+    const v = this.slot!.state.defs.get(def.fp)?.v;
     return def.input.kind === 'audience' ? v === true : v;
   }
   flipAt(t: number): void {
     if (t < this.flip) this.flip = t;
   }
+  aggregateFlip(index: number, test: ((value: number) => boolean) | null, args: readonly unknown[]): void {
+    const node = this.plan.aggregates[index]!;
+    const st = this.slot!.state.aggs.get(node.fp);
+    if (st === undefined) return; // no state: nothing changes until an event comes
+    advance(node.spec, st, this.now); // (idempotent) the next change is relative to now
+    const t = test === null ? nextChange(node.spec, st) : nextCountFlip(node.spec, st, test, args);
+    if (t < this.flip) this.flip = t;
+  }
+
+  /** Schedules a definition's flip (set by the runtime that owns the timers). */
+  schedule: (time: number, slot: Slot, fp: string) => void = () => {};
 
   /** Evaluates the pending definitions of `slot` at `now` in dependency order; emits changes. */
   evaluate(slot: Slot, now: number, emit: (c: Change) => void): void {
@@ -130,18 +150,37 @@ class SpaceRuntime implements EvalContext {
     const epoch = ++this.epoch;
     const mark = this.mark;
     let first = defs.length;
-    const add = (d: number) => {
+    if (slot.all) {
+      // A new profile starts from the empty profile's outputs (no evaluation needed for those).
+      for (const [d, value] of this.baseline) {
+        const def = defs[d]!;
+        st.defs.set(def.fp, { v: value, at: now, flip: Number.POSITIVE_INFINITY });
+        emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true) : traitChange(def, st, now, value, undefined));
+      }
+    }
+    const aggs = slot.aggs;
+    for (let i = 0; i < aggs.length; i++) {
+      const dependents = plan.aggregates[aggs[i]!]!.dependents;
+      for (let j = 0; j < dependents.length; j++) {
+        const d = dependents[j]!;
+        mark[d] = epoch;
+        if (d < first) first = d;
+      }
+    }
+    for (let i = 0; i < slot.traits.length; i++) {
+      const dependents = plan.definitionsByTrait.get(slot.traits[i]!);
+      if (dependents === undefined) continue;
+      for (let j = 0; j < dependents.length; j++) {
+        const d = dependents[j]!;
+        mark[d] = epoch;
+        if (d < first) first = d;
+      }
+    }
+    for (let i = 0; i < slot.flips.length; i++) {
+      const d = plan.definitionByFp.get(slot.flips[i]!);
+      if (d === undefined) continue;
       mark[d] = epoch;
       if (d < first) first = d;
-    };
-    if (slot.all) for (let d = 0; d < defs.length; d++) add(d);
-    else {
-      for (const a of slot.aggs) for (const d of plan.aggregates[a]!.dependents) add(d);
-      for (const k of slot.traits) for (const d of plan.definitionsByTrait.get(k) ?? []) add(d);
-      for (const fp of slot.flips) {
-        const d = plan.definitionByFp.get(fp);
-        if (d !== undefined) add(d);
-      }
     }
     slot.all = false;
     slot.aggs.length = 0;
@@ -153,68 +192,74 @@ class SpaceRuntime implements EvalContext {
       const def = defs[d]!;
       this.flip = Number.POSITIVE_INFINITY;
       const value = def.evaluate(this);
-      if (this.flip !== Number.POSITIVE_INFINITY) st.flips.set(def.fp, this.flip);
-      else st.flips.delete(def.fp);
-      const input = def.input;
-      const previous = st.outputs.get(def.fp);
+      const flip = this.flip;
+      let cell = st.defs.get(def.fp);
+      const previous = cell?.v;
       let change: Change | null = null;
-      if (input.kind === 'audience') {
-        const isIn = value === true;
-        if (isIn !== (previous === true)) {
-          if (isIn) st.outputs.set(def.fp, true);
-          else st.outputs.delete(def.fp);
-          const kind = isIn ? 'enter' : 'exit';
-          change = {
-            id: changeId(input.id, input.version, st.id, now, isIn ? 'e' : 'x'),
-            space: st.space,
-            collection: 'users',
-            definitionId: input.id,
-            version: input.version,
-            profileId: st.id,
-            at: now,
-            kind,
-            audienceKey: input.key,
-          };
-        }
-      } else if (!sameValue(previous, value)) {
-        if (value === undefined) st.outputs.delete(def.fp);
-        else st.outputs.set(def.fp, value);
-        change = {
-          id: changeId(input.id, input.version, st.id, now, 't'),
-          space: st.space,
-          collection: 'users',
-          definitionId: input.id,
-          version: input.version,
-          profileId: st.id,
-          at: now,
-          kind: 'trait',
-          traitKey: input.key,
-          value,
-          previous,
-        };
-      }
-      if (change !== null) {
-        st.outputAt.set(def.fp, now);
+      const isAudience = def.input.kind === 'audience';
+      const next = isAudience ? (value === true ? true : undefined) : value;
+      if (isAudience ? next !== previous : !sameValue(previous, next)) {
+        change = isAudience ? membershipChange(def, st, now, next === true) : traitChange(def, st, now, next, previous);
         emit(change);
-        for (const dep of def.dependents) add(dep);
+        const dependents = def.dependents;
+        for (let j = 0; j < dependents.length; j++) mark[dependents[j]!] = epoch;
       }
+      if (cell === undefined) {
+        if (next !== undefined || flip !== Number.POSITIVE_INFINITY) st.defs.set(def.fp, (cell = { v: next, at: now, flip }));
+      } else if (next === undefined && flip === Number.POSITIVE_INFINITY) st.defs.delete(def.fp);
+      else {
+        if (change !== null) {
+          cell.v = next;
+          cell.at = now;
+        }
+        if (cell.flip === flip) continue; // its timer is already scheduled
+        cell.flip = flip;
+      }
+      if (flip !== Number.POSITIVE_INFINITY) this.schedule(flip, slot, def.fp);
     }
     this.slot = null;
   }
 
-  /** The profile's next timer: the earliest instant any of its aggregates or flips may change. */
+  /** The profile's next timer (for the checkpoint's timer index): the earliest flip of its definitions. */
   wakeOf(st: ProfileState): number {
     let wake = Number.POSITIVE_INFINITY;
-    const plan = this.plan;
-    for (const [fp, agg] of st.aggs) {
-      const i = plan.aggregateByFp.get(fp);
-      if (i === undefined) continue; // a node of a removed definition: kept until compaction drops it
-      const t = nextChange(plan.aggregates[i]!.spec, agg);
-      if (t < wake) wake = t;
-    }
-    for (const t of st.flips.values()) if (t < wake) wake = t;
+    st.defs.forEach((cell) => {
+      if (cell.flip < wake) wake = cell.flip;
+    });
     return wake;
   }
+}
+
+function membershipChange(def: CompiledDefinition, st: ProfileState, at: number, isIn: boolean): Change {
+  const input = def.input;
+  return {
+    id: changeId(input.id, input.version, st.id, at, isIn ? 'e' : 'x'),
+    space: st.space,
+    collection: 'users',
+    definitionId: input.id,
+    version: input.version,
+    profileId: st.id,
+    at,
+    kind: isIn ? 'enter' : 'exit',
+    audienceKey: input.key,
+  };
+}
+
+function traitChange(def: CompiledDefinition, st: ProfileState, at: number, value: unknown, previous: unknown): Change {
+  const input = def.input;
+  return {
+    id: changeId(input.id, input.version, st.id, at, 't'),
+    space: st.space,
+    collection: 'users',
+    definitionId: input.id,
+    version: input.version,
+    profileId: st.id,
+    at,
+    kind: 'trait',
+    traitKey: input.key,
+    value,
+    previous,
+  };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -236,7 +281,8 @@ const EMPTY_PLAN: Plan = {
 export class Runtime {
   private readonly spaces = new Map<string, SpaceRuntime>();
   private readonly slots = new Map<string, Slot>();
-  private readonly timers = new TimerHeap<Slot | { readonly space: string; readonly id: string }>();
+  /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
+  private readonly timers = new TimerHeap<Slot | { readonly space: string; readonly id: string }, string | null>();
   private readonly queue: Slot[] = [];
   /** slots changed since the last `takePersist()`. */
   private readonly toPersist: Slot[] = [];
@@ -245,7 +291,7 @@ export class Runtime {
   private w: number;
 
   constructor(options: RuntimeOptions) {
-    for (const [space, plan] of options.plans) this.spaces.set(space, new SpaceRuntime(plan));
+    for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan)));
     this.source = options.source;
     this.onChange = options.onChange;
     this.w = options.watermark ?? Number.NEGATIVE_INFINITY;
@@ -258,7 +304,7 @@ export class Runtime {
   /** Replaces a space's plan (definitions added, edited or removed). */
   setPlan(space: string, plan: Plan): void {
     this.close();
-    this.spaces.set(space, new SpaceRuntime(plan));
+    this.spaces.set(space, this.bind(new SpaceRuntime(plan)));
   }
 
   plan(space: string): Plan {
@@ -268,9 +314,14 @@ export class Runtime {
   private space(space: string): SpaceRuntime {
     let sr = this.spaces.get(space);
     if (sr === undefined) {
-      sr = new SpaceRuntime(EMPTY_PLAN);
+      sr = this.bind(new SpaceRuntime(EMPTY_PLAN));
       this.spaces.set(space, sr);
     }
+    return sr;
+  }
+
+  private bind(sr: SpaceRuntime): SpaceRuntime {
+    sr.schedule = (time, slot, fp) => this.timers.push(time, slot, fp);
     return sr;
   }
 
@@ -284,7 +335,9 @@ export class Runtime {
     if (loaded === undefined) slot.all = true;
     else {
       slot.savedWake = loaded.wake;
-      if (Number.isFinite(loaded.wake)) this.timers.push(loaded.wake, slot);
+      loaded.defs.forEach((cell, fp) => {
+        if (cell.flip !== Number.POSITIVE_INFINITY) this.timers.push(cell.flip, slot, fp);
+      });
     }
     this.slots.set(key, slot);
     return slot;
@@ -298,7 +351,7 @@ export class Runtime {
 
   /** Restores a checkpointed timer: the profile stays on disk until its timer fires or an event arrives. */
   restoreTimer(space: string, id: string, wake: number): void {
-    this.timers.push(wake, { space, id });
+    this.timers.push(wake, { space, id }, null);
   }
 
   // Input ---------------------------------------------------------------------------------------
@@ -323,7 +376,7 @@ export class Runtime {
           if (node.filter !== null && !node.filter(event)) continue;
           let agg = st.aggs.get(node.fp);
           if (agg === undefined) {
-            agg = createAggregate(now);
+            agg = createAggregate(node.spec, now);
             st.aggs.set(node.fp, agg);
           }
           touch(agg, event.timestamp);
@@ -378,7 +431,8 @@ export class Runtime {
     if (!(t > this.w)) return;
     this.close();
     while (this.timers.peekTime() < t) {
-      const tau = this.timers.peekTime();
+      // (A timer behind the watermark — restored from a checkpoint — is due now.)
+      const tau = Math.max(this.timers.peekTime(), this.w);
       this.w = tau;
       this.fireAt(tau);
       this.close();
@@ -398,34 +452,28 @@ export class Runtime {
       slot.queued = false;
       // A checkpoint may have taken this slot while it was pending: its evaluation is a new change.
       this.markPersist(slot);
-      const sr = this.space(slot.state.space);
-      sr.evaluate(slot, now, emit);
-      const before = slot.state.wake;
-      const wake = sr.wakeOf(slot.state);
-      slot.state.wake = wake;
-      if (wake !== before && wake !== Number.POSITIVE_INFINITY) this.timers.push(wake, slot);
+      this.space(slot.state.space).evaluate(slot, now, emit);
     }
     queue.length = 0;
   }
 
+  /** Pops every timer due at or before `tau` and queues the definitions that may flip. */
   private fireAt(tau: number): void {
-    while (this.timers.peekTime() === tau) {
-      const item = this.timers.pop();
-      const slot = item instanceof Slot ? item : this.slot(item.space, item.id);
-      const st = slot.state;
-      if (st.wake !== tau) continue; // superseded timer
-      const plan = this.space(st.space).plan;
-      for (const [fp, agg] of st.aggs) {
-        const i = plan.aggregateByFp.get(fp);
-        if (i === undefined) continue;
-        const spec = plan.aggregates[i]!.spec;
-        if (nextChange(spec, agg) <= tau) {
-          advance(spec, agg, tau);
-          slot.aggs.push(i);
-        }
+    const timers = this.timers;
+    while (timers.peekTime() <= tau) {
+      timers.pop();
+      const item = timers.poppedItem!;
+      const fp = timers.poppedKey!;
+      if (fp === null) {
+        // A profile still on disk: loading it schedules its definitions' timers (popped next).
+        const ref = item as { space: string; id: string };
+        this.slot(ref.space, ref.id);
+        continue;
       }
-      for (const [fp, t] of st.flips) if (t <= tau) slot.flips.push(fp);
-      st.wake = Number.NaN; // forces a new timer after evaluation
+      const slot = item as Slot;
+      const cell = slot.state.defs.get(fp);
+      if (cell === undefined || cell.flip !== timers.poppedTime) continue; // superseded
+      slot.flips.push(fp);
       this.enqueue(slot);
     }
   }
@@ -459,7 +507,10 @@ export class Runtime {
   /** The slots changed since the last call (their state must be written at the next checkpoint). */
   takePersist(): Slot[] {
     const out = this.toPersist.splice(0);
-    for (const s of out) s.persist = false;
+    for (const s of out) {
+      s.persist = false;
+      s.state.wake = this.space(s.state.space).wakeOf(s.state);
+    }
     return out;
   }
 

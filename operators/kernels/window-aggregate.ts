@@ -61,12 +61,15 @@ export interface AggregateState {
   v: 1;
   at: number;
   t: number[];
-  x: ItemValue[];
+  /** null for `count`, which needs no values. */
+  x: ItemValue[] | null;
   lo: number;
   hi: number;
   n: number;
-  s: ExactSum;
-  h: ValueHeap;
+  /** sum/avg only. */
+  s: ExactSum | null;
+  /** min/max over range and session windows only. */
+  h: ValueHeap | null;
   f: Map<string, number> | null;
   bt: number;
   bx: ItemValue;
@@ -77,8 +80,30 @@ export interface AggregateState {
 
 const NONE = Symbol('none');
 
-export function createAggregate(now: number): AggregateState {
-  return { v: 1, at: now, t: [], x: [], lo: 0, hi: 0, n: 0, s: [], h: [], f: null, bt: Number.NaN, bx: null, dropped: 0, e0: Number.POSITIVE_INFINITY };
+/** A new state; only the arrays the reducer needs are allocated (memory per profile is the product's cost). */
+export function createAggregate(spec: AggregateSpec, now: number): AggregateState {
+  const r = spec.reducer.kind;
+  return {
+    v: 1,
+    at: now,
+    t: [],
+    x: r === 'count' ? null : [],
+    lo: 0,
+    hi: 0,
+    n: 0,
+    s: r === 'sum' || r === 'avg' ? [] : null,
+    h: (r === 'min' || r === 'max') && spec.window.kind !== 'all' ? [] : null,
+    f: null,
+    bt: Number.NaN,
+    bx: null,
+    dropped: 0,
+    e0: Number.POSITIVE_INFINITY,
+  };
+}
+
+/** The value of item `i` (null for count, whose items carry none). */
+function valueAt(st: AggregateState, i: number): ItemValue {
+  return st.x === null ? null : st.x[i];
 }
 
 /** Records that a matching event at `ts` exists, even when the reducer ignores its value. */
@@ -142,7 +167,7 @@ function addCounting(spec: AggregateSpec, st: AggregateState, ts: number, x: Ite
   switch (r.kind) {
     case 'sum':
     case 'avg':
-      exactSumAdd(st.s, x as number);
+      exactSumAdd(st.s!, x as number);
       return;
     case 'min':
     case 'max':
@@ -151,7 +176,7 @@ function addCounting(spec: AggregateSpec, st: AggregateState, ts: number, x: Ite
           st.bt = ts;
           st.bx = x;
         }
-      } else heapPush(st.h, x as number | string, ts, heapOrder(spec));
+      } else heapPush(st.h!, x as number | string, ts, heapOrder(spec));
       return;
     case 'first':
       if (spec.window.kind === 'all' && (Number.isNaN(st.bt) || ts < st.bt)) {
@@ -178,7 +203,7 @@ function removeCounting(spec: AggregateSpec, st: AggregateState, x: ItemValue): 
   const r = spec.reducer;
   if (x === null && r.kind !== 'count') return;
   st.n--;
-  if (r.kind === 'sum' || r.kind === 'avg') exactSumAdd(st.s, -(x as number));
+  if (r.kind === 'sum' || r.kind === 'avg') exactSumAdd(st.s!, -(x as number));
   else if (r.kind === 'mode' || r.kind === 'unique') countTexts(st, x, -1);
   // min/max expire lazily from the heap; first/last read the run's ends.
 }
@@ -224,12 +249,11 @@ export function advance(spec: AggregateSpec, st: AggregateState, now: number): b
     // Future items become counting; all-time keeps no counting items.
     let k = 0;
     while (k < t.length && t[k]! <= now) {
-      addCounting(spec, st, t[k]!, st.x[k]);
+      addCounting(spec, st, t[k]!, valueAt(st, k));
       k++;
     }
     if (k > 0) {
-      t.splice(0, k);
-      st.x.splice(0, k);
+      dropFront(st, k);
       changed = true;
     }
     return changed;
@@ -237,18 +261,18 @@ export function advance(spec: AggregateSpec, st: AggregateState, now: number): b
   if (w.kind === 'session') return advanceSession(spec, st, previous, now);
   const { from, to } = w;
   while (st.hi < t.length && t[st.hi]! + from <= now) {
-    addCounting(spec, st, t[st.hi]!, st.x[st.hi]);
+    addCounting(spec, st, t[st.hi]!, valueAt(st, st.hi));
     st.hi++;
     changed = true;
   }
   while (st.lo < st.hi && t[st.lo]! + to <= now) {
-    removeCounting(spec, st, st.x[st.lo]);
+    removeCounting(spec, st, valueAt(st, st.lo));
     st.lo++;
     changed = true;
   }
-  if (st.lo > 0 && (st.lo >= 64 || st.lo * 2 >= t.length)) {
-    t.splice(0, st.lo);
-    st.x.splice(0, st.lo);
+  // Amortised O(1): compact once the dropped prefix is half the items.
+  if (st.lo >= 16 && st.lo * 2 >= t.length) {
+    dropFront(st, st.lo);
     st.hi -= st.lo;
     st.lo = 0;
   }
@@ -274,22 +298,42 @@ export function insert(spec: AggregateSpec, st: AggregateState, ts: number, x: I
       addCounting(spec, st, ts, x);
       return true;
     }
-    const p = upperBound(t, ts, 0);
-    t.splice(p, 0, ts);
-    st.x.splice(p, 0, x);
+    insertAt(st, upperBound(t, ts, 0), ts, x);
     return false;
   }
   if (w.kind === 'session') return insertSession(spec, st, ts, x, now);
   if (ts + w.to <= now) return false;
-  const p = upperBound(t, ts, st.lo);
-  t.splice(p, 0, ts);
-  st.x.splice(p, 0, x);
+  insertAt(st, upperBound(t, ts, st.lo), ts, x);
   if (ts + w.from <= now) {
     st.hi++;
     addCounting(spec, st, ts, x);
     return true;
   }
   return false;
+}
+
+/** Drops the first `k` items in place (no garbage array, unlike splice). */
+function dropFront(st: AggregateState, k: number): void {
+  const t = st.t;
+  const x = st.x;
+  const n = t.length - k;
+  t.copyWithin(0, k);
+  t.length = n;
+  if (x !== null) {
+    x.copyWithin(0, k);
+    x.length = n;
+  }
+}
+
+/** Inserts an item at `p` (appends in the common in-order case). */
+function insertAt(st: AggregateState, p: number, ts: number, x: ItemValue): void {
+  if (p === st.t.length) {
+    st.t.push(ts);
+    st.x?.push(x);
+  } else {
+    st.t.splice(p, 0, ts);
+    st.x?.splice(p, 0, x);
+  }
 }
 
 function upperBound(t: readonly number[], ts: number, from: number): number {
@@ -331,9 +375,9 @@ export function aggregateValue(spec: AggregateSpec, st: AggregateState): unknown
     case 'count':
       return st.n;
     case 'sum':
-      return exactSumValue(st.s);
+      return exactSumValue(st.s!);
     case 'avg':
-      return st.n === 0 ? null : exactSumValue(st.s) / st.n;
+      return st.n === 0 ? null : exactSumValue(st.s!) / st.n;
     case 'min':
     case 'max': {
       if (spec.window.kind === 'all') return Number.isNaN(st.bt) ? null : st.bx;
@@ -344,9 +388,10 @@ export function aggregateValue(spec: AggregateSpec, st: AggregateState): unknown
       if (spec.window.kind === 'all') return Number.isNaN(st.bt) ? null : st.bx;
       if (st.n === 0) return null;
       const [lo, hi] = countingRun(spec, st);
+      const x = st.x!;
       if (r.kind === 'first') {
-        for (let i = lo; i < hi; i++) if (st.x[i] !== null) return st.x[i];
-      } else for (let i = hi - 1; i >= lo; i--) if (st.x[i] !== null) return st.x[i];
+        for (let i = lo; i < hi; i++) if (x[i] !== null) return x[i];
+      } else for (let i = hi - 1; i >= lo; i--) if (x[i] !== null) return x[i];
       return null;
     }
     case 'mode': {
@@ -373,7 +418,7 @@ export function aggregateValue(spec: AggregateSpec, st: AggregateState): unknown
 function heapTop(spec: AggregateSpec, st: AggregateState): unknown {
   const w = spec.window;
   const before = heapOrder(spec);
-  const h = st.h;
+  const h = st.h!;
   if (w.kind === 'range') {
     while (heapSize(h) > 0 && (h[1] as number) + w.to <= st.at) heapPop(h, before);
     // Lazily expired entries below the top only cost memory: rebuild when they dominate.
@@ -388,9 +433,11 @@ function heapTop(spec: AggregateSpec, st: AggregateState): unknown {
 
 function rebuildHeap(spec: AggregateSpec, st: AggregateState): void {
   const before = heapOrder(spec);
-  st.h = [];
+  const h: ValueHeap = [];
+  st.h = h;
   const [lo, hi] = countingRun(spec, st);
-  for (let i = lo; i < hi; i++) if (st.x[i] !== null) heapPush(st.h, st.x[i] as number | string, st.t[i]!, before);
+  const x = st.x!;
+  for (let i = lo; i < hi; i++) if (x[i] !== null) heapPush(h, x[i] as number | string, st.t[i]!, before);
 }
 
 /** The index range of the counting items (range and session windows). */
@@ -425,11 +472,11 @@ function recomputeSession(spec: AggregateSpec, st: AggregateState): void {
   }
   st.lo = lo;
   st.n = 0;
-  st.s = [];
-  st.h = [];
+  if (st.s !== null) st.s = [];
+  if (st.h !== null) st.h = [];
   st.f = null;
   const [a, b] = sessionRun(spec, st);
-  for (let i = a; i < b; i++) addCounting(spec, st, t[i]!, st.x[i]);
+  for (let i = a; i < b; i++) addCounting(spec, st, t[i]!, valueAt(st, i));
 }
 
 /** Drops items no session that can count again can reach: older than both the session and the lateness horizon. */
@@ -438,9 +485,8 @@ function trimSession(spec: AggregateSpec, st: AggregateState): void {
   const horizon = st.at - w.keep - w.gap;
   let k = 0;
   while (k < st.lo && st.t[k]! < horizon) k++;
-  if (k >= 32 || (k > 0 && k * 2 >= st.t.length)) {
-    st.t.splice(0, k);
-    st.x.splice(0, k);
+  if (k >= 16 && k * 2 >= st.t.length) {
+    dropFront(st, k);
     st.lo -= k;
     st.hi -= k;
   }
@@ -456,7 +502,7 @@ function advanceSession(spec: AggregateSpec, st: AggregateState, previous: numbe
     st.hi++;
     changed = true;
     if (startsNew) recomputeSession(spec, st);
-    else if (st.hi - 1 >= st.lo) addCounting(spec, st, t[st.hi - 1]!, st.x[st.hi - 1]);
+    else if (st.hi - 1 >= st.lo) addCounting(spec, st, t[st.hi - 1]!, valueAt(st, st.hi - 1));
   }
   const isOpen = st.hi > 0 && t[st.hi - 1]! + gap > now;
   if (wasOpen && !isOpen) {
@@ -474,8 +520,7 @@ function insertSession(spec: AggregateSpec, st: AggregateState, ts: number, x: I
   if (ts < now - w.keep - w.gap && (t.length === 0 || ts + w.gap <= t[0]!)) return false;
   const p = upperBound(t, ts, 0);
   const extendsOpenSession = p === st.hi && st.hi > 0 && t[p - 1]! + w.gap > now && ts - t[p - 1]! < w.gap;
-  t.splice(p, 0, ts);
-  st.x.splice(p, 0, x);
+  insertAt(st, p, ts, x);
   if (ts > now) return false;
   st.hi++;
   // The common case extends the open session at its end; anything else (a new session, a late
@@ -503,12 +548,12 @@ function nextChangeSession(spec: AggregateSpec, st: AggregateState): number {
 export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: AggregateState, now: number): AggregateState {
   advance(spec, a, now);
   advance(spec, b, now);
-  const out = createAggregate(now);
+  const out = createAggregate(spec, now);
   out.dropped = a.dropped + b.dropped;
   out.e0 = Math.min(a.e0, b.e0);
   if (spec.window.kind === 'all') {
     out.n = a.n + b.n;
-    for (const s of [a, b]) for (const p of s.s) exactSumAdd(out.s, p);
+    for (const s of [a, b]) if (s.s !== null && out.s !== null) for (const p of s.s) exactSumAdd(out.s, p);
     for (const s of [a, b]) if (s.f !== null) for (const [k, c] of s.f) (out.f ??= new Map()).set(k, (out.f.get(k) ?? 0) + c);
     const r = spec.reducer.kind;
     for (const s of [a, b]) {
@@ -521,16 +566,16 @@ export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: Aggre
         out.bx = s.bx;
       }
     }
-    for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) insert(spec, out, s.t[i]!, s.x[i], now);
+    for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) insert(spec, out, s.t[i]!, valueAt(s, i), now);
     return out;
   }
   // Range and session windows: every kept item of both, in ts order, then the counting walk from scratch.
   const items: Array<[number, ItemValue]> = [];
-  for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) items.push([s.t[i]!, s.x[i]]);
+  for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) items.push([s.t[i]!, valueAt(s, i)]);
   items.sort((p, q) => p[0] - q[0]);
   for (const [ts, x] of items) {
     out.t.push(ts);
-    out.x.push(x);
+    out.x?.push(x);
   }
   out.at = Number.NEGATIVE_INFINITY;
   advance(spec, out, now);
