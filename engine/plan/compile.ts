@@ -73,7 +73,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       for (const node of compiled.nodes) {
         if (!byCanonical.has(node.canonical)) {
           byCanonical.set(node.canonical, aggregates.length);
-          aggregates.push({ ...node, index: aggregates.length, dependents: [] });
+          aggregates.push({ ...node, index: aggregates.length, dependents: [], polarity: [] });
         }
       }
       const aggIndices = compiled.nodes.map((n) => byCanonical.get(n.canonical)!);
@@ -86,6 +86,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         traitKeys: [...new Set(compiled.traitKeys)],
         references: [...new Set(compiled.references.map((k) => definitionByKey.get(k)!))],
         dependents: [],
+        polarity: compiled.polarity(aggIndices),
       };
       definitions.push(def);
       definitionByKey.set(input.key, def.index);
@@ -96,7 +97,10 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
   }
 
   for (const def of definitions) {
-    for (const a of def.aggregates) aggregates[a]!.dependents.push(def.index);
+    for (const a of def.aggregates) {
+      aggregates[a]!.dependents.push(def.index);
+      aggregates[a]!.polarity.push(def.polarity.get(a) ?? 0);
+    }
     for (const r of def.references) definitions[r]!.dependents.push(def.index);
   }
   const aggregatesByEvent = new Map<string, number[]>();
@@ -130,7 +134,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
 
   function compileDefinition(input: DefinitionInput, _index: number) {
     if (input.target === 'ACCOUNTS') throw new CompileError('unsupported', 'account-level definitions are not supported yet');
-    const nodes: Array<Omit<AggregateNode, 'index' | 'dependents'>> = [];
+    const nodes: Array<Omit<AggregateNode, 'index' | 'dependents' | 'polarity'>> = [];
     const traitKeys: string[] = [];
     const references: string[] = [];
     // Closures are built against node positions; the final aggregate indices are bound afterwards.
@@ -260,10 +264,42 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     function bind(aggIndices: readonly number[]) {
       slots.forEach((slot, i) => (slot.index = aggIndices[i]!));
     }
-    return { nodes, traitKeys, references, evaluate: build };
+    // Polarity of the audience in each count it reads (slots are numbered in the order the closures
+    // above were built, which is a depth-first walk of the same AST).
+    const signs: number[] = new Array(slots.length).fill(Number.NaN);
+    if (d.kind === 'audience') {
+      let next = 0;
+      const walk = (c: Condition, sign: number): void => {
+        switch (c.kind) {
+          case 'and':
+          case 'or':
+            for (const o of c.operands) walk(o, sign);
+            return;
+          case 'not':
+            walk(c.operand, -sign);
+            return;
+          case 'quantified':
+            walk(c.operand, 0);
+            return;
+          case 'comparison':
+            if (c.subject.kind === 'aggregate') signs[next++] = sign * countPolarity(c);
+        }
+      };
+      walk(d.condition, 1);
+    }
+    const polarity = (aggIndices: readonly number[]): Map<number, number> => {
+      const out = new Map<number, number>();
+      aggIndices.forEach((a, i) => {
+        const p = Number.isNaN(signs[i]!) ? 0 : signs[i]!;
+        const prev = out.get(a);
+        out.set(a, prev === undefined || prev === p ? p : 0);
+      });
+      return out;
+    };
+    return { nodes, traitKeys, references, evaluate: build, polarity };
   }
 
-  function aggregateNode(a: Aggregate): Omit<AggregateNode, 'index' | 'dependents'> {
+  function aggregateNode(a: Aggregate): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
     const stream = a.stream;
     if (stream.source === 'entity') throw new CompileError('unsupported', 'entity() (Linked Audiences) is not supported');
     const window = windowOf(stream.filters);
@@ -299,6 +335,30 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       default:
         throw new CompileError('invalid_window', 'unknown window');
     }
+  }
+}
+
+/**
+ * How a comparison's truth moves when its count grows: `1` (≥, >), `-1` (≤, <, = 0), `0` otherwise.
+ * Only counts over range or all-time windows grow monotonically with events.
+ */
+function countPolarity(c: Extract<Condition, { kind: 'comparison' }>): number {
+  const a = c.subject as Aggregate;
+  if (a.reducer.kind !== 'count') return 0;
+  if (a.stream.filters.some((f) => f.kind === 'expires_after' || (f.kind === 'within' && f.parent))) return 0;
+  const arg = c.args[0];
+  const numeric = arg !== undefined && arg.kind === 'literal' && arg.type === 'number';
+  switch (c.comparator) {
+    case 'at_least':
+    case 'greater_than':
+      return numeric ? 1 : 0;
+    case 'at_most':
+    case 'less_than':
+      return numeric ? -1 : 0;
+    case 'equals':
+      return numeric && (arg as { value: number }).value === 0 ? -1 : 0;
+    default:
+      return 0;
   }
 }
 

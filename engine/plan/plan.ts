@@ -34,6 +34,12 @@ export interface AggregateNode {
   readonly spec: AggregateSpec;
   /** indices of the definitions that read this node. */
   readonly dependents: number[];
+  /**
+   * Parallel to `dependents`: how a new event here can affect that definition. `1`: the definition
+   * is monotone non-decreasing in this node's count, so while it is true a new event cannot make it
+   * false; `-1`: non-increasing, so while false it stays false; `0`: it must be re-evaluated.
+   */
+  readonly polarity: number[];
 }
 
 /** What a compiled expression reads while it evaluates for one profile at one instant. */
@@ -70,6 +76,8 @@ export interface CompiledDefinition {
   readonly references: readonly number[];
   /** definitions that read it (higher indices). */
   readonly dependents: number[];
+  /** its polarity per aggregate node it reads (see AggregateNode.polarity). */
+  readonly polarity: ReadonlyMap<number, number>;
 }
 
 export interface Plan {

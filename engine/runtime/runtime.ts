@@ -160,9 +160,16 @@ class SpaceRuntime implements EvalContext {
     }
     const aggs = slot.aggs;
     for (let i = 0; i < aggs.length; i++) {
-      const dependents = plan.aggregates[aggs[i]!]!.dependents;
+      const node = plan.aggregates[aggs[i]!]!;
+      const dependents = node.dependents;
+      const polarity = node.polarity;
       for (let j = 0; j < dependents.length; j++) {
         const d = dependents[j]!;
+        if (mark[d] === epoch) continue;
+        // A new event only adds to a count: a definition monotone in it cannot flip from the side
+        // it is on (its flip timer stays valid, at worst early).
+        const p = polarity[j]!;
+        if (p !== 0 && (st.defs.get(defs[d]!.fp)?.v === true) === p > 0) continue;
         mark[d] = epoch;
         if (d < first) first = d;
       }
