@@ -13,12 +13,12 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type PubAck,
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pack, unpack } from 'msgpackr';
+import { PipelinedPublisher, type PublishAck, type PublishMessage } from './jetstream-publisher.ts';
 import type {
   AppendLog,
   AppendOptions,
@@ -63,8 +63,6 @@ export interface JetStreamLogConfig {
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 5_000;
 const DEFAULT_TAIL_BATCH = 1000;
-/** publishes in flight at once: enough to pipeline, few enough to bound client memory on huge batches. */
-const PUBLISH_WINDOW = 4096;
 /** JetStream API error code for "wrong last sequence" (a KV create of a key that exists). */
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
@@ -121,8 +119,9 @@ const structureKey = (from: number) => `structures.${from}`;
 /**
  * AppendLog on a JetStream stream.
  *
- * - Append publishes every record with `Nats-Msg-Id` = record id, many in flight, and awaits the acks
- *   together; the server's duplicate window drops repeats and answers with the original's seq.
+ * - Append publishes every record with `Nats-Msg-Id` = record id, all in flight on one reply
+ *   subscription (PipelinedPublisher), and awaits the acks together; the server's duplicate window
+ *   drops repeats and answers with the original's seq.
  * - Reads use ordered pull consumers (AckNone, server-side flow control, recreated after a server
  *   restart from the last seen position) fetching large batches.
  * - Named positions live in a KV bucket, not in a durable consumer's ack floor: the engine commits
@@ -139,6 +138,7 @@ export class JetStreamLog implements AppendLog {
   readonly subjectPrefix: string;
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
+  readonly #publisher: PipelinedPublisher;
   readonly #jsm: JetStreamManager;
   readonly #kv: KV;
   readonly #timeoutMs: number;
@@ -156,6 +156,7 @@ export class JetStreamLog implements AppendLog {
     this.#js = jetstream(nc, { timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     this.#kv = kv;
     this.#timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#publisher = new PipelinedPublisher(nc, this.#timeoutMs);
   }
 
   static async open(config: JetStreamLogConfig): Promise<JetStreamLog> {
@@ -178,7 +179,7 @@ export class JetStreamLog implements AppendLog {
     try {
       const jsm = await jetstreamManager(nc, { timeout });
       await ensureStream(jsm, config);
-      const kv = await new Kvm(nc).create(`${config.stream}_META`, { history: 1, storage: StorageType.File });
+      const kv = await new Kvm(jetstream(nc, { timeout })).create(`${config.stream}_META`, { history: 1, storage: StorageType.File });
       return new JetStreamLog(nc, jsm, kv, config);
     } catch (error) {
       await nc.close();
@@ -197,8 +198,8 @@ export class JetStreamLog implements AppendLog {
     const seqs: number[] = new Array(records.length);
     // a repeat inside the batch is never published: it takes the seq of its first copy
     const firstOf = new Map<string, number>();
+    const messages: PublishMessage[] = [];
     const published: number[] = [];
-    const acks: Promise<PubAck>[] = [];
     let duplicates = 0;
     try {
       for (let i = 0; i < records.length; i++) {
@@ -209,13 +210,11 @@ export class JetStreamLog implements AppendLog {
         }
         firstOf.set(record.id, i);
         published.push(i);
-        acks.push(this.#js.publish(this.#subject(record.key), record.data, { msgID: record.id, timeout: this.#timeoutMs }));
-        // bound what is in flight; awaiting a whole window keeps the pipeline full
-        if (acks.length % PUBLISH_WINDOW === 0) await Promise.all(acks.slice(-PUBLISH_WINDOW));
+        messages.push({ subject: this.#subject(record.key), data: record.data, msgId: record.id });
       }
-      const done = await Promise.all(acks);
-      for (let j = 0; j < done.length; j++) {
-        const ack = done[j] as PubAck;
+      const acks = await this.#publisher.publish(messages);
+      for (let j = 0; j < acks.length; j++) {
+        const ack = acks[j] as PublishAck;
         seqs[published[j] as number] = ack.seq;
         if (ack.duplicate) duplicates++;
       }
@@ -431,6 +430,7 @@ export class JetStreamLog implements AppendLog {
     for (const messages of this.#readers) messages.stop();
     this.#closing = (async () => {
       await Promise.allSettled([...this.#pending]);
+      this.#publisher.close();
       if (!this.#nc.isClosed()) await this.#nc.close();
     })();
     return this.#closing;

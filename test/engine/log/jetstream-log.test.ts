@@ -10,7 +10,7 @@ import type { LogRecord } from '../../../engine/log/append-log.ts';
 import { EncodedEventLog } from '../../../engine/log/encoded-event-log.ts';
 import type { EventLog } from '../../../engine/log/event-log.ts';
 import { openJetStreamLog } from '../../../engine/log/jetstream-log.ts';
-import { LogAppendError, LogConfigError, LogOpenError } from '../../../engine/log/log-errors.ts';
+import { LogAppendError, LogCommitError, LogConfigError, LogOpenError, LogReadError } from '../../../engine/log/log-errors.ts';
 import { EVENT_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { partitionOf } from '../../../engine/log/partition.ts';
 import { eventContract, logContract, rawContract, rawRecord, storedRecord } from '../../support/log-contract.ts';
@@ -173,6 +173,17 @@ if (server !== undefined) {
     await spare.stop();
     const appendError = await expectError(() => log.append([{ id: 'x', key: 'k', data: Buffer.from('x') }]), LogAppendError);
     assert.ok(appendError.cause !== undefined);
+    for (const [what, work, type] of [
+      ['read', () => log.read(1, 10), LogReadError],
+      ['lastSeq', () => log.lastSeq(), LogReadError],
+      ['position', () => log.position('engine'), LogReadError],
+      ['structures', () => log.structures(0), LogReadError],
+      ['commit', () => log.commit('engine', 1), LogCommitError],
+      ['tail', () => log.tail(1)[Symbol.asyncIterator]().next(), LogReadError],
+    ] as const) {
+      const error = await expectError(work, type);
+      assert.ok(error.cause !== undefined, `${what} has no cause`);
+    }
     await log.close();
     const openError = await expectError(() => openEventLog({ dataDir, natsUrl: spareUrl }), LogOpenError);
     assert.ok(openError.cause !== undefined);
