@@ -70,7 +70,8 @@ test('a wrong write key: the client reports the failure (401 is not retried), no
   analytics.track({ userId: 'u', event: 'E' });
   await analytics.closeAndFlush({ timeout: 5_000 });
   assert.is(failures.length, 1);
-  assert.match(JSON.stringify(failures[0], Object.getOwnPropertyNames(failures[0] ?? {})) + String((failures[0] as { reason?: unknown }).reason), /401/);
+  // the client's delivery_failure carries the status: `[401] Unauthorized`.
+  assert.match(String((failures[0] as { reason?: unknown }).reason), /\[401\]/);
   assert.is(log.events.length, stored);
 });
 
