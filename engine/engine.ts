@@ -25,6 +25,8 @@ export interface EngineOptions {
   readonly checkpointEvents?: number;
   /** … or this long after the first uncheckpointed change (ms). */
   readonly checkpointMs?: number;
+  /** checkpoint interval (events) while catching up, when latency does not matter. */
+  readonly catchUpCheckpointEvents?: number;
   readonly catchUpLagMs?: number;
   readonly maxBatch?: number;
   /** name of the engine's position on the event log. */
@@ -44,17 +46,39 @@ export interface EngineStats {
   watermark: number;
 }
 
-/** Change-log records carry the change as JSON, keyed `<space>.<partition>` by profile. */
-export function encodeChange(change: Change, partitions: number): LogRecord {
-  return {
-    id: change.id,
-    key: `${change.space}.${fnv1a32(change.profileId) % partitions}`,
-    data: Buffer.from(JSON.stringify(change, (_k, v) => (v === undefined ? null : v))),
-  };
+/** Changes per change-log record. */
+const CHUNK = 500;
+
+/**
+ * Change-log records: a JSON array of up to 500 changes of one `<space>.<partition>` (partition by
+ * profile, so one profile's changes stay in order on one subject). A record's id is its first
+ * change's id and its length: republishing a committed outbox record yields the same records, which
+ * the log deduplicates; consumers can also dedupe on each change's own id.
+ */
+export function encodeChangeRecords(changes: readonly Change[], partitions: number): LogRecord[] {
+  const groups = new Map<string, Change[]>();
+  for (const c of changes) {
+    const key = `${c.space}.${fnv1a32(c.profileId) % partitions}`;
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = []));
+    group.push(c);
+  }
+  const records: LogRecord[] = [];
+  for (const [key, group] of groups) {
+    for (let i = 0; i < group.length; i += CHUNK) {
+      const chunk = group.slice(i, i + CHUNK);
+      records.push({
+        id: `${chunk[0]!.id}#${chunk.length}`,
+        key,
+        data: Buffer.from(JSON.stringify(chunk, (_k, v) => (v === undefined ? null : v))),
+      });
+    }
+  }
+  return records;
 }
 
-export function decodeChange(data: Uint8Array): Change {
-  return JSON.parse(Buffer.from(data).toString('utf8')) as Change;
+export function decodeChangeRecord(data: Uint8Array): Change[] {
+  return JSON.parse(Buffer.from(data).toString('utf8')) as Change[];
 }
 
 export class Engine {
@@ -68,6 +92,7 @@ export class Engine {
   #uncheckpointedEvents = 0;
   #dirtySince = Number.POSITIVE_INFINITY;
   #failure: unknown = undefined;
+  #catchingUp = false;
 
   private constructor(options: EngineOptions) {
     this.#o = {
@@ -75,6 +100,7 @@ export class Engine {
       tickMs: 1000,
       checkpointEvents: 10_000,
       checkpointMs: 50,
+      catchUpCheckpointEvents: 100_000,
       catchUpLagMs: 2000,
       maxBatch: 2000,
       consumer: 'engine',
@@ -132,6 +158,7 @@ export class Engine {
   }
 
   #afterBatch(b: EvaluatedBatch): void {
+    this.#catchingUp = b.mode === 'replay';
     this.#position = Math.max(this.#position, b.lastSeq);
     this.stats.eventsIn += b.events.length;
     this.stats.eventsSkipped += b.skipped;
@@ -141,6 +168,7 @@ export class Engine {
 
   /** Moves the watermark to the wall clock (live tick) and evaluates what became due. */
   tick(): void {
+    this.#catchingUp = false;
     const now = this.#o.clock();
     this.runtime.advanceTo(now);
     this.runtime.close();
@@ -151,8 +179,13 @@ export class Engine {
     if (this.#outbox.length > 0 && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
   }
 
-  /** Whether a checkpoint is due: enough events, or changes waiting longer than `checkpointMs`. */
+  /**
+   * Whether a checkpoint is due: enough events, or — when live — changes waiting longer than
+   * `checkpointMs` (their latency). While catching up (replay) only the event count matters: fewer,
+   * larger checkpoints write each busy profile once instead of many times.
+   */
   checkpointDue(): boolean {
+    if (this.#catchingUp) return this.#uncheckpointedEvents >= this.#o.catchUpCheckpointEvents;
     return this.#uncheckpointedEvents >= this.#o.checkpointEvents || this.#o.clock() - this.#dirtySince >= this.#o.checkpointMs;
   }
 
@@ -167,24 +200,26 @@ export class Engine {
     const changes = this.#outbox;
     this.#outbox = [];
     const position = this.#position;
-    const { from, to } = await this.#o.store.commit({
+    const records = encodeChangeRecords(changes, this.#o.partitions);
+    const seq = await this.#o.store.commit({
       position,
       watermark: this.runtime.watermark,
       profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake })),
       pending: this.runtime.pendingEntries(),
       changes,
+      records,
       publishedThrough: this.#published,
     });
     for (const s of slots) s.savedWake = s.state.wake;
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
-    this.#o.probe?.('committed', to);
-    if (changes.length > 0) {
-      await this.#o.changeLog.append(changes.map((c) => encodeChange(c, this.#o.partitions)));
-      this.#published = to;
+    this.#o.probe?.('committed', seq);
+    if (seq !== 0) {
+      await this.#o.changeLog.append(records);
+      this.#published = seq;
       this.stats.changesOut += changes.length;
-    } else if (from > to) this.#published = Math.max(this.#published, to);
-    this.#o.probe?.('published', to);
+    }
+    this.#o.probe?.('published', seq);
     await this.#o.eventLog.commit(this.#o.consumer, position);
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = performance.now() - started;
@@ -193,10 +228,10 @@ export class Engine {
   }
 
   async #republish(): Promise<void> {
-    const pending = this.#o.store.unpublished();
-    if (pending.length === 0) return;
-    await this.#o.changeLog.append(pending.map((p) => encodeChange(p.change, this.#o.partitions)));
-    this.#published = pending[pending.length - 1]!.seq;
+    for (const { seq, records } of this.#o.store.unpublished()) {
+      await this.#o.changeLog.append(records.map((r) => ({ id: r.id, key: r.key, data: r.data })));
+      this.#published = seq;
+    }
   }
 
   /**
@@ -207,17 +242,19 @@ export class Engine {
   async run(signal: AbortSignal): Promise<void> {
     const iterator = this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
     let next = iterator.next();
+    let wake: (() => void) | undefined;
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (!signal.aborted) {
         const delay = this.#idleDelay();
-        const timer = new AbortController();
+        let handle: NodeJS.Timeout | undefined;
         const sleep = new Promise<'tick'>((resolve) => {
-          const handle = setTimeout(() => resolve('tick'), delay);
-          timer.signal.addEventListener('abort', () => clearTimeout(handle), { once: true });
-          signal.addEventListener('abort', () => resolve('tick'), { once: true });
+          wake = () => resolve('tick');
+          handle = setTimeout(wake, delay);
         });
         const r = await Promise.race([next, sleep]);
-        timer.abort();
+        clearTimeout(handle);
         if (signal.aborted) break;
         if (r === 'tick') this.tick();
         else {
@@ -228,6 +265,7 @@ export class Engine {
         if (this.checkpointDue()) await this.checkpoint();
       }
     } finally {
+      signal.removeEventListener('abort', onAbort);
       await iterator.return?.();
       if (this.#failure === undefined) await this.checkpoint();
     }

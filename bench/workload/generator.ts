@@ -30,6 +30,10 @@ const WEIGHTS = [30, 8, 20, 8, 6, 2, 4, 3, 2, 0.5, 1, 0.5, 5, 4, 3, 1, 0.4, 0.2,
 export const CATEGORIES = ['shoes', 'shirts', 'pants', 'hats', 'bags', 'watches', 'books', 'games', 'phones', 'toys'];
 export const PLANS = ['free', 'pro', 'business', 'enterprise'];
 export const CITIES = ['Berlin', 'Lisbon', 'Austin', 'Osaka', 'Lagos', 'Lima'];
+const PAGES = ['Home', 'Pricing', 'Docs', 'Blog', 'Product'];
+/** Interned product ids and paths for the first products (the Zipf head), so events share strings. */
+const PRODUCT_IDS = Array.from({ length: 5000 }, (_, p) => `p${p}`);
+const PATHS = PRODUCT_IDS.map((id, p) => `/${CATEGORIES[p % CATEGORIES.length]}/${id}`);
 
 export interface WorkloadOptions {
   readonly seed: number;
@@ -56,33 +60,27 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
   let acc = 0;
   for (const w of WEIGHTS) cumulative.push((acc += w / total));
   const space = o.space ?? 'spa_bench';
+  const userIds = Array.from({ length: Math.min(o.profiles, 1_000_000) }, (_, u) => `user_${u}`);
   const start = o.end - o.spanMs;
   const step = o.spanMs / Math.max(1, o.events);
   const identifyShare = o.identifyShare ?? 0.03;
   const lateShare = o.lateShare ?? 0.01;
   for (let i = 0; i < o.events; i++) {
     const user = users.sample(random);
-    const userId = `user_${user}`;
+    const userId = userIds[user] ?? `user_${user}`;
     let ts = Math.floor(start + i * step + random.next() * step);
     if (random.chance(lateShare)) ts -= random.int(1, 3_600_000);
     const messageId = `m_${o.seed}_${i}`;
-    const base = {
-      space,
-      messageId,
-      userId,
-      anonymousId: null,
-      groupId: null,
-      previousId: null,
-      integrations: null,
-      timestamp: ts,
-      receivedAt: ts,
-      sourceId: 'src_web',
-    };
     if (random.chance(identifyShare)) {
       yield {
-        ...base,
+        space,
         type: 'identify',
         event: null,
+        messageId,
+        userId,
+        anonymousId: null,
+        groupId: null,
+        previousId: null,
         traits: {
           plan: random.pick(PLANS),
           score: random.int(0, 100),
@@ -92,6 +90,10 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
         },
         properties: null,
         context: null,
+        integrations: null,
+        timestamp: ts,
+        receivedAt: ts,
+        sourceId: 'src_web',
       };
       continue;
     }
@@ -101,25 +103,33 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
     const name = EVENT_NAMES[k]!;
     const product = products.sample(random);
     const price = Math.round((5 + ((product * 7919) % 495) + random.next() * 5) * 100) / 100;
-    const properties: Record<string, unknown> = {
-      product_id: `p${product}`,
-      category: CATEGORIES[product % CATEGORIES.length],
-      price,
-    };
+    const category = CATEGORIES[product % CATEGORIES.length]!;
+    const productId = PRODUCT_IDS[product] ?? `p${product}`;
+    const properties: Record<string, unknown> = { product_id: productId, category, price };
     if (name === 'Order Completed' || name === 'Order Refunded') {
-      properties.quantity = random.int(1, 5);
-      properties.total = Math.round(price * (properties.quantity as number) * 100) / 100;
+      const quantity = random.int(1, 5);
+      properties.quantity = quantity;
+      properties.total = Math.round(price * quantity * 100) / 100;
       properties.currency = 'USD';
     }
     if (name === 'Search Performed') properties.query = random.pick(CATEGORIES);
-    if (name === 'Page Viewed') properties.page_name = random.pick(['Home', 'Pricing', 'Docs', 'Blog', 'Product']);
+    if (name === 'Page Viewed') properties.page_name = random.pick(PAGES);
     yield {
-      ...base,
+      space,
       type: name === 'Page Viewed' ? 'page' : name === 'Screen Viewed' ? 'screen' : 'track',
       event: name,
+      messageId,
+      userId,
+      anonymousId: null,
+      groupId: null,
+      previousId: null,
       traits: null,
       properties,
-      context: { page: { path: `/${properties.category as string}/${properties.product_id as string}` } },
+      context: { page: { path: PATHS[product] ?? `/${category}/${productId}` } },
+      integrations: null,
+      timestamp: ts,
+      receivedAt: ts,
+      sourceId: 'src_web',
     };
   }
 }

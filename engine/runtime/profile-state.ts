@@ -1,12 +1,31 @@
-/** Everything the engine keeps per profile, as plain data: one record per profile, so a checkpoint writes clustered keys. */
+/** Everything the engine keeps per profile: one record per profile, so a checkpoint writes clustered keys. */
 import {
   aggregateFromPlain,
   aggregateToPlain,
   type AggregateState,
 } from '../../operators/kernels/window-aggregate.ts';
+import type { Plan } from '../plan/plan.ts';
 
-export const PROFILE_STATE_VERSION = 2;
+export const PROFILE_STATE_VERSION = 3;
 
+/**
+ * One definition's state on one profile. `v` is `true` for a member (undefined otherwise) or a
+ * computed trait's value (undefined when it has none); `at` is when it took that value; `flip` the
+ * next instant its result may change with no new input (Infinity: never).
+ */
+export interface DefinitionCell {
+  v: unknown;
+  at: number;
+  flip: number;
+}
+
+/**
+ * In memory, aggregate states and definition cells live in dense arrays indexed by the plan the
+ * profile is bound to (`bound`): an index is one array load, where a Map keyed by fingerprint cost a
+ * hash probe and a cache miss per access. The persisted form keys them by fingerprint, so it survives
+ * plan changes; `bindProfile` re-indexes a profile when the plan changes (states of nodes no longer in
+ * the plan are dropped).
+ */
 export interface ProfileState {
   v: number;
   space: string;
@@ -15,54 +34,88 @@ export interface ProfileState {
   traits: Record<string, unknown>;
   /** timestamp of the write that set (or removed, with null) each top-level trait. */
   traitAt: Record<string, number>;
-  /** aggregate states by aggregate node fingerprint. */
-  aggs: Map<string, AggregateState>;
-  /** per definition (by fingerprint): its output, since when, and when it may next flip. */
-  defs: Map<string, DefinitionCell>;
+  /** aggregate states by aggregate index of `bound`. */
+  aggs: Array<AggregateState | undefined>;
+  /** definition cells by definition index of `bound`. */
+  cells: Array<DefinitionCell | undefined>;
+  /** the plan the indices refer to; null for a state just loaded (its entries wait in `unbound`). */
+  bound: Plan | null;
+  unbound: { aggs: Array<[string, AggregateState]>; cells: Array<[string, DefinitionCell]> } | null;
   /** first and last instant the profile was seen (event arrival). */
   firstSeen: number;
   lastSeen: number;
-  /** the earliest instant at which any aggregate or flip may change (the profile's timer). */
+  /** the earliest instant one of its definitions may flip (the checkpoint's timer index). */
   wake: number;
 }
 
-/**
- * One definition's state on one profile. `v` is `true` for a member (undefined otherwise) or a
- * computed trait's value (undefined when it has none); `at` is when it took that value; `flip` the
- * next instant its result may change with no new input (Infinity: never). A cell with no value and
- * no flip is dropped.
- */
-export interface DefinitionCell {
-  v: unknown;
-  at: number;
-  flip: number;
-}
-
-export function createProfileState(space: string, id: string, now: number): ProfileState {
+export function createProfileState(space: string, id: string, now: number, plan: Plan | null = null): ProfileState {
   return {
     v: PROFILE_STATE_VERSION,
     space,
     id,
     traits: {},
     traitAt: {},
-    aggs: new Map(),
-    defs: new Map(),
+    aggs: [],
+    cells: [],
+    bound: plan,
+    unbound: null,
     firstSeen: now,
     lastSeen: now,
     wake: Number.POSITIVE_INFINITY,
   };
 }
 
-/** Plain record for msgpack: Maps become entry lists. */
+/** Entries keyed by fingerprint, whatever the profile's binding. */
+function entries(p: ProfileState): { aggs: Array<[string, AggregateState]>; cells: Array<[string, DefinitionCell]> } {
+  const aggs: Array<[string, AggregateState]> = p.unbound === null ? [] : [...p.unbound.aggs];
+  const cells: Array<[string, DefinitionCell]> = p.unbound === null ? [] : [...p.unbound.cells];
+  const plan = p.bound;
+  if (plan !== null) {
+    p.aggs.forEach((st, i) => st !== undefined && aggs.push([plan.aggregates[i]!.fp, st]));
+    p.cells.forEach((c, i) => c !== undefined && cells.push([plan.definitions[i]!.fp, c]));
+  }
+  return { aggs, cells };
+}
+
+/** Re-indexes a profile's states for `plan` (no-op when already bound to it). */
+export function bindProfile(p: ProfileState, plan: Plan): void {
+  if (p.bound === plan) return;
+  const { aggs, cells } = entries(p);
+  p.aggs = [];
+  p.cells = [];
+  for (const [fp, st] of aggs) {
+    const i = plan.aggregateByFp.get(fp);
+    if (i !== undefined) p.aggs[i] = st;
+  }
+  for (const [fp, c] of cells) {
+    const i = plan.definitionByFp.get(fp);
+    if (i !== undefined) p.cells[i] = c;
+  }
+  p.bound = plan;
+  p.unbound = null;
+}
+
+/** The aggregate states of a profile by node fingerprint (for tests and inspection). */
+export function aggregatesByFingerprint(p: ProfileState): Map<string, AggregateState> {
+  return new Map(entries(p).aggs);
+}
+
+/** The definition cells of a profile by definition fingerprint. */
+export function cellsByFingerprint(p: ProfileState): Map<string, DefinitionCell> {
+  return new Map(entries(p).cells);
+}
+
+/** Plain record for msgpack: states keyed by fingerprint, cells as compact tuples. */
 export function profileToPlain(p: ProfileState): unknown {
+  const { aggs, cells } = entries(p);
   return {
     v: p.v,
     space: p.space,
     id: p.id,
     traits: p.traits,
     traitAt: p.traitAt,
-    aggs: [...p.aggs].map(([k, st]) => [k, aggregateToPlain(st)]),
-    defs: [...p.defs].map(([fp, c]) => [fp, c.v === undefined ? null : c.v, c.at, c.flip, c.v === undefined ? 0 : 1]),
+    aggs: aggs.map(([fp, st]) => [fp, aggregateToPlain(st)]),
+    defs: cells.map(([fp, c]) => [fp, c.v === undefined ? null : c.v, c.at, c.flip, c.v === undefined ? 0 : 1]),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
     wake: p.wake,
@@ -96,8 +149,13 @@ export function profileFromPlain(plain: unknown): ProfileState {
     id: p.id,
     traits: p.traits,
     traitAt: p.traitAt,
-    aggs: new Map(p.aggs.map(([k, st]) => [k, aggregateFromPlain(st)])),
-    defs: new Map(p.defs.map(([fp, v, at, flip, has]) => [fp, { v: has === 1 ? v : undefined, at, flip }])),
+    aggs: [],
+    cells: [],
+    bound: null,
+    unbound: {
+      aggs: p.aggs.map(([fp, st]) => [fp, aggregateFromPlain(st)]),
+      cells: p.defs.map(([fp, v, at, flip, has]) => [fp, { v: has === 1 ? v : undefined, at, flip }]),
+    },
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
     wake: p.wake,

@@ -16,7 +16,7 @@ import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
-import { createProfileState, type ProfileState } from './profile-state.ts';
+import { bindProfile, createProfileState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
 export interface PendingEntry {
@@ -90,19 +90,19 @@ class SpaceRuntime implements EvalContext {
     this.memoEpoch = new Int32Array(plan.aggregates.length);
     this.memo = new Array(plan.aggregates.length);
     this.empty = plan.aggregates.map((a) => aggregateValue(a.spec, createAggregate(a.spec, 0)));
-    const probe = new Slot('', createProfileState('', '', 0));
+    const probe = new Slot('', createProfileState('', '', 0, plan));
     for (let d = 0; d < plan.definitions.length; d++) probe.flips.push(plan.definitions[d]!.fp);
     this.evaluate(probe, 0, () => {});
     this.baseline = plan.definitions
-      .filter((d) => probe.state.defs.get(d.fp)?.v !== undefined)
-      .map((d) => [d.index, probe.state.defs.get(d.fp)!.v] as const);
+      .filter((d) => probe.state.cells[d.index]?.v !== undefined)
+      .map((d) => [d.index, probe.state.cells[d.index]!.v] as const);
   }
 
   // EvalContext -------------------------------------------------------------------------------
   aggregate(index: number): unknown {
     if (this.memoEpoch[index] === this.epoch) return this.memo[index];
     const node = this.plan.aggregates[index]!;
-    const st = this.slot!.state.aggs.get(node.fp);
+    const st = this.slot!.state.aggs[index];
     let v: unknown;
     if (st === undefined) v = this.empty[index];
     else {
@@ -114,7 +114,7 @@ class SpaceRuntime implements EvalContext {
     return v;
   }
   touched(index: number): boolean {
-    const st = this.slot!.state.aggs.get(this.plan.aggregates[index]!.fp);
+    const st = this.slot!.state.aggs[index];
     return st !== undefined && st.e0 <= this.now;
   }
   trait(path: readonly string[]): unknown {
@@ -122,7 +122,7 @@ class SpaceRuntime implements EvalContext {
   }
   output(index: number): unknown {
     const def = this.plan.definitions[index]!;
-    const v = this.slot!.state.defs.get(def.fp)?.v;
+    const v = this.slot!.state.cells[index]?.v;
     return def.input.kind === 'audience' ? v === true : v;
   }
   flipAt(t: number): void {
@@ -130,7 +130,7 @@ class SpaceRuntime implements EvalContext {
   }
   aggregateFlip(index: number, test: ((value: number) => boolean) | null, args: readonly unknown[]): void {
     const node = this.plan.aggregates[index]!;
-    const st = this.slot!.state.aggs.get(node.fp);
+    const st = this.slot!.state.aggs[index];
     if (st === undefined) return; // no state: nothing changes until an event comes
     advance(node.spec, st, this.now); // (idempotent) the next change is relative to now
     const t = test === null ? nextChange(node.spec, st) : nextCountFlip(node.spec, st, test, args);
@@ -145,6 +145,8 @@ class SpaceRuntime implements EvalContext {
     const plan = this.plan;
     const defs = plan.definitions;
     const st = slot.state;
+    bindProfile(st, plan);
+    const cells = st.cells;
     this.slot = slot;
     this.now = now;
     const epoch = ++this.epoch;
@@ -154,7 +156,7 @@ class SpaceRuntime implements EvalContext {
       // A new profile starts from the empty profile's outputs (no evaluation needed for those).
       for (const [d, value] of this.baseline) {
         const def = defs[d]!;
-        st.defs.set(def.fp, { v: value, at: now, flip: Number.POSITIVE_INFINITY });
+        cells[d] = { v: value, at: now, flip: Number.POSITIVE_INFINITY };
         emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true) : traitChange(def, st, now, value, undefined));
       }
     }
@@ -169,7 +171,7 @@ class SpaceRuntime implements EvalContext {
         // A new event only adds to a count: a definition monotone in it cannot flip from the side
         // it is on (its flip timer stays valid, at worst early).
         const p = polarity[j]!;
-        if (p !== 0 && (st.defs.get(defs[d]!.fp)?.v === true) === p > 0) continue;
+        if (p !== 0 && (cells[d]?.v === true) === p > 0) continue;
         mark[d] = epoch;
         if (d < first) first = d;
       }
@@ -200,7 +202,7 @@ class SpaceRuntime implements EvalContext {
       this.flip = Number.POSITIVE_INFINITY;
       const value = def.evaluate(this);
       const flip = this.flip;
-      let cell = st.defs.get(def.fp);
+      let cell = cells[d];
       const previous = cell?.v;
       let change: Change | null = null;
       const isAudience = def.input.kind === 'audience';
@@ -212,8 +214,8 @@ class SpaceRuntime implements EvalContext {
         for (let j = 0; j < dependents.length; j++) mark[dependents[j]!] = epoch;
       }
       if (cell === undefined) {
-        if (next !== undefined || flip !== Number.POSITIVE_INFINITY) st.defs.set(def.fp, (cell = { v: next, at: now, flip }));
-      } else if (next === undefined && flip === Number.POSITIVE_INFINITY) st.defs.delete(def.fp);
+        if (next !== undefined || flip !== Number.POSITIVE_INFINITY) cells[d] = cell = { v: next, at: now, flip };
+      } else if (next === undefined && flip === Number.POSITIVE_INFINITY) cells[d] = undefined;
       else {
         if (change !== null) {
           cell.v = next;
@@ -229,10 +231,13 @@ class SpaceRuntime implements EvalContext {
 
   /** The profile's next timer (for the checkpoint's timer index): the earliest flip of its definitions. */
   wakeOf(st: ProfileState): number {
+    bindProfile(st, this.plan);
     let wake = Number.POSITIVE_INFINITY;
-    st.defs.forEach((cell) => {
-      if (cell.flip < wake) wake = cell.flip;
-    });
+    const cells = st.cells;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i];
+      if (c !== undefined && c.flip < wake) wake = c.flip;
+    }
     return wake;
   }
 }
@@ -337,14 +342,18 @@ export class Runtime {
     const key = `${space}\u0000${id}`;
     let slot = this.slots.get(key);
     if (slot !== undefined) return slot;
+    const plan = this.space(space).plan;
     const loaded = this.source?.load(space, id);
-    slot = new Slot(key, loaded ?? createProfileState(space, id, this.w));
+    slot = new Slot(key, loaded ?? createProfileState(space, id, this.w, plan));
     if (loaded === undefined) slot.all = true;
     else {
       slot.savedWake = loaded.wake;
-      loaded.defs.forEach((cell, fp) => {
-        if (cell.flip !== Number.POSITIVE_INFINITY) this.timers.push(cell.flip, slot, fp);
-      });
+      bindProfile(loaded, plan);
+      const cells = loaded.cells;
+      for (let d = 0; d < cells.length; d++) {
+        const cell = cells[d];
+        if (cell !== undefined && cell.flip !== Number.POSITIVE_INFINITY) this.timers.push(cell.flip, slot, plan.definitions[d]!.fp);
+      }
     }
     this.slots.set(key, slot);
     return slot;
@@ -368,6 +377,7 @@ export class Runtime {
     const sr = this.space(event.space);
     const slot = this.slot(event.space, profileId);
     const st = slot.state;
+    bindProfile(st, sr.plan);
     const now = this.w;
     if (now > st.lastSeen) st.lastSeen = now;
     const ctxTraits = (event.context as { traits?: unknown } | null)?.traits;
@@ -381,10 +391,10 @@ export class Runtime {
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
           if (node.filter !== null && !node.filter(event)) continue;
-          let agg = st.aggs.get(node.fp);
+          let agg = st.aggs[i];
           if (agg === undefined) {
             agg = createAggregate(node.spec, now);
-            st.aggs.set(node.fp, agg);
+            st.aggs[i] = agg;
           }
           touch(agg, event.timestamp);
           const x = reducerInput(node.spec, node.value === null ? null : node.value(event), node.asArray);
@@ -478,7 +488,11 @@ export class Runtime {
         continue;
       }
       const slot = item as Slot;
-      const cell = slot.state.defs.get(fp);
+      const st = slot.state;
+      const plan = this.space(st.space).plan;
+      bindProfile(st, plan);
+      const d = plan.definitionByFp.get(fp);
+      const cell = d === undefined ? undefined : st.cells[d];
       if (cell === undefined || cell.flip !== timers.poppedTime) continue; // superseded
       slot.flips.push(fp);
       this.enqueue(slot);

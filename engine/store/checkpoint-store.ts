@@ -1,6 +1,7 @@
 /** The engine's LMDB checkpoint: profile state, timers, outputs index, outbox, input position and watermark, committed in one transaction. */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import type { LogRecord } from '../log/append-log.ts';
 import type { Change } from '../runtime/change.ts';
 import { profileFromPlain, profileToPlain, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
@@ -12,8 +13,9 @@ import type { PendingEntry } from '../runtime/runtime.ts';
  *   profile on disk still wakes on time;
  * - `outputs`  [space, definitionId, version, profileId] → {v, at}: current members and trait values,
  *   so the API lists an audience's members with a range read;
- * - `outbox`   seq → change: changes committed but not yet confirmed on the change log;
+ * - `outbox`   seq → the change-log records of one checkpoint, until confirmed on the change log;
  * - `meta`     position, watermark, the open instant's pending profiles, outbox counters.
+ * Writes go in key order: LMDB appends sorted keys far faster than scattered ones.
  */
 
 export type { PendingEntry } from '../runtime/runtime.ts';
@@ -23,7 +25,7 @@ export interface CheckpointMeta {
   readonly position: number;
   readonly watermark: number;
   readonly pending: readonly PendingEntry[];
-  /** outbox entries up to this seq are on the change log. */
+  /** outbox records (one per checkpoint) up to this seq are on the change log. */
   readonly publishedThrough: number;
   readonly outboxNext: number;
 }
@@ -39,7 +41,10 @@ export interface CheckpointInput {
   readonly watermark: number;
   readonly profiles: readonly ProfileWrite[];
   readonly pending: readonly PendingEntry[];
+  /** the changes (for the outputs index) … */
   readonly changes: readonly Change[];
+  /** … and the same changes encoded as change-log records: the outbox keeps these bytes. */
+  readonly records: readonly LogRecord[];
   /** outbox entries confirmed on the change log since the last checkpoint. */
   readonly publishedThrough: number;
 }
@@ -65,12 +70,22 @@ const INITIAL_META: CheckpointMeta = {
   outboxNext: 1,
 };
 
+function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
 export class CheckpointStore {
   readonly #env: RootDatabase;
   readonly #profiles: Database<unknown, [string, string]>;
   readonly #timers: Database<null, [number, string, string]>;
   readonly #outputs: Database<{ v: unknown; at: number }, [string, string, number, string]>;
-  readonly #outbox: Database<Change, number>;
+  readonly #outbox: Database<LogRecord[], number>;
   readonly #meta: Database<unknown, string>;
   #closed = false;
 
@@ -104,10 +119,10 @@ export class CheckpointStore {
     for (const { key } of this.#timers.getRange({})) yield { wake: key[0], space: key[1], id: key[2] };
   }
 
-  /** Outbox entries not yet confirmed on the change log, in order. */
-  unpublished(): Array<{ seq: number; change: Change }> {
+  /** Outbox entries (the change-log records of one checkpoint each) not yet confirmed on the change log, in order. */
+  unpublished(): Array<{ seq: number; records: LogRecord[] }> {
     const from = this.meta().publishedThrough + 1;
-    return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, change: value }));
+    return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, records: value }));
   }
 
   /** Current members / values of one definition version, ordered by profile id, after `after`. */
@@ -129,47 +144,50 @@ export class CheckpointStore {
   }
 
   /**
-   * Commits one checkpoint in a single LMDB transaction and resolves when it is durable. Returns the
-   * outbox seqs given to `changes` (`from` … `to`, inclusive; empty when from > to).
+   * Commits one checkpoint in a single LMDB transaction and resolves when it is durable. The
+   * checkpoint's changes become one outbox record; returns its seq (0 when there were none).
    */
-  async commit(input: CheckpointInput): Promise<{ from: number; to: number }> {
+  async commit(input: CheckpointInput): Promise<number> {
     if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
     const before = this.meta();
-    const from = before.outboxNext;
-    const to = from + input.changes.length - 1;
+    const seq = input.changes.length === 0 ? 0 : before.outboxNext;
+    // The outputs index after this checkpoint: last change per key wins, written in key order.
+    const outputs = new Map<string, { key: [string, string, number, string]; value: { v: unknown; at: number } | null }>();
+    for (const c of input.changes) {
+      const key: [string, string, number, string] = [c.space, c.definitionId, c.version, c.profileId];
+      const value = c.kind === 'trait' ? (c.value === undefined ? null : { v: c.value, at: c.at }) : c.kind === 'enter' ? { v: true, at: c.at } : null;
+      outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.version}\u0000${c.profileId}`, { key, value });
+    }
+    const outputWrites = [...outputs.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
     try {
       await this.#env.transaction(() => {
-        for (const { state, savedWake } of input.profiles) {
+        for (const { state, savedWake } of profileWrites) {
           this.#profiles.put([state.space, state.id], profileToPlain(state));
           if (savedWake !== state.wake) {
             if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
             if (Number.isFinite(state.wake)) this.#timers.put([state.wake, state.space, state.id], null);
           }
         }
-        let seq = from;
-        for (const c of input.changes) {
-          this.#outbox.put(seq++, c);
-          const key: [string, string, number, string] = [c.space, c.definitionId, c.version, c.profileId];
-          if (c.kind === 'trait') {
-            if (c.value === undefined) this.#outputs.remove(key);
-            else this.#outputs.put(key, { v: c.value, at: c.at });
-          } else if (c.kind === 'enter') this.#outputs.put(key, { v: true, at: c.at });
-          else this.#outputs.remove(key);
+        for (const { key, value } of outputWrites) {
+          if (value === null) this.#outputs.remove(key);
+          else this.#outputs.put(key, value);
         }
+        if (seq !== 0) this.#outbox.put(seq, input.records as LogRecord[]);
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const meta: CheckpointMeta = {
           position: input.position,
           watermark: input.watermark,
           pending: input.pending,
           publishedThrough: Math.max(before.publishedThrough, input.publishedThrough),
-          outboxNext: to + 1,
+          outboxNext: seq === 0 ? before.outboxNext : seq + 1,
         };
         this.#meta.put('checkpoint', meta);
       });
     } catch (cause) {
       throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
     }
-    return { from, to };
+    return seq;
   }
 
   async close(): Promise<void> {

@@ -583,12 +583,66 @@ export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: Aggre
   return out;
 }
 
-/** Plain data for the checkpoint codec (the frequency Map becomes an entry list). */
+/**
+ * The checkpoint form: a tuple with the timestamps as raw little-endian float64 bytes (msgpack
+ * copies a binary value as is), about half the encode time and size of the object form. Version 1.
+ */
 export function aggregateToPlain(st: AggregateState): unknown {
-  return { ...st, f: st.f === null ? null : [...st.f] };
+  return [
+    1,
+    st.at,
+    st.lo,
+    st.hi,
+    st.n,
+    st.e0,
+    st.dropped,
+    st.bt,
+    st.bx,
+    timesToBytes(st.t),
+    st.x,
+    st.s,
+    st.h,
+    st.f === null ? null : [...st.f],
+  ];
+}
+
+function timesToBytes(t: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(t.length * 8);
+  for (let i = 0; i < t.length; i++) out.writeDoubleLE(t[i]!, i * 8);
+  return out;
+}
+
+function bytesToTimes(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Array<number>(bytes.byteLength >> 3);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
+  return out;
+}
+
+export class AggregateFormatError extends Error {
+  constructor(found: unknown) {
+    super(`aggregate state format ${JSON.stringify(found)} is not readable by this build`);
+    this.name = 'AggregateFormatError';
+  }
 }
 
 export function aggregateFromPlain(plain: unknown): AggregateState {
-  const p = plain as AggregateState & { f: Array<[string, number]> | null };
-  return { ...p, f: p.f === null ? null : new Map(p.f) };
+  const p = plain as [number, number, number, number, number, number, number, number, ItemValue, Uint8Array, ItemValue[] | null, ExactSum | null, ValueHeap | null, Array<[string, number]> | null];
+  if (!Array.isArray(p) || p[0] !== 1) throw new AggregateFormatError(Array.isArray(p) ? p[0] : typeof p);
+  return {
+    v: 1,
+    at: p[1],
+    lo: p[2],
+    hi: p[3],
+    n: p[4],
+    e0: p[5],
+    dropped: p[6],
+    bt: p[7],
+    bx: p[8],
+    t: bytesToTimes(p[9]),
+    x: p[10],
+    s: p[11],
+    h: p[12],
+    f: p[13] === null ? null : new Map(p[13]),
+  };
 }

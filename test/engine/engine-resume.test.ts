@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, decodeChange } from '../../engine/engine.ts';
+import { Engine, decodeChangeRecord } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
@@ -72,7 +72,7 @@ async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint
     }
   }
   const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  const changes = (await changeLog.read(1, 1e9)).map((e) => decodeChange(e.data));
+  const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
   await changeLog.close();
   await eventLog.close();
   return { changes, restarts };

@@ -41,7 +41,8 @@ export function oracleAt(defs: readonly DefinitionInput[], history: readonly His
   return result;
 }
 
-function evaluateProfile(defs: readonly DefinitionInput[], known: readonly HistoryEntry[], t: number): Outputs {
+/** One profile's outputs at `t` from the events known for it (the naive recompute the benchmark measures against). */
+export function evaluateProfile(defs: readonly DefinitionInput[], known: readonly HistoryEntry[], t: number): Outputs {
   const traits = traitsOf(known);
   const outputs: Outputs = new Map();
   const byKey = new Map(defs.map((d) => [d.key, d]));

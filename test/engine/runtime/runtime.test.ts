@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { compilePlan } from '../../../engine/plan/compile.ts';
 import { Runtime } from '../../../engine/runtime/runtime.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
+import { aggregatesByFingerprint } from '../../../engine/runtime/profile-state.ts';
 import type { DefinitionInput } from '../../../engine/plan/plan.ts';
 import { audience, cmp, count, days, event, prop, where, within, between, computedTrait, agg, trait, not, and } from '../../support/ast.ts';
 import { track, identify } from '../../support/events.ts';
@@ -94,7 +95,7 @@ test('identical sub-expressions across definitions share one aggregate node and 
   assert.is(plan.aggregates.length, 1);
   rt.replay([{ event: track('u1', 'Order Completed', T0), profileId: 'u1' }]);
   rt.close();
-  assert.is(rt.profile('spa_test', 'u1')!.aggs.size, 1);
+  assert.is(aggregatesByFingerprint(rt.profile('spa_test', 'u1')!).size, 1);
 });
 
 test.run();

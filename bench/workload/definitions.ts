@@ -1,0 +1,102 @@
+/** The benchmark's definition set, in Segment's query language: 100 audiences of mixed kinds over the generator's events. */
+import { parseDefinition } from '../../engine/lang/index.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { CATEGORIES, CITIES, PLANS } from './generator.ts';
+
+export interface QueryDefinition {
+  readonly key: string;
+  readonly kind: 'audience' | 'trait';
+  readonly query: string;
+}
+
+/**
+ * A realistic mix: many audiences share sub-expressions ("Order Completed within 30 days"), as real
+ * workspaces do; windows from hours to 90 days, in-between windows, negation, property filters,
+ * custom traits with date comparators, and references to other audiences.
+ */
+export function benchAudiences(): QueryDefinition[] {
+  const out: QueryDefinition[] = [];
+  const add = (key: string, query: string) => out.push({ key, kind: 'audience', query });
+  const windows = ['1 day', '7 days', '30 days'];
+  const events = ['Product Viewed', 'Product Added', 'Order Completed', 'Logged In', 'Search Performed', 'Email Opened', 'Cart Viewed'];
+  // 21: performed an event at least k times within a window
+  for (const e of events) {
+    windows.forEach((w, i) => add(`${slug(e)}_${i}`, `event('${e}').within(${w}).count() >= ${1 + i}`));
+  }
+  // 15: property filters
+  for (const [i, c] of CATEGORIES.slice(0, 5).entries()) {
+    add(`viewed_${c}`, `event('Product Viewed').where(property('category') = '${c}').within(7 days).count() >= 1`);
+    add(`expensive_${c}`, `event('Product Viewed').where(property('category') = '${c}' AND property('price') > ${100 + 50 * i}).within(30 days).count() >= 2`);
+    add(`bought_${c}`, `event('Order Completed').where(property('category') = '${c}').within(90 days).count() >= 1`);
+  }
+  // 10: in-between windows (lapsed users)
+  for (const e of ['Logged In', 'Product Viewed', 'Order Completed', 'Email Opened', 'Page Viewed']) {
+    add(`lapsed_${slug(e)}`, `event('${e}').between(30 days, 90 days).count() >= 1 AND event('${e}').within(30 days).count() = 0`);
+    add(`was_active_${slug(e)}`, `event('${e}').between(7 days, 14 days).count() >= 2`);
+  }
+  // 14: did one thing and not another
+  const pairs: Array<[string, string]> = [
+    ['Product Added', 'Order Completed'],
+    ['Checkout Started', 'Order Completed'],
+    ['Product Viewed', 'Product Added'],
+    ['Email Opened', 'Email Clicked'],
+    ['Signed Up', 'Logged In'],
+    ['Cart Viewed', 'Checkout Started'],
+    ['Search Performed', 'Product Clicked'],
+  ];
+  for (const [a, b] of pairs) {
+    add(`${slug(a)}_no_${slug(b)}`, `event('${a}').within(7 days).count() >= 1 AND NOT event('${b}').within(7 days).count() >= 1`);
+    add(`${slug(a)}_no_${slug(b)}_1d`, `event('${a}').within(1 day).count() >= 1 AND event('${b}').within(1 day).count() = 0`);
+  }
+  // 14: custom traits
+  for (const p of PLANS) add(`plan_${p}`, `trait('plan') = '${p}'`);
+  for (const c of CITIES) add(`city_${slug(c)}`, `trait('city') = '${c}' AND event('Page Viewed').within(30 days).count() >= 3`);
+  add('score_high', `trait('score') >= 80`);
+  add('score_mid', `trait('score') >= 40 AND trait('score') < 80`);
+  add('new_signup', `trait('signup_at').within_last(30 days)`);
+  add('old_account', `trait('signup_at').before_last(365 days)`);
+  // 12: aggregates compared with thresholds
+  add('revenue_30d_100', `event('Order Completed').within(30 days).sum(property('total')) > 100`);
+  add('revenue_30d_500', `event('Order Completed').within(30 days).sum(property('total')) > 500`);
+  add('revenue_90d_1000', `event('Order Completed').within(90 days).sum(property('total')) >= 1000`);
+  add('avg_order_high', `event('Order Completed').within(90 days).avg(property('total')) > 250`);
+  add('max_price_viewed', `event('Product Viewed').within(7 days).max(property('price')) > 400`);
+  add('min_price_cheap', `event('Product Viewed').within(7 days).min(property('price')) < 20`);
+  add('many_products', `event('Product Viewed').within(30 days).unique(property('product_id')).count() >= 10`);
+  add('fav_shoes', `event('Product Viewed').within(30 days).mode(property('category'), 2) = 'shoes'`);
+  add('heavy_viewer', `event('Product Viewed').within(1 day).count() >= 20`);
+  add('page_regular', `event('Page Viewed').within(7 days).count() >= 5`);
+  add('pricing_page', `event('Page Viewed').where(property('page_name') = 'Pricing').within(7 days).count() >= 1`);
+  add('searcher', `event('Search Performed').where(property('query').one_of('shoes', 'bags')).within(30 days).count() >= 2`);
+  // 14: references to other audiences and boolean combinations
+  add('vip', `trait('revenue_30d_500') = true AND (trait('plan_pro') = true OR trait('plan_business') = true)`);
+  add('at_risk_vip', `trait('vip') = true AND trait('lapsed_logged_in') = true`);
+  add('winback', `trait('lapsed_order_completed') = true AND trait('email_opened_0') = true`);
+  add('engaged', `trait('page_regular') = true OR trait('logged_in_1') = true`);
+  add('engaged_not_buying', `trait('engaged') = true AND NOT trait('order_completed_2') = true`);
+  add('cart_abandoner_pro', `trait('product_added_no_order_completed') = true AND trait('plan').one_of('pro', 'business', 'enterprise')`);
+  add('new_and_active', `trait('new_signup') = true AND trait('logged_in_0') = true`);
+  add('shoe_lover', `trait('fav_shoes') = true OR trait('bought_shoes') = true`);
+  add('big_spender_recent', `trait('revenue_30d_100') = true AND event('Order Completed').within(7 days).count() >= 1`);
+  add('browsers', `trait('heavy_viewer') = true AND NOT trait('order_completed_1') = true`);
+  add('high_score_engaged', `trait('score_high') = true AND trait('engaged') = true`);
+  add('mid_score_lapsed', `trait('score_mid') = true AND trait('lapsed_product_viewed') = true`);
+  add('searcher_no_buy', `trait('searcher') = true AND event('Order Completed').within(30 days).count() = 0`);
+  add('everyone_active', `event('Page Viewed').within(90 days).count() >= 1 OR event('Product Viewed').within(90 days).count() >= 1`);
+  if (out.length !== 100) throw new Error(`bench audience set has ${out.length} audiences, expected 100`);
+  return out;
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+}
+
+/** Parses query definitions; throws on any diagnostic (the set is part of the repository and must stay valid). */
+export function compileQueryDefinitions(defs: readonly QueryDefinition[], space = 'spa_bench'): DefinitionInput[] {
+  void space;
+  return defs.map((d) => {
+    const r = parseDefinition(d.query, { kind: d.kind, target: 'USERS' });
+    if (r.definition === null) throw new Error(`${d.key}: ${r.diagnostics.map((x) => `${x.code} ${x.message} (${x.line}:${x.column})`).join('; ')}`);
+    return { id: `${d.kind === 'audience' ? 'aud' : 'tra'}_${d.key}`, key: d.key, kind: d.kind, target: 'USERS', version: 1, definition: r.definition };
+  });
+}
