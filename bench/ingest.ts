@@ -1,6 +1,7 @@
 /**
  * Ingest throughput: events/s accepted over HTTP (batches, many connections, autocannon in a child
- * process) into the embedded log and into JetStream, beside the raw append rate of each log in the same run.
+ * process) into the embedded log and into JetStream, beside each log's raw append rate for the same
+ * events in the same run (bench/log.ts helpers).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,23 +12,29 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../api/app.ts';
 import { startServer } from '../api/serve.ts';
 import type { FlockEvent } from '../engine/event/model.ts';
+import { normalizeBatch } from '../engine/event/normalize-batch.ts';
 import type { EventLog } from '../engine/log/event-log.ts';
-import { openEventLog } from '../engine/log/open-event-log.ts';
+import { openAppendLog, openEventLog } from '../engine/log/open-event-log.ts';
 import { staticSpaceDirectory } from '../engine/space/space-directory.ts';
 import { DEVELOPMENT_SPACE } from '../engine/space/space.ts';
 import { findNatsServer, startNatsServer, type NatsServer } from '../test/support/nats-server.ts';
+import { appendRate, encodedRecords } from './log.ts';
+import { writeResults } from './results.ts';
 
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     batch: { type: 'string', default: '100' },
+    events: { type: 'string', default: '100000' },
     only: { type: 'string' },
   },
 });
 const DURATION_S = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 const BATCH = Number(flags.batch);
+/** events per raw-append baseline. */
+const BASELINE_EVENTS = Number(flags.events);
 const USERS = 10_000;
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -35,10 +42,8 @@ interface Row {
   readonly log: string;
   readonly path: string;
   readonly eventsPerSecond: number;
-  readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly errors: number;
   readonly note: string;
 }
 
@@ -64,78 +69,25 @@ function call(user: number, messageId: string): Record<string, unknown> {
   };
 }
 
-/** The HTTP body: `[<id>]` is replaced by autocannon with a fresh id per request, so every messageId is unique. */
-function batchTemplate(): string {
-  const batch = Array.from({ length: BATCH }, (_, i) => call((i * 7919) % USERS, `[<id>]-${i}`));
-  return JSON.stringify({ batch, sentAt: '2024-05-01T12:00:00.000Z' });
+/** The HTTP body: autocannon replaces `[<id>]` with a fresh id per request, so every messageId is unique. */
+function batchBody(ids: (i: number) => string, offset = 0): { batch: Record<string, unknown>[]; sentAt: string } {
+  const batch = Array.from({ length: BATCH }, (_, i) => call(((offset + i) * 7919) % USERS, ids(i)));
+  return { batch, sentAt: '2024-05-01T12:00:00.000Z' };
 }
 
-/** The same events as FlockEvents, for the raw append baseline. */
-function flockBatch(run: string, n: number): FlockEvent[] {
-  const receivedAt = Date.now();
-  return Array.from({ length: BATCH }, (_, i) => {
-    const raw = call((n * BATCH + i) % USERS, `${run}-${n}-${i}`);
-    return {
+/** The very events the HTTP path stores, normalised the same way, for the baselines that skip HTTP. */
+function normalisedEvents(count: number, tag: string): FlockEvent[] {
+  const events: FlockEvent[] = [];
+  for (let n = 0; events.length < count; n++) {
+    const result = normalizeBatch(batchBody((i) => `${tag}-${n}-${i}`, n * BATCH), {
       space: DEVELOPMENT_SPACE.id,
-      type: 'track',
-      event: 'Product Viewed',
-      messageId: String(raw['messageId']),
-      userId: String(raw['userId']),
-      anonymousId: String(raw['anonymousId']),
-      groupId: null,
-      previousId: null,
-      traits: null,
-      properties: raw['properties'] as FlockEvent['properties'],
-      context: raw['context'] as FlockEvent['context'],
-      integrations: {},
-      timestamp: receivedAt - 2_000,
-      receivedAt,
+      receivedAt: Date.now(),
       sourceId: 'src_default',
-    };
-  });
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
-}
-
-/** Raw append rate: `CONNECTIONS` appenders each awaiting batches of `BATCH`, as the HTTP handlers do. */
-async function rawAppend(log: EventLog, label: string): Promise<Row> {
-  const run = `raw-${label}-${Date.now()}`;
-  let next = 0;
-  let events = 0;
-  let errors = 0;
-  const latencies: number[] = [];
-  const deadline = performance.now() + DURATION_S * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const n = next++;
-      // built fresh each time (ids must be unique, or the log drops them as duplicates); latency covers the append only.
-      const batch = flockBatch(run, n);
-      const started = performance.now();
-      try {
-        await log.append(batch);
-        events += batch.length;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - started);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    log: label,
-    path: `raw append (${CONNECTIONS} × ${BATCH}-event batches in flight)`,
-    eventsPerSecond: events / seconds,
-    requestsPerSecond: latencies.length / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    errors,
-    note: '',
-  };
+    });
+    if (!result.ok) throw new Error(`bench events do not validate: ${result.rejection.message}`);
+    events.push(...result.events);
+  }
+  return events.slice(0, count);
 }
 
 interface AutocannonResult {
@@ -145,7 +97,6 @@ interface AutocannonResult {
   readonly timeouts: number;
   readonly duration: number;
   readonly latency: { readonly p50: number; readonly p99: number };
-  readonly requests: { readonly average: number };
 }
 
 /** Runs autocannon's CLI in a child process so the load generator does not share the server's event loop. */
@@ -188,47 +139,62 @@ async function httpIngest(log: EventLog, label: string, bodyFile: string): Promi
     const result = await autocannon(`${server.url}/v1/batch`, bodyFile);
     const stored = (await log.lastSeq()) - before;
     const accepted = result['2xx'] * BATCH;
+    const failed = result.non2xx + result.errors + result.timeouts;
+    // every accepted event must be in the log; autocannon stops with up to one request per
+    // connection in flight, which the server still stores without the answer being counted.
+    const consistent = stored >= accepted && stored - accepted <= CONNECTIONS * BATCH;
     return {
       log: label,
-      path: `HTTP /v1/batch (${CONNECTIONS} connections, ${BATCH}/batch)`,
+      path: `HTTP POST /v1/batch, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
       eventsPerSecond: accepted / result.duration,
-      requestsPerSecond: result['2xx'] / result.duration,
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
-      errors: result.non2xx + result.errors + result.timeouts,
-      // every accepted event must be in the log; autocannon stops with up to one request per
-      // connection in flight, which the server still stores without the answer being counted.
-      note:
-        stored >= accepted && stored - accepted <= CONNECTIONS * BATCH
-          ? `all ${accepted.toLocaleString('en-US')} accepted stored`
-          : `MISMATCH: stored ${stored}, accepted ${accepted}`,
+      note: `${result['2xx'].toLocaleString('en-US')} requests answered success, ${failed} failed; ${
+        consistent ? 'every accepted event is in the log' : `MISMATCH: stored ${stored}, accepted ${accepted}`
+      }`,
     };
   } finally {
     await server.close(5_000);
   }
 }
 
-async function measure(label: string, open: () => Promise<EventLog>, bodyFile: string): Promise<Row[]> {
-  const log = await open();
+async function measure(label: string, dataDir: string, natsUrl: string | undefined, bodyFile: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  // 1. the log alone: records pre-encoded, only the append is timed.
+  const raw = await openAppendLog({
+    dataDir: join(dataDir, 'raw'),
+    natsUrl,
+    log: { name: 'ingest-raw', stream: 'INGEST_RAW_BENCH', subjectPrefix: 'ingestrawbench' },
+  });
   try {
-    const raw = await rawAppend(log, label);
-    const http = await httpIngest(log, label, bodyFile);
-    return [raw, http];
+    const { records } = await encodedRecords(raw, normalisedEvents(BASELINE_EVENTS, `raw-${label}`), 'raw');
+    const rate = await appendRate(label, (b) => raw.append(b), records, BATCH, CONNECTIONS);
+    rows.push({ log: label, path: `raw append of pre-encoded records, ${CONNECTIONS} batches in flight`, eventsPerSecond: rate.perSecond, p50Ms: rate.p50Ms ?? 0, p99Ms: rate.p99Ms ?? 0, note: `${rate.records.toLocaleString('en-US')} records` });
+  } finally {
+    await raw.close();
+  }
+
+  const log = await openEventLog({ dataDir: join(dataDir, 'events'), natsUrl });
+  try {
+    // 2. what ingest asks of the log: EventLog.append (encode + append) of the same events, no HTTP.
+    const rate = await appendRate(label, (b) => log.append(b), normalisedEvents(BASELINE_EVENTS, `event-${label}`), BATCH, CONNECTIONS);
+    rows.push({ log: label, path: `EventLog.append (encode + append), ${CONNECTIONS} batches in flight`, eventsPerSecond: rate.perSecond, p50Ms: rate.p50Ms ?? 0, p99Ms: rate.p99Ms ?? 0, note: `${rate.records.toLocaleString('en-US')} events` });
+    // 3. the whole ingest path.
+    rows.push(await httpIngest(log, label, bodyFile));
   } finally {
     await log.close();
   }
+  return rows;
 }
 
 function table(rows: readonly Row[]): string {
-  const header = ['log', 'path', 'events/s', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'check'];
+  const header = ['log', 'path', 'events/s', 'batch p50 ms', 'batch p99 ms', 'notes'];
   const body = rows.map((r) => [
     r.log,
     r.path,
     Math.round(r.eventsPerSecond).toLocaleString('en-US'),
-    Math.round(r.requestsPerSecond).toLocaleString('en-US'),
     r.p50Ms.toFixed(1),
     r.p99Ms.toFixed(1),
-    String(r.errors),
     r.note,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
@@ -237,29 +203,37 @@ function table(rows: readonly Row[]): string {
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'flock-bench-ingest-'));
   const bodyFile = join(dir, 'batch.json');
-  const template = batchTemplate();
-  writeFileSync(bodyFile, template);
+  const body = JSON.stringify(batchBody((i) => `[<id>]-${i}`));
+  writeFileSync(bodyFile, body);
   let nats: NatsServer | undefined;
   const rows: Row[] = [];
   try {
     if (flags.only === undefined || flags.only === 'embedded') {
-      rows.push(...(await measure('embedded', () => openEventLog({ dataDir: join(dir, 'embedded') }), bodyFile)));
+      rows.push(...(await measure('embedded', join(dir, 'embedded'), undefined, bodyFile)));
     }
     if (flags.only === undefined || flags.only === 'jetstream') {
       if (findNatsServer() === undefined) throw new Error('nats-server not found (apt-get install nats-server)');
       nats = await startNatsServer();
-      const url = nats.url;
-      rows.push(...(await measure('jetstream', () => openEventLog({ dataDir: join(dir, 'jetstream'), natsUrl: url }), bodyFile)));
+      rows.push(...(await measure('jetstream', join(dir, 'jetstream'), nats.url, bodyFile)));
     }
   } finally {
     await nats?.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(
-    `\nIngest: ${DURATION_S}s per row, batches of ${BATCH} events (~${Math.round(template.length / BATCH)} B each), ` +
-      `${CONNECTIONS} connections, ${USERS} users, load from a child process (autocannon)\n\n${table(rows)}\n`,
+  const title = `Ingest — batches of ${BATCH} analytics.js-like events (~${Math.round(body.length / BATCH)} B of JSON each), ${CONNECTIONS} connections`;
+  process.stdout.write(`\n${title}; load from a child process\n\n${table(rows)}\n`);
+  writeResults(
+    'ingest',
+    title,
+    rows.map((r) => ({
+      measurement: `${r.log}: ${r.path}`,
+      value: `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s`,
+      note: `batch p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms; ${r.note}`,
+    })),
+    { command: 'npm run bench:ingest', seconds: (performance.now() - started) / 1000 },
   );
 }
 
