@@ -9,7 +9,7 @@ export const CONFIG_SETTINGS = {
   dataDir: { flag: 'data-dir', env: 'FLOCK_DATA_DIR', help: 'directory of the embedded log and engine state', fallback: './data' },
   host: { flag: 'host', env: 'FLOCK_HOST', help: 'address the HTTP server binds', fallback: '127.0.0.1' },
   port: { flag: 'port', env: 'FLOCK_PORT', help: 'HTTP port (0 = any free port)', fallback: '8080' },
-  natsUrl: { flag: 'nats-url', env: 'FLOCK_NATS_URL', help: 'NATS server(s), comma-separated; unset = embedded log in the data dir', fallback: undefined },
+  natsUrl: { flag: 'nats-url', env: 'FLOCK_NATS_URL', help: 'NATS server URL, e.g. nats://127.0.0.1:4222; unset = the embedded log in the data dir', fallback: undefined },
   partitions: { flag: 'partitions', env: 'FLOCK_PARTITIONS', help: 'partitions of the event stream, fixed once the stream exists', fallback: '16' },
   streamMaxAge: { flag: 'stream-max-age', env: 'FLOCK_STREAM_MAX_AGE', help: 'JetStream: drop events older than this (e.g. 400d; 0 = keep forever)', fallback: '0' },
   streamMaxBytes: { flag: 'stream-max-bytes', env: 'FLOCK_STREAM_MAX_BYTES', help: 'JetStream: cap on stored bytes (e.g. 50GB; 0 = unlimited)', fallback: '0' },
