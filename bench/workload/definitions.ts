@@ -17,7 +17,8 @@ export interface QueryDefinition {
 export function benchAudiences(): QueryDefinition[] {
   const out: QueryDefinition[] = [];
   const add = (key: string, query: string) => out.push({ key, kind: 'audience', query });
-  const windows = ['1 day', '7 days', '30 days'];
+  // Marketers mostly use week-to-quarter windows; a few audiences look at the last day.
+  const windows = ['7 days', '30 days', '90 days'];
   const events = ['Product Viewed', 'Product Added', 'Order Completed', 'Logged In', 'Search Performed', 'Email Opened', 'Cart Viewed'];
   // 21: performed an event at least k times within a window
   for (const e of events) {
@@ -46,7 +47,7 @@ export function benchAudiences(): QueryDefinition[] {
   ];
   for (const [a, b] of pairs) {
     add(`${slug(a)}_no_${slug(b)}`, `event('${a}').within(7 days).count() >= 1 AND NOT event('${b}').within(7 days).count() >= 1`);
-    add(`${slug(a)}_no_${slug(b)}_1d`, `event('${a}').within(1 day).count() >= 1 AND event('${b}').within(1 day).count() = 0`);
+    add(`${slug(a)}_no_${slug(b)}_30d`, `event('${a}').within(30 days).count() >= 1 AND event('${b}').within(30 days).count() = 0`);
   }
   // 14: custom traits
   for (const p of PLANS) add(`plan_${p}`, `trait('plan') = '${p}'`);
@@ -65,6 +66,7 @@ export function benchAudiences(): QueryDefinition[] {
   add('many_products', `event('Product Viewed').within(30 days).unique(property('product_id')).count() >= 10`);
   add('fav_shoes', `event('Product Viewed').within(30 days).mode(property('category'), 2) = 'shoes'`);
   add('heavy_viewer', `event('Product Viewed').within(1 day).count() >= 20`);
+  // (with `active_today` and `heavy_viewer` below, the one-day audiences)
   add('page_regular', `event('Page Viewed').within(7 days).count() >= 5`);
   add('pricing_page', `event('Page Viewed').where(property('page_name') = 'Pricing').within(7 days).count() >= 1`);
   add('searcher', `event('Search Performed').where(property('query').one_of('shoes', 'bags')).within(30 days).count() >= 2`);
@@ -82,7 +84,7 @@ export function benchAudiences(): QueryDefinition[] {
   add('high_score_engaged', `trait('score_high') = true AND trait('engaged') = true`);
   add('mid_score_lapsed', `trait('score_mid') = true AND trait('lapsed_product_viewed') = true`);
   add('searcher_no_buy', `trait('searcher') = true AND event('Order Completed').within(30 days).count() = 0`);
-  add('everyone_active', `event('Page Viewed').within(90 days).count() >= 1 OR event('Product Viewed').within(90 days).count() >= 1`);
+  add('active_today', `event('Page Viewed').within(1 day).count() >= 1 OR event('Product Viewed').within(1 day).count() >= 1`);
   if (out.length !== 100) throw new Error(`bench audience set has ${out.length} audiences, expected 100`);
   return out;
 }

@@ -497,15 +497,13 @@ function advanceSession(spec: AggregateSpec, st: AggregateState, previous: numbe
   const t = st.t;
   const wasOpen = st.hi > 0 && t[st.hi - 1]! + gap > previous;
   let changed = false;
+  // Events from the future that have started: rare, so the run is recomputed once for all of them.
   while (st.hi < t.length && t[st.hi]! <= now) {
-    const startsNew = st.hi > 0 && t[st.hi]! - t[st.hi - 1]! >= gap;
     st.hi++;
     changed = true;
-    if (startsNew) recomputeSession(spec, st);
-    else if (st.hi - 1 >= st.lo) addCounting(spec, st, t[st.hi - 1]!, valueAt(st, st.hi - 1));
   }
   const isOpen = st.hi > 0 && t[st.hi - 1]! + gap > now;
-  if (wasOpen && !isOpen) {
+  if (changed || wasOpen !== isOpen) {
     recomputeSession(spec, st);
     changed = true;
   }
@@ -560,7 +558,7 @@ export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: Aggre
       if (Number.isNaN(s.bt)) continue;
       const better =
         Number.isNaN(out.bt) ||
-        (r === 'first' ? s.bt < out.bt : r === 'last' ? s.bt > out.bt : heapOrder(spec)(s.bx as number | string, out.bx as number | string));
+        (r === 'first' ? s.bt < out.bt : r === 'last' ? s.bt >= out.bt : heapOrder(spec)(s.bx as number | string, out.bx as number | string));
       if (better) {
         out.bt = s.bt;
         out.bx = s.bx;
