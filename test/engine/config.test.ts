@@ -45,7 +45,7 @@ test('environment variables are read; empty ones count as unset', () => {
         FLOCK_DATA_DIR: '/var/lib/flock',
         FLOCK_PORT: '9000',
         FLOCK_HOST: '0.0.0.0',
-        FLOCK_NATS_URL: 'nats://10.0.0.1:4222',
+        FLOCK_NATS_URL: 'nats://127.0.0.2:4222',
         FLOCK_PARTITIONS: '64',
         FLOCK_STREAM_MAX_AGE: '400d',
         FLOCK_STREAM_MAX_BYTES: '50GiB',
@@ -63,7 +63,7 @@ test('environment variables are read; empty ones count as unset', () => {
   assert.is(config.dataDir, '/var/lib/flock');
   assert.is(config.port, 9000);
   assert.is(config.host, '0.0.0.0');
-  assert.is(config.natsUrl, 'nats://10.0.0.1:4222');
+  assert.is(config.natsUrl, 'nats://127.0.0.2:4222');
   assert.is(config.partitions, 64);
   assert.equal(config.stream, { maxAgeMs: 400 * 86_400_000, maxBytes: 50 * 1024 ** 3, duplicateWindowMs: 120_000 });
   assert.is(config.natsTimeoutMs, 2_000);

@@ -91,19 +91,19 @@ test('an item over 32 KB is rejected in the batch, its neighbours kept', async (
 test('top-level context and integrations merge into each item (item keys win); sentAt corrects each item', async () => {
   const { post, log } = ingestApp();
   await post('/v1/batch', {
-    context: { library: { name: 'analytics-python', version: '2.3.0' }, ip: '10.0.0.1' },
+    context: { library: { name: 'analytics-python', version: '2.3.0' }, ip: '203.0.113.1' },
     integrations: { All: true, Salesforce: false },
     sentAt: '2024-05-01T15:00:00.000Z',
     batch: [
       { type: 'track', userId: 'u', event: 'A', timestamp: '2024-05-01T14:59:58.000Z' },
-      { type: 'track', userId: 'u', event: 'B', timestamp: '2024-05-01T14:59:59.000Z', context: { ip: '10.0.0.2' }, integrations: { Salesforce: true } },
+      { type: 'track', userId: 'u', event: 'B', timestamp: '2024-05-01T14:59:59.000Z', context: { ip: '203.0.113.2' }, integrations: { Salesforce: true } },
     ],
   });
   const [a, b] = log.events;
-  assert.equal(a?.context, { library: { name: 'analytics-python', version: '2.3.0' }, ip: '10.0.0.1' });
+  assert.equal(a?.context, { library: { name: 'analytics-python', version: '2.3.0' }, ip: '203.0.113.1' });
   assert.equal(a?.integrations, { All: true, Salesforce: false });
   assert.is(a?.timestamp, NOW - 2_000);
-  assert.equal(b?.context, { library: { name: 'analytics-python', version: '2.3.0' }, ip: '10.0.0.2' });
+  assert.equal(b?.context, { library: { name: 'analytics-python', version: '2.3.0' }, ip: '203.0.113.2' });
   assert.equal(b?.integrations, { All: true, Salesforce: true });
   assert.is(b?.timestamp, NOW - 1_000);
 });
