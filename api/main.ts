@@ -1,5 +1,5 @@
 /** What `npm start` runs: load the config, open the event log, serve the API, and shut down cleanly on SIGINT/SIGTERM. */
-import { configHelp, loadConfig, openEventLog, staticSpaceDirectory } from '../engine/index.ts';
+import { configHelp, loadConfig, openEventLog, startEngineThread, staticSpaceDirectory, type EngineThread } from '../engine/index.ts';
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
@@ -24,18 +24,49 @@ async function main(): Promise<void> {
     });
   }
 
+  const stream = {
+    // 0 means "no limit" in the config; the log wants such limits left out.
+    ...(config.stream.maxAgeMs > 0 ? { maxAgeMs: config.stream.maxAgeMs } : {}),
+    ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
+    duplicateWindowMs: config.stream.duplicateWindowMs,
+  };
   const eventLog = await openEventLog({
     dataDir: config.dataDir,
     natsUrl: config.natsUrl,
     partitions: config.partitions,
-    stream: {
-      // 0 means "no limit" in the config; the log wants such limits left out.
-      ...(config.stream.maxAgeMs > 0 ? { maxAgeMs: config.stream.maxAgeMs } : {}),
-      ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
-      duplicateWindowMs: config.stream.duplicateWindowMs,
-    },
+    stream,
     timeoutMs: config.natsTimeoutMs,
   });
+
+  // The engine runs in its own thread: at full event rate its loop is busy nearly all the time.
+  let engine: EngineThread | undefined;
+  if (config.engine) {
+    try {
+      engine = await startEngineThread(
+        {
+          dataDir: config.dataDir,
+          natsUrl: config.natsUrl,
+          partitions: config.partitions,
+          stream,
+          timeoutMs: config.natsTimeoutMs,
+          definitionsFile: config.definitionsFile,
+          tickMs: config.tickMs,
+          checkpointMs: config.checkpointMs,
+        },
+        (m) => {
+          if (m.type === 'definition-failed') logger.error('definition failed', { space: m.space, id: m.id, code: m.code, problem: m.message });
+          if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
+        },
+      );
+    } catch (error) {
+      await eventLog.close();
+      throw error;
+    }
+    engine.failure.catch((error: unknown) => {
+      logger.error('engine failed', { error });
+      process.exit(1);
+    });
+  }
 
   const app = createApp({
     eventLog,
@@ -48,6 +79,7 @@ async function main(): Promise<void> {
   try {
     server = await startServer(app, { host: config.host, port: config.port });
   } catch (error) {
+    await engine?.stop();
     await eventLog.close();
     throw error;
   }
@@ -69,6 +101,8 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal });
     // the server first, so every accepted request finishes its append before the log closes.
     await server.close(config.shutdownTimeoutMs);
+    // then the engine: it finishes its batch and makes a last checkpoint.
+    await engine?.stop();
     await eventLog.close();
     logger.info('stopped');
     process.exit(0);

@@ -20,6 +20,10 @@ export const CONFIG_SETTINGS = {
   spacesFile: { flag: 'spaces-file', env: 'FLOCK_SPACES_FILE', help: 'JSON file of spaces and write keys; unset = the development space', fallback: undefined },
   publicApiHost: { flag: 'public-api-host', env: 'FLOCK_PUBLIC_API_HOST', help: 'host[:port][/path] clients reach the tracking API at, served in /v1/projects/<key>/settings (default: the request Host + /v1)', fallback: undefined },
   shutdownTimeout: { flag: 'shutdown-timeout', env: 'FLOCK_SHUTDOWN_TIMEOUT', help: 'how long shutdown waits for open requests before closing them', fallback: '10s' },
+  definitionsFile: { flag: 'definitions-file', env: 'FLOCK_DEFINITIONS_FILE', help: 'JSON file of audiences and computed traits (query language) the engine computes', fallback: undefined },
+  engine: { flag: 'engine', env: 'FLOCK_ENGINE', help: 'run the engine in this process (on) or only the API (off)', fallback: 'on' },
+  tick: { flag: 'tick', env: 'FLOCK_TICK', help: 'longest wait before the engine moves its clock with no events (window exits wake it at their instant regardless)', fallback: '1s' },
+  checkpointInterval: { flag: 'checkpoint-interval', env: 'FLOCK_CHECKPOINT_INTERVAL', help: 'how long changes may wait before a checkpoint publishes them', fallback: '50ms' },
 } as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
 
 type SettingName = keyof typeof CONFIG_SETTINGS;
@@ -76,6 +80,10 @@ export const configSchema = z
     spacesFile: z.string().min(1).optional(),
     publicApiHost: z.string().min(1).optional(),
     shutdownTimeout: duration,
+    definitionsFile: z.string().min(1).optional(),
+    engine: z.enum(['on', 'off'], { error: 'engine is "on" or "off"' }),
+    tick: duration.pipe(z.number().min(10, { error: 'the tick must be at least 10ms' })),
+    checkpointInterval: duration.pipe(z.number().min(1, { error: 'the checkpoint interval must be positive' })),
   })
   .transform((raw) => ({
     dataDir: raw.dataDir,
@@ -98,6 +106,10 @@ export const configSchema = z
     spacesFile: raw.spacesFile,
     publicApiHost: raw.publicApiHost,
     shutdownTimeoutMs: raw.shutdownTimeout,
+    definitionsFile: raw.definitionsFile,
+    engine: raw.engine === 'on',
+    tickMs: raw.tick,
+    checkpointMs: raw.checkpointInterval,
   }));
 
 export type FlockConfig = z.output<typeof configSchema> & {

@@ -15,3 +15,17 @@ export { openEventLog, type EventLogConfig } from './log/open-event-log.ts';
 export { DEVELOPMENT_SPACE, type Space, type SpaceWithKeys, type WriteKeyGrant } from './space/space.ts';
 export { staticSpaceDirectory, type SpaceDirectory } from './space/space-directory.ts';
 export { CONFIG_SETTINGS, configHelp, loadConfig, type ConfigIssue, type ConfigResult, type FlockConfig } from './config.ts';
+
+// the engine
+export { startEngineThread, EngineThreadError, type EngineThread, type EngineThreadConfig, type EngineThreadMessage } from './service/engine-thread.ts';
+export { Engine, decodeChangeRecord, encodeChangeRecords, type EngineOptions, type EngineStats } from './engine.ts';
+export type { Change, MembershipChange, TraitChange } from './runtime/change.ts';
+export { CheckpointStore, type OutputRow } from './store/checkpoint-store.ts';
+export { openAppendLog, CHANGE_LOG, EVENT_LOG } from './log/open-event-log.ts';
+export type { AppendLog, LogRecord, LogEntry } from './log/append-log.ts';
+export { loadDefinitionsFile, definitionsFromJson, type DefinitionProblem } from './definitions/definitions-file.ts';
+
+// the query language
+export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';
+export type { Definition, DefinitionTarget } from './lang/ast.ts';
+export type { Diagnostic, DiagnosticCode } from './lang/diagnostic.ts';

@@ -1,0 +1,90 @@
+/** Starts the engine in a worker thread and talks to it: ready, stats, definition failures, stop. */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { EngineStats } from '../engine.ts';
+import type { StreamLimitsConfig } from '../log/open-event-log.ts';
+
+export interface EngineThreadConfig {
+  readonly dataDir: string;
+  readonly natsUrl?: string | undefined;
+  readonly partitions: number;
+  readonly stream?: StreamLimitsConfig | undefined;
+  readonly timeoutMs?: number | undefined;
+  readonly definitionsFile?: string | undefined;
+  readonly tickMs: number;
+  readonly checkpointMs: number;
+}
+
+export type EngineThreadMessage =
+  | { readonly type: 'ready'; readonly definitions: number }
+  | { readonly type: 'stats'; readonly stats: EngineStats }
+  | { readonly type: 'definition-failed'; readonly space: string; readonly id: string; readonly code: string; readonly message: string }
+  | { readonly type: 'stopped'; readonly stats: EngineStats }
+  | { readonly type: 'error'; readonly message: string; readonly stack: string };
+
+export class EngineThreadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineThreadError';
+  }
+}
+
+export interface EngineThread {
+  /** the latest stats the engine reported (once a second). */
+  stats(): EngineStats | undefined;
+  /**
+   * Asks the engine to finish its batch, checkpoint and stop; resolves when the thread ended. After
+   * `timeoutMs` the thread is ended anyway: nothing is lost, a restart resumes from the last checkpoint.
+   */
+  stop(timeoutMs?: number): Promise<void>;
+  /** rejects if the engine fails after start. */
+  readonly failure: Promise<never>;
+}
+
+export function startEngineThread(config: EngineThreadConfig, onMessage: (m: EngineThreadMessage) => void = () => {}): Promise<EngineThread> {
+  const worker = new Worker(fileURLToPath(new URL('./ts-worker.mjs', import.meta.url)), {
+    workerData: { entry: new URL('./engine-worker.ts', import.meta.url).href, config },
+  });
+  let latest: EngineStats | undefined;
+  let fail: (e: Error) => void = () => {};
+  const failure = new Promise<never>((_, reject) => (fail = reject));
+  failure.catch(() => {}); // observed through `failure` by whoever cares
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // The engine reports `stopped` after its last checkpoint and closing its logs; the thread is then
+  // ended (a library handle must not keep a finished engine thread alive).
+  const stopped = new Promise<void>((resolve) => worker.on('message', (m: EngineThreadMessage) => (m.type === 'stopped' || m.type === 'error') && resolve()));
+  return new Promise((resolve, reject) => {
+    let started = false;
+    worker.on('message', (m: EngineThreadMessage) => {
+      onMessage(m);
+      if (m.type === 'stats' || m.type === 'stopped') latest = m.stats;
+      if (m.type === 'ready') {
+        started = true;
+        resolve({
+          stats: () => latest,
+          stop: async (timeoutMs = 30_000) => {
+            worker.postMessage({ type: 'stop' });
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([stopped, exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+            clearTimeout(timer);
+            await worker.terminate();
+          },
+          failure,
+        });
+      }
+      if (m.type === 'error') {
+        const error = new EngineThreadError(`engine: ${m.message}`);
+        if (started) fail(error);
+        else reject(error);
+      }
+    });
+    worker.on('error', (error) => {
+      const e = new EngineThreadError(`engine thread crashed: ${error.message}`, { cause: error });
+      if (started) fail(e);
+      else reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!started) reject(new EngineThreadError(`engine thread exited with code ${code} before it was ready`));
+    });
+  });
+}

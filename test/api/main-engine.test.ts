@@ -1,0 +1,100 @@
+/** `npm start` with the engine: events sent over HTTP become audience changes on the change log; bad definitions stop the start. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../../engine/index.ts';
+
+const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const root = mkdtempSync(join(tmpdir(), 'flock-main-engine-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffer = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const p of parts) lines.push(JSON.parse(p) as Record<string, unknown>);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const waitFor = async (message: string, ms = 20_000) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const line = lines.find((l) => l['message'] === message);
+      if (line !== undefined) return line;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no "${message}": ${JSON.stringify(lines)}`);
+  };
+  return { child, lines, exited, waitFor };
+}
+
+async function changes(dataDir: string): Promise<Change[]> {
+  const log = await openAppendLog({ dataDir, log: CHANGE_LOG });
+  try {
+    return (await log.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data));
+  } finally {
+    await log.close();
+  }
+}
+
+test('HTTP ingest → engine thread → change log, then a clean stop with a final checkpoint', async () => {
+  const dataDir = join(root, 'data');
+  const defs = join(root, 'defs.json');
+  writeFileSync(
+    defs,
+    JSON.stringify({
+      definitions: [
+        { space: 'spa_default', key: 'shoe_viewers', kind: 'audience', query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1" },
+        { space: 'spa_default', key: 'revenue_30d', kind: 'trait', query: "event('Order Completed').within(30 days).sum(property('total'))" },
+      ],
+    }),
+  );
+  const flock = start(['--port', '0', '--data-dir', dataDir, '--definitions-file', defs]);
+  assert.is((await flock.waitFor('engine ready'))['definitions'], 2);
+  const url = String((await flock.waitFor('flock listening'))['url']);
+  const now = new Date().toISOString();
+  const res = await fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('dev_write_key:').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      batch: [
+        { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
+        { type: 'track', userId: 'alice', event: 'Order Completed', properties: { total: 42.5 }, timestamp: now },
+        { type: 'track', userId: 'bob', event: 'Product Viewed', properties: { category: 'hats' }, timestamp: now },
+      ],
+    }),
+  });
+  assert.is(res.status, 200);
+  // changes are published within a checkpoint interval of the events
+  let seen: Change[] = [];
+  for (let i = 0; i < 200 && seen.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    seen = await changes(dataDir);
+  }
+  const summary = seen.map((c) => (c.kind === 'trait' ? `${c.profileId} ${c.traitKey}=${String(c.value)}` : `${c.profileId} ${c.kind} ${c.audienceKey}`)).sort();
+  assert.equal(summary, ['user_id:alice enter shoe_viewers', 'user_id:alice revenue_30d=42.5']);
+  flock.child.kill('SIGTERM');
+  assert.is(await flock.exited, 0);
+  assert.is(flock.lines.at(-1)?.['message'], 'stopped');
+});
+
+test('a definitions file with a syntax error stops the start with its line and column', async () => {
+  const defs = join(root, 'bad.json');
+  writeFileSync(defs, JSON.stringify([{ space: 'spa_default', key: 'bad', kind: 'audience', query: "event('A').count( >= 1" }]));
+  const flock = start(['--port', '0', '--data-dir', join(root, 'bad'), '--definitions-file', defs]);
+  const code = await flock.exited;
+  assert.is(code, 1);
+  const failed = flock.lines.find((l) => l['message'] === 'flock failed to start');
+  assert.ok(failed, JSON.stringify(flock.lines));
+  assert.match(JSON.stringify(failed), /spa_default\/bad: syntax_error at 1:/);
+});
+
+test.run();
