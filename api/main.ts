@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         (m) => {
           if (m.type === 'definition-failed') logger.error('definition failed', { space: m.space, id: m.id, code: m.code, problem: m.message });
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
+          if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
         },
       );
     } catch (error) {

@@ -4,6 +4,7 @@ import type { FlockEvent } from '../event/model.ts';
 import type { AppendLog, AppendResult, LogEntry, LogRecord, ReadOptions } from './append-log.ts';
 import type { EventLog, LoggedEvent } from './event-log.ts';
 import { CorruptRecordError } from './log-errors.ts';
+import { decodeJsonEvent, isJsonRecord } from '../event/json-event.ts';
 import { partitionOf } from './partition.ts';
 
 /** a space id is one subject token: it must not add tokens, wildcards or whitespace to `flock.events.<space>.<partition>`. */
@@ -14,6 +15,8 @@ export class EncodedEventLog implements EventLog {
   readonly #log: AppendLog;
   readonly #codec: EventCodec;
   readonly #partitions: number;
+  #invalid = 0;
+  #onInvalid: ((seq: number, error: CorruptRecordError) => void) | undefined;
 
   /** `codec` must be prepared and read its structures from `log`. */
   constructor(log: AppendLog, codec: EventCodec, partitions: number) {
@@ -68,14 +71,28 @@ export class EncodedEventLog implements EventLog {
     let i = 0;
     try {
       for (; i < entries.length; i++) {
-        const n = codec.required((entries[i] as LogEntry).data);
+        const data = (entries[i] as LogEntry).data;
+        if (isJsonRecord(data)) continue;
+        const n = codec.required(data);
         if (n > needed) needed = n;
       }
       if (needed > codec.structureCount) await codec.ensure(needed);
-      const out: LoggedEvent[] = new Array(entries.length);
+      const out: LoggedEvent[] = [];
       for (i = 0; i < entries.length; i++) {
         const entry = entries[i] as LogEntry;
-        out[i] = { seq: entry.seq, event: codec.decode(entry.data) };
+        if (!isJsonRecord(entry.data)) {
+          out.push({ seq: entry.seq, event: codec.decode(entry.data) });
+          continue;
+        }
+        // JSON published straight to the subjects by other producers: a bad one is skipped and
+        // reported, never allowed to stop the engine.
+        try {
+          out.push({ seq: entry.seq, event: decodeJsonEvent(entry.data, entry.key) });
+        } catch (error) {
+          if (!(error instanceof CorruptRecordError)) throw error;
+          this.#invalid++;
+          this.#onInvalid?.(entry.seq, error);
+        }
       }
       return out;
     } catch (error) {
@@ -87,6 +104,16 @@ export class EncodedEventLog implements EventLog {
 
   lastSeq(): Promise<number> {
     return this.#log.lastSeq();
+  }
+
+  /** JSON records skipped because they were not valid events. */
+  get invalidRecords(): number {
+    return this.#invalid;
+  }
+
+  /** Called for each skipped JSON record (to log it). */
+  onInvalidRecord(listener: (seq: number, error: CorruptRecordError) => void): void {
+    this.#onInvalid = listener;
   }
 
   position(name: string): Promise<number> {

@@ -19,6 +19,7 @@ export type EngineThreadMessage =
   | { readonly type: 'ready'; readonly definitions: number }
   | { readonly type: 'stats'; readonly stats: EngineStats }
   | { readonly type: 'definition-failed'; readonly space: string; readonly id: string; readonly code: string; readonly message: string }
+  | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
   | { readonly type: 'stopped'; readonly stats: EngineStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadDefinitionsFile } from '../definitions/definitions-file.ts';
 import { Engine } from '../engine.ts';
 import { DirectResolver } from '../identity/resolver.ts';
+import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { compilePlan } from '../plan/compile.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   }
   const stream = config.stream;
   const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs });
+  (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
   const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs });
   const store = CheckpointStore.open(join(config.dataDir, 'engine'));
   const engine = await Engine.open({
