@@ -204,7 +204,7 @@ export class Engine {
     const seq = await this.#o.store.commit({
       position,
       watermark: this.runtime.watermark,
-      profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake })),
+      profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed })),
       pending: this.runtime.pendingEntries(),
       changes,
       records,

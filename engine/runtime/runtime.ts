@@ -4,6 +4,7 @@ import {
   aggregateValue,
   createAggregate,
   insert,
+  mergeAggregates,
   IGNORED,
   keepsIgnored,
   nextChange,
@@ -67,6 +68,10 @@ export class Slot {
   persist = false;
   /** the wake the last checkpoint wrote (its timer-index key). */
   savedWake = Number.POSITIVE_INFINITY;
+  /** evaluate every definition from the profile's state (after a merge), not from the baseline. */
+  everything = false;
+  /** absorbed by a merge: the next checkpoint deletes it. */
+  removed = false;
   constructor(
     readonly key: string,
     public state: ProfileState,
@@ -152,6 +157,13 @@ class SpaceRuntime implements EvalContext {
     const epoch = ++this.epoch;
     const mark = this.mark;
     let first = defs.length;
+    if (slot.everything) {
+      // After a merge: every output is recomputed from the merged state.
+      for (let d = 0; d < defs.length; d++) mark[d] = epoch;
+      first = 0;
+      slot.everything = false;
+      slot.all = false;
+    }
     if (slot.all) {
       // A new profile starts from the empty profile's outputs (no evaluation needed for those).
       for (const [d, value] of this.baseline) {
@@ -293,6 +305,8 @@ const EMPTY_PLAN: Plan = {
 export class Runtime {
   private readonly spaces = new Map<string, SpaceRuntime>();
   private readonly slots = new Map<string, Slot>();
+  /** profiles absorbed by a merge (their records are deleted at the next checkpoint). */
+  private readonly absorbed = new Set<string>();
   /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
   private readonly timers = new TimerHeap<Slot | { readonly space: string; readonly id: string }, string | null>();
   private readonly queue: Slot[] = [];
@@ -343,7 +357,7 @@ export class Runtime {
     let slot = this.slots.get(key);
     if (slot !== undefined) return slot;
     const plan = this.space(space).plan;
-    const loaded = this.source?.load(space, id);
+    const loaded = this.absorbed.has(key) ? undefined : this.source?.load(space, id);
     slot = new Slot(key, loaded ?? createProfileState(space, id, this.w, plan));
     if (loaded === undefined) slot.all = true;
     else {
@@ -368,6 +382,71 @@ export class Runtime {
   /** Restores a checkpointed timer: the profile stays on disk until its timer fires or an event arrives. */
   restoreTimer(space: string, id: string, wake: number): void {
     this.timers.push(wake, { space, id }, null);
+  }
+
+  /** Whether a profile exists (in memory, or on disk and not absorbed by a merge since). */
+  exists(space: string, id: string): boolean {
+    const key = `${space}\u0000${id}`;
+    if (this.slots.has(key)) return true;
+    if (this.absorbed.has(key)) return false;
+    return this.source?.load(space, id) !== undefined;
+  }
+
+  /**
+   * Merges profile `from` into profile `into` at the current instant (identity resolution linked
+   * them): every aggregate state is merged, custom traits keep the newest write, and every definition
+   * is re-evaluated for the survivor — as if all events had been seen under one profile. The absorbed
+   * profile leaves every audience and loses every computed trait (those changes are emitted at this
+   * instant) and is deleted at the next checkpoint.
+   */
+  merge(space: string, from: string, into: string): void {
+    if (from === into || !this.exists(space, from)) return;
+    const plan = this.space(space).plan;
+    const a = this.slot(space, from);
+    const b = this.slot(space, into);
+    const src = a.state;
+    const dst = b.state;
+    bindProfile(src, plan);
+    bindProfile(dst, plan);
+    const now = this.w;
+    for (let i = 0; i < src.aggs.length; i++) {
+      const other = src.aggs[i];
+      if (other === undefined) continue;
+      const mine = dst.aggs[i];
+      const spec = plan.aggregates[i]!.spec;
+      if (mine === undefined) {
+        advance(spec, other, now);
+        dst.aggs[i] = other;
+      } else dst.aggs[i] = mergeAggregates(spec, mine, other, now);
+    }
+    for (const key of Object.keys(src.traitAt)) {
+      const at = src.traitAt[key]!;
+      const current = dst.traitAt[key];
+      if (current !== undefined && at <= current) continue; // newest write wins; on a tie the survivor's
+      dst.traitAt[key] = at;
+      if (key in src.traits) dst.traits[key] = src.traits[key];
+      else delete dst.traits[key];
+    }
+    dst.firstSeen = Math.min(dst.firstSeen, src.firstSeen);
+    dst.lastSeen = Math.max(dst.lastSeen, src.lastSeen);
+    // The absorbed profile leaves everything it was part of.
+    const cells = src.cells;
+    for (let d = 0; d < cells.length; d++) {
+      const cell = cells[d];
+      if (cell === undefined || cell.v === undefined) continue;
+      const def = plan.definitions[d]!;
+      this.onChange(def.input.kind === 'audience' ? membershipChange(def, src, now, false) : traitChange(def, src, now, undefined, cell.v));
+    }
+    src.cells = [];
+    src.aggs = [];
+    a.removed = true;
+    this.slots.delete(a.key);
+    this.absorbed.add(a.key);
+    this.markPersist(a);
+    // The survivor: every definition from the merged state, at this instant.
+    b.everything = true;
+    b.all = false;
+    this.enqueue(b);
   }
 
   // Input ---------------------------------------------------------------------------------------
@@ -467,6 +546,7 @@ export class Runtime {
     for (let i = 0; i < queue.length; i++) {
       const slot = queue[i]!;
       slot.queued = false;
+      if (slot.removed) continue;
       // A checkpoint may have taken this slot while it was pending: its evaluation is a new change.
       this.markPersist(slot);
       this.space(slot.state.space).evaluate(slot, now, emit);
@@ -484,10 +564,11 @@ export class Runtime {
       if (fp === null) {
         // A profile still on disk: loading it schedules its definitions' timers (popped next).
         const ref = item as { space: string; id: string };
-        this.slot(ref.space, ref.id);
+        if (this.exists(ref.space, ref.id)) this.slot(ref.space, ref.id);
         continue;
       }
       const slot = item as Slot;
+      if (slot.removed) continue;
       const st = slot.state;
       const plan = this.space(st.space).plan;
       bindProfile(st, plan);
@@ -530,7 +611,8 @@ export class Runtime {
     const out = this.toPersist.splice(0);
     for (const s of out) {
       s.persist = false;
-      s.state.wake = this.space(s.state.space).wakeOf(s.state);
+      if (s.removed) s.state.wake = Number.POSITIVE_INFINITY;
+      else s.state.wake = this.space(s.state.space).wakeOf(s.state);
     }
     return out;
   }

@@ -34,6 +34,8 @@ export interface ProfileWrite {
   readonly state: ProfileState;
   /** the wake written by the previous checkpoint (its timer key is replaced). */
   readonly savedWake: number;
+  /** absorbed by a merge: delete the record. */
+  readonly removed?: boolean;
 }
 
 export interface CheckpointInput {
@@ -162,7 +164,12 @@ export class CheckpointStore {
     const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
     try {
       await this.#env.transaction(() => {
-        for (const { state, savedWake } of profileWrites) {
+        for (const { state, savedWake, removed } of profileWrites) {
+          if (removed === true) {
+            this.#profiles.remove([state.space, state.id]);
+            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
+            continue;
+          }
           this.#profiles.put([state.space, state.id], profileToPlain(state));
           if (savedWake !== state.wake) {
             if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
