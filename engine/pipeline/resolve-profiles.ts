@@ -7,6 +7,8 @@ import type { LoggedEvent } from '../log/event-log.ts';
 export interface ResolvedEvent {
   readonly event: FlockEvent;
   readonly profileId: string;
+  /** merges this event's identifiers caused, applied right before the event. */
+  readonly merges?: readonly ProfileMerge[];
 }
 
 /** A batch after identity resolution: events with their profile, merges in order, the last log position. */
@@ -27,7 +29,7 @@ export function resolveProfiles(resolver: IdentityResolver): OperatorFunction<re
       const r = resolver.resolve(event);
       if (r.merges.length > 0) merges.push(...r.merges);
       if (r.profileId === null) skipped++;
-      else events.push({ event, profileId: r.profileId });
+      else events.push(r.merges.length > 0 ? { event, profileId: r.profileId, merges: r.merges } : { event, profileId: r.profileId });
     }
     return { events, merges, lastSeq: batch.length === 0 ? 0 : batch[batch.length - 1]!.seq, skipped };
   });

@@ -43,6 +43,13 @@ export interface PendingEntry {
  * never repeats.
  */
 
+/** One event for the runtime: its canonical profile, and the merges its identifiers caused (done first). */
+export interface RuntimeInput {
+  readonly event: FlockEvent;
+  readonly profileId: string;
+  readonly merges?: ReadonlyArray<{ readonly from: string; readonly into: string }>;
+}
+
 export interface ProfileSource {
   /** the checkpointed state of a profile, or undefined for a profile never seen. */
   load(space: string, id: string): ProfileState | undefined;
@@ -586,9 +593,12 @@ export class Runtime {
    * A live batch at wall-clock time `now`: the instant is `max(now, W + 1)` so every batch gets an
    * instant of its own; events are applied there and the instant is closed.
    */
-  live(events: ReadonlyArray<{ event: FlockEvent; profileId: string }>, now: number): void {
+  live(events: ReadonlyArray<RuntimeInput>, now: number): void {
     this.advanceTo(Math.max(now, this.w + 1));
-    for (const { event, profileId } of events) this.apply(event, profileId);
+    for (const input of events) {
+      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into);
+      this.apply(input.event, input.profileId);
+    }
     this.close();
   }
 
@@ -596,11 +606,12 @@ export class Runtime {
    * Event-time replay: the watermark follows event time (never beyond `cap`, the wall clock, so an
    * event from the future waits for its instant); the last instant stays open.
    */
-  replay(events: ReadonlyArray<{ event: FlockEvent; profileId: string }>, cap = Number.POSITIVE_INFINITY): void {
-    for (const { event, profileId } of events) {
-      const t = Math.min(event.timestamp, cap);
+  replay(events: ReadonlyArray<RuntimeInput>, cap = Number.POSITIVE_INFINITY): void {
+    for (const input of events) {
+      const t = Math.min(input.event.timestamp, cap);
       if (t > this.w) this.advanceTo(t);
-      this.apply(event, profileId);
+      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into);
+      this.apply(input.event, input.profileId);
     }
   }
 
