@@ -140,8 +140,8 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     // Closures are built against node positions; the final aggregate indices are bound afterwards.
     const slots: Array<{ index: number }> = [];
 
-    const aggregateGetter = (a: Aggregate): { get: Getter; touched: Test } => {
-      const node = aggregateNode(a);
+    const aggregateGetter = (a: Aggregate, keep = Number.POSITIVE_INFINITY): { get: Getter; touched: Test } => {
+      const node = aggregateNode(a, keep);
       nodes.push(node);
       const slot = { index: -1 };
       slots.push(slot);
@@ -210,7 +210,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         case 'quantified':
           throw new CompileError('unsupported', 'ANY/ALL are only valid in account-level definitions');
         case 'comparison': {
-          const subject = scalarGetter(c.subject);
+          const subject = c.subject.kind === 'aggregate' ? aggregateGetter(c.subject, countRetention(c)).get : scalarGetter(c.subject);
           // A comparison on an aggregate may flip as the window slides: report when.
           const aggSlot = c.subject.kind === 'aggregate' ? slots[slots.length - 1]! : null;
           const args = c.args.map(argGetter);
@@ -299,13 +299,18 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     return { nodes, traitKeys, references, evaluate: build, polarity };
   }
 
-  function aggregateNode(a: Aggregate): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
+  function aggregateNode(a: Aggregate, keep: number): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
     const stream = a.stream;
     if (stream.source === 'entity') throw new CompileError('unsupported', 'entity() (Linked Audiences) is not supported');
     const window = windowOf(stream.filters);
     const reducer = a.reducer;
-    const canonical = `${JSON.stringify(stream.name)}|${canonicalFilters(stream.filters)}|${canonicalJson(reducer)}`;
-    const spec: AggregateSpec = { window, reducer: reducerSpec(reducer), cap: options.distinctCap };
+    // A bounded count is a different node (its state differs); bounds are bucketed so audiences with
+    // small thresholds still share one.
+    const bounded = Number.isFinite(keep) && reducer.kind === 'count' && window.kind === 'range' && window.from === 0;
+    const canonical = `${JSON.stringify(stream.name)}|${canonicalFilters(stream.filters)}|${canonicalJson(reducer)}${bounded ? `|keep:${keep}` : ''}`;
+    const spec: AggregateSpec = bounded
+      ? { window, reducer: reducerSpec(reducer), cap: options.distinctCap, keep }
+      : { window, reducer: reducerSpec(reducer), cap: options.distinctCap };
     return {
       canonical,
       fp: fingerprint(canonical),
@@ -336,6 +341,26 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         throw new CompileError('invalid_window', 'unknown window');
     }
   }
+}
+
+/**
+ * How many of the newest events a comparison on a windowed count needs. `count() <op> k` only tells
+ * counts up to k apart, and the oldest events expire first, so keeping the newest k + 1 events (the
+ * count saturating there) decides it exactly while the state of a heavy user stays bounded. Bucketed
+ * (4, 16, 64, unbounded) so that audiences with different small thresholds share one node.
+ */
+function countRetention(c: Extract<Condition, { kind: 'comparison' }>): number {
+  const a = c.subject as Aggregate;
+  if (a.reducer.kind !== 'count') return Number.POSITIVE_INFINITY;
+  const comparable = ['equals', 'differs', 'greater_than', 'at_least', 'less_than', 'at_most', 'one_of', 'none_of'];
+  if (!comparable.includes(c.comparator) || c.args.length === 0) return Number.POSITIVE_INFINITY;
+  let need = 1;
+  for (const arg of c.args) {
+    if (arg.kind !== 'literal' || arg.type !== 'number') return Number.POSITIVE_INFINITY;
+    need = Math.max(need, Math.ceil(arg.value) + 1);
+  }
+  for (const bucket of [4, 16, 64]) if (need <= bucket) return bucket;
+  return Number.POSITIVE_INFINITY;
 }
 
 /**

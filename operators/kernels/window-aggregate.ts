@@ -45,6 +45,11 @@ export interface AggregateSpec {
   readonly reducer: ReducerSpec;
   /** distinct values kept for mode/unique. */
   readonly cap: number;
+  /**
+   * `count` over `within`: keep only the newest `keep` counting events (the count saturates at
+   * `keep`). Only for consumers that compare the count with thresholds below it.
+   */
+  readonly keep?: number;
 }
 
 /** An item's reducer input: a number, a text, a list of texts (mode/unique), or a raw value (first/last). */
@@ -265,6 +270,7 @@ export function advance(spec: AggregateSpec, st: AggregateState, now: number): b
     st.hi++;
     changed = true;
   }
+  if (changed && spec.keep !== undefined) keepNewest(spec, st);
   while (st.lo < st.hi && t[st.lo]! + to <= now) {
     removeCounting(spec, st, valueAt(st, st.lo));
     st.lo++;
@@ -307,9 +313,19 @@ export function insert(spec: AggregateSpec, st: AggregateState, ts: number, x: I
   if (ts + w.from <= now) {
     st.hi++;
     addCounting(spec, st, ts, x);
+    if (spec.keep !== undefined) keepNewest(spec, st);
     return true;
   }
   return false;
+}
+
+/** Drops the oldest counting events beyond `spec.keep` (they would expire first anyway). */
+function keepNewest(spec: AggregateSpec, st: AggregateState): void {
+  const keep = spec.keep!;
+  while (st.hi - st.lo > keep) {
+    removeCounting(spec, st, valueAt(st, st.lo));
+    st.lo++;
+  }
 }
 
 /** Drops the first `k` items in place (no garbage array, unlike splice). */

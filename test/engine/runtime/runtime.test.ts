@@ -90,12 +90,22 @@ test('identical sub-expressions across definitions share one aggregate node and 
   const { rt, plan } = setup([
     audience('a', cmp(shared(), 'at_least', 1)),
     audience('b', cmp(shared(), 'at_least', 3)),
-    audience('c', and(cmp(shared(), 'at_most', 5), cmp(trait('plan'), 'equals', 'pro'))),
+    audience('c', and(cmp(shared(), 'at_most', 2), cmp(trait('plan'), 'equals', 'pro'))),
   ]);
   assert.is(plan.aggregates.length, 1);
   rt.replay([{ event: track('u1', 'Order Completed', T0), profileId: 'u1' }]);
   rt.close();
   assert.is(aggregatesByFingerprint(rt.profile('spa_test', 'u1')!).size, 1);
+});
+
+test('a threshold count keeps only the newest events it needs; a computed count keeps them all', () => {
+  const stream = () => event('Page Viewed', within(days(30)));
+  const { rt, plan } = setup([audience('regular', cmp(count(stream()), 'at_least', 3)), computedTrait('views_30d', count(stream()))]);
+  assert.is(plan.aggregates.length, 2, 'the bounded and the unbounded count are different nodes');
+  for (let i = 0; i < 1000; i++) rt.replay([{ event: track('heavy', 'Page Viewed', T0 + i * 1000), profileId: 'heavy' }]);
+  rt.close();
+  const states = [...aggregatesByFingerprint(rt.profile('spa_test', 'heavy')!).values()].map((s) => s.hi - s.lo).sort((a, b) => a - b);
+  assert.equal(states, [4, 1000]);
 });
 
 test.run();
