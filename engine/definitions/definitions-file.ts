@@ -57,3 +57,18 @@ export function loadDefinitionsFile(path: string): DefinitionsResult {
   }
   return definitionsFromJson(json, path);
 }
+
+/** The entries of a definitions file as written (queries unparsed): what the registry seeds from. */
+export function readDefinitionEntries(path: string): { readonly ok: true; readonly entries: z.output<typeof definitionsFileSchema> } | { readonly ok: false; readonly problems: readonly DefinitionProblem[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return { ok: false, problems: [{ where: path, message: `cannot read the definitions file: ${(error as Error).message}` }] };
+  }
+  const parsed = definitionsFileSchema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((i) => ({ where: `${path}: ${i.path.map(String).join('.') || '(root)'}`, message: i.message })) };
+  }
+  return { ok: true, entries: parsed.data };
+}
