@@ -1,5 +1,6 @@
 /** Identity resolution: which profile an event belongs to. */
 import type { FlockEvent } from '../event/model.ts';
+import type { IdentityWrites } from './records.ts';
 
 /** A merge the resolver performed: `from` is absorbed into `into` (both canonical profile ids). */
 export interface ProfileMerge {
@@ -16,11 +17,13 @@ export interface Resolution {
 
 export interface IdentityResolver {
   resolve(event: FlockEvent): Resolution;
+  /** a resolver with state: its changes since the last call, written in the engine's checkpoint transaction. */
+  checkpointWrites?(): IdentityWrites;
 }
 
 /**
- * One profile per user id, else per anonymous id — no linking between them. The engine's
- * placeholder until identity resolution (graph-based, with merges) replaces it.
+ * One profile per user id, else per anonymous id — no linking between them. Not the engine's
+ * resolver (that is `IdentityGraph`); kept for benchmarks that measure the runtime without identity.
  */
 export class DirectResolver implements IdentityResolver {
   resolve(event: FlockEvent): Resolution {

@@ -1,0 +1,100 @@
+/** The identifiers an event carries, read from the locations Segment documents (spec §6), normalised, blocked values dropped, in priority order. */
+import type { FlockEvent } from '../event/model.ts';
+import { validIdentifierType, type IdentityRules } from './rules.ts';
+
+/** One identifier: its type and its value, lowercased (the form lookups use); `raw` is the spelling sent. */
+export interface Identifier {
+  readonly type: string;
+  readonly value: string;
+  readonly raw: string;
+}
+
+export interface EventIdentifiers {
+  /** user identifiers, highest priority first (ties by value). */
+  readonly users: Identifier[];
+  /** account identifiers (`group_id` of group calls, externalIds of collection `accounts`). */
+  readonly accounts: Identifier[];
+}
+
+type Obj = Record<string, unknown>;
+
+/** Longer values are not promoted (Segment drops a groupId over 500 characters); it also keeps graph keys within LMDB's key size. */
+export const MAX_IDENTIFIER_LENGTH = 500;
+
+const asObject = (v: unknown): Obj | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null);
+
+/** Identifier values are strings; numbers (custom ids, phone numbers) are accepted as their text. */
+function text(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+
+/**
+ * Reads every identifier of `event`:
+ * - `user_id` ← userId, `anonymous_id` ← anonymousId (alias calls: `previousId` is not one — aliases do not merge);
+ * - `email` ← traits.email (not on group calls, whose traits are the account's) or context.traits.email;
+ * - `android.*` / `ios.*` ← context.device: `id`, `advertisingId` (when adTrackingEnabled is true) as `idfa`, `token` as `push_token`, by `type`;
+ * - `ga_client_id` ← integrations['Google Analytics'].clientId (in context or top level);
+ * - custom types ← context.externalIds `[{id, type, collection, encoding}]` (all four present) and configured trait keys;
+ * - `group_id` (accounts) ← groupId of group calls.
+ * Disabled types, blocked values (tested lowercased) and values over 500 characters are left out: the value stays on the event, it just identifies nobody.
+ */
+export function extractIdentifiers(event: FlockEvent, rules: IdentityRules): EventIdentifiers {
+  const users: Identifier[] = [];
+  const accounts: Identifier[] = [];
+  const add = (list: Identifier[], type: string, v: unknown): void => {
+    const raw = text(v);
+    if (raw === null || raw.length > MAX_IDENTIFIER_LENGTH) return;
+    if (!rules.rule(type).enabled) return;
+    const value = raw.toLowerCase();
+    if (rules.isBlocked(type, value)) return;
+    for (let i = 0; i < list.length; i++) if (list[i]!.type === type && list[i]!.value === value) return;
+    list.push({ type, value, raw });
+  };
+
+  add(users, 'user_id', event.userId);
+  add(users, 'anonymous_id', event.anonymousId);
+  const traits = event.type === 'group' ? null : asObject(event.traits);
+  const context = asObject(event.context);
+  const contextTraits = asObject(context?.['traits']);
+  if (traits !== null) add(users, 'email', traits['email']);
+  if (contextTraits !== null) add(users, 'email', contextTraits['email']);
+
+  const device = asObject(context?.['device']);
+  if (device !== null) {
+    const kind = typeof device['type'] === 'string' ? device['type'].toLowerCase() : null;
+    if (kind === 'android' || kind === 'ios') {
+      add(users, `${kind}.id`, device['id']);
+      if (device['adTrackingEnabled'] === true) add(users, `${kind}.idfa`, device['advertisingId']);
+      add(users, `${kind}.push_token`, device['token']);
+    }
+  }
+
+  const ga = asObject(asObject(context?.['integrations'])?.['Google Analytics']) ?? asObject(asObject(event.integrations)?.['Google Analytics']);
+  if (ga !== null) add(users, 'ga_client_id', ga['clientId']);
+
+  const externalIds = context?.['externalIds'];
+  if (Array.isArray(externalIds)) {
+    for (const x of externalIds) {
+      const e = asObject(x);
+      if (e === null || typeof e['type'] !== 'string' || typeof e['collection'] !== 'string' || typeof e['encoding'] !== 'string' || e['id'] === undefined) continue;
+      const type = e['type'].toLowerCase();
+      if (!validIdentifierType(type)) continue;
+      if (e['collection'] === 'users') add(users, type, e['id']);
+      else if (e['collection'] === 'accounts') add(accounts, type, e['id']);
+    }
+  }
+
+  for (const [type, snakeKey, camelKey] of rules.traitKeys) {
+    for (const source of [traits, contextTraits, asObject(event.properties)]) {
+      if (source === null) continue;
+      add(users, type, source[snakeKey] ?? source[camelKey]);
+    }
+  }
+
+  if (event.type === 'group') add(accounts, 'group_id', event.groupId);
+
+  if (users.length > 1) users.sort((a, b) => rules.compareTypes(a.type, b.type) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  return { users, accounts };
+}
