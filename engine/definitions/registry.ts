@@ -18,6 +18,7 @@ import type { DefinitionInput } from '../plan/plan.ts';
 import { idPrefixOf, newId } from './definition-id.ts';
 import {
   latestVersion,
+  servingVersion,
   statusOf,
   versionOf,
   type ComputeCadence,
@@ -134,6 +135,16 @@ export interface ComputeDefinition {
   readonly versions: readonly ComputeVersion[];
 }
 
+/** A definition as reads see it: its serving version and that version's fingerprint (the key of its cells in profile state). */
+export interface ServedDefinition {
+  readonly id: string;
+  readonly key: string;
+  readonly kind: DefinitionKind;
+  readonly type: DefinitionTargetType;
+  readonly version: number;
+  readonly fingerprint: string;
+}
+
 export interface ListPage {
   readonly records: readonly DefinitionRecord[];
   readonly totalEntries: number;
@@ -180,6 +191,7 @@ export class DefinitionRegistry {
   readonly #channel: BroadcastChannel;
   readonly #clock: () => number;
   readonly #parsed = new Map<string, { definition: Definition; fingerprint: string } | null>();
+  readonly #served = new Map<string, { stamp: string; list: readonly ServedDefinition[] }>();
   #closed = false;
 
   private constructor(path: string, options: RegistryOptions) {
@@ -316,6 +328,26 @@ export class DefinitionRegistry {
   /** Bumped by every change the engine must see (definitions and previews, not status reports). */
   revision(): number {
     return this.#meta.get('revision') ?? 0;
+  }
+
+  /**
+   * The definitions of a space that have a serving version (see `servingVersion`), with its
+   * fingerprint: what the Profile API maps a profile's cells through. Cached until the next
+   * definition change or status report.
+   */
+  served(space: string): readonly ServedDefinition[] {
+    const stamp = `${this.revision()}/${this.#meta.get('statusRevision') ?? 0}`;
+    const cached = this.#served.get(space);
+    if (cached?.stamp === stamp) return cached.list;
+    const list: ServedDefinition[] = [];
+    for (const record of this.all(space)) {
+      const version = servingVersion(record);
+      const compiled = version === undefined ? undefined : this.compiled(record, version);
+      if (version === undefined || compiled === undefined) continue;
+      list.push({ id: record.id, key: record.key, kind: record.kind, type: record.definition.type, version, fingerprint: compiled.fingerprint });
+    }
+    this.#served.set(space, { stamp, list });
+    return list;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -607,6 +639,7 @@ export class DefinitionRegistry {
         });
         const next = finish({ ...record, versions, liveVersion: switching ? version : record.liveVersion });
         this.#definitions.put(id, next);
+        this.#meta.put('statusRevision', (this.#meta.get('statusRevision') ?? 0) + 1);
         return next;
       },
       { notify: false },

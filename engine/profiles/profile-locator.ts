@@ -1,0 +1,56 @@
+/**
+ * Finds the profile a Profile API identifier names, and lists a profile's external ids. One small
+ * interface, so identity resolution replaces today's direct mapping with a one-line switch.
+ */
+
+export type Collection = 'users' | 'accounts';
+
+/** An identifier of a profile (Profile API `external_ids`). */
+export interface ExternalId {
+  readonly type: string;
+  readonly id: string;
+  readonly collection: Collection;
+  readonly encoding: 'none';
+  /** when the profile first had it (epoch ms). */
+  readonly createdAt: number;
+  readonly sourceId?: string;
+  readonly firstMessageId?: string;
+}
+
+export interface ProfileLocator {
+  /**
+   * The canonical profile id for `identifier` (`<type>:<value>`, e.g. `user_id:alice`, or a
+   * canonical id) in a collection, or undefined when it names no profile this locator knows.
+   * It does not read the profile: a located id may still have no state (the caller answers 404).
+   */
+  locate(space: string, collection: Collection, identifier: string): string | undefined;
+  /** The profile's external ids, given what the engine keeps of it. */
+  externalIds(space: string, collection: Collection, profile: { readonly id: string; readonly firstSeen: number }): readonly ExternalId[];
+}
+
+/** `<type>:<value>` split at the first colon; undefined when there is no colon or either side is empty. */
+export function parseIdentifier(identifier: string): { readonly type: string; readonly value: string } | undefined {
+  const colon = identifier.indexOf(':');
+  if (colon <= 0 || colon === identifier.length - 1) return undefined;
+  return { type: identifier.slice(0, colon), value: identifier.slice(colon + 1) };
+}
+
+/** The identifier types today's engine keys profiles by (engine/identity DirectResolver). */
+export const DIRECT_ID_TYPES: ReadonlySet<string> = new Set(['user_id', 'anonymous_id']);
+
+/**
+ * Today's engine keys a user profile by `user_id:<id>`, else `anonymous_id:<id>` (no linking, no
+ * accounts), so the identifier is the profile id and the profile's one external id is in its id.
+ */
+export const directProfileLocator: ProfileLocator = {
+  locate(_space, collection, identifier) {
+    if (collection !== 'users') return undefined;
+    const parsed = parseIdentifier(identifier);
+    return parsed !== undefined && DIRECT_ID_TYPES.has(parsed.type) ? identifier : undefined;
+  },
+  externalIds(_space, collection, profile) {
+    const parsed = parseIdentifier(profile.id);
+    if (parsed === undefined || !DIRECT_ID_TYPES.has(parsed.type)) return [];
+    return [{ type: parsed.type, id: parsed.value, collection, encoding: 'none', createdAt: profile.firstSeen }];
+  },
+};
