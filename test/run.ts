@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 // An optional argument narrows the run to test files whose path matches it.
-const pattern = process.argv[2] === undefined ? '\\.test\\.ts$' : `(${process.argv[2]}).*\\.test\\.ts$`;
+const pattern = process.argv[2] === undefined ? '\\.test\\.ts$' : `^(?=.*(?:${process.argv[2]})).*\\.test\\.ts$`;
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--color=false'],

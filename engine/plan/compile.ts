@@ -12,6 +12,7 @@ import type {
 import type { FlockEvent } from '../event/model.ts';
 import { compareValues, getPath, InstantArg, isTimeRelative, nextFlip } from '../eval/values.ts';
 import { canonicalCondition, canonicalFilters, canonicalJson, fingerprint } from './canonical.ts';
+import { compileInstances, InstanceCompileError, needsInstances, type InstanceProgram } from './compile-instances.ts';
 import type {
   AggregateNode,
   CompiledDefinition,
@@ -105,9 +106,12 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
   }
   const aggregatesByEvent = new Map<string, number[]>();
   for (const node of aggregates) {
-    const list = aggregatesByEvent.get(node.event) ?? [];
-    list.push(node.index);
-    aggregatesByEvent.set(node.event, list);
+    const names = node.program === null ? [node.event] : [...new Set(node.program.streams.map((s) => s.event))];
+    for (const name of names) {
+      const list = aggregatesByEvent.get(name) ?? [];
+      list.push(node.index);
+      aggregatesByEvent.set(name, list);
+    }
   }
   const definitionsByTrait = new Map<string, number[]>();
   for (const def of definitions) {
@@ -141,7 +145,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     const slots: Array<{ index: number }> = [];
 
     const aggregateGetter = (a: Aggregate, keep = Number.POSITIVE_INFINITY): { get: Getter; touched: Test } => {
-      const node = aggregateNode(a, keep);
+      const node = aggregateNode(a, keep, traitGetter);
       nodes.push(node);
       const slot = { index: -1 };
       slots.push(slot);
@@ -299,11 +303,38 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     return { nodes, traitKeys, references, evaluate: build, polarity };
   }
 
-  function aggregateNode(a: Aggregate, keep: number): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
+  function aggregateNode(a: Aggregate, keep: number, trait: (path: readonly string[]) => Getter): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
     const stream = a.stream;
     if (stream.source === 'entity') throw new CompileError('unsupported', 'entity() (Linked Audiences) is not supported');
-    const window = windowOf(stream.filters);
+    const window = windowOf(stream.filters.filter((f) => !(f.kind === 'where')));
     const reducer = a.reducer;
+    if (needsInstances(stream)) {
+      if (window.kind === 'session') throw new CompileError('unsupported', 'expires_after() with funnels or references is not supported');
+      const canonical = `${JSON.stringify(stream.name)}|${canonicalFilters(stream.filters)}|${canonicalJson(reducer)}`;
+      let program: InstanceProgram;
+      try {
+        program = compileInstances(a, {
+          distinctCap: options.distinctCap,
+          lateness: options.allowedLatenessMs,
+          eventCondition,
+          rootWindow: window.kind === 'range' ? [window.from, window.to] : [0, Number.POSITIVE_INFINITY],
+          trait,
+        });
+      } catch (err) {
+        if (err instanceof InstanceCompileError) throw new CompileError('unsupported', err.message);
+        throw err;
+      }
+      return {
+        canonical,
+        fp: fingerprint(canonical),
+        event: stream.name,
+        filter: null,
+        value: null,
+        asArray: false,
+        spec: { window, reducer: reducerSpec(reducer), cap: options.distinctCap },
+        program,
+      };
+    }
     // A bounded count is a different node (its state differs); bounds are bucketed so audiences with
     // small thresholds still share one.
     const bounded = Number.isFinite(keep) && reducer.kind === 'count' && window.kind === 'range' && window.from === 0;
@@ -319,6 +350,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       value: reducer.kind === 'count' ? null : eventValue(reducer.of),
       asArray: reducer.kind === 'mode' && reducer.as === 'array',
       spec,
+      program: null,
     };
   }
 
@@ -351,7 +383,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
  */
 function countRetention(c: Extract<Condition, { kind: 'comparison' }>): number {
   const a = c.subject as Aggregate;
-  if (a.reducer.kind !== 'count') return Number.POSITIVE_INFINITY;
+  if (a.reducer.kind !== 'count' || needsInstances(a.stream)) return Number.POSITIVE_INFINITY;
   const comparable = ['equals', 'differs', 'greater_than', 'at_least', 'less_than', 'at_most', 'one_of', 'none_of'];
   if (!comparable.includes(c.comparator) || c.args.length === 0) return Number.POSITIVE_INFINITY;
   let need = 1;
@@ -369,7 +401,7 @@ function countRetention(c: Extract<Condition, { kind: 'comparison' }>): number {
  */
 function countPolarity(c: Extract<Condition, { kind: 'comparison' }>): number {
   const a = c.subject as Aggregate;
-  if (a.reducer.kind !== 'count') return 0;
+  if (a.reducer.kind !== 'count' || needsInstances(a.stream)) return 0;
   if (a.stream.filters.some((f) => f.kind === 'expires_after' || (f.kind === 'within' && f.parent))) return 0;
   const arg = c.args[0];
   const numeric = arg !== undefined && arg.kind === 'literal' && arg.type === 'number';

@@ -2,6 +2,7 @@
 import type { AggregateSpec } from '../../operators/kernels/window-aggregate.ts';
 import type { FlockEvent } from '../event/model.ts';
 import type { Definition, DefinitionTarget } from '../lang/ast.ts';
+import type { InstanceProgram } from './compile-instances.ts';
 
 /** A definition as the engine receives it (from the management API, a config file, a test). */
 export interface DefinitionInput {
@@ -32,6 +33,12 @@ export interface AggregateNode {
   /** `mode(... as array)`: an array value is one value, not one per element. */
   readonly asArray: boolean;
   readonly spec: AggregateSpec;
+  /**
+   * Set for streams whose `where` needs more than the event (funnels, parent or trait references):
+   * the node keeps instances and decides them when read. `event`/`filter`/`value` are then unused;
+   * `program.streams` says which events feed it.
+   */
+  readonly program: InstanceProgram | null;
   /** indices of the definitions that read this node. */
   readonly dependents: number[];
   /**

@@ -4,6 +4,22 @@ import {
   aggregateToPlain,
   type AggregateState,
 } from '../../operators/kernels/window-aggregate.ts';
+import { instancesFromPlain, instancesToPlain, type InstanceState } from '../../operators/kernels/instance-store.ts';
+
+/** A node's per-profile state: a windowed aggregate, or the instances of a funnel / reference node. */
+export type NodeState = AggregateState | InstanceState;
+
+function isInstances(st: NodeState): st is InstanceState {
+  return 'streams' in st;
+}
+
+function nodeToPlain(st: NodeState): unknown {
+  return isInstances(st) ? ['i', instancesToPlain(st)] : aggregateToPlain(st);
+}
+
+function nodeFromPlain(plain: unknown): NodeState {
+  return Array.isArray(plain) && plain[0] === 'i' ? instancesFromPlain(plain[1]) : aggregateFromPlain(plain);
+}
 import type { Plan } from '../plan/plan.ts';
 
 export const PROFILE_STATE_VERSION = 3;
@@ -34,13 +50,13 @@ export interface ProfileState {
   traits: Record<string, unknown>;
   /** timestamp of the write that set (or removed, with null) each top-level trait. */
   traitAt: Record<string, number>;
-  /** aggregate states by aggregate index of `bound`. */
-  aggs: Array<AggregateState | undefined>;
+  /** node states by aggregate index of `bound`. */
+  aggs: Array<NodeState | undefined>;
   /** definition cells by definition index of `bound`. */
   cells: Array<DefinitionCell | undefined>;
   /** the plan the indices refer to; null for a state just loaded (its entries wait in `unbound`). */
   bound: Plan | null;
-  unbound: { aggs: Array<[string, AggregateState]>; cells: Array<[string, DefinitionCell]> } | null;
+  unbound: { aggs: Array<[string, NodeState]>; cells: Array<[string, DefinitionCell]> } | null;
   /** first and last instant the profile was seen (event arrival). */
   firstSeen: number;
   lastSeen: number;
@@ -66,8 +82,8 @@ export function createProfileState(space: string, id: string, now: number, plan:
 }
 
 /** Entries keyed by fingerprint, whatever the profile's binding. */
-function entries(p: ProfileState): { aggs: Array<[string, AggregateState]>; cells: Array<[string, DefinitionCell]> } {
-  const aggs: Array<[string, AggregateState]> = p.unbound === null ? [] : [...p.unbound.aggs];
+function entries(p: ProfileState): { aggs: Array<[string, NodeState]>; cells: Array<[string, DefinitionCell]> } {
+  const aggs: Array<[string, NodeState]> = p.unbound === null ? [] : [...p.unbound.aggs];
   const cells: Array<[string, DefinitionCell]> = p.unbound === null ? [] : [...p.unbound.cells];
   const plan = p.bound;
   if (plan !== null) {
@@ -96,7 +112,7 @@ export function bindProfile(p: ProfileState, plan: Plan): void {
 }
 
 /** The aggregate states of a profile by node fingerprint (for tests and inspection). */
-export function aggregatesByFingerprint(p: ProfileState): Map<string, AggregateState> {
+export function aggregatesByFingerprint(p: ProfileState): Map<string, NodeState> {
   return new Map(entries(p).aggs);
 }
 
@@ -114,7 +130,7 @@ export function profileToPlain(p: ProfileState): unknown {
     id: p.id,
     traits: p.traits,
     traitAt: p.traitAt,
-    aggs: aggs.map(([fp, st]) => [fp, aggregateToPlain(st)]),
+    aggs: aggs.map(([fp, st]) => [fp, nodeToPlain(st)]),
     defs: cells.map(([fp, c]) => [fp, c.v === undefined ? null : c.v, c.at, c.flip, c.v === undefined ? 0 : 1]),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
@@ -153,7 +169,7 @@ export function profileFromPlain(plain: unknown): ProfileState {
     cells: [],
     bound: null,
     unbound: {
-      aggs: p.aggs.map(([fp, st]) => [fp, aggregateFromPlain(st)]),
+      aggs: p.aggs.map(([fp, st]) => [fp, nodeFromPlain(st)]),
       cells: p.defs.map(([fp, v, at, flip, has]) => [fp, { v: has === 1 ? v : undefined, at, flip }]),
     },
     firstSeen: p.firstSeen,

@@ -13,6 +13,16 @@ import {
 } from '../../operators/kernels/window-aggregate.ts';
 import { TimerHeap } from '../../operators/kernels/timer-heap.ts';
 import { nextCountFlip } from '../../operators/kernels/count-flip.ts';
+import {
+  compactInstances,
+  createInstances,
+  insertInstance,
+  mergeInstances,
+  nextInstanceChange,
+  type InstanceState,
+} from '../../operators/kernels/instance-store.ts';
+import type { AggregateState } from '../../operators/kernels/window-aggregate.ts';
+import type { InstanceProgram } from '../plan/compile-instances.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
@@ -117,9 +127,13 @@ class SpaceRuntime implements EvalContext {
     const st = this.slot!.state.aggs[index];
     let v: unknown;
     if (st === undefined) v = this.empty[index];
-    else {
-      advance(node.spec, st, this.now);
-      v = aggregateValue(node.spec, st);
+    else if (node.program !== null) {
+      const inst = st as InstanceState;
+      compactInstances(node.program.store, inst, this.now);
+      v = node.program.value({ now: this.now, state: inst, ctx: this });
+    } else {
+      advance(node.spec, st as AggregateState, this.now);
+      v = aggregateValue(node.spec, st as AggregateState);
     }
     this.memoEpoch[index] = this.epoch;
     this.memo[index] = v;
@@ -144,8 +158,16 @@ class SpaceRuntime implements EvalContext {
     const node = this.plan.aggregates[index]!;
     const st = this.slot!.state.aggs[index];
     if (st === undefined) return; // no state: nothing changes until an event comes
-    advance(node.spec, st, this.now); // (idempotent) the next change is relative to now
-    const t = test === null ? nextChange(node.spec, st) : nextCountFlip(node.spec, st, test, args);
+    let t: number;
+    if (node.program !== null) {
+      // Instances are decided when read: any instant an instance's standing may change.
+      compactInstances(node.program.store, st as InstanceState, this.now);
+      t = nextInstanceChange(node.program.store, st as InstanceState);
+    } else {
+      const agg = st as AggregateState;
+      advance(node.spec, agg, this.now); // (idempotent) the next change is relative to now
+      t = test === null ? nextChange(node.spec, agg) : nextCountFlip(node.spec, agg, test, args);
+    }
     if (t < this.flip) this.flip = t;
   }
 
@@ -420,11 +442,17 @@ export class Runtime {
       const other = src.aggs[i];
       if (other === undefined) continue;
       const mine = dst.aggs[i];
-      const spec = plan.aggregates[i]!.spec;
+      const node = plan.aggregates[i]!;
+      if (node.program !== null) {
+        const store = node.program.store;
+        dst.aggs[i] = mine === undefined ? other : mergeInstances(store, mine as InstanceState, other as InstanceState, now);
+        continue;
+      }
+      const spec = node.spec;
       if (mine === undefined) {
-        advance(spec, other, now);
+        advance(spec, other as AggregateState, now);
         dst.aggs[i] = other;
-      } else dst.aggs[i] = mergeAggregates(spec, mine, other, now);
+      } else dst.aggs[i] = mergeAggregates(spec, mine as AggregateState, other as AggregateState, now);
     }
     for (const key of Object.keys(src.traitAt)) {
       const at = src.traitAt[key]!;
@@ -476,8 +504,12 @@ export class Runtime {
       if (nodes !== undefined) {
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
+          if (node.program !== null) {
+            if (this.applyInstance(st, i, node.program, event, now)) slot.aggs.push(i);
+            continue;
+          }
           if (node.filter !== null && !node.filter(event)) continue;
-          let agg = st.aggs[i];
+          let agg = st.aggs[i] as AggregateState | undefined;
           if (agg === undefined) {
             agg = createAggregate(node.spec, now);
             st.aggs[i] = agg;
@@ -492,6 +524,25 @@ export class Runtime {
       }
     }
     this.enqueue(slot);
+  }
+
+  /** Stores an event in every stream of an instance node it belongs to; true if it was stored. */
+  private applyInstance(st: ProfileState, i: number, program: InstanceProgram, event: FlockEvent, now: number): boolean {
+    let stored = false;
+    const streams = program.streams;
+    for (let s = 0; s < streams.length; s++) {
+      const stream = streams[s]!;
+      if (stream.event !== event.event || (stream.prefilter !== null && !stream.prefilter(event))) continue;
+      let inst = st.aggs[i] as InstanceState | undefined;
+      if (inst === undefined) {
+        inst = createInstances(program.store, now);
+        st.aggs[i] = inst;
+      }
+      const values = stream.captures.map((capture) => capture(event));
+      insertInstance(program.store, inst, s, event.timestamp, values, now);
+      stored = true;
+    }
+    return stored;
   }
 
   private applyTraits(slot: Slot, traits: Readonly<Record<string, unknown>>, ts: number): void {

@@ -4,7 +4,7 @@
  * kernels; it shares only the comparator value semantics (engine/eval/values.ts), which have their
  * own unit tests.
  */
-import type { Aggregate, Condition, ComparatorArg, EventStream, Scalar } from '../../engine/lang/ast.ts';
+import type { Aggregate, ComparatorArg, ComparatorName, Condition, EventStream, Scalar } from '../../engine/lang/ast.ts';
 import type { FlockEvent } from '../../engine/event/model.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
 import { compareValues, getPath, InstantArg, isPresent, toNumber, toText } from '../../engine/eval/values.ts';
@@ -57,7 +57,7 @@ export function evaluateProfile(defs: readonly DefinitionInput[], known: readonl
     if (def.definition.kind === 'audience') value = condition(def.definition.condition, ctx);
     else {
       const a = def.definition.value;
-      value = streamEntries(a.stream, ctx, false).length > 0 ? reduce(a, ctx) : undefined;
+      value = performed(a.stream, ctx) ? reduce(a, ctx) : undefined;
     }
     visiting.delete(key);
     outputs.set(key, value);
@@ -147,12 +147,12 @@ function streamEntries(stream: EventStream, ctx: Ctx, windowed: boolean): Histor
   const t = ctx.t;
   const matching = ctx.known.filter((h) => {
     const e = h.event;
-    if (e.event !== stream.name) return false;
+    if (e.event !== stream.name || e.timestamp > t) return false;
     for (const f of stream.filters) {
-      if (f.kind === 'where' && !eventCondition(f.condition, e)) return false;
+      if (f.kind === 'where' && where3(f.condition, h, [], ctx) !== TRUE) return false;
       if (f.kind === 'sources' && e.sourceId !== null && f.exclude.includes(e.sourceId)) return false;
     }
-    return e.timestamp <= t;
+    return true;
   });
   matching.sort((a, b) => a.event.timestamp - b.event.timestamp || a.seq - b.seq);
   if (!windowed) return matching;
@@ -171,6 +171,112 @@ function streamEntries(stream: EventStream, ctx: Ctx, windowed: boolean): Histor
     return matching.slice(start);
   }
   return matching;
+}
+
+/**
+ * Whether the profile performed the stream's event by ctx.t: a computed trait exists from then on.
+ * For funnels and references that means the event matching the conditions that look only at the
+ * event itself (not at later children or traits, which may change).
+ */
+function performed(stream: EventStream, ctx: Ctx): boolean {
+  const statics = stream.filters.flatMap((f) => (f.kind === 'where' ? conjunctsOf(f.condition).filter(eventOnly) : []));
+  return ctx.known.some((h) => {
+    const e = h.event;
+    if (e.event !== stream.name || e.timestamp > ctx.t) return false;
+    for (const f of stream.filters) if (f.kind === 'sources' && e.sourceId !== null && f.exclude.includes(e.sourceId)) return false;
+    return statics.every((c) => where3(c, h, [], ctx) === TRUE);
+  });
+}
+
+function conjunctsOf(c: Condition): Condition[] {
+  return c.kind === 'and' ? c.operands.flatMap(conjunctsOf) : [c];
+}
+
+function eventOnly(c: Condition): boolean {
+  const text = JSON.stringify(c);
+  return !text.includes('"kind":"aggregate"') && !text.includes('"kind":"trait"') && !text.includes('"parent":true');
+}
+
+// Three-valued logic for where() conditions: a nested event whose window (relative to its parent)
+// is still open may yet be matched, so "did not" is unknown until the window closes.
+const FALSE = 0;
+const TRUE = 1;
+const UNKNOWN = 2;
+type Truth = 0 | 1 | 2;
+
+/** A where() condition on entry `h`, whose funnel ancestors are `parents` (nearest first), at ctx.t. */
+function where3(c: Condition, h: HistoryEntry, parents: readonly HistoryEntry[], ctx: Ctx): Truth {
+  switch (c.kind) {
+    case 'and': {
+      const ts = c.operands.map((o) => where3(o, h, parents, ctx));
+      return ts.includes(FALSE) ? FALSE : ts.includes(UNKNOWN) ? UNKNOWN : TRUE;
+    }
+    case 'or': {
+      const ts = c.operands.map((o) => where3(o, h, parents, ctx));
+      return ts.includes(TRUE) ? TRUE : ts.includes(UNKNOWN) ? UNKNOWN : FALSE;
+    }
+    case 'not': {
+      const t = where3(c.operand, h, parents, ctx);
+      return t === UNKNOWN ? UNKNOWN : t === TRUE ? FALSE : TRUE;
+    }
+    case 'quantified':
+      throw new Error('oracle: ANY/ALL inside where');
+    case 'comparison': {
+      if (c.subject.kind === 'aggregate') return nested(c.subject, c.comparator, c.args.map((a) => eventValue(a, h, parents, ctx)), h, parents, ctx);
+      const args = c.args.map((a) => eventValue(a, h, parents, ctx));
+      return compareValues(c.comparator, eventValue(c.subject, h, parents, ctx), args, h.event.timestamp) ? TRUE : FALSE;
+    }
+  }
+}
+
+function eventValue(s: Scalar | ComparatorArg, h: HistoryEntry, parents: readonly HistoryEntry[], ctx: Ctx): unknown {
+  switch (s.kind) {
+    case 'duration':
+      return s.ms;
+    case 'literal':
+      return s.type === 'timestamp' ? new InstantArg(s.ms) : s.value;
+    case 'property':
+    case 'context': {
+      const of = s.parent ? parents[0] : h;
+      if (of === undefined) throw new Error('oracle: parent: outside a nested event');
+      return s.kind === 'property' ? getPath(of.event.properties, s.path) : getPath(of.event.context, s.path);
+    }
+    case 'trait':
+      return scalar(s, ctx);
+    case 'aggregate':
+      throw new Error('oracle: nested event outside a comparison');
+  }
+}
+
+/** `event(child).where(…).within(parent: T).count() <cmp> args` relative to parent entry `p`. */
+function nested(child: Aggregate, comparator: ComparatorName, args: readonly unknown[], p: HistoryEntry, parents: readonly HistoryEntry[], ctx: Ctx): Truth {
+  const w = child.stream.filters.find((f) => f.kind === 'within');
+  const T = w !== undefined && w.kind === 'within' ? w.duration.ms : Number.POSITIVE_INFINITY;
+  const start = p.event.timestamp;
+  let sure = 0;
+  let maybe = 0;
+  for (const c of ctx.known) {
+    const e = c.event;
+    if (e.event !== child.stream.name || e.timestamp < start || e.timestamp > start + T || e.timestamp > ctx.t) continue;
+    let t: Truth = TRUE;
+    for (const f of child.stream.filters) {
+      if (f.kind === 'sources' && e.sourceId !== null && f.exclude.includes(e.sourceId)) t = FALSE;
+      if (f.kind === 'where' && t !== FALSE) {
+        const x = where3(f.condition, c, [p, ...parents], ctx);
+        if (x === FALSE) t = FALSE;
+        else if (x === UNKNOWN) t = UNKNOWN;
+      }
+    }
+    if (t === TRUE) sure++;
+    else if (t === UNKNOWN) maybe++;
+  }
+  const open = ctx.t < start + T;
+  // Every count the nested event may end with: [sure, sure + maybe], or unbounded while open.
+  const counts: number[] = [];
+  const limit = open ? Math.max(sure, ...args.map((a) => (typeof a === 'number' ? Math.ceil(a) + 1 : 0))) + 1 : sure + maybe;
+  for (let n = sure; n <= limit; n++) counts.push(n);
+  const truths = counts.map((n) => compareValues(comparator, n, args, 0));
+  return truths.every((x) => x) ? TRUE : truths.every((x) => !x) ? FALSE : UNKNOWN;
 }
 
 function reduce(a: Aggregate, ctx: Ctx): unknown {
@@ -212,29 +318,6 @@ function reduce(a: Aggregate, ctx: Ctx): unknown {
       let bestCount = 0;
       for (const [k, c] of counts) if (c > bestCount || (c === bestCount && best !== null && k < best)) [best, bestCount] = [k, c];
       return bestCount >= r.minFrequency ? best : null;
-    }
-  }
-}
-
-function eventCondition(c: Condition, e: FlockEvent): boolean {
-  switch (c.kind) {
-    case 'and':
-      return c.operands.every((o) => eventCondition(o, e));
-    case 'or':
-      return c.operands.some((o) => eventCondition(o, e));
-    case 'not':
-      return !eventCondition(c.operand, e);
-    case 'quantified':
-      throw new Error('oracle: ANY/ALL inside where');
-    case 'comparison': {
-      const value = (s: Scalar | ComparatorArg): unknown => {
-        if (s.kind === 'duration') return s.ms;
-        if (s.kind === 'literal') return s.type === 'timestamp' ? new InstantArg(s.ms) : s.value;
-        if (s.kind === 'property') return getPath(e.properties, s.path);
-        if (s.kind === 'context') return getPath(e.context, s.path);
-        throw new Error(`oracle: ${s.kind} inside where not modelled`);
-      };
-      return compareValues(c.comparator, value(c.subject), c.args.map(value), e.timestamp);
     }
   }
 }

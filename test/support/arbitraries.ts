@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { Aggregate, ComparatorName, Condition, Duration, EventStream, Filter, Reducer, Scalar } from '../../engine/lang/ast.ts';
 import type { FlockEvent } from '../../engine/event/model.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { agg, and, audience, between, cmp, computedTrait, ctx, event, expiresAfter, instant, lit, not, or, prop, seconds, trait, where, within } from './ast.ts';
+import { agg, and, audience, between, cmp, computedTrait, count, ctx, event, expiresAfter, instant, lit, not, or, parentProp, prop, seconds, trait, where, within, withinParent } from './ast.ts';
 import { base } from './events.ts';
 
 export const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -101,7 +101,62 @@ const reducerArb: fc.Arbitrary<[Reducer, Kind]> = fc.oneof(
   ),
 );
 
-const aggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.tuple(streamArb, reducerArb).map(([s, [r, k]]) => [agg(s, r), k]);
+const plainAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.tuple(streamArb, reducerArb).map(([s, [r, k]]) => [agg(s, r), k]);
+
+/**
+ * A nested (funnel) step: `event(name).where(…).within(parent: T).count() <cmp> k`, whose `where` may
+ * compare with the parent's properties (dynamic reference) and nest one more step.
+ */
+const stepArb = (depth: number): fc.Arbitrary<Condition> =>
+  fc
+    .tuple(
+      fc.constantFrom(...EVENT_NAMES),
+      fc.integer({ min: 1, max: 60 }),
+      fc.oneof(
+        { weight: 3, arbitrary: fc.constant<Condition | null>(null) },
+        { weight: 2, arbitrary: fc.constant<Condition | null>(cmp(prop('q'), 'equals', parentProp('q'))) },
+        { weight: 1, arbitrary: comparisonArb(prop('p'), 'number').map((c): Condition | null => c) },
+        ...(depth < 2 ? [{ weight: 1, arbitrary: stepArb(depth + 1).map((c): Condition | null => c) }] : []),
+      ),
+      fc.constantFrom<'did' | 'did not' | 'not did' | 'twice' | 'at most one'>('did', 'did not', 'not did', 'twice', 'at most one'),
+    )
+    .map(([name, t, cond, form]) => {
+      const child = count(event(name, ...(cond === null ? [] : [where(cond)]), withinParent(seconds(t))));
+      switch (form) {
+        case 'did':
+          return cmp(child, 'at_least', 1);
+        case 'did not':
+          return cmp(child, 'equals', 0);
+        case 'not did':
+          return not(cmp(child, 'at_least', 1));
+        case 'twice':
+          return cmp(child, 'at_least', 2);
+        case 'at most one':
+          return cmp(child, 'at_most', 1);
+      }
+    });
+
+/** A root stream whose `where` needs its instances: funnel steps, trait references, parent-free statics. */
+const funnelAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc
+  .tuple(
+    fc.constantFrom(...EVENT_NAMES),
+    fc.oneof(
+      stepArb(1),
+      fc.tuple(stepArb(1), eventConditionArb).map(([a, b]) => and(a, b)),
+      fc.tuple(stepArb(1), stepArb(1)).map(([a, b]) => or(a, b)),
+      fc.constantFrom<ComparatorName>('at_least', 'less_than', 'equals').map((c) => cmp(prop('p'), c, trait('score'))),
+      fc.tuple(stepArb(1), fc.constantFrom<ComparatorName>('at_least', 'less_than')).map(([a, c]) => and(a, cmp(prop('p'), c, trait('score')))),
+    ),
+    fc.oneof(
+      { weight: 1, arbitrary: fc.constant<Filter | null>(null) },
+      { weight: 3, arbitrary: durationArb.map((d): Filter | null => within(d)) },
+      { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 60 })).map(([a, w]): Filter | null => between(seconds(a), seconds(a + w))) },
+    ),
+    fc.constantFrom<[Reducer, Kind]>([{ kind: 'count' }, 'number'], [{ kind: 'count' }, 'number'], [{ kind: 'sum', of: prop('p') }, 'number'], [{ kind: 'last', of: prop('q') }, 'text']),
+  )
+  .map(([name, cond, window, [reducer, kind]]) => [agg(event(name, where(cond), ...(window === null ? [] : [window])), reducer), kind]);
+
+const aggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.oneof({ weight: 4, arbitrary: plainAggregateArb }, { weight: 1, arbitrary: funnelAggregateArb });
 
 /** An audience condition: aggregates, custom traits, earlier definitions, nested boolean logic. */
 function audienceConditionArb(earlier: readonly DefinitionInput[]): fc.Arbitrary<Condition> {

@@ -32,6 +32,8 @@ export const instant = (iso: string): Literal => ({ kind: 'literal', type: 'time
 export const trait = (path: string): TraitRef => ({ kind: 'trait', path: path.split('.') });
 export const prop = (path: string): PropertyRef => ({ kind: 'property', path: path.split('.'), parent: false });
 export const ctx = (path: string): ContextRef => ({ kind: 'context', path: path.split('.'), parent: false });
+export const parentProp = (path: string): PropertyRef => ({ kind: 'property', path: path.split('.'), parent: true });
+export const withinParent = (d: Duration): Filter => ({ kind: 'within', duration: d, parent: true });
 
 export const event = (name: string, ...filters: Filter[]): EventStream => ({ kind: 'stream', source: 'event', name, filters });
 export const where = (condition: Condition): Filter => ({ kind: 'where', condition });

@@ -1,0 +1,125 @@
+/** Funnels and dynamic property references: the spec's examples, abandoned-cart semantics, exact deadlines, bounded state. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseDefinition } from '../../engine/lang/index.ts';
+import { compilePlan } from '../../engine/plan/compile.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { Runtime } from '../../engine/runtime/runtime.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { aggregatesByFingerprint } from '../../engine/runtime/profile-state.ts';
+import { identify, track } from '../support/events.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2026-04-01T00:00:00Z');
+
+function define(key: string, query: string, kind: 'audience' | 'trait' = 'audience'): DefinitionInput {
+  const r = parseDefinition(query, { kind, target: 'USERS' });
+  assert.ok(r.definition, `${query}: ${JSON.stringify(r.diagnostics)}`);
+  return { id: `${kind === 'audience' ? 'aud' : 'tra'}_${key}`, key, kind, target: 'USERS', version: 1, definition: r.definition! };
+}
+
+function engine(defs: DefinitionInput[]) {
+  const { plan, failures } = compilePlan(defs);
+  assert.is(failures.size, 0, [...failures.values()].map((f) => f.message).join('; '));
+  const changes: Change[] = [];
+  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const send = (e: ReturnType<typeof track>) => rt.replay([{ event: e, profileId: e.userId! }]);
+  const log = (u: string) => changes.filter((c) => c.profileId === u).map((c) => `${c.kind === 'trait' ? `${c.traitKey}=${String(c.value)}` : `${c.kind} ${c.audienceKey}`} @${(c.at - T0) / HOUR}h`);
+  return { rt, changes, send, log };
+}
+
+test('began checkout without completing within 1 hour: enters exactly at the deadline; an order in time cancels it', () => {
+  const { rt, send, log } = engine([define('abandoned_checkout', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() = 0).within(7 days).count() >= 1")]);
+  send(track('slow', 'Checkout Started', T0));
+  send(track('fast', 'Checkout Started', T0));
+  send(track('fast', 'Order Completed', T0 + HOUR / 2));
+  send(track('late', 'Checkout Started', T0));
+  rt.advanceTo(T0 + 2 * HOUR);
+  send(track('late', 'Order Completed', T0 + 2 * HOUR)); // after the deadline: does not count
+  rt.advanceTo(T0 + 10 * DAY);
+  assert.equal(log('slow'), ['enter abandoned_checkout @1h', 'exit abandoned_checkout @168h']);
+  assert.equal(log('fast'), []);
+  assert.equal(log('late'), ['enter abandoned_checkout @1h', 'exit abandoned_checkout @168h']);
+});
+
+test('abandoned cart over every parent instance: Added → Ordered → Added is still abandoned', () => {
+  const { rt, send, log } = engine([define('cart', "event('Product Added').where(event('Order Completed').within(parent: 1 day).count() = 0).within(7 days).count() >= 1")]);
+  send(track('u', 'Product Added', T0));
+  send(track('u', 'Order Completed', T0 + HOUR));
+  send(track('u', 'Product Added', T0 + 30 * HOUR));
+  rt.advanceTo(T0 + 10 * DAY);
+  // the first add is followed by an order; the second is not: the user enters a day after it
+  assert.equal(log('u'), ['enter cart @54h', 'exit cart @198h']);
+});
+
+test('Shoes Bought, then Shoes Returned within 5 days, priced at least the average spend (funnel + dynamic trait reference)', () => {
+  const { rt, send, log } = engine([
+    define(
+      'returners',
+      "event('Shoes Bought').where( property('price') >= trait('avg_spend') AND event('Shoes Returned').within(parent: 5 days).count() >= 1 ).within(30 days).count() >= 1",
+    ),
+  ]);
+  send(identify('u', T0, { avg_spend: 100 }));
+  send(track('u', 'Shoes Bought', T0 + HOUR, { price: 120 }));
+  send(track('u', 'Shoes Returned', T0 + 3 * DAY));
+  send(identify('v', T0, { avg_spend: 100 }));
+  send(track('v', 'Shoes Bought', T0 + HOUR, { price: 80 }));
+  send(track('v', 'Shoes Returned', T0 + 2 * DAY));
+  send(identify('w', T0, { avg_spend: 100 }));
+  send(track('w', 'Shoes Bought', T0 + HOUR, { price: 150 }));
+  send(track('w', 'Shoes Returned', T0 + 6 * DAY)); // too late
+  rt.advanceTo(T0 + 10 * DAY);
+  send(identify('v', T0 + 10 * DAY, { avg_spend: 50 })); // the trait changes: v's purchase now qualifies
+  rt.advanceTo(T0 + 40 * DAY);
+  assert.equal(log('u'), ['enter returners @72h', 'exit returners @721h']);
+  assert.equal(log('v'), ['enter returners @240h', 'exit returners @721h']);
+  assert.equal(log('w'), []);
+});
+
+test('viewed product 123 and did not order that same product within 7 days (property(parent:) reference)', () => {
+  const { rt, send, log } = engine([
+    define(
+      'viewed_not_ordered',
+      "event('Product Viewed').where( property('product_id') = '123' AND event('Order Completed').where(property('product_id') = property(parent: 'product_id')).within(parent: 7 days).count() = 0 ).within(30 days).count() >= 1",
+    ),
+  ]);
+  send(track('a', 'Product Viewed', T0, { product_id: '123' }));
+  send(track('a', 'Order Completed', T0 + DAY, { product_id: '999' })); // another product: still counts
+  send(track('b', 'Product Viewed', T0, { product_id: '123' }));
+  send(track('b', 'Order Completed', T0 + DAY, { product_id: '123' }));
+  rt.advanceTo(T0 + 60 * DAY);
+  assert.equal(log('a'), ['enter viewed_not_ordered @168h', 'exit viewed_not_ordered @720h']);
+  assert.equal(log('b'), []);
+});
+
+test('three steps: A, then B within 1 hour, then C within 2 hours of that B', () => {
+  const { rt, send, log } = engine([
+    define('three', "event('A').where(event('B').where(event('C').within(parent: 2 hours).count() >= 1).within(parent: 1 hour).count() >= 1).within(1 day).count() >= 1"),
+  ]);
+  send(track('yes', 'A', T0));
+  send(track('yes', 'B', T0 + HOUR / 2));
+  send(track('yes', 'C', T0 + 2 * HOUR));
+  send(track('no', 'A', T0));
+  send(track('no', 'C', T0 + HOUR / 4)); // C before B: not a sequence
+  send(track('no', 'B', T0 + HOUR / 2));
+  rt.advanceTo(T0 + 3 * DAY);
+  assert.equal(log('yes'), ['enter three @2h', 'exit three @24h']);
+  assert.equal(log('no'), []);
+});
+
+test('funnel state stays bounded: instances out of the window are dropped', () => {
+  const { rt, send } = engine([define('cart', "event('Product Added').where(event('Order Completed').within(parent: 1 hour).count() = 0).within(1 day).count() >= 1")]);
+  for (let i = 0; i < 2000; i++) {
+    send(track('heavy', 'Product Added', T0 + i * 10 * 60_000));
+    if (i % 3 === 0) send(track('heavy', 'Order Completed', T0 + i * 10 * 60_000 + 60_000));
+  }
+  rt.advanceTo(T0 + 2000 * 10 * 60_000);
+  rt.close();
+  const [state] = [...aggregatesByFingerprint(rt.profile('spa_test', 'heavy')!).values()];
+  const streams = (state as { streams: Array<{ t: number[] }> }).streams.map((s) => s.t.length);
+  assert.ok(streams[0]! <= 145, `parents kept: ${streams[0]} (one day of adds every 10 minutes is 144)`);
+  assert.ok(streams[1]! <= 60, `children kept: ${streams[1]}`);
+});
+
+test.run();
