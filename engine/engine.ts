@@ -16,6 +16,7 @@ export interface EngineOptions {
   readonly changeLog: AppendLog;
   readonly store: CheckpointStore;
   readonly plans: ReadonlyMap<string, Plan>;
+  /** identity resolution (`IdentityGraph` over `store`): its graph is checkpointed with the profiles. */
   readonly resolver: IdentityResolver;
   /** wall clock; tests pass a virtual one. */
   readonly clock?: () => number;
@@ -38,7 +39,10 @@ export interface EngineOptions {
 
 export interface EngineStats {
   eventsIn: number;
+  /** events that identified nobody (no identifier, or every one blocked). */
   eventsSkipped: number;
+  /** profile merges identity resolution performed. */
+  merges: number;
   changesOut: number;
   checkpoints: number;
   lastCheckpointMs: number;
@@ -121,6 +125,7 @@ export class Engine {
     this.stats = {
       eventsIn: 0,
       eventsSkipped: 0,
+      merges: 0,
       changesOut: 0,
       checkpoints: 0,
       lastCheckpointMs: 0,
@@ -162,6 +167,7 @@ export class Engine {
     this.#position = Math.max(this.#position, b.lastSeq);
     this.stats.eventsIn += b.events.length;
     this.stats.eventsSkipped += b.skipped;
+    this.stats.merges += b.merges.length;
     this.#uncheckpointedEvents += b.events.length + b.skipped;
     this.#noteDirty();
   }
@@ -190,7 +196,8 @@ export class Engine {
   }
 
   /**
-   * Commits state, timers, outbox, position and watermark in one LMDB transaction; then publishes
+   * Commits state, timers, outbox, the identity graph's changes, position and watermark in one LMDB
+   * transaction (a restart finds profiles and the identity graph at the same position); then publishes
    * the outbox to the change log (deterministic ids: a republish is deduplicated) and commits the
    * input position on the event log.
    */
@@ -209,6 +216,7 @@ export class Engine {
       changes,
       records,
       publishedThrough: this.#published,
+      identity: this.#o.resolver.checkpointWrites?.(),
     });
     for (const s of slots) s.savedWake = s.state.wake;
     this.#uncheckpointedEvents = 0;

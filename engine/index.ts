@@ -25,6 +25,33 @@ export { openAppendLog, CHANGE_LOG, EVENT_LOG } from './log/open-event-log.ts';
 export type { AppendLog, LogRecord, LogEntry } from './log/append-log.ts';
 export { loadDefinitionsFile, definitionsFromJson, type DefinitionProblem } from './definitions/definitions-file.ts';
 
+// identity resolution
+export { IdentityGraph, type IdentityGraphOptions, type IdentityStats, type Refusal } from './identity/identity-graph.ts';
+export {
+  DEFAULT_BLOCKED,
+  DEFAULT_IDENTITY_RULES,
+  DEFAULT_IDENTIFIER_TYPES,
+  LIMIT_WINDOWS,
+  identityRules,
+  type BlockedValue,
+  type IdentifierConfig,
+  type IdentityRules,
+  type IdentityRulesConfig,
+  type IdentityRulesIssue,
+  type IdentityRulesResult,
+} from './identity/rules.ts';
+export {
+  canonicalProfile,
+  lookupProfile,
+  parseProfileIdentifier,
+  profileExternalIds,
+  type IdentityExternalId,
+  type LookupError,
+  type LookupOptions,
+  type LookupResult,
+} from './identity/lookup.ts';
+export type { IdentityReader, AccountUsersReader, MergeRecord } from './identity/records.ts';
+
 // the query language
 export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';
 export type { Definition, DefinitionTarget } from './lang/ast.ts';

@@ -48,6 +48,33 @@ export interface WorkloadOptions {
   /** share of events that arrive late (timestamp up to an hour behind). */
   readonly lateShare?: number;
   readonly products?: number;
+  /** identity journeys (anonymous visitors who sign in, several devices, shared devices, blocked ids); unset: every event carries its user's userId. */
+  readonly identity?: IdentityJourneyOptions;
+}
+
+/**
+ * Each user has 1–`maxDevices` devices, each with an anonymous id (`anon_<u>_<d>`; device 1 is an iPhone,
+ * device 2 an Android phone, with device ids). On a device the user has not signed in on, events are
+ * anonymous; an identify call (the `identifyShare` ones) signs in there: userId + anonymousId + email, which
+ * attaches the device's anonymous profile to the user's, or merges the two. A few events come from a
+ * shared kiosk whose anonymous id several users send (merge protection keeps them apart) or carry a
+ * blocked placeholder id.
+ */
+export interface IdentityJourneyOptions {
+  readonly maxDevices?: number;
+  /** share of events from one of 10 shared kiosks (signed in as the user). */
+  readonly sharedDeviceShare?: number;
+  /** share of events whose userId is a blocked placeholder (`null`, `0`, `-1`, `anonymous`). */
+  readonly blockedShare?: number;
+}
+
+const BLOCKED_IDS = ['null', '0', '-1', 'anonymous'];
+const DEVICE_TYPES = [null, 'ios', 'android'] as const;
+
+/** The devices of one user and which of them the user signed in on (a bit per device). */
+interface Journey {
+  readonly devices: number;
+  signedIn: number;
 }
 
 /** Yields `events` events in arrival order: timestamps increase with jitter; a few are late. */
@@ -65,31 +92,56 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
   const step = o.spanMs / Math.max(1, o.events);
   const identifyShare = o.identifyShare ?? 0.03;
   const lateShare = o.lateShare ?? 0.01;
+  const identity = o.identity;
+  const journeys = new Map<number, Journey>();
   for (let i = 0; i < o.events; i++) {
     const user = users.sample(random);
-    const userId = userIds[user] ?? `user_${user}`;
+    const knownAs = userIds[user] ?? `user_${user}`;
+    let userId: string | null = knownAs;
     let ts = Math.floor(start + i * step + random.next() * step);
     if (random.chance(lateShare)) ts -= random.int(1, 3_600_000);
     const messageId = `m_${o.seed}_${i}`;
-    if (random.chance(identifyShare)) {
+    // Identity journeys draw their own random numbers only when enabled: the default stream is unchanged.
+    let anonymousId: string | null = null;
+    let device: Record<string, unknown> | null = null;
+    let signIn = false;
+    if (identity !== undefined) {
+      let journey = journeys.get(user);
+      if (journey === undefined) journeys.set(user, (journey = { devices: random.int(1, identity.maxDevices ?? 3), signedIn: 0 }));
+      const d = random.int(0, journey.devices - 1);
+      anonymousId = `anon_${user}_${d}`;
+      const type = DEVICE_TYPES[d % DEVICE_TYPES.length]!;
+      if (type !== null) device = { type, id: `dev_${user}_${d}` };
+      signIn = random.chance(identifyShare);
+      if (signIn) journey.signedIn |= 1 << d;
+      else if ((journey.signedIn & (1 << d)) === 0) userId = null;
+      if (random.chance(identity.sharedDeviceShare ?? 0.002)) {
+        anonymousId = `kiosk_${random.int(0, 9)}`;
+        device = null;
+        userId = knownAs;
+      }
+      if (random.chance(identity.blockedShare ?? 0.001)) userId = random.pick(BLOCKED_IDS);
+    }
+    const context = device === null ? null : { device };
+    if (identity === undefined ? random.chance(identifyShare) : signIn) {
       yield {
         space,
         type: 'identify',
         event: null,
         messageId,
-        userId,
-        anonymousId: null,
+        userId: userId ?? knownAs,
+        anonymousId,
         groupId: null,
         previousId: null,
         traits: {
           plan: random.pick(PLANS),
           score: random.int(0, 100),
           city: random.pick(CITIES),
-          email: `${userId}@example.com`,
+          email: `${knownAs}@example.com`,
           signup_at: new Date(ts - random.int(0, 400) * 86_400_000).toISOString(),
         },
         properties: null,
-        context: null,
+        context,
         integrations: null,
         timestamp: ts,
         receivedAt: ts,
@@ -120,12 +172,12 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
       event: name,
       messageId,
       userId,
-      anonymousId: null,
+      anonymousId,
       groupId: null,
       previousId: null,
       traits: null,
       properties,
-      context: { page: { path: PATHS[product] ?? `/${category}/${productId}` } },
+      context: { page: { path: PATHS[product] ?? `/${category}/${productId}` }, ...context },
       integrations: null,
       timestamp: ts,
       receivedAt: ts,

@@ -30,6 +30,17 @@ function text(v: unknown): string | null {
   return null;
 }
 
+/** Adds one identifier unless it is no text, too long, of a disabled type, blocked or already there. */
+function add(rules: IdentityRules, list: Identifier[], type: string, v: unknown): void {
+  const raw = text(v);
+  if (raw === null || raw.length > MAX_IDENTIFIER_LENGTH) return;
+  if (!rules.rule(type).enabled) return;
+  const value = raw.toLowerCase();
+  if (rules.isBlocked(type, value)) return;
+  for (let i = 0; i < list.length; i++) if (list[i]!.type === type && list[i]!.value === value) return;
+  list.push({ type, value, raw });
+}
+
 /**
  * Reads every identifier of `event`:
  * - `user_id` ← userId, `anonymous_id` ← anonymousId (alias calls: `previousId` is not one — aliases do not merge);
@@ -43,36 +54,26 @@ function text(v: unknown): string | null {
 export function extractIdentifiers(event: FlockEvent, rules: IdentityRules): EventIdentifiers {
   const users: Identifier[] = [];
   const accounts: Identifier[] = [];
-  const add = (list: Identifier[], type: string, v: unknown): void => {
-    const raw = text(v);
-    if (raw === null || raw.length > MAX_IDENTIFIER_LENGTH) return;
-    if (!rules.rule(type).enabled) return;
-    const value = raw.toLowerCase();
-    if (rules.isBlocked(type, value)) return;
-    for (let i = 0; i < list.length; i++) if (list[i]!.type === type && list[i]!.value === value) return;
-    list.push({ type, value, raw });
-  };
-
-  add(users, 'user_id', event.userId);
-  add(users, 'anonymous_id', event.anonymousId);
+  add(rules, users, 'user_id', event.userId);
+  add(rules, users, 'anonymous_id', event.anonymousId);
   const traits = event.type === 'group' ? null : asObject(event.traits);
   const context = asObject(event.context);
   const contextTraits = asObject(context?.['traits']);
-  if (traits !== null) add(users, 'email', traits['email']);
-  if (contextTraits !== null) add(users, 'email', contextTraits['email']);
+  if (traits !== null) add(rules, users, 'email', traits['email']);
+  if (contextTraits !== null) add(rules, users, 'email', contextTraits['email']);
 
   const device = asObject(context?.['device']);
   if (device !== null) {
     const kind = typeof device['type'] === 'string' ? device['type'].toLowerCase() : null;
     if (kind === 'android' || kind === 'ios') {
-      add(users, `${kind}.id`, device['id']);
-      if (device['adTrackingEnabled'] === true) add(users, `${kind}.idfa`, device['advertisingId']);
-      add(users, `${kind}.push_token`, device['token']);
+      add(rules, users, `${kind}.id`, device['id']);
+      if (device['adTrackingEnabled'] === true) add(rules, users, `${kind}.idfa`, device['advertisingId']);
+      add(rules, users, `${kind}.push_token`, device['token']);
     }
   }
 
   const ga = asObject(asObject(context?.['integrations'])?.['Google Analytics']) ?? asObject(asObject(event.integrations)?.['Google Analytics']);
-  if (ga !== null) add(users, 'ga_client_id', ga['clientId']);
+  if (ga !== null) add(rules, users, 'ga_client_id', ga['clientId']);
 
   const externalIds = context?.['externalIds'];
   if (Array.isArray(externalIds)) {
@@ -81,19 +82,19 @@ export function extractIdentifiers(event: FlockEvent, rules: IdentityRules): Eve
       if (e === null || typeof e['type'] !== 'string' || typeof e['collection'] !== 'string' || typeof e['encoding'] !== 'string' || e['id'] === undefined) continue;
       const type = e['type'].toLowerCase();
       if (!validIdentifierType(type)) continue;
-      if (e['collection'] === 'users') add(users, type, e['id']);
-      else if (e['collection'] === 'accounts') add(accounts, type, e['id']);
+      if (e['collection'] === 'users') add(rules, users, type, e['id']);
+      else if (e['collection'] === 'accounts') add(rules, accounts, type, e['id']);
     }
   }
 
   for (const [type, snakeKey, camelKey] of rules.traitKeys) {
     for (const source of [traits, contextTraits, asObject(event.properties)]) {
       if (source === null) continue;
-      add(users, type, source[snakeKey] ?? source[camelKey]);
+      add(rules, users, type, source[snakeKey] ?? source[camelKey]);
     }
   }
 
-  if (event.type === 'group') add(accounts, 'group_id', event.groupId);
+  if (event.type === 'group') add(rules, accounts, 'group_id', event.groupId);
 
   if (users.length > 1) users.sort((a, b) => rules.compareTypes(a.type, b.type) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   return { users, accounts };

@@ -51,8 +51,8 @@ interface Profile {
 }
 
 class SpaceGraph {
-  /** `type:value` → owning canonical profile, or null when known to be nobody's. */
-  readonly owners = new Map<string, string | null>();
+  /** type → value → owning canonical profile, or null when known to be nobody's (nested: no key concatenation per lookup). */
+  readonly owners = new Map<string, Map<string, string | null>>();
   /** loaded profiles; null: no such profile (never created, or absorbed). */
   readonly profiles = new Map<string, Profile | null>();
   readonly merges = new Map<string, MergeRecord>();
@@ -95,12 +95,18 @@ export class IdentityGraph implements IdentityResolver, IdentityReader {
     return g;
   }
 
+  #owners(g: SpaceGraph, type: string): Map<string, string | null> {
+    let m = g.owners.get(type);
+    if (m === undefined) g.owners.set(type, (m = new Map()));
+    return m;
+  }
+
   #owner(g: SpaceGraph, type: string, value: string): string | null {
-    const key = `${type}:${value}`;
-    let o = g.owners.get(key);
+    const owners = this.#owners(g, type);
+    let o = owners.get(value);
     if (o === undefined) {
       o = this.#source?.identifierOwner(g.space, type, value) ?? null;
-      g.owners.set(key, o);
+      owners.set(value, o);
     }
     return o;
   }
@@ -249,7 +255,7 @@ export class IdentityGraph implements IdentityResolver, IdentityReader {
   }
 
   #setOwner(g: SpaceGraph, type: string, value: string, profileId: string): void {
-    g.owners.set(`${type}:${value}`, profileId);
+    this.#owners(g, type).set(value, profileId);
     this.#dirtyOwners.set(`${g.space}\u0000${type}:${value}`, { space: g.space, type, value, profileId });
   }
 

@@ -17,7 +17,7 @@ export type LookupResult =
   | { readonly ok: false; readonly error: LookupError };
 
 /** An external id as the Profile API lists it (`GET …/external_ids`). */
-export interface ExternalId {
+export interface IdentityExternalId {
   readonly type: string;
   /** the value as first sent. */
   readonly id: string;
@@ -26,7 +26,13 @@ export interface ExternalId {
   /** first seen: the event time of the message that added it. */
   readonly createdAt: number;
   readonly firstMessageId: string;
-  readonly sourceId: string | null;
+  /** the source of that message, when known. */
+  readonly sourceId?: string;
+}
+
+export interface LookupOptions {
+  /** the identifier is already percent-decoded (a router's path parameter): do not decode it again. */
+  readonly decoded?: boolean;
 }
 
 const invalid = (message: string): { ok: false; error: LookupError } => ({ ok: false, error: { code: 'invalid_identifier', message } });
@@ -35,12 +41,14 @@ const invalid = (message: string): { ok: false; error: LookupError } => ({ ok: f
  * Parses a Profile API identifier `<type>:<value>` as it appears in the URL path: percent-decoded (so
  * `+` is sent as `%2B`; a bare `+` stays a plus), the value lowercased as the graph stores it.
  */
-export function parseIdentifier(text: string): ParsedIdentifier {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(text);
-  } catch {
-    return invalid(`"${text}" is not correctly percent-encoded`);
+export function parseProfileIdentifier(text: string, options: LookupOptions = {}): ParsedIdentifier {
+  let decoded = text;
+  if (options.decoded !== true) {
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return invalid(`"${text}" is not correctly percent-encoded`);
+    }
   }
   const colon = decoded.indexOf(':');
   if (colon <= 0) return invalid(`"${decoded}" is not <type>:<value>`);
@@ -65,30 +73,28 @@ export function canonicalProfile(reader: IdentityReader, space: string, id: stri
 }
 
 /** Resolves `type:value` (or a `use_…` segment id, old ids of merged profiles included) to the canonical profile. */
-export function lookupProfile(reader: IdentityReader, space: string, identifier: string): LookupResult {
+export function lookupProfile(reader: IdentityReader, space: string, identifier: string, options: LookupOptions = {}): LookupResult {
   if (isProfileId(identifier)) {
     const id = canonicalProfile(reader, space, identifier);
     if (id === undefined) return { ok: false, error: { code: 'not_found', message: 'Profile was not found.' } };
     return id === identifier ? { ok: true, profileId: id } : { ok: true, profileId: id, mergedFrom: identifier };
   }
-  const parsed = parseIdentifier(identifier);
+  const parsed = parseProfileIdentifier(identifier, options);
   if (!parsed.ok) return parsed;
   const owner = reader.identifierOwner(space, parsed.type, parsed.value);
   if (owner === undefined) return { ok: false, error: { code: 'not_found', message: 'Profile was not found.' } };
   return { ok: true, profileId: owner };
 }
 
-/** A profile's external ids in the order they were added (undefined: no such canonical profile). */
-export function externalIds(reader: IdentityReader, space: string, profileId: string): ExternalId[] | undefined {
+/**
+ * A profile's external ids in the order they were added, each with the spelling first sent, when it
+ * was first seen (event time) and by which message and source (undefined: no such canonical profile).
+ */
+export function profileExternalIds(reader: IdentityReader, space: string, profileId: string): IdentityExternalId[] | undefined {
   const record = reader.identityProfile(space, profileId);
   if (record === undefined) return undefined;
-  return record.ids.map(([type, value, at, messageId, sourceId, raw]) => ({
-    type,
-    id: raw ?? value,
-    collection: 'users',
-    encoding: 'none',
-    createdAt: at,
-    firstMessageId: messageId,
-    sourceId,
-  }));
+  return record.ids.map(([type, value, at, messageId, sourceId, raw]) => {
+    const x: IdentityExternalId = { type, id: raw ?? value, collection: 'users', encoding: 'none', createdAt: at, firstMessageId: messageId };
+    return sourceId === null ? x : { ...x, sourceId };
+  });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDefinitionsFile } from '../definitions/definitions-file.ts';
 import { Engine } from '../engine.ts';
-import { DirectResolver } from '../identity/resolver.ts';
+import { IdentityGraph } from '../identity/identity-graph.ts';
 import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { compilePlan } from '../plan/compile.ts';
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     changeLog,
     store,
     plans,
-    resolver: new DirectResolver(),
+    // Identity resolution with Segment's default rules, reading the graph lazily from the checkpoint.
+    resolver: new IdentityGraph({ source: store }),
     tickMs: config.tickMs,
     checkpointMs: config.checkpointMs,
     partitions: config.partitions,

@@ -2,6 +2,16 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LogRecord } from '../log/append-log.ts';
+import {
+  identityProfileFromPlain,
+  type AccountRecord,
+  type AccountUserRecord,
+  type AccountUsersReader,
+  type IdentityProfileRecord,
+  type IdentityReader,
+  type IdentityWrites,
+  type MergeRecord,
+} from '../identity/records.ts';
 import type { Change } from '../runtime/change.ts';
 import { profileFromPlain, profileToPlain, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
@@ -14,7 +24,13 @@ import type { PendingEntry } from '../runtime/runtime.ts';
  * - `outputs`  [space, definitionId, version, profileId] → {v, at}: current members and trait values,
  *   so the API lists an audience's members with a range read;
  * - `outbox`   seq → the change-log records of one checkpoint, until confirmed on the change log;
- * - `meta`     position, watermark, the open instant's pending profiles, outbox counters.
+ * - `meta`     position, watermark, the open instant's pending profiles, outbox counters;
+ * - the identity graph (engine/identity/README.md), written in the same transaction:
+ *   `id_profiles` [space, profileId] → the profile's identifiers, account links, merge count, creation number;
+ *   `id_owners` [space, type, value] → the canonical profile owning the identifier;
+ *   `id_merges` [space, oldProfileId] → {into, at, messageId, eventType} (chains followed on lookup);
+ *   `id_accounts` [space, groupId] → first seen; `id_account_users` [space, groupId, profileId] → linked at;
+ *   `id_meta` [space] → the next profile creation number.
  * Writes go in key order: LMDB appends sorted keys far faster than scattered ones.
  */
 
@@ -49,6 +65,8 @@ export interface CheckpointInput {
   readonly records: readonly LogRecord[];
   /** outbox entries confirmed on the change log since the last checkpoint. */
   readonly publishedThrough: number;
+  /** the identity graph's changes since the last checkpoint. */
+  readonly identity?: IdentityWrites | undefined;
 }
 
 export interface OutputRow {
@@ -82,13 +100,26 @@ function compareKeys(a: readonly (string | number)[], b: readonly (string | numb
   return 0;
 }
 
-export class CheckpointStore {
+type Key = readonly (string | number)[];
+
+/** Sorts `items` by their key (LMDB appends sorted keys far faster than scattered ones). */
+function byKey<T extends { key: Key }>(items: T[]): T[] {
+  return items.sort((a, b) => compareKeys(a.key, b.key));
+}
+
+export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #env: RootDatabase;
   readonly #profiles: Database<unknown, [string, string]>;
   readonly #timers: Database<null, [number, string, string]>;
   readonly #outputs: Database<{ v: unknown; at: number }, [string, string, number, string]>;
   readonly #outbox: Database<LogRecord[], number>;
   readonly #meta: Database<unknown, string>;
+  readonly #idProfiles: Database<unknown, [string, string]>;
+  readonly #idOwners: Database<string, [string, string, string]>;
+  readonly #idMerges: Database<MergeRecord, [string, string]>;
+  readonly #idAccounts: Database<AccountRecord, [string, string]>;
+  readonly #idAccountUsers: Database<AccountUserRecord, [string, string, string]>;
+  readonly #idMeta: Database<{ next: number }, [string]>;
   #closed = false;
 
   private constructor(readonly path: string, readOnly: boolean) {
@@ -100,6 +131,12 @@ export class CheckpointStore {
     this.#outputs = this.#env.openDB({ name: 'outputs', ...structures });
     this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'msgpack' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
+    this.#idProfiles = this.#env.openDB({ name: 'id_profiles', encoding: 'msgpack' });
+    this.#idOwners = this.#env.openDB({ name: 'id_owners', encoding: 'msgpack' });
+    this.#idMerges = this.#env.openDB({ name: 'id_merges', encoding: 'msgpack' });
+    this.#idAccounts = this.#env.openDB({ name: 'id_accounts', encoding: 'msgpack' });
+    this.#idAccountUsers = this.#env.openDB({ name: 'id_account_users', encoding: 'msgpack' });
+    this.#idMeta = this.#env.openDB({ name: 'id_meta', encoding: 'msgpack' });
   }
 
   /** Opens (creating) the store at `path`. `readOnly` handles serve the API beside a running engine. */
@@ -145,6 +182,52 @@ export class CheckpointStore {
     return this.#outputs.getKeysCount({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] });
   }
 
+  // The identity graph (IdentityReader): what the last checkpoint committed. ------------------
+
+  identifierOwner(space: string, type: string, value: string): string | undefined {
+    return this.#idOwners.get([space, type, value]);
+  }
+
+  identityProfile(space: string, id: string): IdentityProfileRecord | undefined {
+    const plain = this.#idProfiles.get([space, id]);
+    return plain === undefined ? undefined : identityProfileFromPlain(plain);
+  }
+
+  identityMerge(space: string, id: string): MergeRecord | undefined {
+    return this.#idMerges.get([space, id]);
+  }
+
+  identityCounter(space: string): number {
+    return this.#idMeta.get([space])?.next ?? 0;
+  }
+
+  account(space: string, groupId: string): AccountRecord | undefined {
+    return this.#idAccounts.get([space, groupId]);
+  }
+
+  accountUsers(space: string, groupId: string): Array<{ profileId: string; record: AccountUserRecord }> {
+    return [...this.#idAccountUsers.getRange({ start: [space, groupId, ''], end: [space, `${groupId}\u0000`, ''] })]
+      .filter(({ key }) => key[1] === groupId)
+      .map(({ key, value }) => ({ profileId: key[2], record: value }));
+  }
+
+  #writeIdentity(w: IdentityWrites): void {
+    for (const { key, record } of byKey(w.profiles.map((p) => ({ key: [p.space, p.id] as [string, string], record: p.record })))) {
+      if (record === null) this.#idProfiles.remove(key);
+      else this.#idProfiles.put(key, record);
+    }
+    for (const { key, profileId } of byKey(w.identifiers.map((i) => ({ key: [i.space, i.type, i.value] as [string, string, string], profileId: i.profileId })))) {
+      this.#idOwners.put(key, profileId);
+    }
+    for (const { key, record } of byKey(w.merges.map((m) => ({ key: [m.space, m.from] as [string, string], record: m.record })))) this.#idMerges.put(key, record);
+    for (const { key, record } of byKey(w.accounts.map((a) => ({ key: [a.space, a.groupId] as [string, string], record: a.record })))) this.#idAccounts.put(key, record);
+    for (const { key, record } of byKey(w.accountUsers.map((u) => ({ key: [u.space, u.groupId, u.profileId] as [string, string, string], record: u.record })))) {
+      if (record === null) this.#idAccountUsers.remove(key);
+      else this.#idAccountUsers.put(key, record);
+    }
+    for (const { space, next } of w.counters) this.#idMeta.put([space], { next });
+  }
+
   /**
    * Commits one checkpoint in a single LMDB transaction and resolves when it is durable. The
    * checkpoint's changes become one outbox record; returns its seq (0 when there were none).
@@ -176,6 +259,7 @@ export class CheckpointStore {
             if (Number.isFinite(state.wake)) this.#timers.put([state.wake, state.space, state.id], null);
           }
         }
+        if (input.identity !== undefined) this.#writeIdentity(input.identity);
         for (const { key, value } of outputWrites) {
           if (value === null) this.#outputs.remove(key);
           else this.#outputs.put(key, value);

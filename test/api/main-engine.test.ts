@@ -79,8 +79,11 @@ test('HTTP ingest → engine thread → change log, then a clean stop with a fin
     await new Promise((r) => setTimeout(r, 50));
     seen = await changes(dataDir);
   }
+  // Identity resolution: alice's events belong to one canonical profile (use_…).
+  const alice = seen[0]!.profileId;
+  assert.match(alice, /^use_[0-9A-Za-z]{27}$/);
   const summary = seen.map((c) => (c.kind === 'trait' ? `${c.profileId} ${c.traitKey}=${String(c.value)}` : `${c.profileId} ${c.kind} ${c.audienceKey}`)).sort();
-  assert.equal(summary, ['user_id:alice enter shoe_viewers', 'user_id:alice revenue_30d=42.5']);
+  assert.equal(summary, [`${alice} enter shoe_viewers`, `${alice} revenue_30d=42.5`]);
   flock.child.kill('SIGTERM');
   assert.is(await flock.exited, 0);
   assert.is(flock.lines.at(-1)?.['message'], 'stopped');

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
-import { externalIds, lookupProfile } from '../../../engine/identity/lookup.ts';
+import { profileExternalIds, lookupProfile } from '../../../engine/identity/lookup.ts';
 import { isProfileId, profileIdFor } from '../../../engine/identity/profile-id.ts';
 import { identityRules, type IdentityRulesConfig } from '../../../engine/identity/rules.ts';
 import type { FlockEvent } from '../../../engine/event/model.ts';
@@ -37,7 +37,7 @@ function ev(ids: { userId?: string; anonymousId?: string; email?: string; at?: n
   });
 }
 const owner = (g: IdentityGraph, type: string, value: string) => g.identifierOwner(S, type, value);
-const idsOf = (g: IdentityGraph, id: string) => externalIds(g, S, id)!.map((x) => `${x.type}:${x.id}`);
+const idsOf = (g: IdentityGraph, id: string) => profileExternalIds(g, S, id)!.map((x) => `${x.type}:${x.id}`);
 
 test('anonymous → identified: the anonymous profile gets the user id and email (no merge)', () => {
   const g = graph();
@@ -258,12 +258,21 @@ test('lookups: type:value (percent-decoded, lowercased), segment ids, external i
     const r = lookupProfile(g, S, bad);
     assert.is(r.ok ? 'ok' : r.error.code, 'invalid_identifier', bad);
   }
-  assert.equal(externalIds(g, S, p), [
-    { type: 'user_id', id: 'Alex', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId, sourceId: null },
-    { type: 'email', id: 'Alex@Example.com', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId, sourceId: null },
-    { type: 'phone', id: '+15550100', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId, sourceId: null },
+  assert.equal(profileExternalIds(g, S, p), [
+    { type: 'user_id', id: 'Alex', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId },
+    { type: 'email', id: 'Alex@Example.com', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId },
+    { type: 'phone', id: '+15550100', collection: 'users', encoding: 'none', createdAt: signup.timestamp, firstMessageId: signup.messageId },
   ]);
-  assert.is(externalIds(g, S, `use_${'0'.repeat(27)}`), undefined);
+  assert.is(profileExternalIds(g, S, `use_${'0'.repeat(27)}`), undefined);
+});
+
+test('lookups of identifiers already percent-decoded (a router parameter): a literal + or % is the value', () => {
+  const g = graph();
+  const p = g.resolve(ev({ userId: '100%', phone: '+15550100' })).profileId!;
+  assert.equal(lookupProfile(g, S, 'phone:+15550100', { decoded: true }), { ok: true, profileId: p });
+  assert.equal(lookupProfile(g, S, 'user_id:100%', { decoded: true }), { ok: true, profileId: p });
+  assert.is(lookupProfile(g, S, 'user_id:100%').ok, false, 'undecoded, a bare % is malformed');
+  assert.equal(lookupProfile(g, S, 'user_id:100%25'), { ok: true, profileId: p });
 });
 
 test('an id already taken (by a profile or a merged-away one) is never reused: the next attempt is taken', () => {
