@@ -48,6 +48,10 @@ export interface EngineStats {
   lastCheckpointMs: number;
   position: number;
   watermark: number;
+  /** values mode/unique traits dropped at their distinct-value cap. */
+  droppedValues: number;
+  /** profiles held in memory. */
+  profiles: number;
 }
 
 /** Changes per change-log record. */
@@ -131,6 +135,8 @@ export class Engine {
       lastCheckpointMs: 0,
       position: meta.position,
       watermark: meta.watermark,
+      droppedValues: 0,
+      profiles: 0,
     };
     this.#input
       .pipe(
@@ -233,6 +239,8 @@ export class Engine {
     this.stats.lastCheckpointMs = performance.now() - started;
     this.stats.position = position;
     this.stats.watermark = this.runtime.watermark;
+    this.stats.droppedValues = this.runtime.droppedValues;
+    this.stats.profiles = this.runtime.size;
   }
 
   async #republish(): Promise<void> {

@@ -334,6 +334,8 @@ const EMPTY_PLAN: Plan = {
 export class Runtime {
   private readonly spaces = new Map<string, SpaceRuntime>();
   private readonly slots = new Map<string, Slot>();
+  /** values mode/unique dropped at their distinct-value cap (a metric). */
+  droppedValues = 0;
   /** profiles absorbed by a merge (their records are deleted at the next checkpoint). */
   private readonly absorbed = new Set<string>();
   /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
@@ -516,9 +518,12 @@ export class Runtime {
           }
           touch(agg, event.timestamp);
           const x = reducerInput(node.spec, node.value === null ? null : node.value(event), node.asArray);
+          const dropped = agg.dropped;
           if (x !== IGNORED) insert(node.spec, agg, event.timestamp, x, now);
           else if (keepsIgnored(node.spec)) insert(node.spec, agg, event.timestamp, null, now);
           else advance(node.spec, agg, now);
+          // mode/unique keep at most `cap` distinct values per profile; the rest are counted here
+          if (agg.dropped !== dropped) this.droppedValues += agg.dropped - dropped;
           slot.aggs.push(i);
         }
       }

@@ -89,6 +89,9 @@ test('uninterrupted run produces changes', async () => {
     assert.ok(reference.length > 100, `only ${reference.length} changes`);
     assert.ok(reference.some((c) => c.kind === 'exit'));
     assert.ok(reference.some((c) => c.kind === 'trait'));
+    for (const key of ['abandoned_cart', 'viewed_then_added_same', 'viewed_above_score']) {
+      assert.ok(reference.some((c) => c.kind === 'enter' && c.audienceKey === key), `no ${key} enter in the workload`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /** A mixed definition set over the generator's events, for engine tests (windows, in-between, negation, traits, references, computed traits). */
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { agg, and, audience, between, cmp, computedTrait, count, event, expiresAfter, hours, minutes, not, or, prop, trait, where, within, days } from './ast.ts';
+import { agg, and, audience, between, cmp, computedTrait, count, event, expiresAfter, hours, minutes, not, or, parentProp, prop, trait, where, within, withinParent, days } from './ast.ts';
 
 export function mixedDefinitions(): DefinitionInput[] {
   return [
@@ -16,5 +16,12 @@ export function mixedDefinitions(): DefinitionInput[] {
     computedTrait('session_views', agg(event('Page Viewed', expiresAfter(minutes(30))), { kind: 'count' })),
     computedTrait('max_price_6h', agg(event('Product Viewed', within(hours(6))), { kind: 'max', of: prop('price'), as: 'number' })),
     audience('shoe_fan', or(cmp(trait('top_category'), 'equals', 'shoes'), and(cmp(trait('big_spender'), 'equals', true), cmp(trait('pro_users'), 'equals', true)))),
+    // funnels: "did not" deciding at the deadline, a parent reference, a trait reference
+    audience('abandoned_cart', cmp(count(event('Product Added', where(cmp(count(event('Order Completed', withinParent(hours(2)))), 'equals', 0)), within(days(1)))), 'at_least', 1)),
+    audience(
+      'viewed_then_added_same',
+      cmp(count(event('Product Viewed', where(cmp(count(event('Product Added', where(cmp(prop('product_id'), 'equals', parentProp('product_id'))), withinParent(hours(1)))), 'at_least', 1)), within(days(2)))), 'at_least', 1),
+    ),
+    audience('viewed_above_score', cmp(count(event('Product Viewed', where(cmp(prop('price'), 'greater_than', trait('score'))), within(hours(12)))), 'at_least', 3)),
   ];
 }

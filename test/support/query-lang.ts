@@ -244,7 +244,8 @@ function filterArb(scope: Scope): fc.Arbitrary<Filter> {
       from: makeDuration(a, unit),
       to: makeDuration(a + b, unit),
     })),
-    durationArb().map((duration) => ({ kind: 'expires_after' as const, duration })),
+    // a session window lasts from 30 minutes to 90 days
+    fc.oneof(fc.integer({ min: 30, max: 600 }).map((m) => makeDuration(m, 'minute')), fc.integer({ min: 1, max: 90 }).map((d) => makeDuration(d, 'day'))).map((duration) => ({ kind: 'expires_after' as const, duration })),
   ];
   if (scope.depth < 2) {
     // The where() of a stream: inside it, property() reads that stream's event; parent: is allowed when the stream is nested.

@@ -5,7 +5,7 @@ import { Runtime } from '../../../engine/runtime/runtime.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
 import { aggregatesByFingerprint } from '../../../engine/runtime/profile-state.ts';
 import type { DefinitionInput } from '../../../engine/plan/plan.ts';
-import { audience, cmp, count, days, event, prop, where, within, between, computedTrait, agg, trait, not, and } from '../../support/ast.ts';
+import { audience, cmp, count, days, event, prop, where, within, between, computedTrait, agg, trait, not, and, expiresAfter, minutes } from '../../support/ast.ts';
 import { track, identify } from '../../support/events.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -104,8 +104,40 @@ test('a threshold count keeps only the newest events it needs; a computed count 
   assert.is(plan.aggregates.length, 2, 'the bounded and the unbounded count are different nodes');
   for (let i = 0; i < 1000; i++) rt.replay([{ event: track('heavy', 'Page Viewed', T0 + i * 1000), profileId: 'heavy' }]);
   rt.close();
-  const states = [...aggregatesByFingerprint(rt.profile('spa_test', 'heavy')!).values()].map((s) => s.hi - s.lo).sort((a, b) => a - b);
+  const states = [...aggregatesByFingerprint(rt.profile('spa_test', 'heavy')!).values()].map((s) => ('hi' in s ? s.hi - s.lo : -1)).sort((a, b) => a - b);
   assert.equal(states, [4, 1000]);
+});
+
+test('unique/mode keep at most `distinctCap` values per profile; the rest are counted, never stored', () => {
+  const { plan } = compilePlan([computedTrait('pages', agg(event('Page Viewed'), { kind: 'unique', of: prop('path'), count: true }))], { distinctCap: 3, allowedLatenessMs: 0 });
+  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: () => {} });
+  for (const path of ['/a', '/b', '/c', '/d', '/e', '/a']) rt.replay([{ event: track('u', 'Page Viewed', T0, { path }), profileId: 'u' }]);
+  rt.close();
+  assert.is(rt.droppedValues, 2);
+});
+
+test('session windows: the value resets after the inactivity gap, exactly', () => {
+  const { rt, changes } = setup([computedTrait('session_pages', agg(event('Page Viewed', expiresAfter(minutes(30))), { kind: 'count' }))]);
+  const MIN = 60_000;
+  for (const m of [0, 10, 35]) rt.replay([{ event: track('u', 'Page Viewed', T0 + m * MIN), profileId: 'u' }]);
+  rt.replay([{ event: track('u', 'Page Viewed', T0 + 100 * MIN), profileId: 'u' }]);
+  rt.advanceTo(T0 + 300 * MIN);
+  assert.equal(
+    changes.map((c) => `${(c.at - T0) / MIN}m=${String((c as { value: unknown }).value)}`),
+    ['0m=1', '10m=2', '35m=3', '65m=0', '100m=1', '130m=0'],
+  );
+});
+
+test('max(… as string) orders text, max(…) orders numbers; non-numeric values are ignored by the numeric one', () => {
+  const { rt, changes } = setup([
+    computedTrait('max_text', agg(event('E'), { kind: 'max', of: prop('v'), as: 'string' })),
+    computedTrait('max_number', agg(event('E'), { kind: 'max', of: prop('v'), as: 'number' })),
+  ]);
+  for (const v of [9, '10', 'x', 2]) rt.replay([{ event: track('u', 'E', T0, { v }), profileId: 'u' }]);
+  rt.close();
+  const last = (key: string) => [...changes].reverse().find((c) => c.kind === 'trait' && c.traitKey === key) as { value: unknown };
+  assert.is(last('max_text').value, 'x', "text order: 'x' > '9' > '2' > '10'");
+  assert.is(last('max_number').value, 10, "numbers and numeric strings: '10' is 10; 'x' is ignored");
 });
 
 test.run();

@@ -25,6 +25,12 @@ test('between(A, B) needs A shorter than B, across units', () => {
   ]);
 });
 
+test('a session window lasts from 30 minutes to 90 days', () => {
+  assert.equal(check("event('A').expires_after(29 minutes).count() > 1"), ['1:26 invalid_argument a session window (expires_after) lasts from 30 minutes to 90 days, not 29 minutes']);
+  assert.equal(check("event('A').expires_after(91 days).count() > 1"), ['1:26 invalid_argument a session window (expires_after) lasts from 30 minutes to 90 days, not 91 days']);
+  assert.equal(check("event('A').expires_after(90 days).count() > 1 AND event('B').expires_after(1800 seconds).count() > 1"), []);
+});
+
 test('passes valid durations', () => {
   assert.equal(check("event('A').between(0 days, 1 day).within(90 days).expires_after(30 minutes).count() > 1 AND trait('a').before_last(0 seconds)"), []);
 });
