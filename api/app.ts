@@ -1,13 +1,31 @@
-/** `createApp(deps)`: the Hono app that composes every router, with request ids and the one error handler. */
-import { Hono } from 'hono';
+/** `createApp(deps)`: the Hono app that composes every router, with request ids, metrics and the one error handler. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { HTTPException } from 'hono/http-exception';
-import type { EventLog, SpaceDirectory } from '../engine/index.ts';
+import type { ZodError } from 'zod';
+import {
+  directProfileLocator,
+  ProfileReader,
+  type DefinitionRegistry,
+  type EngineStats,
+  type EventLog,
+  type ExplorerStore,
+  type ProfileEventIndex,
+  type ProfileLinkIndex,
+  type ProfileLocator,
+  type SpaceDirectory,
+  type StoreHandle,
+} from '../engine/index.ts';
 import { HttpError } from './http-error.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import type { RateLimitConfig } from './ingest/rate-limiter.ts';
 import { settingsRouter } from './ingest/settings-router.ts';
 import { trackingRouter } from './ingest/tracking-router.ts';
+import { managementRoutes } from './management/management-router.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
+import { profileRoutes } from './profiles/profile-routes.ts';
 
 export interface AppDeps {
   readonly eventLog: Pick<EventLog, 'append'>;
@@ -20,35 +38,98 @@ export interface AppDeps {
   readonly publicApiHost?: string | undefined;
   /** ids for calls sent without `messageId`; default `flock-<uuid>`. */
   readonly newMessageId?: () => string;
+  /** the definition registry and the engine's state (read-only): with both, the management and Profile APIs are served. */
+  readonly registry?: DefinitionRegistry | undefined;
+  readonly store?: StoreHandle | undefined;
+  /** the explorer store this process keeps from the change log (recent changes, size over time). */
+  readonly explorer?: ExplorerStore | undefined;
+  /** how Profile API identifiers find profiles; default: today's direct `user_id:` / `anonymous_id:` ids. */
+  readonly locator?: ProfileLocator | undefined;
+  readonly profileEvents?: ProfileEventIndex | undefined;
+  readonly profileLinks?: ProfileLinkIndex | undefined;
+  /** Profile API requests per second per space (0 = none); default: none. */
+  readonly profileRateLimit?: number | undefined;
+  /** `/readyz`; default: always ready. */
+  readonly readiness?: (() => Readiness | Promise<Readiness>) | undefined;
+  /** the engine thread's stats and the event log's end, for `/metrics`. */
+  readonly engineStats?: (() => EngineStats | undefined) | undefined;
+  readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
+  /** spaces whose definitions `/metrics` counts. */
+  readonly spaceIds?: readonly string[] | undefined;
 }
 
-/** Later routers (management, Profile API) mount here too. */
+const VERSION = '0.1.0';
+
 export function createApp(deps: AppDeps): Hono {
   const logger = deps.logger ?? silentLogger;
+  const clock = deps.clock ?? Date.now;
   const app = new Hono();
   // every response, errors included, carries a Request-Id (a valid incoming one is kept).
   app.use(requestId({ headerName: 'Request-Id' }));
+  const metrics = createMetrics({
+    engineStats: deps.engineStats,
+    eventLogLastSeq: deps.eventLogLastSeq,
+    registry: deps.registry,
+    spaceIds: deps.spaceIds,
+    clock,
+  });
+  app.use(metrics.middleware);
   app.route(
     '/v1',
     trackingRouter({
       eventLog: deps.eventLog,
       spaces: deps.spaces,
       rateLimit: deps.rateLimit ?? { eventsPerSecond: 0, burst: 1 },
-      clock: deps.clock ?? Date.now,
+      clock,
       logger,
       ...(deps.newMessageId === undefined ? {} : { newMessageId: deps.newMessageId }),
     }),
   );
   app.route('/v1', settingsRouter({ spaces: deps.spaces, publicApiHost: deps.publicApiHost }));
 
-  app.notFound((c) => c.json(new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`).body(), 404));
-  app.onError((error, c) => {
-    if (error instanceof HttpError) return c.json(error.body(), error.status, error.headers);
-    if (error instanceof HTTPException) {
-      return c.json(new HttpError(error.status as HttpError['status'], 'http_error', error.message).body(), error.status);
+  // The documented APIs: routes declared with zod schemas, which validate requests and make /openapi.json.
+  const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
+  if (deps.registry !== undefined && deps.store !== undefined) {
+    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger });
+    profileRoutes(api, {
+      spaces: deps.spaces,
+      reader: new ProfileReader(deps.store, deps.registry),
+      locator: deps.locator ?? directProfileLocator,
+      events: deps.profileEvents,
+      links: deps.profileLinks,
+      requestsPerSecond: deps.profileRateLimit ?? 0,
+      clock,
+    });
+  }
+  opsRoutes(api, { readiness: deps.readiness ?? (() => ({ ready: true, details: {} })), metrics: metrics.registry, version: VERSION });
+  app.route('/', api);
+
+  app.notFound((c) => {
+    const error = new HttpError(404, c.req.path.startsWith('/spaces/') ? 'not-found' : 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    return c.req.path.startsWith('/spaces/') ? c.json(error.publicApiBody(), 404) : c.json(error.body(), 404);
+  });
+  app.onError((caught, c) => {
+    const publicApi = c.get('errorEnvelope') === 'public-api';
+    let error: HttpError;
+    if (caught instanceof HttpError) error = caught;
+    else if (caught instanceof HTTPException) {
+      // e.g. the JSON validator's "Malformed JSON in request body"
+      error = new HttpError(caught.status as HttpError['status'], publicApi ? 'input-validation' : caught.status === 400 ? 'invalid_request_error' : 'http_error', caught.message);
+    } else {
+      logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error: caught });
+      error = new HttpError(500, publicApi ? 'internal' : 'internal_error', 'internal error');
     }
-    logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error });
-    return c.json(new HttpError(500, 'internal_error', 'internal error').body(), 500);
+    return c.json(publicApi ? error.publicApiBody() : error.body(), error.status, error.headers);
   });
   return app;
+}
+
+/** A request that does not match its route's schema: 400 with one issue per problem, named by field. */
+function validationFailed(c: Context, target: string, zodError: ZodError): never {
+  const issues = zodError.issues.map((issue) => {
+    const field = issue.path.map(String).join('.') || target;
+    return { message: `${field}: ${issue.message}`, field };
+  });
+  const publicApi = c.get('errorEnvelope') === 'public-api';
+  throw new HttpError(400, publicApi ? 'input-validation' : 'validation_error', issues.map((i) => i.message).join('; ') || `invalid ${target}`, {}, { issues });
 }

@@ -13,7 +13,7 @@ export { openEventLog, type EventLogConfig } from './log/open-event-log.ts';
 
 // spaces and configuration
 export { DEVELOPMENT_SPACE, type Space, type SpaceWithKeys, type WriteKeyGrant } from './space/space.ts';
-export { staticSpaceDirectory, type SpaceDirectory } from './space/space-directory.ts';
+export { staticSpaceDirectory, type SpaceDirectory, type TokenGrant } from './space/space-directory.ts';
 export { CONFIG_SETTINGS, configHelp, loadConfig, type ConfigIssue, type ConfigResult, type FlockConfig } from './config.ts';
 
 // the engine
@@ -23,7 +23,49 @@ export type { Change, MembershipChange, TraitChange } from './runtime/change.ts'
 export { CheckpointStore, type OutputRow } from './store/checkpoint-store.ts';
 export { openAppendLog, CHANGE_LOG, EVENT_LOG } from './log/open-event-log.ts';
 export type { AppendLog, LogRecord, LogEntry } from './log/append-log.ts';
-export { loadDefinitionsFile, definitionsFromJson, type DefinitionProblem } from './definitions/definitions-file.ts';
+export { loadDefinitionsFile, definitionsFromJson, readDefinitionEntries, type DefinitionProblem } from './definitions/definitions-file.ts';
+
+// the definition registry (management API writes, engine reads and reports)
+export {
+  DefinitionRegistry,
+  RegistryError,
+  type ComputeDefinition,
+  type ComputeVersion,
+  type CreateDefinitionInput,
+  type ListPage,
+  type PreviewReport,
+  type RegistryErrorCode,
+  type SeedEntry,
+  type SeedResult,
+  type ServedDefinition,
+  type StatusReport,
+  type UpdateDefinitionInput,
+  type ValidationResult,
+} from './definitions/registry.ts';
+export {
+  BATCH_INTERVALS,
+  DEFINITION_STATUSES,
+  latestVersion,
+  servingVersion,
+  type BatchInterval,
+  type ComputeCadence,
+  type DefinitionKind,
+  type DefinitionOptions,
+  type DefinitionRecord,
+  type DefinitionStatus,
+  type DefinitionTargetType,
+  type DefinitionVersion,
+  type PreviewRecord,
+  type PreviewResult,
+} from './definitions/registry-record.ts';
+
+// profiles (Profile API) and the explorer
+export { directProfileLocator, type Collection, type LocateResult, type ProfileExternalId, type ProfileLocator } from './profiles/profile-locator.ts';
+export type { ProfileEvent, ProfileEventIndex, ProfileEventQuery, ProfileLink, ProfileLinkIndex } from './profiles/profile-sources.ts';
+export { ProfileReader, ProfileStoreUnavailableError, type ProfileTrait, type ProfileView, type TraitClass } from './profiles/profile-reader.ts';
+export { engineStorePath, readOnlyStore, type StoreHandle } from './profiles/store-handle.ts';
+export { ExplorerStore, STEP_MS, type RecentChange, type SizePoint, type Step } from './explorer/explorer-store.ts';
+export { followChanges, type ChangeFollower } from './explorer/change-follower.ts';
 
 // identity resolution
 export { IdentityGraph, type IdentityGraphOptions, type IdentityStats, type Refusal } from './identity/identity-graph.ts';

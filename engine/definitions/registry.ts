@@ -61,6 +61,9 @@ export class RegistryError extends Error {
   }
 }
 
+/** Options as an input: absent or undefined fields keep their default (or current) value. */
+export type OptionsInput = { readonly [K in keyof DefinitionOptions]?: DefinitionOptions[K] | undefined };
+
 export interface CreateDefinitionInput {
   readonly space: string;
   readonly kind: DefinitionKind;
@@ -69,8 +72,8 @@ export interface CreateDefinitionInput {
   readonly description?: string;
   readonly enabled?: boolean;
   readonly definition: { readonly query: string; readonly type: DefinitionTargetType };
-  readonly options?: Partial<DefinitionOptions>;
-  readonly computeCadence?: ComputeCadence;
+  readonly options?: OptionsInput;
+  readonly computeCadence?: { readonly type: ComputeCadence['type']; readonly interval?: ComputeCadence['interval'] | undefined };
   /** seeding from a definitions file keeps the file's id and version. */
   readonly id?: string;
   readonly version?: number;
@@ -84,8 +87,8 @@ export interface UpdateDefinitionInput {
   readonly query?: string;
   /** must equal the current type (a change is refused). */
   readonly type?: DefinitionTargetType;
-  readonly options?: Partial<DefinitionOptions>;
-  readonly computeCadence?: Partial<ComputeCadence>;
+  readonly options?: OptionsInput;
+  readonly computeCadence?: { readonly type?: ComputeCadence['type'] | undefined; readonly interval?: ComputeCadence['interval'] | undefined };
 }
 
 /** What the engine reports for one version. */
@@ -491,7 +494,7 @@ export class DefinitionRegistry {
   // ---------------------------------------------------------------------------------------------
   // previews
 
-  async createPreview(input: { space: string; kind: DefinitionKind; definition: { query: string; type: DefinitionTargetType }; options?: Partial<DefinitionOptions> }): Promise<PreviewRecord> {
+  async createPreview(input: { space: string; kind: DefinitionKind; definition: { query: string; type: DefinitionTargetType }; options?: OptionsInput }): Promise<PreviewRecord> {
     return this.#write(() => {
       const checked = this.validate(input.space, { kind: input.kind, type: input.definition.type, query: input.definition.query });
       if (checked.definition === null) throw invalid(checked.diagnostics);
@@ -772,8 +775,8 @@ function cadenceOf(type: ComputeCadence['type'], interval: ComputeCadence['inter
   return type === 'BATCH' ? { type, interval: interval ?? '8h' } : { type };
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 /** Seed entries with every referenced key of the file before the entries that reference it. */

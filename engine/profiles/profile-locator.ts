@@ -6,30 +6,36 @@
 export type Collection = 'users' | 'accounts';
 
 /** An identifier of a profile (Profile API `external_ids`). */
-export interface ExternalId {
+export interface ProfileExternalId {
   readonly type: string;
   readonly id: string;
   readonly collection: Collection;
   readonly encoding: 'none';
   /** when the profile first had it (epoch ms). */
   readonly createdAt: number;
-  readonly sourceId?: string;
+  readonly sourceId?: string | null;
   readonly firstMessageId?: string;
 }
+
+export type LocateResult =
+  | { readonly ok: true; readonly profileId: string }
+  | { readonly ok: false; readonly code: 'invalid_identifier' | 'not_found'; readonly message: string };
 
 export interface ProfileLocator {
   /**
    * The canonical profile id for `identifier` (`<type>:<value>`, e.g. `user_id:alice`, or a
-   * canonical id) in a collection, or undefined when it names no profile this locator knows.
-   * It does not read the profile: a located id may still have no state (the caller answers 404).
+   * canonical id), already percent-decoded, in a collection. It need not read the profile's state:
+   * a located id may still have none (the caller answers 404).
    */
-  locate(space: string, collection: Collection, identifier: string): string | undefined;
+  locate(space: string, collection: Collection, identifier: string): LocateResult;
   /** The profile's external ids, given what the engine keeps of it. */
-  externalIds(space: string, collection: Collection, profile: { readonly id: string; readonly firstSeen: number }): readonly ExternalId[];
+  externalIds(space: string, collection: Collection, profile: { readonly id: string; readonly firstSeen: number }): readonly ProfileExternalId[];
 }
 
+const NOT_FOUND: LocateResult = { ok: false, code: 'not_found', message: 'Profile was not found.' };
+
 /** `<type>:<value>` split at the first colon; undefined when there is no colon or either side is empty. */
-export function parseIdentifier(identifier: string): { readonly type: string; readonly value: string } | undefined {
+function split(identifier: string): { readonly type: string; readonly value: string } | undefined {
   const colon = identifier.indexOf(':');
   if (colon <= 0 || colon === identifier.length - 1) return undefined;
   return { type: identifier.slice(0, colon), value: identifier.slice(colon + 1) };
@@ -44,12 +50,13 @@ export const DIRECT_ID_TYPES: ReadonlySet<string> = new Set(['user_id', 'anonymo
  */
 export const directProfileLocator: ProfileLocator = {
   locate(_space, collection, identifier) {
-    if (collection !== 'users') return undefined;
-    const parsed = parseIdentifier(identifier);
-    return parsed !== undefined && DIRECT_ID_TYPES.has(parsed.type) ? identifier : undefined;
+    const parsed = split(identifier);
+    if (parsed === undefined) return { ok: false, code: 'invalid_identifier', message: `"${identifier}" is not <type>:<value>` };
+    if (collection !== 'users' || !DIRECT_ID_TYPES.has(parsed.type)) return NOT_FOUND;
+    return { ok: true, profileId: identifier };
   },
   externalIds(_space, collection, profile) {
-    const parsed = parseIdentifier(profile.id);
+    const parsed = split(profile.id);
     if (parsed === undefined || !DIRECT_ID_TYPES.has(parsed.type)) return [];
     return [{ type: parsed.type, id: parsed.value, collection, encoding: 'none', createdAt: profile.firstSeen }];
   },

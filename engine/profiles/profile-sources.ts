@@ -4,7 +4,7 @@
  * and the routes answer 501 until an implementation is passed in.
  */
 import type { JsonObject } from '../event/model.ts';
-import type { Collection, ExternalId } from './profile-locator.ts';
+import type { Collection, ProfileExternalId } from './profile-locator.ts';
 
 /** One event of a profile, as the Profile API shows it. */
 export interface ProfileEvent {
@@ -19,7 +19,7 @@ export interface ProfileEvent {
   readonly traits: JsonObject | null;
   readonly context: JsonObject | null;
   /** the identifiers the event carried. */
-  readonly externalIds: readonly ExternalId[];
+  readonly externalIds: readonly ProfileExternalId[];
 }
 
 export interface ProfileEventQuery {
@@ -49,7 +49,7 @@ export interface ProfileEventIndex {
 /** A link from a user profile to an account (or back), with the linked profile's external ids. */
 export interface ProfileLink {
   readonly toCollection: Collection;
-  readonly externalIds: readonly ExternalId[];
+  readonly externalIds: readonly ProfileExternalId[];
 }
 
 /**

@@ -16,10 +16,19 @@ export const writeKeyConfigSchema = z.union([
   }),
 ]);
 
+/** A secret token (Profile API access token, management API token). */
+const tokenSchema = z.string().min(8, { error: 'a token must be at least 8 characters' });
+
 export const spaceConfigSchema = z.object({
   id: spaceIdSchema,
   name: z.string().min(1),
   writeKeys: z.array(writeKeyConfigSchema).default([]),
+  /** Profile API: HTTP Basic `<token>:`; read-only access to the space's profiles. */
+  accessTokens: z.array(tokenSchema).default([]),
+  /** management API: `Authorization: Bearer <token>`; definitions, statuses, explorer. */
+  managementTokens: z.array(tokenSchema).default([]),
+  /** Profile API requests per second for this space (0 = no limit); default: the service's `--profile-rate-limit`. */
+  profileRateLimit: z.number().min(0).optional(),
 });
 export type SpaceConfig = z.input<typeof spaceConfigSchema>;
 
@@ -34,9 +43,15 @@ export interface WriteKeyGrant {
   readonly sourceId: string;
 }
 
-/** A space with its write keys resolved: every key has a source id. */
+/** A space with its write keys resolved (every key has a source id) and its read tokens. */
 export interface SpaceWithKeys extends Space {
   readonly writeKeys: readonly { readonly key: string; readonly sourceId: string }[];
+  /** Profile API access tokens (HTTP Basic). Write keys never read. */
+  readonly accessTokens?: readonly string[];
+  /** management API tokens (Bearer). */
+  readonly managementTokens?: readonly string[];
+  /** Profile API requests per second for this space; undefined: the service default. */
+  readonly profileRateLimit?: number;
 }
 
 /** The spaces a spaces file holds: `{ "spaces": [...] }` or the bare array. Ids and write keys are unique. */
@@ -51,19 +66,30 @@ export const spacesFileSchema = z
           ? { key: entry, sourceId: derivedSourceId(entry) }
           : { key: entry.key, sourceId: entry.sourceId ?? derivedSourceId(entry.key) },
       ),
+      accessTokens: space.accessTokens,
+      managementTokens: space.managementTokens,
+      ...(space.profileRateLimit === undefined ? {} : { profileRateLimit: space.profileRateLimit }),
     })),
   )
   .superRefine((spaces, ctx) => {
     const ids = new Set<string>();
-    const keys = new Set<string>();
+    // one set for every secret: a write key that were also an access token would let writers read.
+    const secrets = new Set<string>();
     spaces.forEach((space, i) => {
       if (ids.has(space.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `space id "${space.id}" is used twice` });
       ids.add(space.id);
-      space.writeKeys.forEach((entry, j) => {
-        // the message names the space, never the key: config errors end up in logs.
-        if (keys.has(entry.key)) ctx.addIssue({ code: 'custom', path: [i, 'writeKeys', j], message: `a write key of space "${space.id}" is used twice` });
-        keys.add(entry.key);
-      });
+      const lists = [
+        ['writeKeys', 'a write key', space.writeKeys.map((entry) => entry.key)],
+        ['accessTokens', 'an access token', space.accessTokens ?? []],
+        ['managementTokens', 'a management token', space.managementTokens ?? []],
+      ] as const;
+      for (const [field, what, secretsOfList] of lists) {
+        secretsOfList.forEach((secret, j) => {
+          // the message names the space, never the secret: config errors end up in logs.
+          if (secrets.has(secret)) ctx.addIssue({ code: 'custom', path: [i, field, j], message: `${what} of space "${space.id}" is used twice` });
+          secrets.add(secret);
+        });
+      }
     });
   });
 
@@ -80,4 +106,6 @@ export const DEVELOPMENT_SPACE: SpaceWithKeys = {
   id: 'spa_default',
   name: 'Default (development)',
   writeKeys: [{ key: 'dev_write_key', sourceId: 'src_default' }],
+  accessTokens: ['dev_access_token'],
+  managementTokens: ['dev_management_token'],
 };

@@ -35,7 +35,16 @@ test('defaults: ./data, 127.0.0.1:8080, embedded log, development space', () => 
   assert.equal(config.rateLimit, { eventsPerSecond: 50_000, burst: 100_000 });
   assert.is(config.shutdownTimeoutMs, 10_000);
   assert.is(config.developmentSpace, true);
-  assert.equal(config.spaces, [{ id: 'spa_default', name: 'Default (development)', writeKeys: [{ key: 'dev_write_key', sourceId: 'src_default' }] }]);
+  assert.equal(config.spaces, [
+    {
+      id: 'spa_default',
+      name: 'Default (development)',
+      writeKeys: [{ key: 'dev_write_key', sourceId: 'src_default' }],
+      accessTokens: ['dev_access_token'],
+      managementTokens: ['dev_management_token'],
+    },
+  ]);
+  assert.is(config.profileRateLimit, 10_000);
 });
 
 test('environment variables are read; empty ones count as unset', () => {
@@ -123,11 +132,19 @@ test('a spaces file: keys with and without source ids, both file shapes', () => 
   const config = ok(loadConfig({ env: { FLOCK_SPACES_FILE: file }, argv: [] }));
   assert.is(config.developmentSpace, false);
   assert.equal(config.spaces, [
-    { id: 'spa_a', name: 'A', writeKeys: [{ key: 'key_a1', sourceId: derivedSourceId('key_a1') }, { key: 'key_a2', sourceId: 'src_web' }] },
-    { id: 'spa_b', name: 'B', writeKeys: [{ key: 'key_b', sourceId: derivedSourceId('key_b') }] },
+    { id: 'spa_a', name: 'A', writeKeys: [{ key: 'key_a1', sourceId: derivedSourceId('key_a1') }, { key: 'key_a2', sourceId: 'src_web' }], accessTokens: [], managementTokens: [] },
+    { id: 'spa_b', name: 'B', writeKeys: [{ key: 'key_b', sourceId: derivedSourceId('key_b') }], accessTokens: [], managementTokens: [] },
   ]);
   const bare = spacesFile([{ id: 'spa_c', name: 'C', writeKeys: ['k'] }]);
   assert.is(ok(loadConfig({ env: {}, argv: ['--spaces-file', bare] })).spaces[0]?.id, 'spa_c');
+});
+
+test('a spaces file: Profile API access tokens, management tokens and a per-space Profile API rate limit', () => {
+  const file = spacesFile({ spaces: [{ id: 'spa_a', name: 'A', writeKeys: ['key_a'], accessTokens: ['acc_0000001'], managementTokens: ['mgt_0000001'], profileRateLimit: 50 }] });
+  const [space] = ok(loadConfig({ env: { FLOCK_SPACES_FILE: file }, argv: [] })).spaces;
+  assert.equal(space?.accessTokens, ['acc_0000001']);
+  assert.equal(space?.managementTokens, ['mgt_0000001']);
+  assert.is(space?.profileRateLimit, 50);
 });
 
 test('derived source ids are stable and do not reveal the key', () => {
@@ -145,6 +162,11 @@ test('spaces file failures: missing, not JSON, bad shape, duplicates, empty', ()
     [spacesFile({ spaces: [{ id: 'a', name: 'A' }, { id: 'a', name: 'B' }] }), /used twice/],
     [spacesFile({ spaces: [{ id: 'a', name: 'A', writeKeys: ['k'] }, { id: 'b', name: 'B', writeKeys: [{ key: 'k' }] }] }), /write key of space "b" is used twice/],
     [spacesFile({ spaces: [{ id: 'a', name: 'A', writeKeys: [''] }] }), /.+/],
+    // one secret is one thing: a write key that were an access token would let writers read
+    [spacesFile({ spaces: [{ id: 'a', name: 'A', writeKeys: ['same_secret'], accessTokens: ['same_secret'] }] }), /an access token of space "a" is used twice/],
+    [spacesFile({ spaces: [{ id: 'a', name: 'A', accessTokens: ['tok_12345678'] }, { id: 'b', name: 'B', managementTokens: ['tok_12345678'] }] }), /a management token of space "b" is used twice/],
+    [spacesFile({ spaces: [{ id: 'a', name: 'A', accessTokens: ['short'] }] }), /at least 8 characters/],
+    [spacesFile({ spaces: [{ id: 'a', name: 'A', profileRateLimit: -1 }] }), /.+/],
     [spacesFile({ spaces: [] }), /no space/],
   ];
   for (const [file, pattern] of cases) {

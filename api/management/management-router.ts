@@ -1,0 +1,31 @@
+/** The management API (Segment Public API shapes, Bearer management token per space): definitions, previews and the explorer. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { DefinitionRegistry, ExplorerStore, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
+import type { Logger } from '../logger.ts';
+import { managementAuth } from './bearer-auth.ts';
+import { definitionRoutes } from './definitions-router.ts';
+import { explorerRoutes } from './explorer-routes.ts';
+import { AUDIENCES, COMPUTED_TRAITS } from './present.ts';
+
+export interface ManagementDeps {
+  readonly registry: DefinitionRegistry;
+  /** the engine's checkpoint store, read-only: sizes and members. */
+  readonly store: StoreHandle;
+  readonly explorer?: ExplorerStore | undefined;
+  readonly spaces: SpaceDirectory;
+  readonly clock: () => number;
+  readonly logger: Logger;
+}
+
+export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): void {
+  router.openAPIRegistry.registerComponent('securitySchemes', 'managementToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'a management token of the space (spaces file `managementTokens`)',
+  });
+  router.use('/spaces/:spaceId/*', managementAuth(deps.spaces));
+  for (const spec of [AUDIENCES, COMPUTED_TRAITS]) {
+    definitionRoutes(router, spec, deps);
+    explorerRoutes(router, spec, deps);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Prometheus metrics (prom-client, one registry per app): HTTP request counts and latencies by
+ * route, the engine thread's stats (events in, lag, changes out, checkpoints), definition statuses
+ * and backfill progress from the registry, and the process defaults.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DEFINITION_STATUSES, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
+
+export interface MetricsSources {
+  /** the engine thread's latest stats (undefined: no engine in this process, or not ready yet). */
+  readonly engineStats?: (() => EngineStats | undefined) | undefined;
+  /** the event log's newest position, for the lag. */
+  readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
+  readonly registry?: DefinitionRegistry | undefined;
+  /** the spaces whose definitions are counted. */
+  readonly spaceIds?: readonly string[] | undefined;
+  readonly clock?: () => number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** counts and times every request by method, matched route and status. */
+  readonly middleware: MiddlewareHandler;
+}
+
+export function createMetrics(sources: MetricsSources = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'flock_' });
+  const clock = sources.clock ?? Date.now;
+  const stats = () => sources.engineStats?.();
+
+  const requests = new Counter({ name: 'flock_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'flock_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  // The engine's counters are totals kept by the engine thread: each scrape sets them to its last report.
+  const engineCounter = (name: string, help: string, read: (s: EngineStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const s = stats();
+        if (s === undefined) return;
+        this.reset();
+        this.inc(read(s));
+      },
+    });
+  engineCounter('flock_engine_events_in_total', 'events the engine applied', (s) => s.eventsIn);
+  engineCounter('flock_engine_events_skipped_total', 'events the engine skipped (no profile, invalid)', (s) => s.eventsSkipped);
+  engineCounter('flock_engine_changes_out_total', 'changes the engine published to the change log', (s) => s.changesOut);
+  engineCounter('flock_engine_checkpoints_total', 'checkpoints committed', (s) => s.checkpoints);
+  new Gauge({
+    name: 'flock_engine_up',
+    help: '1 when an engine thread reports stats in this process',
+    registers: [registry],
+    collect() {
+      this.set(stats() === undefined ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_checkpoint_duration_seconds',
+    help: 'duration of the last checkpoint (commit, publish, input commit)',
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s !== undefined) this.set(s.lastCheckpointMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_position',
+    help: 'last event-log position the engine checkpointed',
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s !== undefined) this.set(s.position);
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_lag_events',
+    help: 'events in the log the engine has not checkpointed yet',
+    registers: [registry],
+    async collect() {
+      const s = stats();
+      if (s === undefined || sources.eventLogLastSeq === undefined) return;
+      this.set(Math.max(0, (await sources.eventLogLastSeq()) - s.position));
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_watermark_lag_seconds',
+    help: "how far the engine's clock (watermark) is behind the wall clock",
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s !== undefined && Number.isFinite(s.watermark)) this.set(Math.max(0, (clock() - s.watermark) / 1000));
+    },
+  });
+
+  new Gauge({
+    name: 'flock_definitions',
+    help: 'audiences and computed traits by space, kind and status',
+    labelNames: ['space', 'kind', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (sources.registry === undefined) return;
+      for (const space of sources.spaceIds ?? []) {
+        const counts = new Map<string, number>();
+        for (const r of sources.registry.all(space)) counts.set(`${r.kind}\u0000${r.status}`, (counts.get(`${r.kind}\u0000${r.status}`) ?? 0) + 1);
+        for (const kind of ['audience', 'trait']) {
+          for (const status of DEFINITION_STATUSES) this.set({ space, kind, status }, counts.get(`${kind}\u0000${status}`) ?? 0);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'flock_definition_backfill_progress',
+    help: 'progress (0…1) of each version the engine is backfilling or computing',
+    labelNames: ['space', 'id', 'key', 'version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (sources.registry === undefined) return;
+      for (const space of sources.spaceIds ?? []) {
+        for (const r of sources.registry.all(space)) {
+          for (const v of r.versions) {
+            if ((v.status === 'Backfilling' || v.status === 'Computing') && v.progress !== undefined) this.set({ space, id: r.id, key: r.key, version: String(v.version) }, v.progress);
+          }
+        }
+      }
+    },
+  });
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      // the route pattern, not the path: ids in paths would make one series per profile
+      const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
+      const route = handler?.path ?? 'unmatched';
+      const method = c.req.method;
+      requests.inc({ method, route, status: String(c.res.status) });
+      latency.observe({ method, route }, (performance.now() - started) / 1000);
+    }
+  };
+  return { registry, middleware };
+}
