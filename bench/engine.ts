@@ -21,7 +21,7 @@ import { evaluateProfile, type HistoryEntry } from '../test/oracle/oracle.ts';
 import { findNatsServer, startNatsServer } from '../test/support/nats-server.ts';
 import { consumeRate } from './log.ts';
 import { writeResults, type ResultRow } from './results.ts';
-import { benchAudiences, compileQueryDefinitions } from './workload/definitions.ts';
+import { benchAudiences, benchFunnels, benchTraits, compileQueryDefinitions } from './workload/definitions.ts';
 import { EVENT_NAMES, generateEvents } from './workload/generator.ts';
 
 const EVENTS = Number(process.env.FLOCK_BENCH_EVENTS ?? 1_000_000);
@@ -29,6 +29,8 @@ const PROFILES = Number(process.env.FLOCK_BENCH_PROFILES ?? 100_000);
 const NAIVE_SECONDS = Number(process.env.FLOCK_BENCH_NAIVE_SECONDS ?? 10);
 const END = Date.parse('2026-06-01T00:00:00Z');
 const BATCH = 1000;
+/** events for the comparisons between definition sets (traits by kind, funnels): a slice of the workload. */
+const SLICE = Number(process.env.FLOCK_BENCH_SLICE ?? 300_000);
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -80,7 +82,10 @@ export function engineAlone(events: readonly FlockEvent[], definitions: readonly
     stateBytes += pack(profileToPlain(st)).length;
     sampled++;
   }
+  // The heaviest profile (the Zipf head) after the run.
+  const heaviest = runtime.profile(events[0]!.space, 'user_id:user_0');
   return {
+    heaviestBytes: heaviest === undefined ? 0 : pack(profileToPlain(heaviest)).length,
     perSecond: events.length / seconds,
     seconds,
     changes,
@@ -196,6 +201,36 @@ async function main(): Promise<void> {
     console.log(`engine alone: ${Math.round(alone.perSecond).toLocaleString('en-US')} events/s`);
     const naive = naiveRecompute(events, definitions, NAIVE_SECONDS);
 
+    // Definition sets compared on the same slice of the workload.
+    const slice = events.slice(0, Math.min(SLICE, events.length));
+    const traitSet = benchTraits();
+    const sets: Array<[string, DefinitionInput[]]> = [
+      ['100 audiences (plain mix)', definitions],
+      ['100 audiences + 20 computed traits', [...definitions, ...compileQueryDefinitions(traitSet)]],
+      ['20 funnel audiences', compileQueryDefinitions(benchFunnels())],
+      ['100 audiences + 20 funnel audiences', [...definitions, ...compileQueryDefinitions(benchFunnels())]],
+    ];
+    const setRows: ResultRow[] = [];
+    for (const [label, defs] of sets) {
+      const r = engineAlone(slice, defs);
+      console.log(`${label}: ${Math.round(r.perSecond).toLocaleString('en-US')} events/s`);
+      setRows.push({
+        measurement: `engine alone, ${label}`,
+        value: `${Math.round(r.perSecond).toLocaleString('en-US')} events/s`,
+        note: `${r.aggregates} nodes; ${(r.changes / slice.length).toFixed(2)} changes/event; checkpoint record ${Math.round(r.checkpointBytesPerProfile).toLocaleString('en-US')} B/profile, heaviest profile ${Math.round(r.heaviestBytes / 1024).toLocaleString('en-US')} KiB`,
+      });
+    }
+    const kinds = [...new Set(traitSet.map((t) => t.group!))];
+    for (const kind of kinds) {
+      const defs = compileQueryDefinitions(traitSet.filter((t) => t.group === kind));
+      const r = engineAlone(slice, defs);
+      setRows.push({
+        measurement: `computed traits: ${kind} (${defs.length} trait${defs.length === 1 ? '' : 's'})`,
+        value: `${Math.round(r.perSecond).toLocaleString('en-US')} events/s`,
+        note: `${((r.seconds * 1e6) / slice.length / defs.length).toFixed(2)} µs per event per trait; checkpoint record ${Math.round(r.checkpointBytesPerProfile).toLocaleString('en-US')} B/profile`,
+      });
+    }
+
     rows.push(
       { measurement: 'engine alone (decoded batches of 1,000, replay)', value: `${Math.round(alone.perSecond).toLocaleString('en-US')} events/s`, note: `${alone.changes.toLocaleString('en-US')} changes; batch p50 ${alone.p50.toFixed(2)} ms, p99 ${alone.p99.toFixed(2)} ms` },
       { measurement: 'naive recompute of every audience from the profile history, per event', value: `${Math.round(naive.perSecond).toLocaleString('en-US')} events/s`, note: `first ${naive.events.toLocaleString('en-US')} events (${NAIVE_SECONDS} s budget); engine is ${(alone.perSecond / naive.perSecond).toFixed(1)}× faster` },
@@ -214,6 +249,7 @@ async function main(): Promise<void> {
       { measurement: 'heap per profile (engine alone, after GC)', value: `${Math.round(alone.heapPerProfile).toLocaleString('en-US')} bytes`, note: `resident set ${mb(alone.rss)} including the ${EVENTS.toLocaleString('en-US')} generated events` },
       { measurement: 'checkpoint record per profile (msgpack)', value: `${Math.round(alone.checkpointBytesPerProfile).toLocaleString('en-US')} bytes`, note: 'mean over the profiles of the first 20k events' },
     );
+    rows.push(...setRows.map((r) => ({ ...r, measurement: `${r.measurement} — first ${slice.length.toLocaleString('en-US')} events` })));
     for (const r of rows) console.log(`${r.measurement.padEnd(72)} ${r.value.padStart(18)}  ${r.note ?? ''}`);
     writeResults('engine', `Audience engine — ${EVENTS.toLocaleString('en-US')} events, ${PROFILES.toLocaleString('en-US')} profiles, 100 audiences`, rows, {
       command: 'npm run bench:engine',

@@ -78,7 +78,8 @@ export function encodeChangeRecords(changes: readonly Change[], partitions: numb
       records.push({
         id: `${chunk[0]!.id}#${chunk.length}`,
         key,
-        data: Buffer.from(JSON.stringify(chunk, (_k, v) => (v === undefined ? null : v))),
+        // (an absent trait value or previous value is left out of the JSON)
+        data: Buffer.from(JSON.stringify(chunk)),
       });
     }
   }
@@ -217,7 +218,7 @@ export class Engine {
     const seq = await this.#o.store.commit({
       position,
       watermark: this.runtime.watermark,
-      profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed })),
+      profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
       pending: this.runtime.pendingEntries(),
       changes,
       records,

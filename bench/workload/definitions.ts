@@ -7,6 +7,8 @@ export interface QueryDefinition {
   readonly key: string;
   readonly kind: 'audience' | 'trait';
   readonly query: string;
+  /** for computed traits: the kind reported in the per-kind cost table. */
+  readonly group?: string;
 }
 
 /**
@@ -87,6 +89,62 @@ export function benchAudiences(): QueryDefinition[] {
   add('active_today', `event('Page Viewed').within(1 day).count() >= 1 OR event('Product Viewed').within(1 day).count() >= 1`);
   if (out.length !== 100) throw new Error(`bench audience set has ${out.length} audiences, expected 100`);
   return out;
+}
+
+/** 20 computed traits of every kind: counts, sums, averages, extremes, first/last, mode, unique lists, sessions, in-between. */
+export function benchTraits(): QueryDefinition[] {
+  const t = (key: string, kind: string, query: string) => ({ key, kind: 'trait' as const, query, group: kind });
+  return [
+    t('orders_30d', 'count', "event('Order Completed').within(30 days).count()"),
+    t('expensive_views_7d', 'count', "event('Product Viewed').where(property('price') > 200).within(7 days).count()"),
+    t('revenue_30d', 'sum', "event('Order Completed').within(30 days).sum(property('total'))"),
+    t('shoe_revenue_90d', 'sum', "event('Order Completed').where(property('category') = 'shoes').within(90 days).sum(property('total'))"),
+    t('revenue_prev_month', 'sum', "event('Order Completed').between(30 days, 60 days).sum(property('total'))"),
+    t('avg_order_90d', 'avg', "event('Order Completed').within(90 days).avg(property('total'))"),
+    t('max_price_viewed_7d', 'min/max', "event('Product Viewed').within(7 days).max(property('price'))"),
+    t('min_price_viewed_30d', 'min/max', "event('Product Viewed').within(30 days).min(property('price'))"),
+    t('last_category_text_max', 'min/max', "event('Product Viewed').within(30 days).max(property('category') as string)"),
+    t('first_category', 'first/last', "event('Product Viewed').first(property('category'))"),
+    t('last_product_30d', 'first/last', "event('Product Viewed').within(30 days).last(property('product_id'))"),
+    t('top_category_30d', 'mode', "event('Product Viewed').within(30 days).mode(property('category'), 2)"),
+    t('top_page', 'mode', "event('Page Viewed').mode(property('page_name'), 1)"),
+    t('categories_30d', 'unique', "event('Product Viewed').within(30 days).unique(property('category'))"),
+    t('products_viewed_30d', 'unique', "event('Product Viewed').within(30 days).unique(property('product_id')).count()"),
+    t('searches_90d', 'unique', "event('Search Performed').within(90 days).unique(property('query')).count()"),
+    t('session_pages', 'session', "event('Page Viewed').expires_after(30 minutes).count()"),
+    t('session_products', 'session', "event('Product Viewed').expires_after(30 minutes).unique(property('product_id')).count()"),
+    t('session_spend', 'session', "event('Order Completed').expires_after(1 hour).sum(property('total'))"),
+    t('logins_7d', 'count', "event('Logged In').within(7 days).count()"),
+  ];
+}
+
+/** 20 funnel audiences: did / did not within a parent window, same-product references, three steps, trait references. */
+export function benchFunnels(): QueryDefinition[] {
+  const f = (key: string, query: string) => ({ key, kind: 'audience' as const, query });
+  const did = (a: string, b: string, t: string, w: string) => `event('${a}').where(event('${b}').within(parent: ${t}).count() >= 1).within(${w}).count() >= 1`;
+  const didNot = (a: string, b: string, t: string, w: string) => `event('${a}').where(event('${b}').within(parent: ${t}).count() = 0).within(${w}).count() >= 1`;
+  return [
+    f('abandoned_checkout', didNot('Checkout Started', 'Order Completed', '1 hour', '7 days')),
+    f('abandoned_cart', didNot('Product Added', 'Order Completed', '1 day', '7 days')),
+    f('abandoned_cart_30d', didNot('Product Added', 'Order Completed', '1 day', '30 days')),
+    f('viewed_then_added', did('Product Viewed', 'Product Added', '1 hour', '7 days')),
+    f('viewed_not_added', didNot('Product Viewed', 'Product Added', '1 hour', '7 days')),
+    f('cart_to_checkout', did('Cart Viewed', 'Checkout Started', '1 hour', '30 days')),
+    f('cart_no_checkout', didNot('Cart Viewed', 'Checkout Started', '1 hour', '30 days')),
+    f('search_then_click', did('Search Performed', 'Product Clicked', '1 hour', '7 days')),
+    f('search_no_click', didNot('Search Performed', 'Product Clicked', '1 hour', '7 days')),
+    f('opened_then_clicked', did('Email Opened', 'Email Clicked', '1 day', '30 days')),
+    f('opened_not_clicked', didNot('Email Opened', 'Email Clicked', '1 day', '30 days')),
+    f('signup_no_login', didNot('Signed Up', 'Logged In', '1 day', '30 days')),
+    f('added_then_removed', did('Product Added', 'Product Removed', '1 hour', '7 days')),
+    f('ordered_then_refunded', did('Order Completed', 'Order Refunded', '7 days', '90 days')),
+    f('viewed_same_added', "event('Product Viewed').where(event('Product Added').where(property('product_id') = property(parent: 'product_id')).within(parent: 1 day).count() >= 1).within(7 days).count() >= 1"),
+    f('added_same_not_ordered', "event('Product Added').where(event('Order Completed').where(property('product_id') = property(parent: 'product_id')).within(parent: 1 day).count() = 0).within(7 days).count() >= 1"),
+    f('view_add_order', "event('Product Viewed').where(event('Product Added').where(event('Order Completed').within(parent: 1 day).count() >= 1).within(parent: 1 hour).count() >= 1).within(30 days).count() >= 1"),
+    f('view_add_no_order', "event('Product Viewed').where(event('Product Added').where(event('Order Completed').within(parent: 1 day).count() = 0).within(parent: 1 hour).count() >= 1).within(30 days).count() >= 1"),
+    f('viewed_above_score', "event('Product Viewed').where(property('price') > trait('score')).within(7 days).count() >= 3"),
+    f('expensive_abandon', "event('Product Added').where(property('price') > 200 AND event('Order Completed').within(parent: 1 day).count() = 0).within(30 days).count() >= 1"),
+  ];
 }
 
 function slug(s: string): string {

@@ -62,6 +62,8 @@ export interface ProfileState {
   lastSeen: number;
   /** the earliest instant one of its definitions may flip (the checkpoint's timer index). */
   wake: number;
+  /** (not persisted) fingerprints of node states dropped by a rebinding: the checkpoint deletes their keys. */
+  droppedNodes?: string[];
 }
 
 export function createProfileState(space: string, id: string, now: number, plan: Plan | null = null): ProfileState {
@@ -102,6 +104,7 @@ export function bindProfile(p: ProfileState, plan: Plan): void {
   for (const [fp, st] of aggs) {
     const i = plan.aggregateByFp.get(fp);
     if (i !== undefined) p.aggs[i] = st;
+    else (p.droppedNodes ??= []).push(fp);
   }
   for (const [fp, c] of cells) {
     const i = plan.definitionByFp.get(fp);
@@ -121,16 +124,24 @@ export function cellsByFingerprint(p: ProfileState): Map<string, DefinitionCell>
   return new Map(entries(p).cells);
 }
 
-/** Plain record for msgpack: states keyed by fingerprint, cells as compact tuples. */
+/** Plain record for msgpack: states keyed by fingerprint, cells as compact tuples (the whole profile in one value). */
 export function profileToPlain(p: ProfileState): unknown {
-  const { aggs, cells } = entries(p);
+  return { ...(profileCoreToPlain(p) as Record<string, unknown>), aggs: entries(p).aggs.map(([fp, st]) => [fp, nodeToPlain(st)]) };
+}
+
+/**
+ * The profile without its node states (traits, definition cells, timers): the checkpoint keeps node
+ * states under keys of their own (`[space, profile, node]`) and writes only those that changed.
+ */
+export function profileCoreToPlain(p: ProfileState): unknown {
+  const { cells } = entries(p);
   return {
     v: p.v,
     space: p.space,
     id: p.id,
     traits: p.traits,
     traitAt: p.traitAt,
-    aggs: aggs.map(([fp, st]) => [fp, nodeToPlain(st)]),
+    aggs: [],
     defs: cells.map(([fp, c]) => [fp, c.v === undefined ? null : c.v, c.at, c.flip, c.v === undefined ? 0 : 1]),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
@@ -138,11 +149,23 @@ export function profileToPlain(p: ProfileState): unknown {
   };
 }
 
+/** The checkpoint form of one node state. */
+export function nodeStateToPlain(st: NodeState): unknown {
+  return nodeToPlain(st);
+}
+
 export class StateVersionError extends Error {
   constructor(readonly found: unknown) {
     super(`profile state version ${String(found)} is not readable by this build (expects ${PROFILE_STATE_VERSION})`);
     this.name = 'StateVersionError';
   }
+}
+
+/** A profile from its core record and its node records (`[fingerprint, plain]`). */
+export function profileFromParts(core: unknown, nodes: Iterable<[string, unknown]>): ProfileState {
+  const p = profileFromPlain(core);
+  for (const [fp, plain] of nodes) p.unbound!.aggs.push([fp, nodeFromPlain(plain)]);
+  return p;
 }
 
 export function profileFromPlain(plain: unknown): ProfileState {

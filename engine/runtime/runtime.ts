@@ -27,7 +27,7 @@ import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
-import { bindProfile, createProfileState, type ProfileState } from './profile-state.ts';
+import { bindProfile, createProfileState, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
 export interface PendingEntry {
@@ -89,6 +89,8 @@ export class Slot {
   everything = false;
   /** absorbed by a merge: the next checkpoint deletes it. */
   removed = false;
+  /** fingerprints of the nodes whose state changed since the last checkpoint (derived changes — expiry, compaction — are not tracked: they replay identically). */
+  dirtyNodes: string[] = [];
   constructor(
     readonly key: string,
     public state: ProfileState,
@@ -480,6 +482,7 @@ export class Runtime {
     this.slots.delete(a.key);
     this.absorbed.add(a.key);
     this.markPersist(a);
+    for (let i = 0; i < dst.aggs.length; i++) if (dst.aggs[i] !== undefined) b.dirtyNodes.push(plan.aggregates[i]!.fp);
     // The survivor: every definition from the merged state, at this instant.
     b.everything = true;
     b.all = false;
@@ -507,7 +510,10 @@ export class Runtime {
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
           if (node.program !== null) {
-            if (this.applyInstance(st, i, node.program, event, now)) slot.aggs.push(i);
+            if (this.applyInstance(st, i, node.program, event, now)) {
+              slot.aggs.push(i);
+              slot.dirtyNodes.push(node.fp);
+            }
             continue;
           }
           if (node.filter !== null && !node.filter(event)) continue;
@@ -525,6 +531,7 @@ export class Runtime {
           // mode/unique keep at most `cap` distinct values per profile; the rest are counted here
           if (agg.dropped !== dropped) this.droppedValues += agg.dropped - dropped;
           slot.aggs.push(i);
+          slot.dirtyNodes.push(node.fp);
         }
       }
     }
@@ -680,6 +687,21 @@ export class Runtime {
       s.persist = false;
       if (s.removed) s.state.wake = Number.POSITIVE_INFINITY;
       else s.state.wake = this.space(s.state.space).wakeOf(s.state);
+    }
+    return out;
+  }
+
+  /** The node states of `slot` that changed since the last call (for the checkpoint), as [fingerprint, state]. */
+  takeDirtyNodes(slot: Slot): Array<[string, NodeState]> {
+    const fps = [...new Set(slot.dirtyNodes)];
+    slot.dirtyNodes.length = 0;
+    const plan = this.space(slot.state.space).plan;
+    bindProfile(slot.state, plan);
+    const out: Array<[string, NodeState]> = [];
+    for (const fp of fps) {
+      const i = plan.aggregateByFp.get(fp);
+      const st = i === undefined ? undefined : slot.state.aggs[i];
+      if (st !== undefined) out.push([fp, st]);
     }
     return out;
   }

@@ -13,12 +13,14 @@ import {
   type MergeRecord,
 } from '../identity/records.ts';
 import type { Change } from '../runtime/change.ts';
-import { profileFromPlain, profileToPlain, type ProfileState } from '../runtime/profile-state.ts';
+import { aggregatesByFingerprint, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
 
 /**
  * Layout (keys sort by profile, so a checkpoint writes clustered keys — DESIGN §4):
- * - `profiles` [space, profileId] → the profile's whole state (one record per profile);
+ * - `profiles` [space, profileId] → the profile's core: traits, definition outputs and flips;
+ * - `nodes`    [space, profileId, node fingerprint] → one node state (window aggregate, funnel
+ *   instances): keys sort by profile, and a checkpoint writes only the nodes that changed;
  * - `timers`   [wake, space, profileId] → null: profiles with a pending timer, read at restart so a
  *   profile on disk still wakes on time;
  * - `outputs`  [space, definitionId, version, profileId] → {v, at}: current members and trait values,
@@ -52,6 +54,8 @@ export interface ProfileWrite {
   readonly savedWake: number;
   /** absorbed by a merge: delete the record. */
   readonly removed?: boolean;
+  /** the node states that changed since the last checkpoint (all of them when undefined). */
+  readonly nodes?: ReadonlyArray<readonly [fingerprint: string, state: NodeState]>;
 }
 
 export interface CheckpointInput {
@@ -90,6 +94,54 @@ const INITIAL_META: CheckpointMeta = {
   outboxNext: 1,
 };
 
+/**
+ * The outbox value: the change-log records of a checkpoint in one buffer — per record
+ * `[id length u16][key length u16][data length u32][id][key][data]` — one copy instead of an encoder
+ * walking every record.
+ */
+export function packRecords(records: readonly LogRecord[]): Buffer {
+  let size = 0;
+  const ids = records.map((r) => Buffer.from(r.id));
+  const keys = records.map((r) => Buffer.from(r.key));
+  for (let i = 0; i < records.length; i++) size += 8 + ids[i]!.length + keys[i]!.length + records[i]!.data.length;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (let i = 0; i < records.length; i++) {
+    const id = ids[i]!;
+    const key = keys[i]!;
+    const data = records[i]!.data;
+    out.writeUInt16LE(id.length, o);
+    out.writeUInt16LE(key.length, o + 2);
+    out.writeUInt32LE(data.length, o + 4);
+    o += 8;
+    out.set(id, o);
+    o += id.length;
+    out.set(key, o);
+    o += key.length;
+    out.set(data, o);
+    o += data.length;
+  }
+  return out;
+}
+
+export function unpackRecords(buffer: Uint8Array): LogRecord[] {
+  const b = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const out: LogRecord[] = [];
+  for (let o = 0; o < b.length; ) {
+    const idLength = b.readUInt16LE(o);
+    const keyLength = b.readUInt16LE(o + 2);
+    const dataLength = b.readUInt32LE(o + 4);
+    o += 8;
+    const id = b.toString('utf8', o, o + idLength);
+    o += idLength;
+    const key = b.toString('utf8', o, o + keyLength);
+    o += keyLength;
+    out.push({ id, key, data: Buffer.from(b.subarray(o, o + dataLength)) });
+    o += dataLength;
+  }
+  return out;
+}
+
 function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
@@ -110,9 +162,10 @@ function byKey<T extends { key: Key }>(items: T[]): T[] {
 export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #env: RootDatabase;
   readonly #profiles: Database<unknown, [string, string]>;
+  readonly #nodes: Database<unknown, [string, string, string]>;
   readonly #timers: Database<null, [number, string, string]>;
   readonly #outputs: Database<{ v: unknown; at: number }, [string, string, number, string]>;
-  readonly #outbox: Database<LogRecord[], number>;
+  readonly #outbox: Database<Buffer, number>;
   readonly #meta: Database<unknown, string>;
   readonly #idProfiles: Database<unknown, [string, string]>;
   readonly #idOwners: Database<string, [string, string, string]>;
@@ -127,9 +180,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     this.#env = open({ path, compression: false, readOnly });
     const structures = { sharedStructuresKey: Symbol.for('flock.structures') };
     this.#profiles = this.#env.openDB({ name: 'profiles', ...structures });
+    this.#nodes = this.#env.openDB({ name: 'nodes', ...structures });
     this.#timers = this.#env.openDB({ name: 'timers', encoding: 'msgpack' });
     this.#outputs = this.#env.openDB({ name: 'outputs', ...structures });
-    this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'msgpack' });
+    this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'binary' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#idProfiles = this.#env.openDB({ name: 'id_profiles', encoding: 'msgpack' });
     this.#idOwners = this.#env.openDB({ name: 'id_owners', encoding: 'msgpack' });
@@ -150,7 +204,13 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
 
   loadProfile(space: string, id: string): ProfileState | undefined {
     const plain = this.#profiles.get([space, id]);
-    return plain === undefined ? undefined : profileFromPlain(plain);
+    if (plain === undefined) return undefined;
+    return profileFromParts(plain, this.#nodeRange(space, id));
+  }
+
+  /** The node records of one profile (`[space, id, *]`: the key after every node of `id` is `id + "\0"`). */
+  *#nodeRange(space: string, id: string): Iterable<[string, unknown]> {
+    for (const { key, value } of this.#nodes.getRange({ start: [space, id], end: [space, `${id}\u0000`] })) yield [key[2], value];
   }
 
   /** Every profile with a timer, earliest first. */
@@ -161,7 +221,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   /** Outbox entries (the change-log records of one checkpoint each) not yet confirmed on the change log, in order. */
   unpublished(): Array<{ seq: number; records: LogRecord[] }> {
     const from = this.meta().publishedThrough + 1;
-    return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, records: value }));
+    return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, records: unpackRecords(value) }));
   }
 
   /** Current members / values of one definition version, ordered by profile id, after `after`. */
@@ -247,13 +307,19 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
     try {
       await this.#env.transaction(() => {
-        for (const { state, savedWake, removed } of profileWrites) {
+        for (const { state, savedWake, removed, nodes } of profileWrites) {
           if (removed === true) {
             this.#profiles.remove([state.space, state.id]);
+            for (const [fp] of this.#nodeRange(state.space, state.id)) this.#nodes.remove([state.space, state.id, fp]);
             if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
             continue;
           }
-          this.#profiles.put([state.space, state.id], profileToPlain(state));
+          this.#profiles.put([state.space, state.id], profileCoreToPlain(state));
+          for (const [fp, node] of nodes ?? aggregatesByFingerprint(state)) this.#nodes.put([state.space, state.id, fp], nodeStateToPlain(node));
+          if (state.droppedNodes !== undefined) {
+            for (const fp of state.droppedNodes) this.#nodes.remove([state.space, state.id, fp]);
+            delete state.droppedNodes;
+          }
           if (savedWake !== state.wake) {
             if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
             if (Number.isFinite(state.wake)) this.#timers.put([state.wake, state.space, state.id], null);
@@ -264,7 +330,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
           if (value === null) this.#outputs.remove(key);
           else this.#outputs.put(key, value);
         }
-        if (seq !== 0) this.#outbox.put(seq, input.records as LogRecord[]);
+        if (seq !== 0) this.#outbox.put(seq, packRecords(input.records));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const meta: CheckpointMeta = {
           position: input.position,
