@@ -56,10 +56,11 @@ export function event(fields: Partial<FlockEvent> & Pick<FlockEvent, 'type'>): F
     properties: null,
     context: null,
     integrations: null,
-    timestamp: NOW - 60_000,
-    receivedAt: NOW - 60_000,
     sourceId: 'src_a',
     ...fields,
+    timestamp: fields.timestamp ?? NOW - 60_000,
+    // received when it happened unless told: old events are then replayed in event time
+    receivedAt: fields.receivedAt ?? fields.timestamp ?? NOW - 60_000,
   };
 }
 
