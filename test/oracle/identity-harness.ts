@@ -1,0 +1,162 @@
+/** Runs identity resolution + runtime over random journeys and checks resolutions and the change stream against the identity oracle at every instant that matters. */
+import { of } from 'rxjs';
+import { IdentityGraph } from '../../engine/identity/identity-graph.ts';
+import { identityRules, type IdentityRulesConfig } from '../../engine/identity/rules.ts';
+import type { Resolution } from '../../engine/identity/resolver.ts';
+import { compilePlan } from '../../engine/plan/compile.ts';
+import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { resolveProfiles, type ResolvedBatch } from '../../engine/pipeline/resolve-profiles.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { Runtime } from '../../engine/runtime/runtime.ts';
+import { toInstant } from '../../engine/eval/values.ts';
+import { DATE_POOL, durationsOf, T0 } from '../support/arbitraries.ts';
+import type { IdentityStep } from '../support/identity-arbitraries.ts';
+import { identityOracleAt, resolveIdentities, type IdentityHistoryEntry } from './identity-oracle.ts';
+
+export type Mode = 'replay' | 'live';
+
+export interface IdentityRun {
+  readonly changes: Change[];
+  readonly history: IdentityHistoryEntry[];
+  /** the resolver's answer for each event, in order. */
+  readonly resolutions: Resolution[];
+  /** identifiers the rules demoted, by reason. */
+  readonly demotions: Readonly<Record<string, number>>;
+  readonly end: number;
+}
+
+/** One event through the pipeline's identity stage (the operator the engine runs), synchronously. */
+function resolveOne(resolver: IdentityGraph, seq: number, event: IdentityHistoryEntry['event']): ResolvedBatch {
+  let out: ResolvedBatch | undefined;
+  of([{ seq, event }])
+    .pipe(resolveProfiles(resolver))
+    .subscribe((b) => (out = b));
+  return out!;
+}
+
+/** Drives a fresh resolver and runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
+export function runIdentityEngine(defs: readonly DefinitionInput[], steps: readonly IdentityStep[], config: IdentityRulesConfig, mode: Mode): IdentityRun {
+  const { plan, failures } = compilePlan(defs, { distinctCap: 10_000, allowedLatenessMs: 1e12 });
+  if (failures.size > 0) throw new Error(`compile failed: ${[...failures.values()].map((f) => f.message).join('; ')}`);
+  const rules = identityRules(config);
+  if (!rules.ok) throw new Error(`rules: ${JSON.stringify(rules.issues)}`);
+  const resolver = new IdentityGraph({ rules: new Map([['spa_test', rules.rules]]) });
+  const changes: Change[] = [];
+  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const history: IdentityHistoryEntry[] = [];
+  const resolutions: Resolution[] = [];
+  let wall = T0;
+  let seq = 0;
+  for (const step of steps) {
+    if (step.kind === 'tick') {
+      wall += step.dt;
+      if (mode === 'replay') rt.advanceTo(Math.max(rt.watermark, T0) + step.dt);
+      else rt.live([], wall);
+      continue;
+    }
+    const { event } = step;
+    const batch = resolveOne(resolver, seq + 1, event);
+    const input = batch.events[0];
+    resolutions.push(input === undefined ? { profileId: null, merges: [] } : { profileId: input.profileId, merges: input.merges ?? [] });
+    if (input !== undefined) {
+      if (mode === 'replay') rt.replay([input]);
+      else {
+        if (event.timestamp > wall && event.timestamp <= wall + 20_000) wall = event.timestamp;
+        rt.live([input], wall);
+      }
+    }
+    history.push({ event, arrival: rt.watermark, seq: seq++ });
+  }
+  const durations = durationsOf(defs);
+  const maxTs = Math.max(rt.watermark, ...history.map((h) => h.event.timestamp), ...DATE_POOL.map(Date.parse));
+  const end = maxTs + 2 * Math.max(1000, ...durations) + 1000;
+  rt.advanceTo(end);
+  rt.close();
+  return { changes, history, resolutions, demotions: resolver.stats.demotions, end };
+}
+
+/** Instants at which some output may change: arrivals, window ends, date flips, and every engine change. */
+function candidates(defs: readonly DefinitionInput[], run: IdentityRun): number[] {
+  const durations = [0, ...durationsOf(defs)];
+  const out = new Set<number>();
+  for (const h of run.history) {
+    out.add(h.arrival);
+    for (const d of durations) {
+      out.add(h.event.timestamp + d);
+      out.add(h.event.timestamp + d + 1);
+    }
+  }
+  for (const iso of DATE_POOL) {
+    const t = toInstant(iso);
+    for (const d of durations) for (const x of [t - d, t - d + 1, t + d, t + d + 1]) out.add(x);
+  }
+  for (const c of run.changes) out.add(c.at);
+  return [...out].filter((t) => t >= T0 - 120_000 && t <= run.end).sort((a, b) => a - b);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Throws with a readable report when the engine disagrees with the oracle: first each event's
+ * resolution (profile and merges), then every profile's outputs at every candidate instant.
+ */
+export function checkIdentityAgainstOracle(defs: readonly DefinitionInput[], run: IdentityRun, config: IdentityRulesConfig): void {
+  const oracle = resolveIdentities(
+    run.history.map((h) => h.event),
+    config,
+  ).perEvent;
+  run.resolutions.forEach((r, i) => {
+    const want = oracle[i]!;
+    const got = { profileId: r.profileId, merges: r.merges.map((m) => ({ from: m.from, into: m.into })) };
+    if (!same(want, got)) throw new Error(`event ${i} (${run.history[i]!.event.messageId}): oracle ${JSON.stringify(want)}, engine ${JSON.stringify(got)}`);
+  });
+
+  const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
+  // Well formed: alternating enters and exits, trait changes chaining their values, unique ids, in time order.
+  const lastValue = new Map<string, unknown>();
+  let lastAt = Number.NEGATIVE_INFINITY;
+  for (const c of run.changes) {
+    if (c.at < lastAt) throw new Error(`changes out of order: ${c.id}`);
+    lastAt = c.at;
+    const k = keyOf(c);
+    if (c.kind === 'trait') {
+      if (!same(lastValue.get(k), c.previous)) throw new Error(`trait change ${c.id}: previous ${JSON.stringify(c.previous)} but was ${JSON.stringify(lastValue.get(k))}`);
+      lastValue.set(k, c.value);
+    } else {
+      if ((c.kind === 'enter') === (lastValue.get(k) === true)) throw new Error(`repeated ${c.kind}: ${c.id}`);
+      lastValue.set(k, c.kind === 'enter');
+    }
+  }
+  if (new Set(run.changes.map((c) => c.id)).size !== run.changes.length) throw new Error('duplicate change ids');
+
+  // Every profile that ever existed: absorbed ones must have left everything.
+  const profiles = [...new Set(run.resolutions.flatMap((r) => (r.profileId === null ? [] : [r.profileId, ...r.merges.map((m) => m.from)])))];
+  const cursor = new Map<string, unknown>();
+  let next = 0;
+  for (const t of candidates(defs, run)) {
+    while (next < run.changes.length && run.changes[next]!.at <= t) {
+      const c = run.changes[next++]!;
+      cursor.set(keyOf(c), c.kind === 'trait' ? c.value : c.kind === 'enter');
+    }
+    const expected = identityOracleAt(defs, run.history, config, t);
+    for (const p of new Set([...profiles, ...expected.keys()])) {
+      const exp = expected.get(p);
+      for (const d of defs) {
+        const none = d.kind === 'audience' ? false : undefined;
+        const want = exp === undefined ? none : d.kind === 'audience' ? exp.get(d.key) === true : exp.get(d.key);
+        const got = cursor.has(`${p}|${d.key}`) ? cursor.get(`${p}|${d.key}`) : none;
+        if (!same(want, got)) {
+          throw new Error(
+            `at T0+${(t - T0) / 1000}s profile ${p} definition ${d.key}: oracle ${JSON.stringify(want)}, engine ${JSON.stringify(got)}\n` +
+              `resolutions: ${run.resolutions.map((r, i) => `${i}:${r.profileId?.slice(0, 9) ?? '-'}${r.merges.map((m) => `<${m.from.slice(0, 9)}`).join('')}`).join(' ')}\n` +
+              `changes: ${run.changes.map((c) => `${c.profileId.slice(0, 9)}.${c.at - T0}.${c.kind}${c.kind === 'trait' ? `=${JSON.stringify(c.value)}` : ''}`).join(', ')}`,
+          );
+        }
+      }
+    }
+  }
+}
