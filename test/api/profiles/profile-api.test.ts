@@ -191,7 +191,7 @@ test('the engine state not readable yet: 503 service_unavailable', async () => {
   }
 });
 
-test('a new version serves once Live; a deleted definition leaves the profile's traits', async () => {
+test('a new version serves once Live; a deleted definition leaves the traits of the profile', async () => {
   const buyers = s.registry.byKey('spa_a', 'buyers')!;
   await s.registry.reportStatus(buyers.id, 1, { status: 'Live' });
   await s.registry.update('spa_a', buyers.id, { query: "event('Order Completed').count() >= 3" });
