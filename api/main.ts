@@ -1,6 +1,25 @@
 /** What `npm start` runs: load the config, open the event log, serve the API, and shut down cleanly on SIGINT/SIGTERM. */
-import { configHelp, loadConfig, openEventLog, startEngineThread, staticSpaceDirectory, type EngineThread } from '../engine/index.ts';
+import {
+  CHANGE_LOG,
+  configHelp,
+  DefinitionRegistry,
+  engineStorePath,
+  ExplorerStore,
+  followChanges,
+  identityLinkIndex,
+  identityProfileLocator,
+  loadConfig,
+  openAppendLog,
+  openEventLog,
+  readDefinitionEntries,
+  readOnlyStore,
+  startEngineThread,
+  staticSpaceDirectory,
+  type EngineThread,
+  type SeedEntry,
+} from '../engine/index.ts';
 import { createApp } from './app.ts';
+import { fileDefinitionStatuses, type FileDefinitionStatuses } from './file-definition-statuses.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
 
@@ -21,6 +40,8 @@ async function main(): Promise<void> {
   if (config.developmentSpace) {
     logger.warn('no FLOCK_SPACES_FILE: serving the development space "spa_default" with write key "dev_write_key"; do not expose this to a network', {
       space: 'spa_default',
+      accessToken: 'dev_access_token',
+      managementToken: 'dev_management_token',
     });
   }
 
@@ -38,6 +59,19 @@ async function main(): Promise<void> {
     timeoutMs: config.natsTimeoutMs,
   });
 
+  // Definitions of the file, unparsed: what the registry is seeded with once the engine accepted them.
+  let seedEntries: SeedEntry[] = [];
+  if (config.definitionsFile !== undefined) {
+    const read = readDefinitionEntries(config.definitionsFile);
+    if (!read.ok) {
+      await eventLog.close();
+      throw new Error(read.problems.map((p) => `${p.where}: ${p.message}`).join('\n'));
+    }
+    seedEntries = read.entries;
+  }
+  let statuses: FileDefinitionStatuses | undefined;
+  const earlyFailures: Array<{ space: string; id: string; reason: string }> = [];
+
   // The engine runs in its own thread: at full event rate its loop is busy nearly all the time.
   let engine: EngineThread | undefined;
   if (config.engine) {
@@ -54,7 +88,11 @@ async function main(): Promise<void> {
           checkpointMs: config.checkpointMs,
         },
         (m) => {
-          if (m.type === 'definition-failed') logger.error('definition failed', { space: m.space, id: m.id, code: m.code, problem: m.message });
+          if (m.type === 'definition-failed') {
+            logger.error('definition failed', { space: m.space, id: m.id, code: m.code, problem: m.message });
+            if (statuses === undefined) earlyFailures.push({ space: m.space, id: m.id, reason: `${m.code}: ${m.message}` });
+            else statuses.failed(m.space, m.id, `${m.code}: ${m.message}`);
+          }
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
           if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
         },
@@ -69,18 +107,77 @@ async function main(): Promise<void> {
     });
   }
 
+  // The definition registry (the management API writes it), seeded from the definitions file.
+  const registry = DefinitionRegistry.open(DefinitionRegistry.pathIn(config.dataDir));
+  if (seedEntries.length > 0) {
+    const seeded = await registry.seed(seedEntries);
+    logger.info('definitions file seeded', { created: seeded.created.length, versioned: seeded.versioned.length, unchanged: seeded.unchanged.length });
+    for (const problem of seeded.problems) logger.warn('definition not seeded', { problem });
+    if (engine !== undefined) {
+      statuses = fileDefinitionStatuses(registry, seedEntries, logger);
+      for (const f of earlyFailures) statuses.failed(f.space, f.id, f.reason);
+      await statuses.engineState('computing');
+    }
+  }
+
+  // Readiness: the engine has caught up with the log as it was when the engine started.
+  const target = engine === undefined ? 0 : await eventLog.lastSeq();
+  let caughtUp = engine === undefined;
+  const checkCaughtUp = (): boolean => {
+    if (caughtUp) return true;
+    const position = engine?.stats()?.position;
+    if (target === 0 || (position !== undefined && position >= target)) {
+      caughtUp = true;
+      logger.info('engine caught up', { position: position ?? 0, target });
+      void statuses?.engineState('live');
+    }
+    return caughtUp;
+  };
+  const catchUpTimer = setInterval(() => checkCaughtUp() && clearInterval(catchUpTimer), 250);
+  catchUpTimer.unref();
+
+  // The explorer: recent changes and size over time, kept by following the change log.
+  const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.natsTimeoutMs });
+  const explorer = ExplorerStore.open(ExplorerStore.pathIn(config.dataDir));
+  const follower = followChanges(changeLog, explorer, { onInvalidRecord: (seq, error) => logger.warn('skipped an invalid change-log record', { seq, problem: error.message }) });
+  follower.done.catch((error: unknown) => logger.error('the change-log follower stopped', { error }));
+  // The engine's state, read-only, for the management and Profile APIs.
+  const store = readOnlyStore(engineStorePath(config.dataDir));
+
   const app = createApp({
     eventLog,
     spaces: staticSpaceDirectory(config.spaces),
     rateLimit: config.rateLimit,
     logger,
     publicApiHost: config.publicApiHost,
+    registry,
+    store,
+    explorer,
+    locator: identityProfileLocator(store),
+    profileLinks: identityLinkIndex(store),
+    profileRateLimit: config.profileRateLimit,
+    readiness: () => {
+      const position = engine?.stats()?.position;
+      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: position ?? null, target } };
+    },
+    engineStats: () => engine?.stats(),
+    eventLogLastSeq: () => eventLog.lastSeq(),
+    spaceIds: config.spaces.map((space) => space.id),
   });
+  const closeReaders = async () => {
+    clearInterval(catchUpTimer);
+    await follower.stop();
+    await explorer.close();
+    await changeLog.close();
+    await store.close();
+    await registry.close();
+  };
   let server;
   try {
     server = await startServer(app, { host: config.host, port: config.port });
   } catch (error) {
     await engine?.stop();
+    await closeReaders();
     await eventLog.close();
     throw error;
   }
@@ -104,6 +201,7 @@ async function main(): Promise<void> {
     await server.close(config.shutdownTimeoutMs);
     // then the engine: it finishes its batch and makes a last checkpoint.
     await engine?.stop();
+    await closeReaders();
     await eventLog.close();
     logger.info('stopped');
     process.exit(0);

@@ -64,6 +64,7 @@ export { directProfileLocator, type Collection, type LocateResult, type ProfileE
 export type { ProfileEvent, ProfileEventIndex, ProfileEventQuery, ProfileLink, ProfileLinkIndex } from './profiles/profile-sources.ts';
 export { ProfileReader, ProfileStoreUnavailableError, type ProfileTrait, type ProfileView, type TraitClass } from './profiles/profile-reader.ts';
 export { engineStorePath, readOnlyStore, type StoreHandle } from './profiles/store-handle.ts';
+export { identityLinkIndex, identityProfileLocator } from './profiles/identity-locator.ts';
 export { ExplorerStore, STEP_MS, type RecentChange, type SizePoint, type Step } from './explorer/explorer-store.ts';
 export { followChanges, type ChangeFollower } from './explorer/change-follower.ts';
 
