@@ -1,0 +1,182 @@
+/**
+ * `npm start` end to end, on the embedded log and on JetStream: HTTP ingest → engine thread →
+ * Profile API traits (audience membership, computed and custom traits), management API statuses,
+ * sizes and explorer, readiness and metrics.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { natsServerAvailable, startNatsServer, type NatsServer } from '../support/nats-server.ts';
+
+type Json = Record<string, any>;
+const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const root = mkdtempSync(join(tmpdir(), 'flock-e2e-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+const access = `Basic ${Buffer.from('dev_access_token:').toString('base64')}`;
+const management = 'Bearer dev_management_token';
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Json[] = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const p of parts) lines.push(JSON.parse(p) as Json);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const waitFor = async (message: string, ms = 30_000) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const line = lines.find((l) => l['message'] === message);
+      if (line !== undefined) return line;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no "${message}": ${JSON.stringify(lines)} ${stderr}`);
+  };
+  return { child, lines, exited, waitFor };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+}
+
+async function journey(label: string, extraArgs: string[]): Promise<void> {
+  const dir = join(root, label);
+  const defs = join(root, `${label}-defs.json`);
+  writeFileSync(
+    defs,
+    JSON.stringify({
+      definitions: [
+        { space: 'spa_default', key: 'shoe_viewers', kind: 'audience', query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1" },
+        { space: 'spa_default', key: 'revenue_30d', kind: 'trait', query: "event('Order Completed').within(30 days).sum(property('total'))" },
+      ],
+    }),
+  );
+  const flock = start(['--port', '0', '--data-dir', dir, '--definitions-file', defs, ...extraArgs]);
+  try {
+    const url = String((await flock.waitFor('flock listening'))['url']);
+    const get = async (path: string, auth: string) => {
+      const res = await fetch(`${url}${path}`, { headers: { authorization: auth } });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    // ready once the engine caught up (an empty log: at once)
+    await until('readiness', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+
+    // the file's definitions are in the registry, Live
+    const listed = await until('file definitions Live', async () => {
+      const { body } = await get('/spaces/spa_default/audiences', management);
+      const audience = body['data'].audiences[0];
+      return audience?.status === 'Live' ? audience : undefined;
+    });
+    assert.is(listed.key, 'shoe_viewers');
+    assert.is(listed.id, 'aud_shoe_viewers');
+
+    // an audience created over HTTP
+    const created = await fetch(`${url}/spaces/spa_default/audiences`, {
+      method: 'POST',
+      headers: { authorization: management, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Big spenders', definition: { query: "trait('revenue_30d') > 100" } }),
+    });
+    assert.is(created.status, 201);
+    assert.is(((await created.json()) as Json)['data'].audience.key, 'big_spenders');
+
+    // events over the tracking API
+    const now = new Date().toISOString();
+    const ingest = await fetch(`${url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('dev_write_key:').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        batch: [
+          { type: 'identify', userId: 'alice', traits: { email: 'alice@example.com', plan: 'pro' }, timestamp: now },
+          { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
+          { type: 'track', userId: 'alice', event: 'Order Completed', properties: { total: 42.5 }, timestamp: now },
+          { type: 'group', userId: 'alice', groupId: 'acme', traits: { name: 'Acme' }, timestamp: now },
+          { type: 'track', userId: 'bob', event: 'Product Viewed', properties: { category: 'hats' }, timestamp: now },
+        ],
+      }),
+    });
+    assert.is(ingest.status, 200);
+
+    // the Profile API shows the engine's results within moments
+    const traits = await until('alice in the Profile API', async () => {
+      const { status, body } = await get('/v1/spaces/spa_default/collections/users/profiles/user_id:alice/traits', access);
+      return status === 200 && body['traits'].shoe_viewers === true && body['traits'].revenue_30d === 42.5 ? body['traits'] : undefined;
+    });
+    assert.equal(traits, { email: 'alice@example.com', plan: 'pro', revenue_30d: 42.5, shoe_viewers: true });
+    // found by any of its identifiers, and by its segment id
+    const ids = await get('/v1/spaces/spa_default/collections/users/profiles/email:alice@example.com/external_ids', access);
+    assert.is(ids.status, 200);
+    assert.equal(ids.body['data'].map((x: Json) => x.type).sort(), ['email', 'user_id']);
+    const meta = await get('/v1/spaces/spa_default/collections/users/profiles/user_id:alice/metadata', access);
+    assert.is(meta.status, 200);
+    const links = await get('/v1/spaces/spa_default/collections/users/profiles/user_id:alice/links', access);
+    assert.equal(links.body['data'].map((l: Json) => [l.to_collection, l.external_ids[0].id]), [['accounts', 'acme']]);
+    const bob = await get('/v1/spaces/spa_default/collections/users/profiles/user_id:bob/traits?include=shoe_viewers', access);
+    assert.equal(bob.body['traits'], { shoe_viewers: false });
+    assert.is((await get('/v1/spaces/spa_default/collections/users/profiles/user_id:nobody/traits', access)).status, 404);
+
+    // management: size and members from the outputs index, recent changes from the explorer
+    const audience = (await get('/spaces/spa_default/audiences/aud_shoe_viewers', management)).body['data'].audience;
+    assert.equal(audience.size, { count: 1, type: 'USERS' });
+    const members = (await get('/spaces/spa_default/audiences/aud_shoe_viewers/members', management)).body['data'].members;
+    assert.is(members.length, 1);
+    assert.match(members[0].profileId, /^use_/);
+    const changes = await until('the explorer followed the change log', async () => {
+      const list = (await get('/spaces/spa_default/audiences/aud_shoe_viewers/changes', management)).body['data'].changes;
+      return list.length > 0 ? list : undefined;
+    });
+    assert.is(changes[0].kind, 'enter');
+    const history = (await get('/spaces/spa_default/audiences/aud_shoe_viewers/size-history?granularity=minute', management)).body['data'];
+    assert.is(history.points.at(-1).count, 1);
+
+    // metrics carry the engine's counters
+    const metrics = await until('engine stats in /metrics', async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return /^flock_engine_events_in_total [1-9]/m.test(text) ? text : undefined;
+    });
+    assert.match(metrics, /^flock_engine_up 1$/m);
+    assert.match(metrics, /flock_http_requests_total\{method="GET",route="\/v1\/spaces\/:spaceId\/collections\/:collection\/profiles\/:identifier\/traits",status="200"\}/);
+  } finally {
+    flock.child.kill('SIGTERM');
+    assert.is(await flock.exited, 0);
+  }
+}
+
+test('embedded log: ingest → engine → Profile API, management and explorer', async () => {
+  await journey('embedded', []);
+});
+
+test('JetStream: ingest → engine → Profile API, management and explorer', async () => {
+  if (!natsServerAvailable('service e2e on JetStream')) return;
+  let nats: NatsServer | undefined;
+  try {
+    nats = await startNatsServer();
+    await journey('jetstream', ['--nats-url', nats.url]);
+  } finally {
+    await nats?.dispose();
+  }
+});
+
+test.run();
