@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import { profileExternalIds, lookupProfile } from '../../../engine/identity/lookup.ts';
+import { IdentityVersionError } from '../../../engine/identity/records.ts';
 import type { Resolution } from '../../../engine/identity/resolver.ts';
+import { base } from '../../support/events.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { Random } from '../../../bench/workload/random.ts';
@@ -97,6 +99,39 @@ test('read-only store in another thread: type:value and old segment ids resolve,
   const found = answer.lookups.filter((l) => (l as { ok: boolean }).ok).length;
   assert.ok(found >= 8, `${found} lookups found`);
   assert.ok(answer.lookups.some((l) => (l as { mergedFrom?: string }).mergedFrom !== undefined), 'an absorbed id resolves to its survivor');
+});
+
+test('accounts: group calls persist the account and its users; a merge moves the link to the survivor', async () => {
+  const dir = join(root, 'accounts');
+  const store = CheckpointStore.open(dir);
+  const graph = new IdentityGraph({ source: store });
+  const at = END;
+  const call = (e: Parameters<typeof base>[0]) => graph.resolve(base({ space: 'spa_id', ...e }));
+  const a = call({ type: 'group', anonymousId: 'x1', groupId: 'ACME', timestamp: at }).profileId!;
+  const b = call({ type: 'group', userId: 'boss', groupId: 'acme', timestamp: at + 1 }).profileId!;
+  await commit(store, graph, 2);
+  assert.equal([store.account('spa_id', 'acme')?.at, store.account('spa_id', 'acme')?.raw], [at, 'ACME'], 'first seen, with the spelling sent');
+  assert.is(store.account('spa_id', 'globex'), undefined);
+  assert.equal(store.accountUsers('spa_id', 'acme').map((u) => u.profileId).sort(), [a, b].sort());
+  assert.equal(store.accountUsers('spa_id', 'acm'), [], 'a prefix of a group id is another account');
+  // boss signs in on x1's device: b merges into a, the earlier profile
+  const merged = call({ type: 'identify', userId: 'boss', anonymousId: 'x1', timestamp: at + 2 });
+  assert.equal(merged.merges.map((m) => [m.from, m.into]), [[b, a]]);
+  await commit(store, graph, 3);
+  assert.equal(store.accountUsers('spa_id', 'acme').map((u) => u.profileId), [a]);
+  assert.equal(store.identityProfile('spa_id', a)!.groups.map((g) => g[0]), ['acme']);
+  assert.is(store.identityProfile('spa_id', b), undefined);
+  assert.equal(store.identityMerge('spa_id', b)?.into, a);
+  await store.close();
+});
+
+test('a stored identity record of another version is refused with a named error', async () => {
+  const dir = join(root, 'version');
+  const store = CheckpointStore.open(dir);
+  const identity = { profiles: [{ space: 'spa_id', id: 'use_x', record: { v: 99, c: 0, t: 0, m: 'm', n: 0, ids: [], groups: [] } }], identifiers: [], merges: [], accounts: [], accountUsers: [], counters: [] };
+  await store.commit({ position: 1, watermark: 0, profiles: [], pending: [], changes: [], records: [], publishedThrough: 0, identity });
+  assert.throws(() => store.identityProfile('spa_id', 'use_x'), (e: unknown) => e instanceof IdentityVersionError);
+  await store.close();
 });
 
 test.run();
