@@ -1,0 +1,152 @@
+/** The `flock` CLI as a process against a served app: create, list, inspect, wait with progress, preview, errors and exit codes, start. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, type RunningServer } from '../../../api/serve.ts';
+import { SECRETS, serviceApp, type ServiceApp } from '../../support/service-app.ts';
+
+const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
+let s: ServiceApp;
+let server: RunningServer;
+
+test.before(async () => {
+  s = serviceApp({ clock: Date.now });
+  server = await startServer(s.app, { host: '127.0.0.1', port: 0 });
+});
+test.after(async () => {
+  await server.close(100);
+  await s.close();
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function flock(args: string[], env: Record<string, string> = {}): { done: Promise<Run>; kill: (signal: NodeJS.Signals) => void; stdout: () => string } {
+  const child = spawn(process.execPath, [join(repo, 'bin/flock.mjs'), ...args], {
+    cwd: repo,
+    env: { PATH: process.env.PATH ?? '', FLOCK_URL: server.url, FLOCK_SPACE: 'spa_a', FLOCK_MANAGEMENT_TOKEN: SECRETS.a.management, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return { done, kill: (signal) => child.kill(signal), stdout: () => stdout };
+}
+const run = (args: string[], env?: Record<string, string>) => flock(args, env).done;
+
+test('create, list, inspect an audience; create a computed trait', async () => {
+  const [created, trait] = await Promise.all([
+    run(['audiences', 'create', '--name', 'Shoe buyers', '--query', "event('Order Completed').where(property('category') = 'shoes').count() >= 1", '--historical']),
+    run(['traits', 'create', '--name', 'Revenue', '--key', 'revenue', '--query', "event('Order Completed').sum(property('total'))", '--batch', '1h']),
+  ]);
+  assert.is(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^created aud_\w+ {2}shoe_buyers {2}Preparing {2}v1 {2}size -/);
+  assert.is(trait.code, 0, trait.stderr);
+  const list = await run(['audiences', 'list']);
+  assert.is(list.code, 0);
+  assert.match(list.stdout, /shoe_buyers {2}Preparing/);
+  const id = /aud_\w+/.exec(list.stdout)![0];
+  const [inspected, asJson] = await Promise.all([run(['audiences', 'inspect', id]), run(['--json', 'traits', 'list'])]);
+  assert.match(inspected.stdout, /options: \{"includeHistoricalData":true,"includeAnonymousUsers":false\}/);
+  assert.match(inspected.stdout, /v1 Preparing: event\('Order Completed'\)/);
+  const traits = JSON.parse(asJson.stdout) as Array<{ key: string; computeCadence: unknown }>;
+  assert.equal(traits.map((t) => [t.key, t.computeCadence]), [['revenue', { type: 'BATCH', interval: '1h' }]]);
+});
+
+test('a bad query: exit 1 with each diagnostic under its column', async () => {
+  const bad = await run(['audiences', 'create', '--name', 'Bad', '--query', "event('A').count( >= 1"]);
+  assert.is(bad.code, 1);
+  assert.equal(bad.stderr.split('\n').slice(0, 4), ['HTTP 422', "query:1:19: syntax_error: expected an expression but found '>='", "  event('A').count( >= 1", `  ${' '.repeat(18)}^`]);
+});
+
+test('wait: a progress bar while the backfill runs, exit 0 once Live; exit 1 when Failed; exit 3 at the timeout', async () => {
+  const a = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'waited', name: 'W', definition: { query: "event('A').count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
+  const waiting = flock(['audiences', 'wait', a.id, '--interval', '0.05']);
+  await s.registry.reportStatus(a.id, 1, { status: 'Backfilling', progress: 0.3 });
+  await new Promise((r) => setTimeout(r, 300));
+  await s.registry.reportStatus(a.id, 1, { status: 'Backfilling', progress: 0.7 });
+  await new Promise((r) => setTimeout(r, 300));
+  await s.registry.reportStatus(a.id, 1, { status: 'Live' });
+  const done = await waiting.done;
+  assert.is(done.code, 0, done.stderr);
+  assert.match(done.stdout, /waited {2}Live {2}v1 \(live v1\)/);
+  const f = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'failing', name: 'F', definition: { query: "event('A').count() >= 2", type: 'USERS' } });
+  await s.registry.reportStatus(f.id, 1, { status: 'Failed', failureReason: 'unsupported: account-level definitions' });
+  const failed = await run(['audiences', 'wait', f.id]);
+  assert.is(failed.code, 1);
+  assert.match(failed.stdout, /v1 Failed \(unsupported: account-level definitions\)/);
+  const p = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'pending', name: 'P', definition: { query: "event('A').count() >= 3", type: 'USERS' } });
+  const timeout = await run(['audiences', 'wait', p.id, '--interval', '0.05', '--timeout', '0.2']);
+  assert.is(timeout.code, 3);
+  assert.match(timeout.stdout, /still Preparing after 0 s/);
+});
+
+test('preview: diagnostics at once; the result once the engine reports it; exit 3 while it runs', async () => {
+  const runningChild = flock(['audiences', 'preview', '--query', "event('A').count() >= 1", '--timeout', '0.3']);
+  const badChild = flock(['traits', 'preview', '--query', "event('A').count() >= 1"]);
+  const child = flock(['traits', 'preview', '--query', "event('A').count()", '--timeout', '10']);
+  let pending: Array<{ id: string }> = [];
+  for (let i = 0; i < 100 && pending.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    pending = s.registry.pendingPreviews().filter((x) => x.kind === 'trait');
+  }
+  await s.registry.reportPreview(pending[0]!.id, { status: 'COMPLETED', size: 2, results: [{ profileId: 'use_1', value: 3 }, { profileId: 'use_2', value: 1 }] });
+  const done = await child.done;
+  assert.is(done.code, 0, done.stderr);
+  assert.match(done.stdout, /: 2 profiles\n {2}use_1 {2}3\n {2}use_2 {2}1/);
+  const running = await runningChild.done;
+  assert.is(running.code, 3);
+  assert.match(running.stdout, /still running/);
+  const bad = await badChild.done;
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /not_scalar/);
+});
+
+test('errors: a wrong token, an unknown id, an unreachable service exit 1; usage errors exit 2', async () => {
+  const [token, missing, down, unknown, noName, noQuery, negative, help] = await Promise.all([
+    run(['audiences', 'list'], { FLOCK_MANAGEMENT_TOKEN: SECRETS.b.management }),
+    run(['audiences', 'get', 'aud_missing']),
+    run(['audiences', 'list', '--url', 'http://127.0.0.1:9']),
+    run(['audiences', 'frobnicate']),
+    run(['audiences', 'create', '--query', 'x']),
+    run(['audiences', 'create', '--name', 'x']),
+    run(['audiences', 'wait', 'aud_x', '--interval', '-1']),
+    run(['--help']),
+  ]);
+  assert.is(token.code, 1);
+  assert.match(token.stderr, /HTTP 401\nunauthorized: the token is not a management token of space "spa_a"/);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /HTTP 404/);
+  assert.is(down.code, 1);
+  assert.match(down.stderr, /cannot reach Flock at http:\/\/127\.0\.0\.1:9/);
+  assert.is(unknown.code, 2);
+  assert.is(noName.code, 2, '--name is required');
+  assert.is(noQuery.code, 2, 'a query is required');
+  assert.is(negative.code, 2);
+  assert.is(help.code, 0);
+});
+
+test('flock start runs the service with its flags', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-cli-start-'));
+  try {
+    const service = flock(['start', '--port', '0', '--data-dir', dir, '--engine', 'off']);
+    for (let i = 0; i < 200 && !service.stdout().includes('flock listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    const listening = JSON.parse(service.stdout().split('\n').find((l) => l.includes('flock listening'))!) as { url: string };
+    assert.is((await fetch(`${listening.url}/healthz`)).status, 200);
+    service.kill('SIGTERM');
+    assert.is((await service.done).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
