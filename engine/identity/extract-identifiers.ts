@@ -7,6 +7,8 @@ export interface Identifier {
   readonly type: string;
   readonly value: string;
   readonly raw: string;
+  /** the type's explicit rank (Infinity: unranked), kept for ordering. */
+  readonly rank: number;
 }
 
 export interface EventIdentifiers {
@@ -30,15 +32,24 @@ function text(v: unknown): string | null {
   return null;
 }
 
+/** Priority order (the same as `IdentityRules.compareTypes`), then value. */
+function byPriority(a: Identifier, b: Identifier): number {
+  if (a.rank !== b.rank) return a.rank < b.rank ? -1 : 1;
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
 /** Adds one identifier unless it is no text, too long, of a disabled type, blocked or already there. */
 function add(rules: IdentityRules, list: Identifier[], type: string, v: unknown): void {
   const raw = text(v);
   if (raw === null || raw.length > MAX_IDENTIFIER_LENGTH) return;
-  if (!rules.rule(type).enabled) return;
+  const rule = rules.rule(type);
+  if (!rule.enabled) return;
   const value = raw.toLowerCase();
-  if (rules.isBlocked(type, value)) return;
+  const blocked = rule.blocked;
+  for (let i = 0; i < blocked.length; i++) if (blocked[i]!(value)) return;
   for (let i = 0; i < list.length; i++) if (list[i]!.type === type && list[i]!.value === value) return;
-  list.push({ type, value, raw });
+  list.push({ type, value, raw, rank: rule.priority });
 }
 
 /**
@@ -96,6 +107,6 @@ export function extractIdentifiers(event: FlockEvent, rules: IdentityRules): Eve
 
   if (event.type === 'group') add(rules, accounts, 'group_id', event.groupId);
 
-  if (users.length > 1) users.sort((a, b) => rules.compareTypes(a.type, b.type) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  if (users.length > 1) users.sort(byPriority);
   return { users, accounts };
 }

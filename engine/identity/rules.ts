@@ -66,7 +66,8 @@ export interface IdentifierRule {
   readonly blocked: readonly Blocker[];
 }
 
-type Blocker = (value: string) => boolean;
+/** Whether a (lowercased) value is blocked. */
+export type Blocker = (value: string) => boolean;
 
 /** The resolved rules the resolver applies. */
 export interface IdentityRules {
