@@ -67,30 +67,47 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
   const definitions: CompiledDefinition[] = [];
   const definitionByKey = new Map<string, number>();
 
+  const register = (input: DefinitionInput, compiled: ReturnType<typeof compileDefinition>, hidden: boolean, quantifiers: readonly number[]) => {
+    // Only register the definition's new nodes once it compiled entirely.
+    for (const node of compiled.nodes) {
+      if (!byCanonical.has(node.canonical)) {
+        byCanonical.set(node.canonical, aggregates.length);
+        aggregates.push({ ...node, index: aggregates.length, dependents: [], polarity: [], accountDependents: [] });
+      }
+    }
+    const aggIndices = compiled.nodes.map((n) => byCanonical.get(n.canonical)!);
+    const def: CompiledDefinition = {
+      index: definitions.length,
+      input,
+      fp: definitionFingerprint(input),
+      collection: input.target === 'ACCOUNTS' ? 'accounts' : 'users',
+      hidden,
+      evaluate: compiled.evaluate(aggIndices),
+      aggregates: [...new Set(aggIndices)],
+      traitKeys: [...new Set(compiled.traitKeys)],
+      references: [...new Set(compiled.references.map((k) => definitionByKey.get(k)!))],
+      quantifiers,
+      dependents: [],
+      accountDependents: [],
+      polarity: compiled.polarity(aggIndices),
+    };
+    definitions.push(def);
+    if (!hidden) definitionByKey.set(input.key, def.index);
+    return def.index;
+  };
+
   for (const input of order) {
     try {
-      const compiled = compileDefinition(input, definitions.length);
-      // Only register the definition's new nodes once it compiled entirely.
-      for (const node of compiled.nodes) {
-        if (!byCanonical.has(node.canonical)) {
-          byCanonical.set(node.canonical, aggregates.length);
-          aggregates.push({ ...node, index: aggregates.length, dependents: [], polarity: [] });
-        }
-      }
-      const aggIndices = compiled.nodes.map((n) => byCanonical.get(n.canonical)!);
-      const def: CompiledDefinition = {
-        index: definitions.length,
-        input,
-        fp: definitionFingerprint(input),
-        evaluate: compiled.evaluate(aggIndices),
-        aggregates: [...new Set(aggIndices)],
-        traitKeys: [...new Set(compiled.traitKeys)],
-        references: [...new Set(compiled.references.map((k) => definitionByKey.get(k)!))],
-        dependents: [],
-        polarity: compiled.polarity(aggIndices),
-      };
-      definitions.push(def);
-      definitionByKey.set(input.key, def.index);
+      if (input.target === 'ACCOUNTS') {
+        // Each user-level condition under ANY/ALL becomes a hidden user-level definition; the account
+        // definition counts its users that satisfy it.
+        const hiddenInputs = quantifiedConditions(input);
+        const hiddenCompiled = hiddenInputs.map((h) => compileDefinition(h.input, 'users'));
+        const hiddenIndex = new Map(hiddenInputs.map((h, k) => [h.canonical, definitions.length + k]));
+        const compiled = compileDefinition(input, 'accounts', hiddenIndex);
+        const indices = hiddenInputs.map((h, k) => register(h.input, hiddenCompiled[k]!, true, []));
+        register(input, compiled, false, indices);
+      } else register(input, compileDefinition(input, 'users'), false, []);
     } catch (err) {
       if (!(err instanceof CompileError)) throw err;
       failures.set(input.id, err);
@@ -99,10 +116,16 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
 
   for (const def of definitions) {
     for (const a of def.aggregates) {
+      if (def.collection === 'accounts') {
+        // An account reads the node merged over its users: a user's change marks their accounts.
+        aggregates[a]!.accountDependents.push(def.index);
+        continue;
+      }
       aggregates[a]!.dependents.push(def.index);
       aggregates[a]!.polarity.push(def.polarity.get(a) ?? 0);
     }
     for (const r of def.references) definitions[r]!.dependents.push(def.index);
+    for (const q of def.quantifiers) definitions[q]!.accountDependents.push(def.index);
   }
   const aggregatesByEvent = new Map<string, number[]>();
   for (const node of aggregates) {
@@ -136,9 +159,8 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
 
   // -------------------------------------------------------------------------------------------
 
-  function compileDefinition(input: DefinitionInput, _index: number) {
-    if (input.target === 'ACCOUNTS') throw new CompileError('unsupported', 'account-level definitions are not supported yet');
-    const nodes: Array<Omit<AggregateNode, 'index' | 'dependents' | 'polarity'>> = [];
+  function compileDefinition(input: DefinitionInput, collection: 'users' | 'accounts', hiddenIndex: ReadonlyMap<string, number> = new Map()) {
+    const nodes: Array<Omit<AggregateNode, 'index' | 'dependents' | 'polarity' | 'accountDependents'>> = [];
     const traitKeys: string[] = [];
     const references: string[] = [];
     // Closures are built against node positions; the final aggregate indices are bound afterwards.
@@ -158,8 +180,17 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         if (!definitionByKey.has(key)) {
           throw new CompileError('invalid_definition', `trait('${key}') refers to a definition that failed to compile`);
         }
-        references.push(key);
         const target = definitionByKey.get(key)!;
+        const targetCollection = definitions[target]!.collection;
+        if (targetCollection !== collection) {
+          throw new CompileError(
+            'invalid_definition',
+            collection === 'accounts'
+              ? `trait('${key}') is a user-level definition: read it inside ANY(...) or ALL(...)`
+              : `trait('${key}') is an account-level definition, which a user-level definition cannot read`,
+          );
+        }
+        references.push(key);
         const rest = path.slice(1);
         return rest.length === 0 ? (ctx) => ctx.output(target) : (ctx) => getPath(ctx.output(target), rest);
       }
@@ -211,8 +242,13 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
           const inner = condition(c.operand);
           return (ctx) => !inner(ctx);
         }
-        case 'quantified':
-          throw new CompileError('unsupported', 'ANY/ALL are only valid in account-level definitions');
+        case 'quantified': {
+          if (collection !== 'accounts') throw new CompileError('invalid_definition', 'ANY/ALL are only valid in account-level definitions');
+          const { condition: operand, mode } = quantifiedForm(c);
+          const h = hiddenIndex.get(canonicalCondition(operand));
+          if (h === undefined) throw new CompileError('invalid_definition', 'ANY/ALL inside ANY/ALL is not valid');
+          return (ctx) => ctx.quantified(h, mode);
+        }
         case 'comparison': {
           const subject = c.subject.kind === 'aggregate' ? aggregateGetter(c.subject, countRetention(c)).get : scalarGetter(c.subject);
           // A comparison on an aggregate may flip as the window slides: report when.
@@ -303,7 +339,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     return { nodes, traitKeys, references, evaluate: build, polarity };
   }
 
-  function aggregateNode(a: Aggregate, keep: number, trait: (path: readonly string[]) => Getter): Omit<AggregateNode, 'index' | 'dependents' | 'polarity'> {
+  function aggregateNode(a: Aggregate, keep: number, trait: (path: readonly string[]) => Getter): Omit<AggregateNode, 'index' | 'dependents' | 'polarity' | 'accountDependents'> {
     const stream = a.stream;
     if (stream.source === 'entity') throw new CompileError('unsupported', 'entity() (Linked Audiences) is not supported');
     const window = windowOf(stream.filters.filter((f) => !(f.kind === 'where')));
@@ -514,6 +550,42 @@ function eventScalar(s: Scalar): (e: FlockEvent) => unknown {
     case 'aggregate':
       throw new CompileError('unsupported', 'nested events inside where() (funnels) are not supported yet');
   }
+}
+
+/**
+ * How an account reads a quantified user-level condition: `ANY x` — at least one user satisfies x;
+ * `ALL x` — every user does (and there is at least one); `ALL NOT x` — none does (also true for an
+ * account without users).
+ */
+export function quantifiedForm(q: Extract<Condition, { kind: 'quantified' }>): { condition: Condition; mode: 'any' | 'all' | 'none' } {
+  if (q.quantifier === 'all' && q.operand.kind === 'not') return { condition: q.operand.operand, mode: 'none' };
+  return { condition: q.operand, mode: q.quantifier };
+}
+
+/** The hidden user-level definitions of an account definition: one per distinct quantified condition. */
+function quantifiedConditions(input: DefinitionInput): Array<{ canonical: string; input: DefinitionInput }> {
+  const out = new Map<string, DefinitionInput>();
+  const walk = (c: Condition): void => {
+    if (c.kind === 'and' || c.kind === 'or') c.operands.forEach(walk);
+    else if (c.kind === 'not') walk(c.operand);
+    else if (c.kind === 'quantified') {
+      const { condition } = quantifiedForm(c);
+      const canonical = canonicalCondition(condition);
+      if (!out.has(canonical)) {
+        const n = out.size;
+        out.set(canonical, {
+          id: `${input.id}~u${n}`,
+          key: `${input.key}~u${n}`,
+          kind: 'audience',
+          target: 'USERS',
+          version: input.version,
+          definition: { kind: 'audience', target: 'USERS', condition },
+        });
+      }
+    }
+  };
+  if (input.definition.kind === 'audience') walk(input.definition.condition);
+  return [...out].map(([canonical, hidden]) => ({ canonical, input: hidden }));
 }
 
 /**

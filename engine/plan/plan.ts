@@ -39,6 +39,8 @@ export interface AggregateNode {
    * `program.streams` says which events feed it.
    */
   readonly program: InstanceProgram | null;
+  /** account-level definitions that read this node merged over an account's users. */
+  readonly accountDependents: number[];
   /** indices of the definitions that read this node. */
   readonly dependents: number[];
   /**
@@ -68,6 +70,8 @@ export interface EvalContext {
    * change (`test` null: any change matters).
    */
   aggregateFlip(index: number, test: ((value: number) => boolean) | null, args: readonly unknown[]): void;
+  /** (accounts) whether the account's users satisfy hidden definition `index`: any, all (and ≥ 1), none. */
+  quantified(index: number, mode: 'any' | 'all' | 'none'): boolean;
 }
 
 export interface CompiledDefinition {
@@ -75,6 +79,14 @@ export interface CompiledDefinition {
   readonly input: DefinitionInput;
   /** fingerprint of the definition's meaning and key: its state and change ids are keyed by it. */
   readonly fp: string;
+  /** which profiles it is evaluated on. */
+  readonly collection: 'users' | 'accounts';
+  /** a user-level condition under ANY/ALL of an account definition: evaluated per user, never emitted. */
+  readonly hidden: boolean;
+  /** (account definitions) the hidden user-level definitions it counts. */
+  readonly quantifiers: readonly number[];
+  /** (hidden definitions) the account definitions that count it. */
+  readonly accountDependents: number[];
   readonly evaluate: (ctx: EvalContext) => unknown;
   readonly aggregates: readonly number[];
   /** first segments of custom trait paths it reads. */

@@ -10,6 +10,8 @@ interface ChangeBase {
   readonly profileId: string;
   /** the event-time instant of the flip (epoch ms). */
   readonly at: number;
+  /** account changes: the account's users at that instant (destinations send one call per user). */
+  readonly users?: readonly string[];
 }
 
 export interface MembershipChange extends ChangeBase {

@@ -46,6 +46,10 @@ export interface ProfileState {
   v: number;
   space: string;
   id: string;
+  /** a person (`users`) or a company from group calls (`accounts`, id `group_id:<groupId>`). */
+  collection: 'users' | 'accounts';
+  /** user ↔ account links: a user's accounts, an account's users (profile ids). */
+  links: string[];
   /** custom traits (identify `traits`, `context.traits`), last write by event timestamp wins. */
   traits: Record<string, unknown>;
   /** timestamp of the write that set (or removed, with null) each top-level trait. */
@@ -66,11 +70,22 @@ export interface ProfileState {
   droppedNodes?: string[];
 }
 
+/** The profile id of the account a group call names. */
+export function accountProfileId(groupId: string): string {
+  return `group_id:${groupId}`;
+}
+
+export function collectionOf(id: string): 'users' | 'accounts' {
+  return id.startsWith('group_id:') ? 'accounts' : 'users';
+}
+
 export function createProfileState(space: string, id: string, now: number, plan: Plan | null = null): ProfileState {
   return {
     v: PROFILE_STATE_VERSION,
     space,
     id,
+    collection: collectionOf(id),
+    links: [],
     traits: {},
     traitAt: {},
     aggs: [],
@@ -139,6 +154,7 @@ export function profileCoreToPlain(p: ProfileState): unknown {
     v: p.v,
     space: p.space,
     id: p.id,
+    links: p.links,
     traits: p.traits,
     traitAt: p.traitAt,
     aggs: [],
@@ -173,6 +189,7 @@ export function profileFromPlain(plain: unknown): ProfileState {
     v: number;
     space: string;
     id: string;
+    links?: string[];
     traits: Record<string, unknown>;
     traitAt: Record<string, number>;
     aggs: Array<[string, unknown]>;
@@ -186,6 +203,8 @@ export function profileFromPlain(plain: unknown): ProfileState {
     v: p.v,
     space: p.space,
     id: p.id,
+    collection: collectionOf(p.id),
+    links: p.links ?? [],
     traits: p.traits,
     traitAt: p.traitAt,
     aggs: [],

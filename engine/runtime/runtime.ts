@@ -27,7 +27,7 @@ import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
-import { bindProfile, createProfileState, type NodeState, type ProfileState } from './profile-state.ts';
+import { accountProfileId, bindProfile, createProfileState, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
 export interface PendingEntry {
@@ -37,6 +37,10 @@ export interface PendingEntry {
   readonly aggs: readonly string[];
   readonly traits: readonly string[];
   readonly flips: readonly string[];
+  /** (accounts) fingerprints of hidden user-level definitions that flipped for its users. */
+  readonly hidden?: readonly string[];
+  /** every definition is due (after a merge or a new member). */
+  readonly everything?: boolean;
 }
 
 /**
@@ -89,6 +93,8 @@ export class Slot {
   everything = false;
   /** absorbed by a merge: the next checkpoint deletes it. */
   removed = false;
+  /** (accounts) hidden user-level definitions that flipped for one of the account's users. */
+  hiddenFlips: number[] = [];
   /** fingerprints of the nodes whose state changed since the last checkpoint (derived changes — expiry, compaction — are not tracked: they replay identically). */
   dirtyNodes: string[] = [];
   constructor(
@@ -98,6 +104,8 @@ export class Slot {
 }
 
 class SpaceRuntime implements EvalContext {
+  /** the space id (set by the runtime). */
+  space = '';
   now = 0;
   flip = Number.POSITIVE_INFINITY;
   slot: Slot | null = null;
@@ -105,28 +113,81 @@ class SpaceRuntime implements EvalContext {
   private readonly mark: Int32Array;
   private readonly memoEpoch: Int32Array;
   private readonly memo: unknown[];
+  private readonly stateEpoch: Int32Array;
+  private readonly stateMemo: Array<NodeState | undefined>;
   readonly empty: unknown[];
-  /** every definition's output on a profile with no events and no traits: where a new profile starts. */
-  readonly baseline: ReadonlyArray<readonly [index: number, value: unknown]>;
+  /** every definition's output on a profile with no events, traits or links: where a new profile starts. */
+  readonly baseline: { readonly users: ReadonlyArray<readonly [number, unknown]>; readonly accounts: ReadonlyArray<readonly [number, unknown]> };
 
   constructor(readonly plan: Plan) {
     this.mark = new Int32Array(plan.definitions.length);
     this.memoEpoch = new Int32Array(plan.aggregates.length);
     this.memo = new Array(plan.aggregates.length);
+    this.stateEpoch = new Int32Array(plan.aggregates.length);
+    this.stateMemo = new Array(plan.aggregates.length);
     this.empty = plan.aggregates.map((a) => aggregateValue(a.spec, createAggregate(a.spec, 0)));
-    const probe = new Slot('', createProfileState('', '', 0, plan));
-    for (let d = 0; d < plan.definitions.length; d++) probe.flips.push(plan.definitions[d]!.fp);
-    this.evaluate(probe, 0, () => {});
-    this.baseline = plan.definitions
-      .filter((d) => probe.state.cells[d.index]?.v !== undefined)
-      .map((d) => [d.index, probe.state.cells[d.index]!.v] as const);
+    const baseline = (id: string) => {
+      const probe = new Slot('', createProfileState('', id, 0, plan));
+      for (let d = 0; d < plan.definitions.length; d++) probe.flips.push(plan.definitions[d]!.fp);
+      this.evaluate(probe, 0, () => {});
+      return plan.definitions
+        .filter((d) => probe.state.cells[d.index]?.v !== undefined)
+        .map((d) => [d.index, probe.state.cells[d.index]!.v] as const);
+    };
+    this.baseline = { users: baseline(''), accounts: baseline(accountProfileId('')) };
+  }
+
+  /** A user's state by profile id (set by the runtime; accounts read their users through it). */
+  userState: (id: string) => ProfileState | undefined = () => undefined;
+  /** A hidden user-level definition flipped for a user: the runtime marks the user's accounts. */
+  hiddenFlipped: (slot: Slot, definition: number) => void = () => {};
+
+  /** The node's state for the profile being evaluated: its own, or — for an account — merged over its users. */
+  private nodeState(index: number): NodeState | undefined {
+    const st = this.slot!.state;
+    if (st.collection === 'users') return st.aggs[index];
+    if (this.stateEpoch[index] === this.epoch) return this.stateMemo[index];
+    const node = this.plan.aggregates[index]!;
+    const now = this.now;
+    let merged: NodeState | undefined;
+    for (const id of st.links) {
+      const user = this.userState(id);
+      if (user === undefined) continue;
+      bindProfile(user, this.plan);
+      const own = user.aggs[index];
+      if (own === undefined) continue;
+      if (node.program !== null) {
+        const store = node.program.store;
+        compactInstances(store, own as InstanceState, now);
+        merged = merged === undefined ? own : mergeInstances(store, merged as InstanceState, own as InstanceState, now);
+      } else {
+        advance(node.spec, own as AggregateState, now);
+        merged = merged === undefined ? own : mergeAggregates(node.spec, merged as AggregateState, own as AggregateState, now);
+      }
+    }
+    this.stateEpoch[index] = this.epoch;
+    this.stateMemo[index] = merged;
+    return merged;
+  }
+
+  quantified(index: number, mode: 'any' | 'all' | 'none'): boolean {
+    let users = 0;
+    let satisfied = 0;
+    for (const id of this.slot!.state.links) {
+      const user = this.userState(id);
+      if (user === undefined) continue;
+      bindProfile(user, this.plan);
+      users++;
+      if (user.cells[index]?.v === true) satisfied++;
+    }
+    return mode === 'any' ? satisfied > 0 : mode === 'all' ? users > 0 && satisfied === users : satisfied === 0;
   }
 
   // EvalContext -------------------------------------------------------------------------------
   aggregate(index: number): unknown {
     if (this.memoEpoch[index] === this.epoch) return this.memo[index];
     const node = this.plan.aggregates[index]!;
-    const st = this.slot!.state.aggs[index];
+    const st = this.nodeState(index);
     let v: unknown;
     if (st === undefined) v = this.empty[index];
     else if (node.program !== null) {
@@ -142,7 +203,7 @@ class SpaceRuntime implements EvalContext {
     return v;
   }
   touched(index: number): boolean {
-    const st = this.slot!.state.aggs[index];
+    const st = this.nodeState(index);
     return st !== undefined && st.e0 <= this.now;
   }
   trait(path: readonly string[]): unknown {
@@ -158,7 +219,7 @@ class SpaceRuntime implements EvalContext {
   }
   aggregateFlip(index: number, test: ((value: number) => boolean) | null, args: readonly unknown[]): void {
     const node = this.plan.aggregates[index]!;
-    const st = this.slot!.state.aggs[index];
+    const st = this.nodeState(index);
     if (st === undefined) return; // no state: nothing changes until an event comes
     let t: number;
     if (node.program !== null) {
@@ -187,9 +248,11 @@ class SpaceRuntime implements EvalContext {
     this.now = now;
     const epoch = ++this.epoch;
     const mark = this.mark;
+    const collection = st.collection;
+    const accounts = collection === 'accounts';
     let first = defs.length;
     if (slot.everything) {
-      // After a merge: every output is recomputed from the merged state.
+      // After a merge or a new link: every output is recomputed from the profile's state.
       for (let d = 0; d < defs.length; d++) mark[d] = epoch;
       first = 0;
       slot.everything = false;
@@ -197,15 +260,23 @@ class SpaceRuntime implements EvalContext {
     }
     if (slot.all) {
       // A new profile starts from the empty profile's outputs (no evaluation needed for those).
-      for (const [d, value] of this.baseline) {
+      for (const [d, value] of accounts ? this.baseline.accounts : this.baseline.users) {
         const def = defs[d]!;
         cells[d] = { v: value, at: now, flip: Number.POSITIVE_INFINITY };
+        if (def.hidden) continue;
         emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true) : traitChange(def, st, now, value, undefined));
       }
     }
     const aggs = slot.aggs;
     for (let i = 0; i < aggs.length; i++) {
       const node = plan.aggregates[aggs[i]!]!;
+      if (accounts) {
+        for (const d of node.accountDependents) {
+          mark[d] = epoch;
+          if (d < first) first = d;
+        }
+        continue;
+      }
       const dependents = node.dependents;
       const polarity = node.polarity;
       for (let j = 0; j < dependents.length; j++) {
@@ -234,14 +305,22 @@ class SpaceRuntime implements EvalContext {
       mark[d] = epoch;
       if (d < first) first = d;
     }
+    for (let i = 0; i < slot.hiddenFlips.length; i++) {
+      for (const d of defs[slot.hiddenFlips[i]!]!.accountDependents) {
+        mark[d] = epoch;
+        if (d < first) first = d;
+      }
+    }
     slot.all = false;
     slot.aggs.length = 0;
     slot.traits.length = 0;
     slot.flips.length = 0;
+    slot.hiddenFlips.length = 0;
 
     for (let d = first; d < defs.length; d++) {
       if (mark[d] !== epoch) continue;
       const def = defs[d]!;
+      if (def.collection !== collection) continue;
       this.flip = Number.POSITIVE_INFINITY;
       const value = def.evaluate(this);
       const flip = this.flip;
@@ -252,7 +331,8 @@ class SpaceRuntime implements EvalContext {
       const next = isAudience ? (value === true ? true : undefined) : value;
       if (isAudience ? next !== previous : !sameValue(previous, next)) {
         change = isAudience ? membershipChange(def, st, now, next === true) : traitChange(def, st, now, next, previous);
-        emit(change);
+        if (def.hidden) this.hiddenFlipped(slot, d);
+        else emit(change);
         const dependents = def.dependents;
         for (let j = 0; j < dependents.length; j++) mark[dependents[j]!] = epoch;
       }
@@ -287,6 +367,9 @@ class SpaceRuntime implements EvalContext {
 
 function membershipChange(def: CompiledDefinition, st: ProfileState, at: number, isIn: boolean): Change {
   const input = def.input;
+  if (st.collection === 'accounts') {
+    return { ...accountBase(def, st, at, isIn ? 'e' : 'x'), kind: isIn ? 'enter' : 'exit', audienceKey: input.key };
+  }
   return {
     id: changeId(input.id, input.version, st.id, at, isIn ? 'e' : 'x'),
     space: st.space,
@@ -300,8 +383,23 @@ function membershipChange(def: CompiledDefinition, st: ProfileState, at: number,
   };
 }
 
+function accountBase(def: CompiledDefinition, st: ProfileState, at: number, direction: 'e' | 'x' | 't') {
+  const input = def.input;
+  return {
+    id: changeId(input.id, input.version, st.id, at, direction),
+    space: st.space,
+    collection: 'accounts' as const,
+    definitionId: input.id,
+    version: input.version,
+    profileId: st.id,
+    at,
+    users: [...st.links],
+  };
+}
+
 function traitChange(def: CompiledDefinition, st: ProfileState, at: number, value: unknown, previous: unknown): Change {
   const input = def.input;
+  if (st.collection === 'accounts') return { ...accountBase(def, st, at, 't'), kind: 'trait', traitKey: input.key, value, previous };
   return {
     id: changeId(input.id, input.version, st.id, at, 't'),
     space: st.space,
@@ -343,6 +441,7 @@ export class Runtime {
   /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
   private readonly timers = new TimerHeap<Slot | { readonly space: string; readonly id: string }, string | null>();
   private readonly queue: Slot[] = [];
+  private readonly accountQueue: Slot[] = [];
   /** slots changed since the last `takePersist()`. */
   private readonly toPersist: Slot[] = [];
   private readonly source: ProfileSource | undefined;
@@ -350,7 +449,7 @@ export class Runtime {
   private w: number;
 
   constructor(options: RuntimeOptions) {
-    for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan)));
+    for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
     this.source = options.source;
     this.onChange = options.onChange;
     this.w = options.watermark ?? Number.NEGATIVE_INFINITY;
@@ -363,7 +462,7 @@ export class Runtime {
   /** Replaces a space's plan (definitions added, edited or removed). */
   setPlan(space: string, plan: Plan): void {
     this.close();
-    this.spaces.set(space, this.bind(new SpaceRuntime(plan)));
+    this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
   }
 
   plan(space: string): Plan {
@@ -373,14 +472,24 @@ export class Runtime {
   private space(space: string): SpaceRuntime {
     let sr = this.spaces.get(space);
     if (sr === undefined) {
-      sr = this.bind(new SpaceRuntime(EMPTY_PLAN));
+      sr = this.bind(new SpaceRuntime(EMPTY_PLAN), space);
       this.spaces.set(space, sr);
     }
     return sr;
   }
 
-  private bind(sr: SpaceRuntime): SpaceRuntime {
+  private bind(sr: SpaceRuntime, space: string): SpaceRuntime {
+    sr.space = space;
     sr.schedule = (time, slot, fp) => this.timers.push(time, slot, fp);
+    sr.userState = (id) => (this.exists(sr.space, id) ? this.slot(sr.space, id).state : undefined);
+    sr.hiddenFlipped = (slot, d) => {
+      // A user-level condition under ANY/ALL flipped: the user's accounts count again.
+      for (const account of slot.state.links) {
+        const a = this.slot(slot.state.space, account);
+        a.hiddenFlips.push(d);
+        this.enqueue(a);
+      }
+    };
     return sr;
   }
 
@@ -469,11 +578,23 @@ export class Runtime {
     dst.firstSeen = Math.min(dst.firstSeen, src.firstSeen);
     dst.lastSeen = Math.max(dst.lastSeen, src.lastSeen);
     // The absorbed profile leaves everything it was part of.
+    // Account links move to the survivor; the accounts count their users again.
+    for (const accountId of src.links) {
+      const account = this.slot(space, accountId);
+      const users = account.state.links.filter((u) => u !== from);
+      if (!users.includes(into)) users.push(into);
+      account.state.links = users;
+      if (!dst.links.includes(accountId)) dst.links.push(accountId);
+      account.everything = true;
+      this.enqueue(account);
+    }
+    src.links = [];
     const cells = src.cells;
     for (let d = 0; d < cells.length; d++) {
       const cell = cells[d];
       if (cell === undefined || cell.v === undefined) continue;
       const def = plan.definitions[d]!;
+      if (def.hidden) continue;
       this.onChange(def.input.kind === 'audience' ? membershipChange(def, src, now, false) : traitChange(def, src, now, undefined, cell.v));
     }
     src.cells = [];
@@ -535,7 +656,38 @@ export class Runtime {
         }
       }
     }
+    if (event.type === 'group' && event.groupId !== null && event.groupId !== '' && st.collection === 'users') this.applyGroup(slot, event);
+    // The user's accounts read nodes merged over their users: mark the ones this event changed.
+    if (st.links.length > 0 && slot.aggs.length > 0) {
+      for (const i of slot.aggs) {
+        if (sr.plan.aggregates[i]!.accountDependents.length === 0) continue;
+        for (const account of st.links) {
+          const a = this.slot(event.space, account);
+          a.aggs.push(i);
+          this.enqueue(a);
+        }
+      }
+    }
     this.enqueue(slot);
+  }
+
+  /**
+   * A group call: the account (`group_id:<groupId>`) takes the call's traits (newest write wins) and
+   * the user joins it; a new member makes every account definition look again.
+   */
+  private applyGroup(user: Slot, event: FlockEvent): void {
+    const accountId = accountProfileId(event.groupId!);
+    const account = this.slot(event.space, accountId);
+    bindProfile(account.state, this.space(event.space).plan);
+    if (!user.state.links.includes(accountId)) {
+      user.state.links.push(accountId);
+      account.state.links.push(user.state.id);
+      account.everything = true;
+    }
+    if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp);
+    const now = this.w;
+    if (now > account.state.lastSeen) account.state.lastSeen = now;
+    this.enqueue(account);
   }
 
   /** Stores an event in every stream of an instance node it belongs to; true if it was stored. */
@@ -578,7 +730,7 @@ export class Runtime {
   private enqueue(slot: Slot): void {
     if (!slot.queued) {
       slot.queued = true;
-      this.queue.push(slot);
+      (slot.state.collection === 'accounts' ? this.accountQueue : this.queue).push(slot);
     }
     this.markPersist(slot);
   }
@@ -608,20 +760,24 @@ export class Runtime {
   }
 
   /** Evaluates every profile touched at the open instant. */
+  /**
+   * Evaluates every profile touched at the open instant: users first, then accounts, which read
+   * their users' outputs and states at this instant.
+   */
   close(): void {
-    const queue = this.queue;
-    if (queue.length === 0) return;
     const now = this.w;
     const emit = this.onChange;
-    for (let i = 0; i < queue.length; i++) {
-      const slot = queue[i]!;
-      slot.queued = false;
-      if (slot.removed) continue;
-      // A checkpoint may have taken this slot while it was pending: its evaluation is a new change.
-      this.markPersist(slot);
-      this.space(slot.state.space).evaluate(slot, now, emit);
+    for (const queue of [this.queue, this.accountQueue]) {
+      for (let i = 0; i < queue.length; i++) {
+        const slot = queue[i]!;
+        slot.queued = false;
+        if (slot.removed) continue;
+        // A checkpoint may have taken this slot while it was pending: its evaluation is a new change.
+        this.markPersist(slot);
+        this.space(slot.state.space).evaluate(slot, now, emit);
+      }
+      queue.length = 0;
     }
-    queue.length = 0;
   }
 
   /** Pops every timer due at or before `tau` and queues the definitions that may flip. */
@@ -708,7 +864,7 @@ export class Runtime {
 
   /** The open instant's pending work, as plain data for a checkpoint. */
   pendingEntries(): PendingEntry[] {
-    return this.queue.map((slot) => {
+    return [...this.queue, ...this.accountQueue].map((slot) => {
       const plan = this.space(slot.state.space).plan;
       return {
         space: slot.state.space,
@@ -717,6 +873,8 @@ export class Runtime {
         aggs: slot.aggs.map((i) => plan.aggregates[i]!.fp),
         traits: [...slot.traits],
         flips: [...slot.flips],
+        hidden: slot.hiddenFlips.map((d) => plan.definitions[d]!.fp),
+        everything: slot.everything,
       };
     });
   }
@@ -732,6 +890,11 @@ export class Runtime {
     }
     slot.traits.push(...pending.traits);
     slot.flips.push(...pending.flips);
+    for (const fp of pending.hidden ?? []) {
+      const d = plan.definitionByFp.get(fp);
+      if (d !== undefined) slot.hiddenFlips.push(d);
+    }
+    slot.everything ||= pending.everything === true;
     this.enqueue(slot);
   }
 

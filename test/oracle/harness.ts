@@ -74,7 +74,13 @@ function same(a: unknown, b: unknown): boolean {
 
 /** Throws with a readable report when the engine and the oracle disagree at some instant. */
 export function checkAgainstOracle(defs: readonly DefinitionInput[], run: EngineRun): void {
-  const profiles = [...new Set(run.history.map((h) => h.profileId))];
+  const profiles = [
+    ...new Set([
+      ...run.history.map((h) => h.profileId),
+      ...run.history.filter((h) => h.event.type === 'group' && h.event.groupId !== null).map((h) => `group_id:${h.event.groupId}`),
+    ]),
+  ];
+  const collectionOf = (p: string) => (p.startsWith('group_id:') ? 'ACCOUNTS' : 'USERS');
   const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
   // The engine's change stream must be well formed: alternate enters/exits, traits chain their values.
   const lastValue = new Map<string, unknown>();
@@ -106,6 +112,7 @@ export function checkAgainstOracle(defs: readonly DefinitionInput[], run: Engine
     for (const p of profiles) {
       const exp = expected.get(p);
       for (const d of defs) {
+        if (d.target !== collectionOf(p)) continue;
         const want = exp === undefined ? (d.kind === 'audience' ? false : undefined) : d.kind === 'audience' ? exp.get(d.key) === true : exp.get(d.key);
         const got = cursor.has(`${p}|${d.key}`) ? cursor.get(`${p}|${d.key}`) : d.kind === 'audience' ? false : undefined;
         if (!same(want, got)) {

@@ -27,23 +27,58 @@ export interface OracleOptions {
   readonly sessionLatenessMs?: number;
 }
 
-/** Every profile's outputs (definition key → membership boolean or trait value) at instant `t`. */
+/**
+ * Every profile's outputs (definition key → membership boolean or trait value) at instant `t`:
+ * users (by profile id) with the USERS definitions, and accounts (`group_id:<groupId>`, from group
+ * calls) with the ACCOUNTS definitions.
+ */
 export function oracleAt(defs: readonly DefinitionInput[], history: readonly HistoryEntry[], t: number): Map<string, Outputs> {
   const byProfile = new Map<string, HistoryEntry[]>();
+  const members = new Map<string, Set<string>>();
+  const groupCalls = new Map<string, HistoryEntry[]>();
   for (const h of history) {
     if (h.arrival > t) continue;
     const list = byProfile.get(h.profileId) ?? [];
     list.push(h);
     byProfile.set(h.profileId, list);
+    const g = h.event.groupId;
+    if (h.event.type === 'group' && g !== null && g !== '') {
+      const account = `group_id:${g}`;
+      (members.get(account) ?? members.set(account, new Set()).get(account)!).add(h.profileId);
+      (groupCalls.get(account) ?? groupCalls.set(account, []).get(account)!).push(h);
+    }
   }
+  const userDefs = defs.filter((d) => d.target === 'USERS');
+  const accountDefs = defs.filter((d) => d.target === 'ACCOUNTS');
   const result = new Map<string, Outputs>();
-  for (const [profileId, known] of byProfile) result.set(profileId, evaluateProfile(defs, known, t));
+  const userCtx = new Map<string, Ctx>();
+  for (const [profileId, known] of byProfile) {
+    const { outputs, ctx } = evaluate(userDefs, known, traitsOf(known), t, null);
+    result.set(profileId, outputs);
+    userCtx.set(profileId, ctx);
+  }
+  if (accountDefs.length > 0) {
+    for (const [account, users] of members) {
+      const known = [...users].flatMap((u) => byProfile.get(u) ?? []);
+      const traits = traitsOf(groupCalls.get(account)!, true);
+      result.set(account, evaluate(accountDefs, known, traits, t, [...users].map((u) => userCtx.get(u)!)).outputs);
+    }
+  }
   return result;
 }
 
 /** One profile's outputs at `t` from the events known for it (the naive recompute the benchmark measures against). */
 export function evaluateProfile(defs: readonly DefinitionInput[], known: readonly HistoryEntry[], t: number): Outputs {
-  const traits = traitsOf(known);
+  return evaluate(defs, known, traitsOf(known), t, null).outputs;
+}
+
+function evaluate(
+  defs: readonly DefinitionInput[],
+  known: readonly HistoryEntry[],
+  traits: Record<string, unknown>,
+  t: number,
+  users: readonly Ctx[] | null,
+): { outputs: Outputs; ctx: Ctx } {
   const outputs: Outputs = new Map();
   const byKey = new Map(defs.map((d) => [d.key, d]));
   const visiting = new Set<string>();
@@ -52,7 +87,6 @@ export function evaluateProfile(defs: readonly DefinitionInput[], known: readonl
     const def = byKey.get(key)!;
     if (visiting.has(key)) throw new Error(`oracle: cycle at ${key}`);
     visiting.add(key);
-    const ctx: Ctx = { known, t, traits, outputOf, byKey };
     let value: unknown;
     if (def.definition.kind === 'audience') value = condition(def.definition.condition, ctx);
     else {
@@ -63,8 +97,9 @@ export function evaluateProfile(defs: readonly DefinitionInput[], known: readonl
     outputs.set(key, value);
     return value;
   };
+  const ctx: Ctx = { known, t, traits, outputOf, byKey, users };
   for (const d of defs) outputOf(d.key);
-  return outputs;
+  return { outputs, ctx };
 }
 
 interface Ctx {
@@ -73,10 +108,15 @@ interface Ctx {
   readonly traits: Record<string, unknown>;
   readonly outputOf: (key: string) => unknown;
   readonly byKey: ReadonlyMap<string, DefinitionInput>;
+  /** for an account: its users' contexts (ANY/ALL evaluate user-level conditions in them). */
+  readonly users: readonly Ctx[] | null;
 }
 
-/** Custom traits: per top-level key, the write with the greatest timestamp (ties: the later arrival). */
-function traitsOf(known: readonly HistoryEntry[]): Record<string, unknown> {
+/**
+ * Custom traits: per top-level key, the write with the greatest timestamp (ties: the later arrival).
+ * A user's come from identify traits and context.traits; an account's from its group calls' traits.
+ */
+function traitsOf(known: readonly HistoryEntry[], account = false): Record<string, unknown> {
   const best = new Map<string, { ts: number; seq: number; value: unknown }>();
   const consider = (traits: unknown, h: HistoryEntry, rank: number) => {
     if (traits === null || typeof traits !== 'object' || Array.isArray(traits)) return;
@@ -89,6 +129,10 @@ function traitsOf(known: readonly HistoryEntry[]): Record<string, unknown> {
     }
   };
   for (const h of known) {
+    if (account) {
+      if (h.event.type === 'group') consider(h.event.traits, h, 1);
+      continue;
+    }
     consider((h.event.context as { traits?: unknown } | null)?.traits, h, 0);
     if (h.event.type === 'identify') consider(h.event.traits, h, 1);
   }
@@ -105,8 +149,16 @@ function condition(c: Condition, ctx: Ctx): boolean {
       return c.operands.some((o) => condition(o, ctx));
     case 'not':
       return !condition(c.operand, ctx);
-    case 'quantified':
-      throw new Error('oracle: accounts not modelled here');
+    case 'quantified': {
+      // ANY: some user; ALL: every user and at least one; ALL NOT: no user (also none at all).
+      const users = ctx.users ?? [];
+      if (c.quantifier === 'all' && c.operand.kind === 'not') {
+        const inner = c.operand.operand;
+        return users.every((u) => !condition(inner, u));
+      }
+      const results = users.map((u) => condition(c.operand, u));
+      return c.quantifier === 'any' ? results.some((x) => x) : results.length > 0 && results.every((x) => x);
+    }
     case 'comparison':
       return compareValues(
         c.comparator,

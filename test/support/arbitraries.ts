@@ -242,6 +242,81 @@ const identifyArb = fc
       : { type: 'identify' as const, event: null, traits, context: null, sourceId: null };
   });
 
+// Accounts ------------------------------------------------------------------------------------
+
+export const GROUPS = ['g1', 'g2'] as const;
+
+/** 1–2 user-level definitions, then 1–3 account-level ones: ANY/ALL/ALL NOT, account traits, aggregates over the users' events. */
+export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer({ min: 0, max: 2 }).chain((nUsers) =>
+  fc.integer({ min: 1, max: 3 }).chain((nAccounts) => {
+    let acc: fc.Arbitrary<DefinitionInput[]> = fc.constant([]);
+    for (let i = 0; i < nUsers; i++) {
+      acc = acc.chain((earlier) =>
+        fc
+          .oneof(
+            { weight: 3, arbitrary: audienceConditionArb(earlier).map((c) => audience(`aud_${i}`, c)) },
+            { weight: 1, arbitrary: aggregateArb.map(([a]) => computedTrait(`ct_${i}`, a)) },
+          )
+          .map((d) => [...earlier, d]),
+      );
+    }
+    for (let j = 0; j < nAccounts; j++) {
+      acc = acc.chain((earlier) => {
+        const users = earlier.filter((d) => d.target === 'USERS');
+        const accounts = earlier.filter((d) => d.target === 'ACCOUNTS');
+        const userCondition = audienceConditionArb(users);
+        const leaves: fc.Arbitrary<Condition>[] = [
+          fc.tuple(fc.constantFrom<'any' | 'all' | 'none'>('any', 'all', 'none'), userCondition).map(([q, c]): Condition =>
+            q === 'none' ? { kind: 'quantified', quantifier: 'all', operand: not(c) } : { kind: 'quantified', quantifier: q, operand: c },
+          ),
+          comparisonArb(trait('tier'), 'text'),
+          aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+          ...accounts.map((d) => (d.kind === 'audience' ? comparisonArb(trait(d.key), 'bool') : comparisonArb(trait(d.key), 'any'))),
+        ];
+        const condition = fc.letrec<{ c: Condition }>((tie) => ({
+          c: fc.oneof(
+            { depthSize: 'small', withCrossShrink: true },
+            ...leaves,
+            fc.tuple(tie('c'), tie('c')).map(([a, b]) => and(a, b)),
+            fc.tuple(tie('c'), tie('c')).map(([a, b]) => or(a, b)),
+          ),
+        })).c;
+        return fc
+          .oneof(
+            { weight: 3, arbitrary: condition.map((c) => ({ ...audience(`acc_${j}`, c), target: 'ACCOUNTS' as const, definition: { kind: 'audience' as const, target: 'ACCOUNTS' as const, condition: c } })) },
+            { weight: 1, arbitrary: aggregateArb.map(([a]) => ({ ...computedTrait(`acct_${j}`, a), target: 'ACCOUNTS' as const, definition: { kind: 'trait' as const, target: 'ACCOUNTS' as const, value: a } })) },
+          )
+          .map((d) => [...earlier, d]);
+      });
+    }
+    return acc;
+  }),
+);
+
+const groupArb = fc
+  .record({ group: fc.constantFrom(...GROUPS), tier: fc.constantFrom<unknown>('gold', 'silver', 'bronze', null, undefined) })
+  .map(({ group, tier }) => ({ type: 'group' as const, event: null, groupId: group, traits: tier === undefined ? {} : { tier }, context: null, sourceId: null }));
+
+/** Steps with group calls mixed in (users join accounts and set account traits). */
+export const accountStepsArb: fc.Arbitrary<Step[]> = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc
+          .tuple(
+            fc.oneof(trackArb, trackArb, identifyArb, groupArb),
+            fc.constantFrom(...PROFILES),
+            fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
+          )
+          .map(([shape, profileId, dt]) => ({ shape, profileId, dt })),
+      },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((dt) => ({ tick: dt })) },
+    ),
+    { minLength: 1, maxLength: 30 },
+  )
+  .map(toSteps);
+
 /** One input step: an event (with a timestamp offset from the current time) or a clock tick. */
 export type Step =
   | { readonly kind: 'event'; readonly event: FlockEvent; readonly profileId: string }
@@ -266,7 +341,9 @@ export const stepsArb: fc.Arbitrary<Step[]> = fc.array(
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((dt) => ({ tick: dt })) },
   ),
   { minLength: 1, maxLength: 30 },
-).map((raw) => {
+).map(toSteps);
+
+function toSteps(raw: ReadonlyArray<{ tick: number } | { shape: Partial<FlockEvent>; profileId: string; dt: number }>): Step[] {
   let clock = T0;
   const steps: Step[] = [];
   for (const r of raw) {
@@ -279,7 +356,7 @@ export const stepsArb: fc.Arbitrary<Step[]> = fc.array(
     steps.push({ kind: 'event', profileId: r.profileId, event: base({ ...r.shape, userId: r.profileId, timestamp: ts }) });
   }
   return steps;
-});
+}
 
 /** Every duration a definition set uses (for candidate instants of flips). */
 export function durationsOf(defs: readonly DefinitionInput[]): number[] {
