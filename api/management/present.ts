@@ -17,11 +17,27 @@ export interface KindSpec {
 export const AUDIENCES: KindSpec = { kind: 'audience', path: 'audiences', one: 'audience', many: 'audiences', preview: 'audiencePreview', noun: 'audience' };
 export const COMPUTED_TRAITS: KindSpec = { kind: 'trait', path: 'computed-traits', one: 'computedTrait', many: 'computedTraits', preview: 'computedTraitPreview', noun: 'computed trait' };
 
-/** The size of the serving version from the engine's outputs index; null before a version serves or while the engine's state is not readable. */
+const SIZE_TTL_MS = 2_000;
+const sizes = new Map<string, { count: number; at: number }>();
+
+/**
+ * The size of the serving version from the engine's outputs index; null before a version serves or
+ * while the engine's state is not readable. Counting is a range scan of the index (linear in the
+ * members), so a count is reused for two seconds: a list of large audiences stays fast.
+ */
 export function sizeOf(record: DefinitionRecord, store: StoreHandle): number | null {
   const version = servingVersion(record);
   if (version === undefined) return null;
-  return store.get()?.outputCount(record.space, record.id, version) ?? null;
+  const s = store.get();
+  if (s === undefined) return null;
+  const key = `${s.path}\u0000${record.space}\u0000${record.id}\u0000${version}`;
+  const now = performance.now();
+  const cached = sizes.get(key);
+  if (cached !== undefined && now - cached.at < SIZE_TTL_MS) return cached.count;
+  const count = s.outputCount(record.space, record.id, version);
+  if (sizes.size > 10_000) sizes.clear();
+  sizes.set(key, { count, at: now });
+  return count;
 }
 
 export function presentDefinition(record: DefinitionRecord, spec: KindSpec, size: number | null) {

@@ -138,7 +138,11 @@ async function journey(label: string, extraArgs: string[]): Promise<void> {
     assert.is((await get('/v1/spaces/spa_default/collections/users/profiles/user_id:nobody/traits', access)).status, 404);
 
     // management: size and members from the outputs index, recent changes from the explorer
-    const audience = (await get('/spaces/spa_default/audiences/aud_shoe_viewers', management)).body['data'].audience;
+    // (sizes are counted at most every two seconds)
+    const audience = await until('the size', async () => {
+      const a = (await get('/spaces/spa_default/audiences/aud_shoe_viewers', management)).body['data'].audience;
+      return a.size.count === 1 ? a : undefined;
+    });
     assert.equal(audience.size, { count: 1, type: 'USERS' });
     const members = (await get('/spaces/spa_default/audiences/aud_shoe_viewers/members', management)).body['data'].members;
     assert.is(members.length, 1);
