@@ -13,6 +13,8 @@ import { Engine } from '../../engine/engine.ts';
 import type { FlockEvent } from '../../engine/event/model.ts';
 import { ExplorerStore } from '../../engine/explorer/explorer-store.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
+import { IdentityGraph } from '../../engine/identity/identity-graph.ts';
+import { identityLinkIndex, identityProfileLocator } from '../../engine/profiles/identity-locator.ts';
 import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
 import type { AppendLog } from '../../engine/log/append-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
@@ -84,7 +86,12 @@ export interface ServiceApp {
   close(): Promise<void>;
 }
 
-export function serviceApp(overrides: Partial<AppDeps> = {}): ServiceApp {
+/**
+ * `identity: true` runs the engine with identity resolution (use_ ids) and serves profiles through
+ * the identity graph, as `npm start` does; the default keys profiles by user_id / anonymous_id.
+ */
+export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: boolean } = {}): ServiceApp {
+  const { identity = false, ...deps } = overrides;
   const dir = mkdtempSync(join(tmpdir(), 'flock-service-'));
   const clock = { now: NOW };
   const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => clock.now });
@@ -100,7 +107,8 @@ export function serviceApp(overrides: Partial<AppDeps> = {}): ServiceApp {
     store: handle,
     explorer,
     spaceIds: SERVICE_SPACES.map((s) => s.id),
-    ...overrides,
+    ...(identity ? { locator: identityProfileLocator(handle), profileLinks: identityLinkIndex(handle) } : {}),
+    ...deps,
   });
   const request = (method: string, path: string, auth: string | false, body?: unknown) => {
     const headers: Record<string, string> = {};
@@ -123,7 +131,7 @@ export function serviceApp(overrides: Partial<AppDeps> = {}): ServiceApp {
       const plans = new Map<string, Plan>();
       for (const [space, inputs] of registry.planInputs()) plans.set(space, compilePlan(inputs).plan);
       const before = await changeLog.lastSeq();
-      const engine = await Engine.open({ eventLog: log, changeLog, store, plans, resolver: new DirectResolver(), clock: () => clock.now, checkpointEvents: 1e9 });
+      const engine = await Engine.open({ eventLog: log, changeLog, store, plans, resolver: identity ? new IdentityGraph({ source: store }) : new DirectResolver(), clock: () => clock.now, checkpointEvents: 1e9 });
       engine.process(await log.read(1, events.length));
       engine.tick();
       await engine.checkpoint();

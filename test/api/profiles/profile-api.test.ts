@@ -202,4 +202,33 @@ test('a new version serves once Live; a deleted definition leaves the traits of 
   assert.equal((await json(await s.profile(`${P}/user_id:alice/traits?class=computed_trait`)))['traits'], {});
 });
 
+test('over the identity graph (as npm start serves it): any identifier finds the person, external ids and account links from the graph', async () => {
+  const app = serviceApp({ identity: true });
+  try {
+    await app.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'Buyers', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } });
+    await app.runEngine([
+      event({ type: 'track', event: 'Order Completed', anonymousId: 'anon-7', timestamp: NOW - 180_000 }),
+      event({ type: 'identify', userId: 'Alice', anonymousId: 'anon-7', traits: { email: 'alice@example.com' }, timestamp: NOW - 120_000 }),
+      event({ type: 'group', userId: 'Alice', groupId: 'acme', traits: { name: 'Acme' }, timestamp: NOW - 60_000 }),
+    ]);
+    const byUser = await json(await app.profile(`${P}/user_id:alice/traits`));
+    assert.equal(byUser['traits'], { buyers: true, email: 'alice@example.com' });
+    const ids = await json(await app.profile(`${P}/email:alice@example.com/external_ids`));
+    assert.equal(ids['data'].map((x: Json) => [x.type, x.id]), [['anonymous_id', 'anon-7'], ['email', 'alice@example.com'], ['user_id', 'Alice']]);
+    assert.match(ids['data'][0].first_message_id, /^m-/);
+    const meta = await json(await app.profile(`${P}/anonymous_id:anon-7/metadata`));
+    assert.is(meta['metadata'].created_at, new Date(NOW - 180_000).toISOString());
+    const links = await json(await app.profile(`${P}/user_id:alice/links`));
+    assert.equal(links['data'].map((l: Json) => [l.to_collection, l.external_ids[0].type, l.external_ids[0].id]), [['accounts', 'group_id', 'acme']]);
+    // the canonical id works too, and unknown identifiers are 404, malformed ones 400
+    const useId = app.store()!.identifierOwner('spa_a', 'user_id', 'alice')!;
+    assert.match(useId, /^use_/);
+    assert.is((await app.profile(`${P}/${useId}/traits`)).status, 200);
+    assert.is((await app.profile(`${P}/email:bob@example.com/traits`)).status, 404);
+    assert.is((await app.profile(`${P}/USER_ID:alice/traits`)).status, 400);
+  } finally {
+    await app.close();
+  }
+});
+
 test.run();
