@@ -35,6 +35,8 @@ export interface EngineOptions {
   readonly partitions?: number;
   /** test hook: called at named points of the loop; throwing there simulates a crash. */
   readonly probe?: (point: 'applied' | 'committed' | 'published', detail: number) => void;
+  /** work interleaved with live batches (backfills): `step` runs between inputs while `pending()`. */
+  readonly background?: { step(): Promise<void>; pending(): boolean };
 }
 
 export interface EngineStats {
@@ -93,7 +95,7 @@ export function decodeChangeRecord(data: Uint8Array): Change[] {
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe'>> & Pick<EngineOptions, 'probe'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background'>> & Pick<EngineOptions, 'probe' | 'background'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
   #published: number;
@@ -177,6 +179,22 @@ export class Engine {
     this.stats.merges += b.merges.length;
     this.#uncheckpointedEvents += b.events.length + b.skipped;
     this.#noteDirty();
+  }
+
+  /** Replaces a space's live plan (between batches: the open instant is closed first). */
+  setPlan(space: string, plan: Plan): void {
+    this.runtime.setPlan(space, plan);
+  }
+
+  /** Emits changes computed outside the runtime (a version switch's difference); they go out with the next checkpoint. */
+  announce(changes: readonly Change[]): void {
+    this.#outbox.push(...changes);
+    this.#noteDirty();
+  }
+
+  /** A definition version's current outputs as of the last checkpoint. */
+  committedOutputs(space: string, definitionId: string, version: number): Iterable<{ profileId: string; value: unknown }> {
+    return this.#o.store.allOutputs(space, definitionId, version);
   }
 
   /** Moves the watermark to the wall clock (live tick) and evaluates what became due. */
@@ -279,6 +297,7 @@ export class Engine {
           next = iterator.next();
           this.process(r.value);
         }
+        if (this.#o.background?.pending() === true) await this.#o.background.step();
         if (this.checkpointDue()) await this.checkpoint();
       }
     } finally {
@@ -290,6 +309,7 @@ export class Engine {
 
   /** How long to wait for events before a tick: until the next timer, at most `tickMs`. */
   #idleDelay(): number {
+    if (this.#o.background?.pending() === true) return 0;
     const now = this.#o.clock();
     const untilTimer = this.runtime.nextTimer() - now;
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;

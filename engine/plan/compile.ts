@@ -52,10 +52,10 @@ type Getter = (ctx: EvalContext) => unknown;
 type Test = (ctx: EvalContext) => boolean;
 
 /** Definition fingerprint: its meaning, kind, target and key. */
-export function definitionFingerprint(input: Pick<DefinitionInput, 'kind' | 'target' | 'key' | 'definition'>): string {
+export function definitionFingerprint(input: Pick<DefinitionInput, 'kind' | 'target' | 'key' | 'definition' | 'salt'>): string {
   const d = input.definition;
   const body = d.kind === 'audience' ? canonicalCondition(d.condition) : canonicalJson(d.value);
-  return fingerprint(`${input.kind}|${input.target}|${input.key}|${body}`);
+  return fingerprint(`${input.kind}|${input.target}|${input.key}|${body}${input.salt === undefined ? '' : `|salt:${input.salt}`}`);
 }
 
 export function compilePlan(inputs: readonly DefinitionInput[], options: CompileOptions = DEFAULT_COMPILE_OPTIONS): CompileResult {
@@ -167,7 +167,8 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     const slots: Array<{ index: number }> = [];
 
     const aggregateGetter = (a: Aggregate, keep = Number.POSITIVE_INFINITY): { get: Getter; touched: Test } => {
-      const node = aggregateNode(a, keep, traitGetter);
+      const built = aggregateNode(a, keep, traitGetter);
+      const node = input.salt === undefined ? built : { ...built, canonical: `${built.canonical}|salt:${input.salt}`, fp: fingerprint(`${built.canonical}|salt:${input.salt}`) };
       nodes.push(node);
       const slot = { index: -1 };
       slots.push(slot);
@@ -580,6 +581,7 @@ function quantifiedConditions(input: DefinitionInput): Array<{ canonical: string
           target: 'USERS',
           version: input.version,
           definition: { kind: 'audience', target: 'USERS', condition },
+          ...(input.salt === undefined ? {} : { salt: input.salt }),
         });
       }
     }

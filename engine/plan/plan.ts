@@ -14,6 +14,12 @@ export interface DefinitionInput {
   readonly target: DefinitionTarget;
   readonly version: number;
   readonly definition: Definition;
+  /**
+   * A definition created without historical data counts only events from its creation on, so its
+   * nodes must not share state (full history) with other definitions: the salt (e.g. its creation
+   * instant) becomes part of every node's identity, and of the definition's fingerprint.
+   */
+  readonly salt?: string;
 }
 
 /** Does an event belong to a stream (event name already matched)? */

@@ -27,7 +27,7 @@ import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { changeId, type Change } from './change.ts';
-import { accountProfileId, bindProfile, createProfileState, type NodeState, type ProfileState } from './profile-state.ts';
+import { accountProfileId, bindProfile, createProfileState, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
 export interface PendingEntry {
@@ -901,6 +901,58 @@ export class Runtime {
   /** The earliest timer instant (possibly superseded), or Infinity. */
   nextTimer(): number {
     return this.timers.peekTime();
+  }
+
+  /** The profiles held in memory (loaded or touched in this process), with their current state. */
+  *profiles(space: string): Iterable<ProfileState> {
+    const plan = this.space(space).plan;
+    for (const slot of this.slots.values()) {
+      if (slot.state.space !== space || slot.removed) continue;
+      bindProfile(slot.state, plan);
+      yield slot.state;
+    }
+  }
+
+  /**
+   * Takes over what a backfill computed (`other`: a runtime that replayed the log up to this
+   * runtime's position and watermark) for the definitions `definitions` (fingerprints, all in this
+   * runtime's plan): every node state a profile here does not have yet — nodes it already has were
+   * kept live from the start — and those definitions' cells, with their timers. Returns, per profile,
+   * the adopted outputs by definition fingerprint (for the caller to announce).
+   */
+  adopt(space: string, other: Runtime, definitions: ReadonlySet<string>): Map<string, Map<string, DefinitionCell>> {
+    const plan = this.space(space).plan;
+    const theirs = other.space(space).plan;
+    const adopted = new Map<string, Map<string, DefinitionCell>>();
+    for (const source of other.profiles(space)) {
+      if (!this.exists(space, source.id)) continue; // (every profile of the log exists here too)
+      const slot = this.slot(space, source.id);
+      const st = slot.state;
+      bindProfile(st, plan);
+      for (let j = 0; j < source.aggs.length; j++) {
+        const node = source.aggs[j];
+        if (node === undefined) continue;
+        const fp = theirs.aggregates[j]!.fp;
+        const i = plan.aggregateByFp.get(fp);
+        if (i === undefined || st.aggs[i] !== undefined) continue;
+        st.aggs[i] = node;
+        slot.dirtyNodes.push(fp);
+      }
+      const cells = new Map<string, DefinitionCell>();
+      for (let j = 0; j < source.cells.length; j++) {
+        const cell = source.cells[j];
+        const fp = theirs.definitions[j]?.fp;
+        if (cell === undefined || fp === undefined || !definitions.has(fp)) continue;
+        const d = plan.definitionByFp.get(fp);
+        if (d === undefined) continue;
+        st.cells[d] = { v: cell.v, at: cell.at, flip: cell.flip };
+        if (cell.flip !== Number.POSITIVE_INFINITY) this.timers.push(cell.flip, slot, fp);
+        if (cell.v !== undefined) cells.set(fp, cell);
+      }
+      if (cells.size > 0) adopted.set(source.id, cells);
+      this.markPersist(slot);
+    }
+    return adopted;
   }
 
   /** Number of profiles held in memory. */

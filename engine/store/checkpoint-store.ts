@@ -237,6 +237,13 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     return rows;
   }
 
+  /** Every member / value of one definition version (for a version switch's difference). */
+  *allOutputs(space: string, definitionId: string, version: number): Iterable<{ profileId: string; value: unknown }> {
+    for (const { key, value } of this.#outputs.getRange({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] })) {
+      yield { profileId: key[3], value: value.v };
+    }
+  }
+
   /** Number of members / valued profiles of one definition version. */
   outputCount(space: string, definitionId: string, version: number): number {
     return this.#outputs.getKeysCount({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] });
