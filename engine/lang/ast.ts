@@ -62,6 +62,13 @@ export interface ContextRef {
 
 export type EventValueRef = PropertyRef | ContextRef;
 
+/**
+ * What a reducer reads from each event of its stream: a field of the event, or — in ACCOUNTS
+ * definitions only — `trait('email')`, the trait of the user the event belongs to, as it is when
+ * the event is applied (`mode(trait('email'), 1)`: the email of the most active user).
+ */
+export type ReducerArgument = EventValueRef | TraitRef;
+
 export type Window =
   | { readonly kind: 'within'; readonly duration: Duration; readonly parent: boolean; readonly span?: Span }
   | { readonly kind: 'between'; readonly from: Duration; readonly to: Duration; readonly span?: Span }
@@ -86,18 +93,18 @@ export type ValueType = 'number' | 'string' | 'array';
 /** A reducer; its `span` covers the call (`sum(property('p'))`, or `unique(…).count()` as a whole). */
 export type Reducer =
   | { readonly kind: 'count'; readonly span?: Span }
-  | { readonly kind: 'sum' | 'avg'; readonly of: EventValueRef; readonly span?: Span }
-  | { readonly kind: 'min' | 'max'; readonly of: EventValueRef; readonly as: 'number' | 'string'; readonly span?: Span }
+  | { readonly kind: 'sum' | 'avg'; readonly of: ReducerArgument; readonly span?: Span }
+  | { readonly kind: 'min' | 'max'; readonly of: ReducerArgument; readonly as: 'number' | 'string'; readonly span?: Span }
   | {
       readonly kind: 'mode';
-      readonly of: EventValueRef;
+      readonly of: ReducerArgument;
       readonly as: ValueType;
       readonly minFrequency: number;
       readonly span?: Span;
     }
-  | { readonly kind: 'first' | 'last'; readonly of: EventValueRef; readonly span?: Span }
+  | { readonly kind: 'first' | 'last'; readonly of: ReducerArgument; readonly span?: Span }
   /** `unique(p)` is a list; `unique(p).count()` sets `count`. */
-  | { readonly kind: 'unique'; readonly of: EventValueRef; readonly count: boolean; readonly span?: Span };
+  | { readonly kind: 'unique'; readonly of: ReducerArgument; readonly count: boolean; readonly span?: Span };
 
 /** A stream reduced to a scalar (or, for `unique` without `.count()`, a list). */
 export interface Aggregate {

@@ -47,19 +47,20 @@ const path = z.array(z.string());
 const TraitRef = z.strictObject({ kind: z.literal('trait'), path });
 const PropertyRef = z.strictObject({ kind: z.literal('property'), path, parent: z.boolean() });
 const ContextRef = z.strictObject({ kind: z.literal('context'), path, parent: z.boolean() });
-const EventValueRef = z.discriminatedUnion('kind', [PropertyRef, ContextRef]);
+// trait() as a reducer argument (the trait of each event's user) is for ACCOUNTS definitions: an AST rule says so.
+const ReducerArgument = z.discriminatedUnion('kind', [PropertyRef, ContextRef, TraitRef]);
 
 const Reducer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('count') }),
-  z.strictObject({ kind: z.enum(['sum', 'avg', 'first', 'last']), of: EventValueRef }),
-  z.strictObject({ kind: z.enum(['min', 'max']), of: EventValueRef, as: z.enum(['number', 'string']) }),
+  z.strictObject({ kind: z.enum(['sum', 'avg', 'first', 'last']), of: ReducerArgument }),
+  z.strictObject({ kind: z.enum(['min', 'max']), of: ReducerArgument, as: z.enum(['number', 'string']) }),
   z.strictObject({
     kind: z.literal('mode'),
-    of: EventValueRef,
+    of: ReducerArgument,
     as: z.enum(['number', 'string', 'array']),
     minFrequency: z.number(),
   }),
-  z.strictObject({ kind: z.literal('unique'), of: EventValueRef, count: z.boolean() }),
+  z.strictObject({ kind: z.literal('unique'), of: ReducerArgument, count: z.boolean() }),
 ]);
 
 // Condition → where → stream → aggregate → comparison → condition: the cycle is broken with z.lazy.

@@ -13,6 +13,7 @@ import type {
   EventValueRef,
   Filter,
   Reducer,
+  ReducerArgument,
   Scalar,
   Span,
 } from './ast.ts';
@@ -187,7 +188,7 @@ function lowerReducer(name: string, call: CallNode): Reducer | undefined {
   const span = call.span;
   if (name === 'count') return call.args.length === 0 ? { kind: 'count', span } : undefined;
   const first = call.args[0];
-  const of = first === undefined || first.label !== undefined ? undefined : lowerEventValueRefNode(first.value);
+  const of = first === undefined || first.label !== undefined ? undefined : lowerReducerArgument(first.value);
   if (of === undefined) return undefined;
   const as = first!.as?.text.toLowerCase();
   switch (name) {
@@ -234,9 +235,14 @@ function unwrapGroups(node: SyntaxNode): SyntaxNode {
   return node.kind === 'group' ? unwrapGroups(node.inner) : node;
 }
 
-function lowerEventValueRefNode(node: SyntaxNode): EventValueRef | undefined {
+/** `property('p')`, `context('c')` or `trait('t')` (which the rules allow only in ACCOUNTS definitions). */
+function lowerReducerArgument(node: SyntaxNode): ReducerArgument | undefined {
   if (node.kind !== 'call') return undefined;
   const name = resolveFunction(node.name)?.name;
+  if (name === 'trait') {
+    const path = onlyString(node);
+    return path === undefined ? undefined : { kind: 'trait', path: splitPath(path), span: node.span };
+  }
   return name === 'property' || name === 'context' ? lowerEventValueRef(node) : undefined;
 }
 

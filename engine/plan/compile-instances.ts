@@ -257,7 +257,11 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
 
   const root = addStream(a.stream, -1, 0, rootWhere);
   const reducer = a.reducer;
-  const reducerCapture = reducer.kind === 'count' ? -1 : capture(root, reducer.of);
+  const of = reducer.kind === 'count' ? null : reducer.of;
+  if (of?.kind === 'trait') {
+    throw new InstanceCompileError(`${reducer.kind}(trait(…)) on a stream with funnels or references in where() is not supported`);
+  }
+  const reducerCapture = of === null ? -1 : capture(root, of);
   const spec: AggregateSpec = {
     window: { kind: 'all' },
     reducer:

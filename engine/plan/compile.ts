@@ -7,8 +7,10 @@ import type {
   EventStream,
   Filter,
   Reducer,
+  ReducerArgument,
   Scalar,
 } from '../lang/ast.ts';
+import { walkDefinition } from '../lang/ast-walk.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { compareValues, getPath, InstantArg, isTimeRelative, nextFlip } from '../eval/values.ts';
 import { canonicalCondition, canonicalFilters, canonicalJson, fingerprint } from './canonical.ts';
@@ -281,6 +283,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
     };
 
     const d = input.definition;
+    checkReducerTraits(input);
     let build: (aggIndices: readonly number[]) => (ctx: EvalContext) => unknown;
     if (d.kind === 'audience') {
       if (input.kind !== 'audience') throw new CompileError('invalid_definition', 'a computed trait must end in a scalar');
@@ -384,11 +387,25 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       fp: fingerprint(canonical),
       event: stream.name,
       filter: streamFilter(stream),
-      value: reducer.kind === 'count' ? null : eventValue(reducer.of),
+      value: reducer.kind === 'count' ? null : reducerValue(reducer.of),
       asArray: reducer.kind === 'mode' && reducer.as === 'array',
       spec,
       program: null,
     };
+  }
+
+  /** `mode(trait('k'), …)` reads the custom trait k of each event's user: k cannot name another definition. */
+  function checkReducerTraits(input: DefinitionInput): void {
+    walkDefinition(input.definition, (node) => {
+      if (node.kind !== 'aggregate' || node.reducer.kind === 'count' || node.reducer.of.kind !== 'trait') return;
+      const key = node.reducer.of.path[0]!;
+      if (definitionKeys.has(key) && key !== input.key) {
+        throw new CompileError(
+          'invalid_definition',
+          `${node.reducer.kind}(trait('${key}')) reads a custom trait of each event's user, but '${key}' is an audience or computed trait`,
+        );
+      }
+    });
   }
 
   function windowOf(filters: readonly Filter[]): WindowSpec {
@@ -476,6 +493,17 @@ function reducerSpec(r: Reducer): AggregateSpec['reducer'] {
 
 function literalValue(l: Extract<Scalar, { kind: 'literal' }>): unknown {
   return l.type === 'timestamp' ? new InstantArg(l.ms) : l.value;
+}
+
+/**
+ * What a reducer reads per event: a property or context value, or for `trait('t')` (account-level
+ * "most frequent / first user trait") the trait of the profile applying the event — the runtime has
+ * applied the event's own traits by then, so it is the trait as of that event.
+ */
+function reducerValue(ref: ReducerArgument): NonNullable<AggregateNode['value']> {
+  if (ref.kind !== 'trait') return eventValue(ref);
+  const path = ref.path;
+  return (_event, traits) => getPath(traits, path);
 }
 
 function eventValue(ref: { kind: 'property' | 'context'; path: readonly string[]; parent: boolean }): (e: FlockEvent) => unknown {

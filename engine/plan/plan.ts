@@ -34,8 +34,12 @@ export interface AggregateNode {
   readonly fp: string;
   readonly event: string;
   readonly filter: EventPredicate | null;
-  /** the raw reducer input of an event (a property or context value); null for count. */
-  readonly value: ((event: FlockEvent) => unknown) | null;
+  /**
+   * the raw reducer input of an event: a property or context value, or for `trait('t')` the trait
+   * `t` of the profile applying the event (`traits`: its custom traits, this event's included);
+   * null for count.
+   */
+  readonly value: ((event: FlockEvent, traits: Readonly<Record<string, unknown>>) => unknown) | null;
   /** `mode(... as array)`: an array value is one value, not one per element. */
   readonly asArray: boolean;
   readonly spec: AggregateSpec;

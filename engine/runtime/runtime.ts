@@ -644,7 +644,7 @@ export class Runtime {
             st.aggs[i] = agg;
           }
           touch(agg, event.timestamp);
-          const x = reducerInput(node.spec, node.value === null ? null : node.value(event), node.asArray);
+          const x = reducerInput(node.spec, node.value === null ? null : node.value(event, st.traits), node.asArray);
           const dropped = agg.dropped;
           if (x !== IGNORED) insert(node.spec, agg, event.timestamp, x, now);
           else if (keepsIgnored(node.spec)) insert(node.spec, agg, event.timestamp, null, now);

@@ -13,6 +13,7 @@ import type {
   Filter,
   Literal,
   Reducer,
+  ReducerArgument,
   Scalar,
   TimeUnit,
 } from '../../engine/lang/ast.ts';
@@ -175,11 +176,13 @@ const durationArb = (min = 1): fc.Arbitrary<Duration> =>
 // Plain objects, so deep equality with parsed ASTs (which have Object.prototype) holds.
 const PLAIN = { noNullPrototype: true } as const;
 
-/** Where an expression sits: at the top, inside a where() of a top-level stream, or of a nested (funnel) stream. */
+/** Where an expression sits: at the top, inside a where() of a top-level stream, or of a nested (funnel) stream; in which kind of definition. */
 interface Scope {
   readonly inWhere: boolean;
   readonly nested: boolean;
   readonly depth: number;
+  /** an ACCOUNTS definition: a top-level reducer may read a user trait (`mode(trait('email'), 1)`). */
+  readonly accounts: boolean;
 }
 
 function refArb(scope: Scope): fc.Arbitrary<Scalar & ComparatorArg> {
@@ -249,24 +252,27 @@ function filterArb(scope: Scope): fc.Arbitrary<Filter> {
   ];
   if (scope.depth < 2) {
     // The where() of a stream: inside it, property() reads that stream's event; parent: is allowed when the stream is nested.
-    options.push(conditionArb({ inWhere: true, nested: scope.nested, depth: scope.depth + 1 }).map((condition) => ({ kind: 'where' as const, condition })));
+    options.push(conditionArb({ ...scope, inWhere: true, depth: scope.depth + 1 }).map((condition) => ({ kind: 'where' as const, condition })));
   }
   return fc.oneof(...options);
 }
 
 /** A stream; `nested` when it sits inside another stream's where() (a funnel step). */
-function streamArb(nested: boolean, depth: number): fc.Arbitrary<EventStream> {
+function streamArb(nested: boolean, depth: number, accounts: boolean): fc.Arbitrary<EventStream> {
   return fc.record({
     kind: fc.constant('stream' as const),
     source: fc.constant('event' as const),
     name: nonEmptyText,
-    filters: fc.array(filterArb({ inWhere: false, nested, depth }), { maxLength: 2 }),
+    filters: fc.array(filterArb({ inWhere: false, nested, depth, accounts }), { maxLength: 2 }),
   }, PLAIN);
 }
 
-function reducerArb(countOnly: boolean, listAllowed: boolean): fc.Arbitrary<Reducer> {
+function reducerArb(countOnly: boolean, listAllowed: boolean, traitAllowed: boolean): fc.Arbitrary<Reducer> {
   if (countOnly) return fc.constant({ kind: 'count' });
-  const of = eventValueArb(false);
+  // ACCOUNTS: a reducer may read the trait of each event's user instead of a field of the event
+  const of: fc.Arbitrary<ReducerArgument> = traitAllowed
+    ? fc.oneof(eventValueArb(false), pathArb.map((path): ReducerArgument => ({ kind: 'trait', path })))
+    : eventValueArb(false);
   return fc.oneof(
     fc.constant<Reducer>({ kind: 'count' }),
     fc.tuple(fc.constantFrom('sum' as const, 'avg' as const, 'first' as const, 'last' as const), of).map(([kind, o]): Reducer => ({ kind, of: o })),
@@ -281,8 +287,8 @@ function aggregateArb(scope: Scope, listAllowed: boolean): fc.Arbitrary<Aggregat
   const nested = scope.inWhere;
   return fc.record({
     kind: fc.constant('aggregate' as const),
-    stream: streamArb(nested, scope.depth),
-    reducer: reducerArb(nested, listAllowed),
+    stream: streamArb(nested, scope.depth, scope.accounts),
+    reducer: reducerArb(nested, listAllowed, scope.accounts && !nested),
   }, PLAIN);
 }
 
@@ -320,15 +326,17 @@ function conditionArb(scope: Scope, quantifiers = false): fc.Arbitrary<Condition
   );
 }
 
-const TOP: Scope = { inWhere: false, nested: false, depth: 0 };
+const top = (target: DefinitionTarget): Scope => ({ inWhere: false, nested: false, depth: 0, accounts: target === 'ACCOUNTS' });
 
 /** Random definitions that pass every rule (≤ 50 comparisons, no entity(), properties only where allowed …). */
 export const validDefinitionArb: fc.Arbitrary<Definition> = fc
   .oneof(
     fc.constantFrom<DefinitionTarget>('USERS', 'ACCOUNTS').chain((target) =>
-      conditionArb(TOP, target === 'ACCOUNTS').map((condition): Definition => ({ kind: 'audience', target, condition })),
+      conditionArb(top(target), target === 'ACCOUNTS').map((condition): Definition => ({ kind: 'audience', target, condition })),
     ),
-    fc.tuple(fc.constantFrom<DefinitionTarget>('USERS', 'ACCOUNTS'), aggregateArb(TOP, true)).map(([target, value]): Definition => ({ kind: 'trait', target, value })),
+    fc.constantFrom<DefinitionTarget>('USERS', 'ACCOUNTS').chain((target) =>
+      aggregateArb(top(target), true).map((value): Definition => ({ kind: 'trait', target, value })),
+    ),
   )
   .filter((d) => countComparisons(d) <= 50);
 

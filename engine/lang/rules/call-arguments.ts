@@ -1,7 +1,7 @@
 /**
  * `invalid_argument` for argument shapes the AST cannot even express: how many arguments a function
  * takes, what kind each is (`event()` takes a quoted name, `within()` a duration, `sum()` a
- * `property()`/`context()`, a comparator values or references), where `parent:` and `as` may appear,
+ * `property()`/`context()` (or `trait()`), a comparator values or references), where `parent:` and `as` may appear,
  * and `sources({exclude: …})`. Value ranges (durations, arities of comparators) are checked on the
  * AST by the other argument rules so the JSON form gets them too.
  */
@@ -104,14 +104,14 @@ function checkCall(call: CallNode, fn: ResolvedFunction, context: RuleContext): 
       return;
     case 'mode':
       if (arity(2, "a property and a minimum frequency, e.g. mode(property('p'), 2)")) {
-        expect(call.args[0]!, isEventValue, `${name} takes property('…') or context('…') first`);
+        expect(call.args[0]!, isReducerArgument, `${name} takes property('…') or context('…') (or, in ACCOUNTS definitions, trait('…')) first`);
         expect(call.args[1]!, isNumber, `${name} takes the minimum frequency, a number, second`);
       }
       return;
     default:
       if (fn.role === 'reducer') {
         if (arity(1, `property('…') or context('…'), e.g. ${fn.name}(property('total'))`)) {
-          expect(call.args[0]!, isEventValue, `${name} takes property('…') or context('…')`);
+          expect(call.args[0]!, isReducerArgument, `${name} takes property('…') or context('…') (or, in ACCOUNTS definitions, trait('…'))`);
         }
       } else if (fn.role === 'comparator') {
         for (const arg of call.args) checkComparatorArgument(arg.value, name, context);
@@ -212,10 +212,11 @@ function isDuration(v: SyntaxNode): boolean {
   return v.kind === 'duration';
 }
 
-function isEventValue(v: SyntaxNode): boolean {
+/** `property()`, `context()` or `trait()`; where `trait()` is allowed is the AST rule reducer-arguments' business. */
+function isReducerArgument(v: SyntaxNode): boolean {
   if (v.kind !== 'call') return false;
   const name = resolveFunction(v.name)?.name;
-  return name === 'property' || name === 'context';
+  return name === 'property' || name === 'context' || name === 'trait';
 }
 
 function plural(n: number): string {

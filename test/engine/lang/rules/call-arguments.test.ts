@@ -19,7 +19,10 @@ test('argument counts, pointing at the extra argument or the closing parenthesis
 test('argument kinds', () => {
   assert.equal(check('event(5).count() > 1'), ["1:7 invalid_argument event() takes the event name as a quoted string, e.g. event('Order Completed')"]);
   assert.equal(check("event('A').within('7 days').count() > 1"), ['1:19 invalid_argument within() takes a duration such as 7 days']);
-  assert.equal(check("event('A').sum(trait('t')) > 1"), ["1:16 invalid_argument sum() takes property('…') or context('…')"]);
+  assert.equal(check("event('A').sum(literal(1)) > 1"), ["1:16 invalid_argument sum() takes property('…') or context('…') (or, in ACCOUNTS definitions, trait('…'))"]);
+  assert.equal(check("event('A').mode(5, 1) = 'x'"), ["1:17 invalid_argument mode() takes property('…') or context('…') (or, in ACCOUNTS definitions, trait('…')) first"]);
+  // trait() is a valid shape here; whether the definition may use it (ACCOUNTS only) is rule reducer-arguments'
+  assert.equal(check("event('A').sum(trait('t')) > 1"), []);
   assert.equal(check("event('A').mode(property('p'), 'two') = 1"), ['1:32 invalid_argument mode() takes the minimum frequency, a number, second']);
   assert.equal(check("trait('t') = literal(trait('u'))"), ['1:22 invalid_argument literal() takes a string, number, boolean, null or timestamp']);
 });
