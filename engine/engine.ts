@@ -192,9 +192,20 @@ export class Engine {
     this.#noteDirty();
   }
 
-  /** A definition version's current outputs as of the last checkpoint. */
-  committedOutputs(space: string, definitionId: string, version: number): Iterable<{ profileId: string; value: unknown }> {
-    return this.#o.store.allOutputs(space, definitionId, version);
+  /**
+   * What consumers have been told of one definition: the checkpoint's published values with the
+   * changes emitted since applied over them (profile id → membership `true` or trait value).
+   */
+  publishedOutputs(space: string, definitionId: string): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    for (const row of this.#o.store.allOutputs(space, definitionId)) out.set(row.profileId, row.value);
+    for (const c of this.#outbox) {
+      if (c.space !== space || c.definitionId !== definitionId) continue;
+      const value = c.kind === 'trait' ? c.value : c.kind === 'enter' ? true : undefined;
+      if (value === undefined) out.delete(c.profileId);
+      else out.set(c.profileId, value);
+    }
+    return out;
   }
 
   /** Moves the watermark to the wall clock (live tick) and evaluates what became due. */

@@ -79,7 +79,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       if (store === undefined) throw new HttpError(503, 'unavailable', 'the engine state is not available yet');
       const after = typeof position['a'] === 'string' ? position['a'] : undefined;
       const limit = query['pagination.count'];
-      const rows = store.outputs(spaceId, id, version, { limit: limit + 1, ...(after === undefined ? {} : { after }) });
+      const rows = store.outputs(spaceId, id, { limit: limit + 1, ...(after === undefined ? {} : { after }) });
       const page = rows.slice(0, limit);
       return c.json(
         {
@@ -91,7 +91,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
               next: rows.length > limit ? encodeCursor(scope, { a: page.at(-1)!.profileId }) : null,
               // the outputs index reads forwards only
               previous: null,
-              totalEntries: store.outputCount(spaceId, id, version),
+              totalEntries: store.outputCount(spaceId, id),
             },
           },
         },

@@ -30,11 +30,11 @@ export function sizeOf(record: DefinitionRecord, store: StoreHandle): number | n
   if (version === undefined) return null;
   const s = store.get();
   if (s === undefined) return null;
-  const key = `${s.path}\u0000${record.space}\u0000${record.id}\u0000${version}`;
+  const key = `${s.path}\u0000${record.space}\u0000${record.id}`;
   const now = performance.now();
   const cached = sizes.get(key);
   if (cached !== undefined && now - cached.at < SIZE_TTL_MS) return cached.count;
-  const count = s.outputCount(record.space, record.id, version);
+  const count = s.outputCount(record.space, record.id);
   if (sizes.size > 10_000) sizes.clear();
   sizes.set(key, { count, at: now });
   return count;

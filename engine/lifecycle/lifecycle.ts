@@ -24,8 +24,8 @@ export interface LifecycleEngine {
   setPlan(space: string, plan: Plan): void;
   /** emits changes the lifecycle computed (a switch's difference, a new audience's members). */
   announce(changes: readonly Change[]): void;
-  /** current members / values of a definition version, from the checkpoint (profile id → value). */
-  committedOutputs(space: string, definitionId: string, version: number): Iterable<{ profileId: string; value: unknown }>;
+  /** what consumers have been told of a definition (profile id → membership `true` or trait value). */
+  publishedOutputs(space: string, definitionId: string): Map<string, unknown>;
 }
 
 export interface LifecycleOptions {
@@ -192,22 +192,12 @@ export class Lifecycle {
     const space = job.definition.space;
     const d = job.definition;
     const v = job.version;
+    // the open instant's changes are emitted first, so what was published is complete.
+    engine.runtime.close();
     const now = engine.runtime.watermark;
     job.backfill.finishAt(now);
-    // The old version's outputs: the checkpoint's, overridden by what is in memory (newer).
     const previous = this.#live.get(space)?.get(d.id);
-    const before = new Map<string, unknown>();
-    if (previous !== undefined) {
-      for (const row of engine.committedOutputs(space, d.id, previous.version)) before.set(row.profileId, row.value);
-      const old = engine.runtime.plan(space).definitions.find((x) => x.input.id === d.id);
-      if (old !== undefined) {
-        for (const st of engine.runtime.profiles(space)) {
-          const cell = st.cells[old.index];
-          if (cell?.v !== undefined) before.set(st.id, cell.v);
-          else before.delete(st.id);
-        }
-      }
-    }
+    const before = previous === undefined ? new Map<string, unknown>() : engine.publishedOutputs(space, d.id);
     // The new version replaces the old one in the live plan and adopts the backfill's states…
     const live = new Map(this.#live.get(space) ?? []);
     live.set(d.id, inputOf(d, v));

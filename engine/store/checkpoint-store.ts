@@ -23,8 +23,11 @@ import type { PendingEntry } from '../runtime/runtime.ts';
  *   instances): keys sort by profile, and a checkpoint writes only the nodes that changed;
  * - `timers`   [wake, space, profileId] → null: profiles with a pending timer, read at restart so a
  *   profile on disk still wakes on time;
- * - `outputs`  [space, definitionId, version, profileId] → {v, at}: current members and trait values,
- *   so the API lists an audience's members with a range read;
+ * - `published` [space, definitionId, profileId] → {v, at, version}: what the change log has been
+ *   told — each definition's current members and trait values, written in the transaction that
+ *   commits the changes to the outbox. The API lists an audience's members with a range read and
+ *   reads a profile's memberships with point reads; a version switch applies only its difference
+ *   over the rows of the previous version; a disabled definition's rows stay as they were;
  * - `outbox`   seq → the change-log records of one checkpoint, until confirmed on the change log;
  * - `meta`     position, watermark, the open instant's pending profiles, outbox counters;
  * - the identity graph (engine/identity/README.md), written in the same transaction:
@@ -76,7 +79,17 @@ export interface CheckpointInput {
 export interface OutputRow {
   readonly profileId: string;
   readonly value: unknown;
+  /** the instant of the change that set it. */
   readonly at: number;
+  /** the definition version that published it. */
+  readonly version: number;
+}
+
+/** A published value: membership `true` or a trait value, its instant and version. */
+interface PublishedValue {
+  readonly v: unknown;
+  readonly at: number;
+  readonly version: number;
 }
 
 export class CheckpointError extends Error {
@@ -164,7 +177,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #profiles: Database<unknown, [string, string]>;
   readonly #nodes: Database<unknown, [string, string, string]>;
   readonly #timers: Database<null, [number, string, string]>;
-  readonly #outputs: Database<{ v: unknown; at: number }, [string, string, number, string]>;
+  readonly #published: Database<PublishedValue, [string, string, string]>;
   readonly #outbox: Database<Buffer, number>;
   readonly #meta: Database<unknown, string>;
   readonly #idProfiles: Database<unknown, [string, string]>;
@@ -182,7 +195,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     this.#profiles = this.#env.openDB({ name: 'profiles', ...structures });
     this.#nodes = this.#env.openDB({ name: 'nodes', ...structures });
     this.#timers = this.#env.openDB({ name: 'timers', encoding: 'msgpack' });
-    this.#outputs = this.#env.openDB({ name: 'outputs', ...structures });
+    this.#published = this.#env.openDB({ name: 'published', ...structures });
     this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'binary' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#idProfiles = this.#env.openDB({ name: 'id_profiles', encoding: 'msgpack' });
@@ -224,29 +237,34 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     return [...this.#outbox.getRange({ start: from })].map(({ key, value }) => ({ seq: key, records: unpackRecords(value) }));
   }
 
-  /** Current members / values of one definition version, ordered by profile id, after `after`. */
-  outputs(space: string, definitionId: string, version: number, options: { after?: string; limit?: number } = {}): OutputRow[] {
+  /** Current members / values of one definition (as published), ordered by profile id, after `after`. */
+  outputs(space: string, definitionId: string, options: { after?: string; limit?: number } = {}): OutputRow[] {
     const limit = options.limit ?? 100;
     const rows: OutputRow[] = [];
-    const start: [string, string, number, string] = [space, definitionId, version, options.after ?? ''];
-    for (const { key, value } of this.#outputs.getRange({ start, end: [space, definitionId, version + 1, ''] })) {
-      if (options.after !== undefined && key[3] === options.after) continue;
-      rows.push({ profileId: key[3], value: value.v, at: value.at });
+    for (const { key, value } of this.#published.getRange({ start: [space, definitionId, options.after ?? ''], end: [space, `${definitionId}\u0000`, ''] })) {
+      if (options.after !== undefined && key[2] === options.after) continue;
+      rows.push({ profileId: key[2], value: value.v, at: value.at, version: value.version });
       if (rows.length >= limit) break;
     }
     return rows;
   }
 
-  /** Every member / value of one definition version (for a version switch's difference). */
-  *allOutputs(space: string, definitionId: string, version: number): Iterable<{ profileId: string; value: unknown }> {
-    for (const { key, value } of this.#outputs.getRange({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] })) {
-      yield { profileId: key[3], value: value.v };
+  /** Every member / value of one definition as published (for a version switch's difference). */
+  *allOutputs(space: string, definitionId: string): Iterable<{ profileId: string; value: unknown }> {
+    for (const { key, value } of this.#published.getRange({ start: [space, definitionId, ''], end: [space, `${definitionId}\u0000`, ''] })) {
+      yield { profileId: key[2], value: value.v };
     }
   }
 
-  /** Number of members / valued profiles of one definition version. */
-  outputCount(space: string, definitionId: string, version: number): number {
-    return this.#outputs.getKeysCount({ start: [space, definitionId, version, ''], end: [space, definitionId, version + 1, ''] });
+  /** One profile's published value of one definition (membership: true), or undefined. */
+  output(space: string, definitionId: string, profileId: string): OutputRow | undefined {
+    const value = this.#published.get([space, definitionId, profileId]);
+    return value === undefined ? undefined : { profileId, value: value.v, at: value.at, version: value.version };
+  }
+
+  /** Number of members / valued profiles of one definition. */
+  outputCount(space: string, definitionId: string): number {
+    return this.#published.getKeysCount({ start: [space, definitionId, ''], end: [space, `${definitionId}\u0000`, ''] });
   }
 
   // The identity graph (IdentityReader): what the last checkpoint committed. ------------------
@@ -304,11 +322,11 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     const before = this.meta();
     const seq = input.changes.length === 0 ? 0 : before.outboxNext;
     // The outputs index after this checkpoint: last change per key wins, written in key order.
-    const outputs = new Map<string, { key: [string, string, number, string]; value: { v: unknown; at: number } | null }>();
+    const outputs = new Map<string, { key: [string, string, string]; value: PublishedValue | null }>();
     for (const c of input.changes) {
-      const key: [string, string, number, string] = [c.space, c.definitionId, c.version, c.profileId];
-      const value = c.kind === 'trait' ? (c.value === undefined ? null : { v: c.value, at: c.at }) : c.kind === 'enter' ? { v: true, at: c.at } : null;
-      outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.version}\u0000${c.profileId}`, { key, value });
+      const key: [string, string, string] = [c.space, c.definitionId, c.profileId];
+      const value = c.kind === 'trait' ? (c.value === undefined ? null : { v: c.value, at: c.at, version: c.version }) : c.kind === 'enter' ? { v: true, at: c.at, version: c.version } : null;
+      outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key, value });
     }
     const outputWrites = [...outputs.values()].sort((a, b) => compareKeys(a.key, b.key));
     const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
@@ -334,8 +352,8 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
         }
         if (input.identity !== undefined) this.#writeIdentity(input.identity);
         for (const { key, value } of outputWrites) {
-          if (value === null) this.#outputs.remove(key);
-          else this.#outputs.put(key, value);
+          if (value === null) this.#published.remove(key);
+          else this.#published.put(key, value);
         }
         if (seq !== 0) this.#outbox.put(seq, packRecords(input.records));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);

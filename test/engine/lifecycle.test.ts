@@ -53,6 +53,7 @@ async function setup(history: ReturnType<typeof track>[]) {
   };
   return {
     dir,
+    store,
     registry,
     engine,
     lifecycle,
@@ -141,6 +142,11 @@ test('an edit backfills while the old version keeps answering, then switches and
       `user_id:c enter spenders v1 @${now}d`,
       `user_id:c exit spenders v2 @${now}d`,
     ]);
+    // the members as published: b, a member of both versions, is still listed (since it entered under v1)
+    assert.equal(
+      f.store.outputs('spa_test', created.id).map((r) => `${r.profileId} v${r.version} @${(r.at - T0) / DAY}d`),
+      ['user_id:b v1 @18d'],
+    );
   } finally {
     await f.close();
   }
