@@ -1,6 +1,9 @@
-/** Reads one profile for the Profile API: custom traits from its checkpointed state, computed traits and audiences through the registry's fingerprints. */
+/**
+ * Reads one profile for the Profile API: custom traits from its checkpointed state; audiences and
+ * computed traits as published (the engine's published outputs, one point read per definition) —
+ * so a disabled definition shows its frozen values and a BATCH one its last run's.
+ */
 import type { DefinitionRegistry } from '../definitions/registry.ts';
-import { cellsByFingerprint } from '../runtime/profile-state.ts';
 import type { StoreHandle } from './store-handle.ts';
 
 export type TraitClass = 'custom' | 'audience' | 'computed_trait';
@@ -54,14 +57,13 @@ export class ProfileReader {
       if (value === null || value === undefined) continue;
       traits.set(key, { key, value, class: 'custom', updatedAt: state.traitAt[key] });
     }
-    const cells = cellsByFingerprint(state);
     for (const d of this.registry.served(space)) {
-      const cell = cells.get(d.fingerprint);
+      const row = store.output(space, d.id, profileId);
       if (d.kind === 'audience') {
-        const member = cell?.v === true;
-        traits.set(d.key, { key: d.key, value: member, class: 'audience', updatedAt: cell?.at, definitionId: d.id, member });
-      } else if (cell !== undefined && cell.v !== undefined) {
-        traits.set(d.key, { key: d.key, value: cell.v, class: 'computed_trait', updatedAt: cell.at, definitionId: d.id });
+        const member = row?.value === true;
+        traits.set(d.key, { key: d.key, value: member, class: 'audience', updatedAt: row?.at, definitionId: d.id, member });
+      } else if (row !== undefined) {
+        traits.set(d.key, { key: d.key, value: row.value, class: 'computed_trait', updatedAt: row.at, definitionId: d.id });
       }
     }
     return {
