@@ -141,6 +141,15 @@ function traitsOf(known: readonly HistoryEntry[], account = false): Record<strin
   return out;
 }
 
+/**
+ * `trait('t')` as a reducer argument: the custom traits of the user of entry `h` as they were when
+ * `h` was applied — from that user's entries up to and including `h` in arrival order (so its own
+ * context.traits / identify traits count, and a later write, even an older-stamped one, does not).
+ */
+function userTraitsAsOf(known: readonly HistoryEntry[], h: HistoryEntry): Record<string, unknown> {
+  return traitsOf(known.filter((k) => k.profileId === h.profileId && k.seq <= h.seq));
+}
+
 function condition(c: Condition, ctx: Ctx): boolean {
   switch (c.kind) {
     case 'and':
@@ -335,7 +344,17 @@ function reduce(a: Aggregate, ctx: Ctx): unknown {
   const entries = streamEntries(a.stream, ctx, true);
   const r = a.reducer;
   if (r.kind === 'count') return entries.length;
-  const read = (h: HistoryEntry) => (r.of.kind === 'property' ? getPath(h.event.properties, r.of.path) : getPath(h.event.context, r.of.path));
+  const of = r.of;
+  const read = (h: HistoryEntry): unknown => {
+    switch (of.kind) {
+      case 'property':
+        return getPath(h.event.properties, of.path);
+      case 'context':
+        return getPath(h.event.context, of.path);
+      case 'trait':
+        return getPath(userTraitsAsOf(ctx.known, h), of.path);
+    }
+  };
   const raw = entries.map(read).filter(isPresent);
   switch (r.kind) {
     case 'sum':

@@ -158,11 +158,36 @@ const funnelAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc
 
 const aggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.oneof({ weight: 4, arbitrary: plainAggregateArb }, { weight: 1, arbitrary: funnelAggregateArb });
 
-/** An audience condition: aggregates, custom traits, earlier definitions, nested boolean logic. */
-function audienceConditionArb(earlier: readonly DefinitionInput[]): fc.Arbitrary<Condition> {
+/**
+ * (ACCOUNTS) a reducer over the trait of each event's user, as it is when the event is applied:
+ * `event(X).mode(trait('plan'), 1)` (the plan of the most active users), `first(trait('plan'))` …
+ * The generated identify calls (and context.traits of some 'A' events) set these traits.
+ */
+const userTraitAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc
+  .tuple(
+    streamArb, // (plain streams: a user trait is not reduced over funnels)
+    fc.constantFrom<[Reducer, Kind]>(
+      [{ kind: 'mode', of: trait('plan'), as: 'string', minFrequency: 1 }, 'text'],
+      [{ kind: 'mode', of: trait('plan'), as: 'string', minFrequency: 2 }, 'text'],
+      [{ kind: 'first', of: trait('plan') }, 'text'],
+      [{ kind: 'last', of: trait('plan') }, 'text'],
+      [{ kind: 'unique', of: trait('plan'), count: true }, 'number'],
+      [{ kind: 'max', of: trait('plan'), as: 'string' }, 'text'],
+      [{ kind: 'min', of: trait('score'), as: 'number' }, 'number'],
+      [{ kind: 'sum', of: trait('score') }, 'number'],
+      [{ kind: 'avg', of: trait('score') }, 'number'],
+      [{ kind: 'last', of: trait('signup') }, 'date'],
+      [{ kind: 'first', of: trait('address.city') }, 'text'],
+    ),
+  )
+  .map(([s, [r, k]]) => [agg(s, r), k]);
+
+/** An audience condition: aggregates, custom traits, earlier definitions, nested boolean logic (`userTraits`: reducers over user traits too). */
+function audienceConditionArb(earlier: readonly DefinitionInput[], userTraits = false): fc.Arbitrary<Condition> {
   const leaves: fc.Arbitrary<Condition>[] = [
     aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
     aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+    ...(userTraits ? [userTraitAggregateArb.chain(([a, k]) => comparisonArb(a, k))] : []),
     comparisonArb(trait('plan'), 'text'),
     comparisonArb(trait('score'), 'number'),
     comparisonArb(trait('signup'), 'date'),
@@ -264,13 +289,14 @@ export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer
       acc = acc.chain((earlier) => {
         const users = earlier.filter((d) => d.target === 'USERS');
         const accounts = earlier.filter((d) => d.target === 'ACCOUNTS');
-        const userCondition = audienceConditionArb(users);
+        const userCondition = audienceConditionArb(users, true);
         const leaves: fc.Arbitrary<Condition>[] = [
           fc.tuple(fc.constantFrom<'any' | 'all' | 'none'>('any', 'all', 'none'), userCondition).map(([q, c]): Condition =>
             q === 'none' ? { kind: 'quantified', quantifier: 'all', operand: not(c) } : { kind: 'quantified', quantifier: q, operand: c },
           ),
           comparisonArb(trait('tier'), 'text'),
           aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+          userTraitAggregateArb.chain(([a, k]) => comparisonArb(a, k)),
           ...accounts.map((d) => (d.kind === 'audience' ? comparisonArb(trait(d.key), 'bool') : comparisonArb(trait(d.key), 'any'))),
         ];
         const condition = fc.letrec<{ c: Condition }>((tie) => ({
@@ -284,7 +310,12 @@ export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer
         return fc
           .oneof(
             { weight: 3, arbitrary: condition.map((c) => ({ ...audience(`acc_${j}`, c), target: 'ACCOUNTS' as const, definition: { kind: 'audience' as const, target: 'ACCOUNTS' as const, condition: c } })) },
-            { weight: 1, arbitrary: aggregateArb.map(([a]) => ({ ...computedTrait(`acct_${j}`, a), target: 'ACCOUNTS' as const, definition: { kind: 'trait' as const, target: 'ACCOUNTS' as const, value: a } })) },
+            {
+              weight: 2,
+              arbitrary: fc
+                .oneof(aggregateArb, userTraitAggregateArb)
+                .map(([a]) => ({ ...computedTrait(`acct_${j}`, a), target: 'ACCOUNTS' as const, definition: { kind: 'trait' as const, target: 'ACCOUNTS' as const, value: a } })),
+            },
           )
           .map((d) => [...earlier, d]);
       });
