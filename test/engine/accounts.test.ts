@@ -1,4 +1,4 @@
-/** Account-level audiences and computed traits: the seed's at-risk accounts, ANY/ALL/none, a user in two accounts, merges, window expiry. */
+/** Account-level audiences and computed traits: the seed's at-risk accounts, ANY/ALL/none, a user in two accounts, merges, window expiry, user traits as reducer arguments. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDefinition } from '../../engine/lang/index.ts';
@@ -106,6 +106,97 @@ test('a user-level definition cannot read an account definition; ANY/ALL only in
     define('usr', "trait('acc') = true", 'audience', 'USERS'),
   ]);
   assert.match(failures.get('aud_usr')!.message, /account-level definition/);
+});
+
+test('the email of the most active user: mode over each login’s user email, and the leader changes as logins leave the window', () => {
+  const { rt, send, log } = engine([define('top_user_email', "event('Logged In').within(30 days).mode(trait('email'), 1)", 'trait')]);
+  send(identify('ann', T0, { email: 'ann@acme.com' }));
+  send(identify('bob', T0, { email: 'bob@acme.com' }));
+  send(group('ann', 'acme', T0));
+  send(group('bob', 'acme', T0));
+  for (const d of [1, 2, 3]) send(track('ann', 'Logged In', T0 + d * DAY));
+  for (const d of [20, 21]) send(track('bob', 'Logged In', T0 + d * DAY));
+  rt.advanceTo(T0 + 60 * DAY);
+  // day 21: ann 3, bob 2; day 31 (ann's first login is 30 days old): 2–2, the tie goes to the
+  // alphabetically first email; day 32: ann 1, bob 2 — bob is the most active user, at that exact
+  // instant with no event; day 51: nobody logged in within 30 days (the trait stays, without a value)
+  assert.equal(log('group_id:acme'), ['top_user_email="ann@acme.com" @1d', 'top_user_email="bob@acme.com" @32d', 'top_user_email=null @51d']);
+});
+
+test('a login counts with the email its user had when it was applied: a changed email, context.traits on the event itself, a user without one', () => {
+  const { rt, send, log } = engine([
+    define('top_user_email', "event('Logged In').within(30 days).mode(trait('email'), 2)", 'trait'),
+    define('emails', "event('Logged In').within(30 days).unique(trait('email')).count()", 'trait'),
+  ]);
+  send(group('ann', 'acme', T0));
+  send(group('cy', 'acme', T0));
+  send(track('cy', 'Logged In', T0 + DAY)); // cy has no email: counts for no value
+  send(track('ann', 'Logged In', T0 + 2 * DAY, {}, { context: { traits: { email: 'ann@old.com' } } })); // the event's own traits apply first
+  send(track('ann', 'Logged In', T0 + 3 * DAY));
+  send(identify('ann', T0 + 4 * DAY, { email: 'ann@new.com' }));
+  send(track('ann', 'Logged In', T0 + 5 * DAY));
+  send(track('ann', 'Logged In', T0 + 6 * DAY));
+  send(track('ann', 'Logged In', T0 + 7 * DAY));
+  rt.advanceTo(T0 + 40 * DAY);
+  // mode needs 2 logins under one email: ann@old.com from day 3, ann@new.com (3 logins) from day 6
+  // — the earlier logins keep the email they counted with; day 33: the old email's logins left the
+  // window; day 36: one new-email login is left, below the minimum frequency
+  assert.equal(log('group_id:acme'), [
+    'top_user_email=null @1d',
+    'emails=0 @1d',
+    'emails=1 @2d',
+    'top_user_email="ann@old.com" @3d',
+    'emails=2 @5d',
+    'top_user_email="ann@new.com" @6d',
+    'emails=1 @33d',
+    'top_user_email=null @36d',
+    'emails=0 @37d',
+  ]);
+});
+
+test('the email of the first user to sign up: over every user of the account, including users who signed up before they joined', () => {
+  const { rt, send, log } = engine([
+    define('first_user_email', "event('Signed Up').first(trait('email'))", 'trait'),
+    define('last_user_email', "event('Signed Up').last(trait('email'))", 'trait'),
+  ]);
+  send(track('ann', 'Signed Up', T0 + DAY, {}, { context: { traits: { email: 'ann@acme.com' } } }));
+  send(group('bob', 'acme', T0 + 2 * DAY));
+  send(identify('bob', T0 + 3 * DAY, { email: 'bob@acme.com' }));
+  send(track('bob', 'Signed Up', T0 + 3 * DAY));
+  send(group('ann', 'acme', T0 + 4 * DAY)); // ann signed up first, and joins the account later
+  send(identify('bob', T0 + 5 * DAY, { email: 'bob@new.com' })); // a later change of a trait does not rewrite the sign-up
+  send(track('cy', 'Signed Up', T0 + 6 * DAY, {}, { context: { traits: { email: 'cy@acme.com' } } }));
+  send(group('cy', 'acme', T0 + 6 * DAY));
+  rt.advanceTo(T0 + 10 * DAY);
+  assert.equal(log('group_id:acme'), [
+    'first_user_email="bob@acme.com" @3d',
+    'last_user_email="bob@acme.com" @3d',
+    'first_user_email="ann@acme.com" @4d',
+    'last_user_email="cy@acme.com" @6d',
+  ]);
+  assert.equal(log('ann'), [], 'account definitions emit on accounts only');
+});
+
+test('trait() as a reducer argument: a distinct node from property() of the same name; a definition key or a funnel is refused by the compiler', () => {
+  const { plan } = compilePlan([
+    define('by_trait', "event('A').first(trait('email'))", 'trait'),
+    define('by_property', "event('A').first(property('email'))", 'trait'),
+  ]);
+  assert.is(plan.aggregates.length, 2);
+  assert.is.not(plan.aggregates[0]!.canonical, plan.aggregates[1]!.canonical);
+  assert.match(plan.aggregates[0]!.canonical, /"kind":"trait"/);
+  // the reducer reads a custom trait, so it does not make the definition re-evaluate when the trait changes
+  assert.equal(plan.definitions[0]!.traitKeys, []);
+
+  const user = define('logins', "event('Logged In').count()", 'trait', 'USERS');
+  const { failures } = compilePlan([user, define('top', "event('A').mode(trait('logins'), 1)", 'trait')]);
+  assert.match(failures.get('tra_top')!.message, /mode\(trait\('logins'\)\) reads a custom trait of each event's user, but 'logins' is an audience or computed trait/);
+
+  const funnel = parseDefinition("event('A').where(event('B').within(parent: 1 day).count() >= 1).first(trait('email'))", { kind: 'trait', target: 'ACCOUNTS' });
+  assert.equal(funnel.diagnostics, []);
+  const compiled = compilePlan([{ id: 'tra_f', key: 'f', kind: 'trait', target: 'ACCOUNTS', version: 1, definition: funnel.definition! }]);
+  assert.is(compiled.failures.get('tra_f')!.code, 'unsupported');
+  assert.match(compiled.failures.get('tra_f')!.message, /first\(trait\(…\)\) on a stream with funnels or references in where\(\) is not supported/);
 });
 
 test.run();
