@@ -114,7 +114,8 @@ export function createApp(deps: AppDeps): Hono {
     if (caught instanceof HttpError) error = caught;
     else if (caught instanceof HTTPException) {
       // e.g. the JSON validator's "Malformed JSON in request body"
-      error = new HttpError(caught.status as HttpError['status'], publicApi ? 'input-validation' : caught.status === 400 ? 'invalid_request_error' : 'http_error', caught.message);
+      const code = publicApi ? (caught.status === 415 ? 'unsupported-media-type' : 'input-validation') : caught.status === 400 || caught.status === 415 ? 'invalid_request_error' : 'http_error';
+      error = new HttpError(caught.status as HttpError['status'], code, caught.status === 415 ? 'send the body as JSON (Content-Type: application/json)' : caught.message);
     } else {
       logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error: caught });
       error = new HttpError(500, publicApi ? 'internal' : 'internal_error', 'internal error');

@@ -92,6 +92,12 @@ test('malformed requests: 400 input-validation naming the field', async () => {
   }
 });
 
+test('a body that is not JSON by its content type: 415', async () => {
+  const res = await s.app.request('/spaces/spa_a/audiences', { method: 'POST', headers: { authorization: 'Bearer mgt_space_a_0001', 'content-type': 'text/plain' }, body: JSON.stringify(buyers) });
+  assert.is(res.status, 415);
+  assert.equal(await json(res), { errors: [{ type: 'unsupported-media-type', message: 'send the body as JSON (Content-Type: application/json)' }] });
+});
+
 test('keys: 409 when taken (also by the other kind); reserved after deletion; free in another space', async () => {
   const a = (await json(await create('audiences', buyers)))['data'].audience;
   const taken = await create('audiences', buyers);
