@@ -6,7 +6,7 @@ import { fnv1a32 } from './log/partition.ts';
 import type { IdentityResolver } from './identity/resolver.ts';
 import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
-import type { Change } from './runtime/change.ts';
+import { changeId, type Change } from './runtime/change.ts';
 import type { CheckpointStore } from './store/checkpoint-store.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
@@ -98,6 +98,11 @@ export class Engine {
   readonly #o: Required<Omit<EngineOptions, 'probe' | 'background'>> & Pick<EngineOptions, 'probe' | 'background'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
+  /** BATCH definitions (ids): their changes are held for the next run instead of published. */
+  #batch: ReadonlySet<string> = new Set();
+  /** changes of BATCH definitions since the last checkpoint, and the definitions a run released. */
+  #held: Change[] = [];
+  #released: Array<readonly [string, string]> = [];
   #published: number;
   #position: number;
   #uncheckpointedEvents = 0;
@@ -124,7 +129,7 @@ export class Engine {
     this.runtime = new Runtime({
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
-      onChange: (c) => this.#outbox.push(c),
+      onChange: (c) => (this.#batch.size !== 0 && this.#batch.has(c.definitionId) ? this.#held : this.#outbox).push(c),
       watermark: meta.watermark,
     });
     for (const t of options.store.timers()) this.runtime.restoreTimer(t.space, t.id, t.wake);
@@ -192,6 +197,73 @@ export class Engine {
     this.#noteDirty();
   }
 
+  /** The definitions computed on a schedule: their changes are held until `releaseHeld`. */
+  setBatchDefinitions(ids: ReadonlySet<string>): void {
+    this.#batch = ids;
+  }
+
+  /**
+   * A BATCH definition's new version went live: what its next run publishes is now `changes` (the
+   * difference between the published outputs and the new version), replacing what was held.
+   */
+  replaceHeld(space: string, definitionId: string, changes: readonly Change[]): void {
+    this.#takeHeld(space, definitionId);
+    this.#held.push(...changes);
+    this.#noteDirty();
+  }
+
+  /**
+   * A BATCH definition's run at `at`: publishes, as changes at `at`, the difference between what
+   * was published and the latest value held per profile since the last run; returns how many.
+   */
+  releaseHeld(space: string, definitionId: string, at: number): number {
+    const info = this.#definitionInfo(space, definitionId);
+    if (info === undefined) return 0; // (not in the live plan: its held changes wait)
+    const latest = this.#takeHeld(space, definitionId);
+    const published = latest.size === 0 ? new Map<string, unknown>() : this.publishedOutputs(space, definitionId);
+    const out: Change[] = [];
+    for (const profileId of [...latest.keys()].sort()) {
+      const { value, version } = latest.get(profileId)!;
+      const before = published.get(profileId);
+      const base = { space, collection: info.collection, definitionId, version, profileId, at } as const;
+      if (info.kind === 'audience') {
+        const isIn = value === true;
+        if ((before === true) === isIn) continue;
+        out.push({ ...base, id: changeId(definitionId, version, profileId, at, isIn ? 'e' : 'x'), kind: isIn ? 'enter' : 'exit', audienceKey: info.key });
+      } else if (!sameValue(before, value)) {
+        out.push({ ...base, id: changeId(definitionId, version, profileId, at, 't'), kind: 'trait', traitKey: info.key, value, previous: before });
+      }
+    }
+    this.announce(out);
+    this.#noteDirty();
+    return out.length;
+  }
+
+  /**
+   * The latest held value per profile of a definition (committed rows, unless already released since
+   * the checkpoint, then the changes since), removed from the held set.
+   */
+  #takeHeld(space: string, definitionId: string): Map<string, { value: unknown; version: number }> {
+    const latest = new Map<string, { value: unknown; version: number }>();
+    if (!this.#released.some(([s, id]) => s === space && id === definitionId)) {
+      for (const row of this.#o.store.heldOutputs(space, definitionId)) latest.set(row.profileId, { value: row.value ?? undefined, version: row.version });
+      this.#released.push([space, definitionId]);
+    }
+    const keep: Change[] = [];
+    for (const c of this.#held) {
+      if (c.space !== space || c.definitionId !== definitionId) keep.push(c);
+      else latest.set(c.profileId, { value: c.kind === 'trait' ? c.value : c.kind === 'enter' ? true : undefined, version: c.version });
+    }
+    this.#held = keep;
+    return latest;
+  }
+
+  /** Kind, key and collection of a definition of a space's live plan. */
+  #definitionInfo(space: string, definitionId: string): { kind: 'audience' | 'trait'; key: string; collection: Change['collection'] } | undefined {
+    const d = this.runtime.plan(space).definitions.find((x) => x.input.id === definitionId);
+    return d === undefined ? undefined : { kind: d.input.kind, key: d.input.key, collection: d.input.target === 'ACCOUNTS' ? 'accounts' : 'users' };
+  }
+
   /**
    * What consumers have been told of one definition: the checkpoint's published values with the
    * changes emitted since applied over them (profile id → membership `true` or trait value).
@@ -218,7 +290,7 @@ export class Engine {
   }
 
   #noteDirty(): void {
-    if (this.#outbox.length > 0 && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
+    if ((this.#outbox.length > 0 || this.#held.length > 0) && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
   }
 
   /**
@@ -242,6 +314,10 @@ export class Engine {
     const slots = this.runtime.takePersist();
     const changes = this.#outbox;
     this.#outbox = [];
+    const held = this.#held;
+    this.#held = [];
+    const released = this.#released;
+    this.#released = [];
     const position = this.#position;
     const records = encodeChangeRecords(changes, this.#o.partitions);
     const seq = await this.#o.store.commit({
@@ -253,6 +329,8 @@ export class Engine {
       records,
       publishedThrough: this.#published,
       identity: this.#o.resolver.checkpointWrites?.(),
+      held,
+      releasedHeld: released,
     });
     for (const s of slots) s.savedWake = s.state.wake;
     this.#uncheckpointedEvents = 0;
@@ -326,4 +404,9 @@ export class Engine {
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
     return Math.max(0, Math.min(this.#o.tickMs, untilTimer, untilCheckpoint));
   }
+}
+
+/** Trait values compare by content (JSON), absent = undefined. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || (a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b));
 }

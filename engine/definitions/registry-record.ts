@@ -14,7 +14,7 @@ export type BatchInterval = (typeof BATCH_INTERVALS)[number];
 export interface DefinitionOptions {
   /** replay the event log on creation and on every new version (a backfill). */
   readonly includeHistoricalData: boolean;
-  /** how far back the backfill reads events (days); unset: the definition's largest window, or 7 days. */
+  /** how far back the backfill counts events (days before the version's creation); unset: the whole log. Trait data is always included. */
   readonly backfillEventDataDays?: number;
   /** profiles known only by anonymous ids are eligible. Fixed at creation. */
   readonly includeAnonymousUsers: boolean;
@@ -66,6 +66,11 @@ export interface DefinitionRecord {
   readonly status: DefinitionStatus;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * when the definition was last enabled again after being disabled: it is recomputed from then (a
+   * backfill, or — without historical data — counting events from this instant).
+   */
+  readonly enabledAt?: string;
   readonly deletedAt?: string;
   /** creation order in the registry: the list order and the pagination key. */
   readonly seq: number;
@@ -106,6 +111,8 @@ export interface PreviewRecord {
   readonly kind: DefinitionKind;
   readonly definition: { readonly query: string; readonly type: DefinitionTargetType };
   readonly options: DefinitionOptions;
+  /** an edit's preview: the id of the definition it would change (the difference is against its members). */
+  readonly compareTo?: string;
   readonly status: 'RUNNING' | 'COMPLETED' | 'FAILED';
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -113,7 +120,16 @@ export interface PreviewRecord {
   readonly size?: number;
   /** a sample of profiles, with their value for a computed trait. */
   readonly results?: readonly PreviewResult[];
+  /** an edit's preview: profiles that would enter and exit (a computed trait: whose value would change). */
+  readonly difference?: PreviewDifference;
   readonly failureReason?: string;
+}
+
+export interface PreviewDifference {
+  readonly enter: number;
+  readonly exit: number;
+  /** computed traits: profiles whose value would change (enter: gains a value, exit: loses it). */
+  readonly changed: number;
 }
 
 export interface PreviewResult {

@@ -29,6 +29,7 @@ import {
   type DefinitionTargetType,
   type DefinitionVersion,
   type PreviewRecord,
+  type PreviewDifference,
   type PreviewResult,
 } from './registry-record.ts';
 
@@ -105,6 +106,7 @@ export interface PreviewReport {
   readonly status: 'COMPLETED' | 'FAILED';
   readonly size?: number;
   readonly results?: readonly PreviewResult[];
+  readonly difference?: PreviewDifference;
   readonly failureReason?: string;
 }
 
@@ -134,6 +136,8 @@ export interface ComputeDefinition {
   readonly options: DefinitionOptions;
   readonly computeCadence: ComputeCadence;
   readonly liveVersion: number | null;
+  /** when it was last enabled again after being disabled (ISO). */
+  readonly enabledAt?: string;
   /** oldest first: the live version (if any), then versions not yet Live, not Failed and not superseded. */
   readonly versions: readonly ComputeVersion[];
 }
@@ -390,6 +394,11 @@ export class DefinitionRegistry {
         );
         versions = [...versions, { version: latest.version + 1, query: patch.query, references: checked.references, createdAt: now, updatedAt: now, status: 'Preparing' }];
       }
+      // Enabled again: the live version is recomputed (Preparing) while its frozen outputs keep serving.
+      const reenabled = patch.enabled === true && !record.enabled;
+      if (reenabled) {
+        versions = versions.map((v) => (v.version === record.liveVersion ? { ...v, status: 'Preparing', updatedAt: now } : v));
+      }
       const options: DefinitionOptions = { ...record.options, ...definedOnly(patch.options ?? {}) };
       const cadence: ComputeCadence = cadenceOf(record.computeCadence.type, patch.computeCadence?.interval ?? record.computeCadence.interval);
       const next = finish({
@@ -401,6 +410,7 @@ export class DefinitionRegistry {
         computeCadence: cadence,
         versions,
         updatedAt: now,
+        ...(reenabled ? { enabledAt: now } : {}),
       });
       this.#definitions.put(id, next);
       this.#bump();
@@ -494,9 +504,20 @@ export class DefinitionRegistry {
   // ---------------------------------------------------------------------------------------------
   // previews
 
-  async createPreview(input: { space: string; kind: DefinitionKind; definition: { query: string; type: DefinitionTargetType }; options?: OptionsInput }): Promise<PreviewRecord> {
+  async createPreview(input: {
+    space: string;
+    kind: DefinitionKind;
+    definition: { query: string; type: DefinitionTargetType };
+    options?: OptionsInput;
+    /** an edit's preview: the definition it would change. */
+    compareTo?: string | undefined;
+  }): Promise<PreviewRecord> {
     return this.#write(() => {
-      const checked = this.validate(input.space, { kind: input.kind, type: input.definition.type, query: input.definition.query });
+      const existing = input.compareTo === undefined ? undefined : this.#found(input.space, input.compareTo);
+      if (existing !== undefined && (existing.kind !== input.kind || existing.definition.type !== input.definition.type)) {
+        throw new RegistryError('immutable_field', `${existing.key} is ${existing.kind === 'audience' ? 'an audience' : 'a computed trait'} of type ${existing.definition.type}: a preview of its edit must be too`, { field: 'compareTo' });
+      }
+      const checked = this.validate(input.space, { kind: input.kind, type: input.definition.type, query: input.definition.query, ...(existing === undefined ? {} : { key: existing.key }) });
       if (checked.definition === null) throw invalid(checked.diagnostics);
       const now = this.#now();
       let id = newId('prv', this.#clock());
@@ -507,6 +528,7 @@ export class DefinitionRegistry {
         kind: input.kind,
         definition: input.definition,
         options: { ...DEFAULT_OPTIONS, includeHistoricalData: true, ...definedOnly(input.options ?? {}) },
+        ...(existing === undefined ? {} : { compareTo: existing.id }),
         status: 'RUNNING',
         createdAt: now,
         updatedAt: now,
@@ -544,11 +566,13 @@ export class DefinitionRegistry {
           kind: preview.kind,
           definition: preview.definition,
           options: preview.options,
+          ...(preview.compareTo === undefined ? {} : { compareTo: preview.compareTo }),
           createdAt: preview.createdAt,
           status: report.status,
           updatedAt: this.#now(),
           ...(report.size === undefined ? {} : { size: report.size }),
           ...(report.results === undefined ? {} : { results: report.results }),
+          ...(report.difference === undefined ? {} : { difference: report.difference }),
           ...(report.failureReason === undefined ? {} : { failureReason: report.failureReason }),
         };
         this.#previews.put(id, next);
@@ -585,6 +609,7 @@ export class DefinitionRegistry {
         options: record.options,
         computeCadence: record.computeCadence,
         liveVersion: record.liveVersion,
+        ...(record.enabledAt === undefined ? {} : { enabledAt: record.enabledAt }),
         versions,
       });
       bySpace.set(record.space, list);

@@ -1,21 +1,24 @@
-/** A backfill: a new definition version computed by replaying the event log through its own runtime until it reaches the live engine. */
+/** A backfill: definition versions computed by replaying the event log through their own runtime until it reaches the live engine. */
 import type { EventLog } from '../log/event-log.ts';
 import type { IdentityResolver } from '../identity/resolver.ts';
 import { compilePlan, type CompileOptions } from '../plan/compile.ts';
 import type { DefinitionInput, Plan } from '../plan/plan.ts';
+import type { DefinitionCell } from '../runtime/profile-state.ts';
 import { Runtime, type RuntimeInput } from '../runtime/runtime.ts';
 
 export interface BackfillOptions {
   readonly space: string;
-  /** the versions to compute, and every definition they read (computed alongside, from scratch). */
+  /**
+   * the versions to compute, and every definition they read (computed alongside, from scratch). A
+   * lookback or "no historical data" is each input's `since`: events before it are not counted,
+   * trait data is always included.
+   */
   readonly inputs: readonly DefinitionInput[];
   /** ids of the versions this backfill is for (the others are only there to be read). */
   readonly targets: ReadonlySet<string>;
   readonly eventLog: EventLog;
   readonly resolver: IdentityResolver;
   readonly clock: () => number;
-  /** events older than this (epoch ms) are not replayed (`backfillEventDataDays`). */
-  readonly cutoff: number;
   readonly compile?: CompileOptions;
 }
 
@@ -39,7 +42,7 @@ export class BackfillJob {
     this.#o = options;
     const { plan, failures } = compilePlan(options.inputs, options.compile);
     const failed = [...failures.entries()].filter(([id]) => options.targets.has(id));
-    if (failed.length > 0) throw new BackfillError(failed.map(([id, e]) => `${id}: ${e.message}`).join('; '));
+    if (failed.length > 0) throw new BackfillError(failed.map(([, e]) => e.message).join('; '));
     this.plan = plan;
     this.targetFps = new Set(plan.definitions.filter((d) => options.targets.has(d.input.id)).map((d) => d.fp));
     this.runtime = new Runtime({ plans: new Map([[options.space, plan]]), onChange: () => {} });
@@ -54,7 +57,7 @@ export class BackfillJob {
     for (const { seq, event } of batch) {
       if (seq > until) break;
       this.position = seq;
-      if (event.space !== this.#o.space || event.timestamp < this.#o.cutoff) continue;
+      if (event.space !== this.#o.space) continue;
       const r = this.#o.resolver.resolve(event);
       if (r.profileId !== null) inputs.push({ event, profileId: r.profileId });
     }
@@ -76,6 +79,19 @@ export class BackfillJob {
   finishAt(watermark: number): void {
     this.runtime.advanceTo(watermark);
     this.runtime.close();
+  }
+
+  /** The target versions' outputs: profile id → cell, for the profiles that have a value. */
+  outputs(): Map<string, DefinitionCell> {
+    const out = new Map<string, DefinitionCell>();
+    const indices = this.plan.definitions.filter((d) => this.targetFps.has(d.fp)).map((d) => d.index);
+    for (const st of this.runtime.profiles(this.#o.space)) {
+      for (const i of indices) {
+        const cell = st.cells[i];
+        if (cell?.v !== undefined) out.set(st.id, cell);
+      }
+    }
+    return out;
   }
 }
 

@@ -1,7 +1,9 @@
-/** Definition lifecycle: from the registry's wishes to the live plan — backfills, version switches, statuses and progress. */
+/** Definition lifecycle: from the registry's wishes to the live plan — backfills, version switches, BATCH runs, previews, statuses and progress. */
 import { traitKeysOf, compilePlan, type CompileOptions } from '../plan/compile.ts';
 import type { DefinitionInput, Plan } from '../plan/plan.ts';
-import type { ComputeDefinition, ComputeVersion, StatusReport } from '../definitions/registry.ts';
+import type { ComputeDefinition, ComputeVersion, PreviewReport, StatusReport } from '../definitions/registry.ts';
+import type { BatchInterval, PreviewRecord } from '../definitions/registry-record.ts';
+import type { Definition } from '../lang/ast.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { IdentityResolver } from '../identity/resolver.ts';
 import type { Change } from '../runtime/change.ts';
@@ -14,6 +16,8 @@ import { BackfillError, BackfillJob } from './backfill-job.ts';
 export interface LifecycleRegistry {
   computeSet(): Map<string, ComputeDefinition[]>;
   reportStatus(id: string, version: number, report: StatusReport): Promise<unknown>;
+  pendingPreviews(): Array<PreviewRecord & { readonly parsed: Definition }>;
+  reportPreview(id: string, report: PreviewReport): Promise<unknown>;
 }
 
 /** What it needs of the engine it drives. */
@@ -26,6 +30,12 @@ export interface LifecycleEngine {
   announce(changes: readonly Change[]): void;
   /** what consumers have been told of a definition (profile id → membership `true` or trait value). */
   publishedOutputs(space: string, definitionId: string): Map<string, unknown>;
+  /** the BATCH definitions: their changes wait for their next run. */
+  setBatchDefinitions(ids: ReadonlySet<string>): void;
+  /** a BATCH definition's new version: its next run publishes this difference. */
+  replaceHeld(space: string, definitionId: string, changes: readonly Change[]): void;
+  /** a BATCH run: publishes what changed since the last one. */
+  releaseHeld(space: string, definitionId: string, at: number): number;
 }
 
 export interface LifecycleOptions {
@@ -37,8 +47,12 @@ export interface LifecycleOptions {
   readonly compile?: CompileOptions;
   /** events a backfill replays per step (the engine interleaves steps with live batches). */
   readonly stepEvents?: number;
-  /** reports a failure that is not a definition's (logging). */
-  readonly onError?: (error: unknown) => void;
+  /** a preview fails when it takes longer than this (ms) … */
+  readonly previewTimeoutMs?: number;
+  /** … or holds more profiles than this. */
+  readonly previewMaxProfiles?: number;
+  /** profiles in a preview's sample. */
+  readonly previewSample?: number;
 }
 
 interface Job {
@@ -48,25 +62,49 @@ interface Job {
   lastReport: number;
 }
 
+interface PreviewJob {
+  readonly preview: PreviewRecord;
+  readonly backfill: BackfillJob;
+}
+
 const DAY = 86_400_000;
+const INTERVAL_MS: Record<BatchInterval, number> = {
+  '15m': 15 * 60_000,
+  '30m': 30 * 60_000,
+  '1h': 3_600_000,
+  '2h': 2 * 3_600_000,
+  '4h': 4 * 3_600_000,
+  '6h': 6 * 3_600_000,
+  '8h': 8 * 3_600_000,
+  '12h': 12 * 3_600_000,
+  '1d': DAY,
+};
 
 /**
- * Each enabled definition answers with its live version. A new version:
- * - without historical data: goes live at once (its nodes are its own — salted — so it counts only
- *   events from its creation on);
- * - with historical data: a backfill replays the log (from `backfillEventDataDays` ago when set)
- *   in the background while the previous version keeps answering; when it has caught up, the live
- *   runtime adopts its states at one batch boundary, the plan switches to it, and only the
- *   difference is announced — for a new audience, its members (at the instant each entered).
- * Statuses: `Preparing` → `Backfilling` (progress, ETA) → `Live`; `Failed` with a reason.
- * A backfill interrupted by a restart starts over.
+ * Each enabled definition answers with its live version. A new version is computed by a backfill
+ * that replays the log in the background while the previous version keeps answering (counting events
+ * from `since` when it has no historical data or a lookback — trait data always included); when it
+ * has caught up, the live runtime adopts its states at one batch boundary, the plan switches to it,
+ * and only the difference is announced — for a new definition, its members at the instants they
+ * entered. Statuses: `Preparing` → `Backfilling` (progress, ETA) → `Live`; `Failed` with a reason.
+ *
+ * Disabled definitions leave the plan: nothing is computed or emitted, their published outputs stay
+ * as they were (frozen). Enabled again, the live version is recomputed the same way and only the
+ * difference to the frozen outputs is announced. BATCH definitions are computed continuously but
+ * publish only at their runs (every `interval` from their version's creation): the difference since
+ * the previous run, at the run's instant; an edit takes effect at the next run. A backfill or
+ * preview interrupted by a restart starts over.
  */
 export class Lifecycle {
   readonly #o: LifecycleOptions;
   readonly #jobs = new Map<string, Job>();
+  readonly #previews = new Map<string, PreviewJob>();
   /** per space, the inputs of the live plan by definition id. */
   readonly #live = new Map<string, Map<string, DefinitionInput>>();
+  /** live BATCH definitions: the next run (epoch ms) by definition id. */
+  readonly #runs = new Map<string, { space: string; anchor: number; interval: number; next: number }>();
   #wanted = new Map<string, ComputeDefinition[]>();
+  #reconcileWanted = true;
 
   constructor(options: LifecycleOptions) {
     this.#o = options;
@@ -77,35 +115,47 @@ export class Lifecycle {
     return this.#jobs.size;
   }
 
-  /** Reads the registry and brings the live plans and the backfills in line with it. */
+  /** The registry changed: reconcile at the next step. */
+  requestReconcile(): void {
+    this.#reconcileWanted = true;
+  }
+
+  /** Whether `step` has work: a reconcile, a backfill or preview, a BATCH run due. */
+  pending(): boolean {
+    if (this.#reconcileWanted || this.#jobs.size > 0 || this.#previews.size > 0) return true;
+    const now = this.#o.engine.runtime.watermark;
+    for (const run of this.#runs.values()) if (run.next <= now) return true;
+    return false;
+  }
+
+  /** Reads the registry and brings the live plans, the backfills and the previews in line with it. */
   async reconcile(): Promise<void> {
+    this.#reconcileWanted = false;
     this.#wanted = this.#o.registry.computeSet();
     const reports: Array<[string, number, StatusReport]> = [];
     const spaces = new Set([...this.#wanted.keys(), ...this.#live.keys()]);
+    const batch = new Set<string>();
     for (const space of spaces) {
       const defs = this.#wanted.get(space) ?? [];
       const live = new Map<string, DefinitionInput>();
       for (const d of defs) {
         const newest = d.versions[d.versions.length - 1]!;
         const current = d.liveVersion === null ? undefined : d.versions.find((v) => v.version === d.liveVersion);
-        if (!d.options.includeHistoricalData) {
-          // No history: the newest version answers at once, from its creation on.
-          live.set(d.id, inputOf(d, newest));
-          if (newest.status !== 'Live') reports.push([d.id, newest.version, { status: 'Live', progress: 1 }]);
-          continue;
+        // enabled again after being disabled: the live version is recomputed (its outputs stay frozen meanwhile)
+        const stale = current !== undefined && current.status !== 'Live';
+        if (current !== undefined && !stale) {
+          live.set(d.id, inputOf(d, current));
+          if (d.computeCadence.type === 'BATCH') batch.add(d.id);
         }
-        if (current !== undefined) live.set(d.id, inputOf(d, current));
-        if (newest !== current) {
-          const key = `${d.id}@${newest.version}`;
-          if (!this.#jobs.has(key)) {
-            try {
-              this.#jobs.set(key, this.#startJob(space, d, newest, defs));
-              reports.push([d.id, newest.version, { status: 'Backfilling', progress: 0 }]);
-            } catch (err) {
-              if (!(err instanceof BackfillError)) throw err;
-              reports.push([d.id, newest.version, { status: 'Failed', failureReason: err.message }]);
-            }
-          }
+        if (newest === current && !stale) continue;
+        const key = `${d.id}@${newest.version}`;
+        if (this.#jobs.has(key)) continue;
+        try {
+          this.#jobs.set(key, { definition: d, version: newest, backfill: this.#backfill(space, [[d, newest]], defs), lastReport: 0 });
+          reports.push([d.id, newest.version, { status: 'Backfilling', progress: 0 }]);
+        } catch (err) {
+          if (!(err instanceof BackfillError)) throw err;
+          reports.push([d.id, newest.version, { status: 'Failed', failureReason: err.message }]);
         }
       }
       // Jobs for versions no longer wanted (deleted, disabled, superseded by a newer edit) stop.
@@ -116,11 +166,14 @@ export class Lifecycle {
       }
       this.#setLive(space, live, reports);
     }
+    this.#setBatch(batch);
+    this.#startPreviews();
     for (const [id, version, report] of reports) await this.#o.registry.reportStatus(id, version, report);
   }
 
-  /** One step of every backfill (the engine calls this between live batches); finishes those that caught up. */
+  /** One step of every backfill and preview (the engine calls this between live batches), and the BATCH runs due. */
   async step(): Promise<void> {
+    if (this.#reconcileWanted) await this.reconcile();
     const engine = this.#o.engine;
     for (const [key, job] of [...this.#jobs]) {
       const until = engine.position;
@@ -137,13 +190,21 @@ export class Lifecycle {
         await this.#o.registry.reportStatus(job.definition.id, job.version.version, { status: 'Backfilling', progress: fraction, ...(eta === undefined ? {} : { eta }) });
       }
     }
+    for (const [id, job] of [...this.#previews]) await this.#stepPreview(id, job);
+    const at = engine.runtime.watermark;
+    for (const [id, run] of this.#runs) {
+      if (run.next > at) continue;
+      engine.releaseHeld(run.space, id, at);
+      run.next = nextRun(run.anchor, run.interval, at);
+    }
   }
 
-  #startJob(space: string, d: ComputeDefinition, v: ComputeVersion, defs: readonly ComputeDefinition[]): Job {
-    // The version and everything it reads (transitively), each at its live version, from scratch.
+  /** A backfill of `versions` (definition, version) with everything they read, each at its live version. */
+  #backfill(space: string, versions: ReadonlyArray<readonly [ComputeDefinition, ComputeVersion]>, defs: readonly ComputeDefinition[]): BackfillJob {
     const byKey = new Map(defs.map((x) => [x.key, x]));
-    const inputs = new Map<string, DefinitionInput>([[d.id, inputOf(d, v)]]);
-    const queue = [inputOf(d, v)];
+    const inputs = new Map<string, DefinitionInput>();
+    for (const [d, v] of versions) inputs.set(d.id, inputOf(d, v));
+    const queue = [...inputs.values()];
     while (queue.length > 0) {
       const input = queue.pop()!;
       for (const key of traitKeysOf(input)) {
@@ -155,18 +216,15 @@ export class Lifecycle {
         queue.push(refInput);
       }
     }
-    const days = d.options.backfillEventDataDays;
-    const backfill = new BackfillJob({
+    return new BackfillJob({
       space,
       inputs: [...inputs.values()],
-      targets: new Set([d.id]),
+      targets: new Set(versions.map(([d]) => d.id)),
       eventLog: this.#o.eventLog,
       resolver: this.#o.resolver,
       clock: this.#o.clock,
-      cutoff: days === undefined ? Number.NEGATIVE_INFINITY : this.#o.clock() - days * DAY,
       ...(this.#o.compile === undefined ? {} : { compile: this.#o.compile }),
     });
-    return { definition: d, version: v, backfill, lastReport: 0 };
   }
 
   /** The live plan of a space from its inputs; compile failures are reported `Failed`. */
@@ -182,10 +240,27 @@ export class Lifecycle {
     this.#o.engine.setPlan(space, plan);
   }
 
+  /** The live BATCH definitions, each with its run schedule (kept across reconciles). */
+  #setBatch(ids: ReadonlySet<string>): void {
+    const at = this.#o.engine.runtime.watermark;
+    for (const id of [...this.#runs.keys()]) if (!ids.has(id)) this.#runs.delete(id);
+    for (const defs of this.#wanted.values()) {
+      for (const d of defs) {
+        if (!ids.has(d.id)) continue;
+        const v = d.versions.find((x) => x.version === d.liveVersion)!;
+        const anchor = Date.parse(v.createdAt);
+        const interval = INTERVAL_MS[d.computeCadence.interval ?? '8h'];
+        const run = this.#runs.get(d.id);
+        if (run === undefined || run.anchor !== anchor || run.interval !== interval) this.#runs.set(d.id, { space: d.space, anchor, interval, next: nextRun(anchor, interval, at) });
+      }
+    }
+    this.#o.engine.setBatchDefinitions(ids);
+  }
+
   /**
    * The backfill caught up with the live engine (same log position): it moves to the live watermark,
    * the live runtime adopts its states, the plan switches to the new version, and the difference to
-   * the previous version is announced.
+   * what was published is announced (a BATCH definition's is published by its next run).
    */
   async #switch(job: Job): Promise<void> {
     const engine = this.#o.engine;
@@ -196,74 +271,152 @@ export class Lifecycle {
     engine.runtime.close();
     const now = engine.runtime.watermark;
     job.backfill.finishAt(now);
-    const previous = this.#live.get(space)?.get(d.id);
-    const before = previous === undefined ? new Map<string, unknown>() : engine.publishedOutputs(space, d.id);
+    const before = engine.publishedOutputs(space, d.id);
     // The new version replaces the old one in the live plan and adopts the backfill's states…
     const live = new Map(this.#live.get(space) ?? []);
     live.set(d.id, inputOf(d, v));
     const reports: Array<[string, number, StatusReport]> = [];
     this.#setLive(space, live, reports);
+    const fp = [...job.backfill.targetFps][0]!;
     const adopted = engine.runtime.adopt(space, job.backfill.runtime, job.backfill.targetFps);
-    // …and only the difference is announced.
-    engine.announce(difference(d, v, space, now, previous === undefined, before, adopted, [...job.backfill.targetFps][0]!));
+    const after = new Map<string, DefinitionCell>();
+    for (const [profileId, cells] of adopted) {
+      const cell = cells.get(fp);
+      if (cell !== undefined) after.set(profileId, cell);
+    }
+    // …and only the difference is announced: a new definition's members at the instants they entered.
+    const fresh = d.liveVersion === null;
+    const changes = difference(d, v.version, space, now, fresh, before, after);
+    if (d.computeCadence.type === 'BATCH' && !fresh) engine.replaceHeld(space, d.id, changes);
+    else engine.announce(changes);
     await this.#o.registry.reportStatus(d.id, v.version, { status: 'Live', progress: 1 });
     for (const [id, version, report] of reports) await this.#o.registry.reportStatus(id, version, report);
+    if (d.computeCadence.type === 'BATCH') {
+      const batch = new Set(this.#runs.keys()).add(d.id);
+      this.#wanted = this.#o.registry.computeSet();
+      this.#setBatch(batch);
+    }
+  }
+
+  // previews ------------------------------------------------------------------------------------
+
+  #startPreviews(): void {
+    for (const preview of this.#o.registry.pendingPreviews()) {
+      if (this.#previews.has(preview.id)) continue;
+      const defs = this.#wanted.get(preview.space) ?? [];
+      const existing = preview.compareTo === undefined ? undefined : defs.find((x) => x.id === preview.compareTo);
+      const d: ComputeDefinition = {
+        id: preview.id,
+        space: preview.space,
+        kind: preview.kind,
+        key: existing?.key ?? preview.id,
+        target: preview.definition.type,
+        options: preview.options,
+        computeCadence: { type: 'REALTIME' },
+        liveVersion: null,
+        versions: [],
+      };
+      // (its `since` follows from its options and creation, as a definition's would)
+      const v: ComputeVersion = { version: 1, query: preview.definition.query, definition: preview.parsed, fingerprint: '', status: 'Preparing', createdAt: preview.createdAt };
+      try {
+        // (an edit's preview reads the other definitions as they are, never the one it would replace)
+        const others = defs.filter((x) => x.id !== preview.compareTo);
+        this.#previews.set(preview.id, { preview, backfill: this.#backfill(preview.space, [[d, v]], others) });
+      } catch (err) {
+        if (!(err instanceof BackfillError)) throw err;
+        void this.#o.registry.reportPreview(preview.id, { status: 'FAILED', failureReason: err.message });
+      }
+    }
+  }
+
+  async #stepPreview(id: string, job: PreviewJob): Promise<void> {
+    const until = this.#o.engine.position;
+    const { preview, backfill } = job;
+    await backfill.step(this.#o.stepEvents ?? 5000, until);
+    const elapsed = this.#o.clock() - backfill.startedAt;
+    const failure =
+      elapsed > (this.#o.previewTimeoutMs ?? 120_000)
+        ? `the preview took longer than ${Math.round((this.#o.previewTimeoutMs ?? 120_000) / 1000)} s (${Math.round(backfill.progress(until).fraction * 100)} % of the log replayed): narrow it with backfillEventDataDays`
+        : backfill.runtime.size > (this.#o.previewMaxProfiles ?? 1_000_000)
+          ? `the preview holds more than ${this.#o.previewMaxProfiles ?? 1_000_000} profiles: narrow it with backfillEventDataDays`
+          : undefined;
+    if (failure !== undefined) {
+      this.#previews.delete(id);
+      await this.#o.registry.reportPreview(id, { status: 'FAILED', failureReason: failure });
+      return;
+    }
+    if (backfill.position < until) return;
+    this.#previews.delete(id);
+    backfill.finishAt(this.#o.engine.runtime.watermark);
+    const outputs = backfill.outputs();
+    const members = [...outputs].filter(([, cell]) => preview.kind === 'trait' || cell.v === true).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sample = members.slice(0, this.#o.previewSample ?? 10).map(([profileId, cell]) => (preview.kind === 'trait' ? { profileId, value: cell.v } : { profileId }));
+    let report: PreviewReport = { status: 'COMPLETED', size: members.length, results: sample };
+    if (preview.compareTo !== undefined) {
+      const before = this.#o.engine.publishedOutputs(preview.space, preview.compareTo);
+      const after = new Map(members.map(([profileId, cell]) => [profileId, cell.v]));
+      let enter = 0;
+      let exit = 0;
+      let changed = 0;
+      for (const [profileId, value] of after) {
+        const old = before.get(profileId);
+        if (old === undefined) enter++;
+        else if (JSON.stringify(old) !== JSON.stringify(value)) changed++;
+      }
+      for (const profileId of before.keys()) if (!after.has(profileId)) exit++;
+      report = { ...report, difference: { enter, exit, changed } };
+    }
+    await this.#o.registry.reportPreview(id, report);
   }
 }
 
-/** The plan input of one version; a definition without historical data salts its nodes with its creation. */
+/** The first run at `anchor + k·interval` strictly after `at`. */
+function nextRun(anchor: number, interval: number, at: number): number {
+  if (at < anchor) return anchor;
+  return anchor + (Math.floor((at - anchor) / interval) + 1) * interval;
+}
+
+/**
+ * The plan input of one version. Without historical data it counts events from its creation (or
+ * from when it was enabled again); with a lookback, from that many days before its creation.
+ */
 function inputOf(d: ComputeDefinition, v: ComputeVersion): DefinitionInput {
-  return {
-    id: d.id,
-    key: d.key,
-    kind: d.kind,
-    target: d.target,
-    version: v.version,
-    definition: v.definition,
-    ...(d.options.includeHistoricalData ? {} : { salt: v.createdAt }),
-  };
+  const base = { id: d.id, key: d.key, kind: d.kind, target: d.target, version: v.version, definition: v.definition };
+  const created = Date.parse(v.createdAt);
+  if (!d.options.includeHistoricalData) {
+    const enabled = d.enabledAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(d.enabledAt);
+    return { ...base, since: Math.max(created, enabled) };
+  }
+  const days = d.options.backfillEventDataDays;
+  return days === undefined ? base : { ...base, since: created - days * DAY };
 }
 
 function sameInputs(a: ReadonlyMap<string, DefinitionInput>, b: ReadonlyMap<string, DefinitionInput>): boolean {
   if (a.size !== b.size) return false;
   for (const [id, x] of a) {
     const y = b.get(id);
-    if (y === undefined || y.version !== x.version || y.salt !== x.salt) return false;
+    if (y === undefined || y.version !== x.version || y.since !== x.since) return false;
   }
   return true;
 }
 
 /**
- * What consumers hear at a switch. A new audience (no previous version): an enter per member at the
- * instant it entered (a trait: its value, at the instant it took it). An edit: only the difference,
- * at the switch instant.
+ * What consumers hear at a switch. A new definition (`fresh`): an enter per member at the instant it
+ * entered (a trait: its value, at the instant it took it). Otherwise only the difference to what was
+ * published, at the switch instant.
  */
 function difference(
   d: ComputeDefinition,
-  v: ComputeVersion,
+  version: number,
   space: string,
   now: number,
   fresh: boolean,
   before: ReadonlyMap<string, unknown>,
-  adopted: ReadonlyMap<string, ReadonlyMap<string, DefinitionCell>>,
-  fp: string,
+  after: ReadonlyMap<string, DefinitionCell>,
 ): Change[] {
-  const after = new Map<string, DefinitionCell>();
-  for (const [profileId, cells] of adopted) {
-    const cell = cells.get(fp);
-    if (cell !== undefined) after.set(profileId, cell);
-  }
   const changes: Change[] = [];
   const collection = d.target === 'ACCOUNTS' ? 'accounts' : 'users';
-  const base = (profileId: string, at: number, dir: 'e' | 'x' | 't') => ({
-    id: changeId(d.id, v.version, profileId, at, dir),
-    space,
-    collection,
-    definitionId: d.id,
-    version: v.version,
-    profileId,
-    at,
-  }) as const;
+  const base = (profileId: string, at: number, dir: 'e' | 'x' | 't') => ({ id: changeId(d.id, version, profileId, at, dir), space, collection, definitionId: d.id, version, profileId, at }) as const;
   const ids = [...new Set([...before.keys(), ...after.keys()])].sort();
   for (const profileId of ids) {
     const old = before.get(profileId);

@@ -54,10 +54,10 @@ type Getter = (ctx: EvalContext) => unknown;
 type Test = (ctx: EvalContext) => boolean;
 
 /** Definition fingerprint: its meaning, kind, target and key. */
-export function definitionFingerprint(input: Pick<DefinitionInput, 'kind' | 'target' | 'key' | 'definition' | 'salt'>): string {
+export function definitionFingerprint(input: Pick<DefinitionInput, 'kind' | 'target' | 'key' | 'definition'>): string {
   const d = input.definition;
   const body = d.kind === 'audience' ? canonicalCondition(d.condition) : canonicalJson(d.value);
-  return fingerprint(`${input.kind}|${input.target}|${input.key}|${body}${input.salt === undefined ? '' : `|salt:${input.salt}`}`);
+  return fingerprint(`${input.kind}|${input.target}|${input.key}|${body}`);
 }
 
 export function compilePlan(inputs: readonly DefinitionInput[], options: CompileOptions = DEFAULT_COMPILE_OPTIONS): CompileResult {
@@ -170,7 +170,8 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
 
     const aggregateGetter = (a: Aggregate, keep = Number.POSITIVE_INFINITY): { get: Getter; touched: Test } => {
       const built = aggregateNode(a, keep, traitGetter);
-      const node = input.salt === undefined ? built : { ...built, canonical: `${built.canonical}|salt:${input.salt}`, fp: fingerprint(`${built.canonical}|salt:${input.salt}`) };
+      const since = input.since ?? Number.NEGATIVE_INFINITY;
+      const node = input.since === undefined ? built : { ...built, since, canonical: `${built.canonical}|since:${since}`, fp: fingerprint(`${built.canonical}|since:${since}`) };
       nodes.push(node);
       const slot = { index: -1 };
       slots.push(slot);
@@ -368,6 +369,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         canonical,
         fp: fingerprint(canonical),
         event: stream.name,
+        since: Number.NEGATIVE_INFINITY,
         filter: null,
         value: null,
         asArray: false,
@@ -386,6 +388,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       canonical,
       fp: fingerprint(canonical),
       event: stream.name,
+      since: Number.NEGATIVE_INFINITY,
       filter: streamFilter(stream),
       value: reducer.kind === 'count' ? null : reducerValue(reducer.of),
       asArray: reducer.kind === 'mode' && reducer.as === 'array',
@@ -609,7 +612,7 @@ function quantifiedConditions(input: DefinitionInput): Array<{ canonical: string
           target: 'USERS',
           version: input.version,
           definition: { kind: 'audience', target: 'USERS', condition },
-          ...(input.salt === undefined ? {} : { salt: input.salt }),
+          ...(input.since === undefined ? {} : { since: input.since }),
         });
       }
     }

@@ -15,11 +15,12 @@ export interface DefinitionInput {
   readonly version: number;
   readonly definition: Definition;
   /**
-   * A definition created without historical data counts only events from its creation on, so its
-   * nodes must not share state (full history) with other definitions: the salt (e.g. its creation
-   * instant) becomes part of every node's identity, and of the definition's fingerprint.
+   * Counts only events from this instant on (epoch ms): a definition created without historical data
+   * (its creation, or the instant it was enabled again), or with a backfill lookback. Its nodes are
+   * then its own — `since` is part of their identity — so they never share state with nodes that
+   * count the whole history; trait data is always included.
    */
-  readonly salt?: string;
+  readonly since?: number;
 }
 
 /** Does an event belong to a stream (event name already matched)? */
@@ -33,6 +34,8 @@ export interface AggregateNode {
   /** state key: fingerprint of `canonical`. */
   readonly fp: string;
   readonly event: string;
+  /** events before this instant are not counted (−∞: all history; see `DefinitionInput.since`). */
+  readonly since: number;
   readonly filter: EventPredicate | null;
   /**
    * the raw reducer input of an event: a property or context value, or for `trait('t')` the trait

@@ -630,6 +630,7 @@ export class Runtime {
       if (nodes !== undefined) {
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
+          if (event.timestamp < node.since) continue;
           if (node.program !== null) {
             if (this.applyInstance(st, i, node.program, event, now)) {
               slot.aggs.push(i);

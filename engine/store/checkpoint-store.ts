@@ -15,6 +15,7 @@ import {
 import type { Change } from '../runtime/change.ts';
 import { aggregatesByFingerprint, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
+import { byKey, compareKeys } from './keys.ts';
 
 /**
  * Layout (keys sort by profile, so a checkpoint writes clustered keys — DESIGN §4):
@@ -28,6 +29,9 @@ import type { PendingEntry } from '../runtime/runtime.ts';
  *   commits the changes to the outbox. The API lists an audience's members with a range read and
  *   reads a profile's memberships with point reads; a version switch applies only its difference
  *   over the rows of the previous version; a disabled definition's rows stay as they were;
+ * - `held`     [space, definitionId, profileId] → {v, at, version} (v null: out / no value): the latest
+ *   change of a BATCH definition per profile since its last run, published (as the difference to
+ *   `published`) and cleared by the next run;
  * - `outbox`   seq → the change-log records of one checkpoint, until confirmed on the change log;
  * - `meta`     position, watermark, the open instant's pending profiles, outbox counters;
  * - the identity graph (engine/identity/README.md), written in the same transaction:
@@ -74,6 +78,10 @@ export interface CheckpointInput {
   readonly publishedThrough: number;
   /** the identity graph's changes since the last checkpoint. */
   readonly identity?: IdentityWrites | undefined;
+  /** BATCH definitions whose held changes a run published: their `held` rows are cleared first … */
+  readonly releasedHeld?: ReadonlyArray<readonly [space: string, definitionId: string]>;
+  /** … then the changes held since (last per profile wins). */
+  readonly held?: readonly Change[];
 }
 
 export interface OutputRow {
@@ -155,29 +163,13 @@ export function unpackRecords(buffer: Uint8Array): LogRecord[] {
   return out;
 }
 
-function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x < y) return -1;
-    if (x > y) return 1;
-  }
-  return 0;
-}
-
-type Key = readonly (string | number)[];
-
-/** Sorts `items` by their key (LMDB appends sorted keys far faster than scattered ones). */
-function byKey<T extends { key: Key }>(items: T[]): T[] {
-  return items.sort((a, b) => compareKeys(a.key, b.key));
-}
-
 export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #env: RootDatabase;
   readonly #profiles: Database<unknown, [string, string]>;
   readonly #nodes: Database<unknown, [string, string, string]>;
   readonly #timers: Database<null, [number, string, string]>;
   readonly #published: Database<PublishedValue, [string, string, string]>;
+  readonly #held: Database<PublishedValue, [string, string, string]>;
   readonly #outbox: Database<Buffer, number>;
   readonly #meta: Database<unknown, string>;
   readonly #idProfiles: Database<unknown, [string, string]>;
@@ -190,12 +182,13 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
 
   private constructor(readonly path: string, readOnly: boolean) {
     mkdirSync(path, { recursive: true });
-    this.#env = open({ path, compression: false, readOnly });
+    this.#env = open({ path, compression: false, readOnly, maxDbs: 64 });
     const structures = { sharedStructuresKey: Symbol.for('flock.structures') };
     this.#profiles = this.#env.openDB({ name: 'profiles', ...structures });
     this.#nodes = this.#env.openDB({ name: 'nodes', ...structures });
     this.#timers = this.#env.openDB({ name: 'timers', encoding: 'msgpack' });
     this.#published = this.#env.openDB({ name: 'published', ...structures });
+    this.#held = this.#env.openDB({ name: 'held', ...structures });
     this.#outbox = this.#env.openDB({ name: 'outbox', encoding: 'binary' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#idProfiles = this.#env.openDB({ name: 'id_profiles', encoding: 'msgpack' });
@@ -260,6 +253,13 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   output(space: string, definitionId: string, profileId: string): OutputRow | undefined {
     const value = this.#published.get([space, definitionId, profileId]);
     return value === undefined ? undefined : { profileId, value: value.v, at: value.at, version: value.version };
+  }
+
+  /** The changes held for a BATCH definition's next run: profile id → value (null: out / no value). */
+  *heldOutputs(space: string, definitionId: string): Iterable<{ profileId: string; value: unknown; at: number; version: number }> {
+    for (const { key, value } of this.#held.getRange({ start: [space, definitionId, ''], end: [space, `${definitionId}\u0000`, ''] })) {
+      yield { profileId: key[2], value: value.v, at: value.at, version: value.version };
+    }
   }
 
   /** Number of members / valued profiles of one definition. */
@@ -329,6 +329,12 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
       outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key, value });
     }
     const outputWrites = [...outputs.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const held = new Map<string, { key: [string, string, string]; value: PublishedValue }>();
+    for (const c of input.held ?? []) {
+      const value = c.kind === 'trait' ? (c.value === undefined ? null : c.value) : c.kind === 'enter' ? true : null;
+      held.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key: [c.space, c.definitionId, c.profileId], value: { v: value, at: c.at, version: c.version } });
+    }
+    const heldWrites = [...held.values()].sort((a, b) => compareKeys(a.key, b.key));
     const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
     try {
       await this.#env.transaction(() => {
@@ -355,6 +361,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
           if (value === null) this.#published.remove(key);
           else this.#published.put(key, value);
         }
+        for (const [space, definitionId] of input.releasedHeld ?? []) {
+          for (const key of [...this.#held.getKeys({ start: [space, definitionId, ''], end: [space, `${definitionId}\u0000`, ''] })]) this.#held.remove(key);
+        }
+        for (const { key, value } of heldWrites) this.#held.put(key, value);
         if (seq !== 0) this.#outbox.put(seq, packRecords(input.records));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const meta: CheckpointMeta = {

@@ -7,63 +7,79 @@ import { join } from 'node:path';
 import { DefinitionRegistry } from '../../engine/definitions/registry.ts';
 import { Engine } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import { Lifecycle } from '../../engine/lifecycle/lifecycle.ts';
+import { Lifecycle, type LifecycleOptions } from '../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { decodeChangeRecord } from '../../engine/engine.ts';
-import { track } from '../support/events.ts';
+import { identify, track } from '../support/events.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
-/** An engine over a log holding `history`, with a registry and a lifecycle, stepped by hand at a virtual clock. */
-async function setup(history: ReturnType<typeof track>[]) {
+/** An engine over a log holding `history`, with a registry and a lifecycle, stepped by hand at a virtual clock; `restart` reopens engine and lifecycle from the checkpoint. */
+async function setup(history: ReturnType<typeof track>[], lifecycleOptions: Partial<LifecycleOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'flock-lifecycle-'));
   let clock = T0 + 20 * DAY;
   const eventLog = await openEventLog({ dataDir: dir });
   await eventLog.append(history);
   const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  const store = CheckpointStore.open(join(dir, 'engine'));
   const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => clock });
   const resolver = new DirectResolver();
-  let lifecycle!: Lifecycle;
-  const engine = await Engine.open({
-    eventLog,
-    changeLog,
-    store,
-    plans: new Map(),
-    resolver,
-    clock: () => clock,
-    background: { step: () => lifecycle.step(), pending: () => lifecycle.backfills > 0 },
-  });
-  lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: () => clock, stepEvents: 3 });
+  const open = async () => {
+    const store = CheckpointStore.open(join(dir, 'engine'));
+    let lifecycle!: Lifecycle;
+    const engine = await Engine.open({
+      eventLog,
+      changeLog,
+      store,
+      plans: new Map(),
+      resolver,
+      clock: () => clock,
+      background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() },
+    });
+    lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: () => clock, stepEvents: 3, ...lifecycleOptions });
+    await lifecycle.reconcile();
+    return { store, engine, lifecycle };
+  };
+  let x = await open();
   const drain = async () => {
     for (;;) {
-      const batch = await eventLog.read(engine.position + 1, 100);
+      const batch = await eventLog.read(x.engine.position + 1, 100);
       if (batch.length === 0) break;
-      engine.process(batch);
+      x.engine.process(batch);
     }
-    engine.tick();
+    x.engine.tick();
   };
   const changes = async (): Promise<Change[]> => (await changeLog.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data));
   const finish = async () => {
-    for (let i = 0; i < 100 && lifecycle.backfills > 0; i++) await lifecycle.step();
-    await engine.checkpoint();
+    for (let i = 0; i < 100 && x.lifecycle.pending(); i++) await x.lifecycle.step();
+    await x.engine.checkpoint();
   };
   return {
     dir,
-    store,
+    get store() {
+      return x.store;
+    },
+    get engine() {
+      return x.engine;
+    },
+    get lifecycle() {
+      return x.lifecycle;
+    },
     registry,
-    engine,
-    lifecycle,
     eventLog,
     drain,
     changes,
     finish,
     at: (t: number) => (clock = t),
+    /** a crash: what was not checkpointed is lost; engine and lifecycle reopen from the store. */
+    restart: async () => {
+      await x.store.close();
+      x = await open();
+    },
     close: async () => {
-      await store.close();
+      await x.store.close();
       await changeLog.close();
       await eventLog.close();
       await registry.close();
@@ -97,7 +113,7 @@ test('a new audience over historical data: Backfilling with progress, then Live;
   }
 });
 
-test('without historical data: Live at once, counting only events from its creation on (even with a shared node)', async () => {
+test('without historical data: counting only events from its creation on (even with a shared node)', async () => {
   const history = [track('a', 'Order Completed', T0 + 19 * DAY)];
   const f = await setup(history);
   try {
@@ -105,8 +121,8 @@ test('without historical data: Live at once, counting only events from its creat
     await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'with_history', name: 'H', definition: { query: "event('Order Completed').within(7 days).count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
     const fresh = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'from_now', name: 'N', definition: { query: "event('Order Completed').within(7 days).count() >= 1", type: 'USERS' }, options: { includeHistoricalData: false } });
     await f.lifecycle.reconcile();
-    assert.is(f.registry.get('spa_test', fresh.id)!.status, 'Live');
     await f.finish();
+    assert.is(f.registry.get('spa_test', fresh.id)!.status, 'Live');
     f.at(T0 + 21 * DAY);
     await f.eventLog.append([track('b', 'Order Completed', T0 + 21 * DAY)]);
     await f.drain();
@@ -161,6 +177,159 @@ test('backfillEventDataDays limits the replay', async () => {
     await f.lifecycle.reconcile();
     await f.finish();
     assert.equal(summary(await f.changes()), ['user_id:new enter viewers v1 @18d']);
+  } finally {
+    await f.close();
+  }
+});
+
+const members = (f: { store: CheckpointStore }, id: string) => f.store.outputs('spa_test', id).map((r) => r.profileId);
+const BUYERS = "event('Order Completed').within(30 days).count() >= 1";
+
+test('without historical data, trait data is still included: a profile whose trait matches enters at once; its old events do not count', async () => {
+  const history = [identify('t', T0 + DAY, { plan: 'pro' }), track('t', 'Order Completed', T0 + 2 * DAY), identify('u', T0 + DAY, { plan: 'free' })];
+  const f = await setup(history);
+  try {
+    await f.drain();
+    const pro = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'pro', name: 'P', definition: { query: "trait('plan') = 'pro'", type: 'USERS' }, options: { includeHistoricalData: false } });
+    const buyers = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'pro_buyers', name: 'B', definition: { query: `trait('plan') = 'pro' AND event('Order Completed').count() >= 1`, type: 'USERS' }, options: { includeHistoricalData: false } });
+    await f.lifecycle.reconcile();
+    await f.finish();
+    assert.equal(members(f, pro.id), ['user_id:t']);
+    assert.equal(members(f, buyers.id), []);
+    f.at(T0 + 21 * DAY);
+    await f.eventLog.append([track('t', 'Order Completed', T0 + 21 * DAY)]);
+    await f.drain();
+    await f.engine.checkpoint();
+    assert.equal(members(f, buyers.id), ['user_id:t']);
+  } finally {
+    await f.close();
+  }
+});
+
+test('disabled: nothing computed or emitted, its members frozen; enabled again it is recomputed and only the difference goes out', async () => {
+  const f = await setup([track('a', 'Order Completed', T0 + 18 * DAY)]);
+  try {
+    await f.drain();
+    const created = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'buyers', name: 'B', definition: { query: BUYERS, type: 'USERS' }, options: { includeHistoricalData: true } });
+    await f.lifecycle.reconcile();
+    await f.finish();
+    await f.registry.update('spa_test', created.id, { enabled: false });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    assert.is(f.registry.get('spa_test', created.id)!.status, 'Disabled');
+    f.at(T0 + 21 * DAY);
+    await f.eventLog.append([track('b', 'Order Completed', T0 + 21 * DAY)]);
+    await f.drain();
+    f.at(T0 + 50 * DAY); // a's order is 32 days old: no exit while disabled
+    await f.drain();
+    await f.finish();
+    assert.equal(summary(await f.changes()), ['user_id:a enter buyers v1 @18d']);
+    assert.equal(members(f, created.id), ['user_id:a'], 'frozen');
+    f.at(T0 + 51 * DAY);
+    await f.registry.update('spa_test', created.id, { enabled: true });
+    f.lifecycle.requestReconcile();
+    await f.drain();
+    await f.finish();
+    assert.is(f.registry.get('spa_test', created.id)!.status, 'Live');
+    assert.equal(summary(await f.changes()), ['user_id:a enter buyers v1 @18d', 'user_id:a exit buyers v1 @51d']);
+    assert.equal(members(f, created.id), []);
+  } finally {
+    await f.close();
+  }
+});
+
+test('BATCH: changes are held and published at each run as the difference since the last one', async () => {
+  const f = await setup([track('a', 'Order Completed', T0 + 18 * DAY)]);
+  try {
+    await f.drain();
+    const created = await f.registry.create({
+      space: 'spa_test',
+      kind: 'audience',
+      key: 'buyers',
+      name: 'B',
+      definition: { query: BUYERS, type: 'USERS' },
+      options: { includeHistoricalData: true },
+      computeCadence: { type: 'BATCH', interval: '1h' },
+    });
+    await f.lifecycle.reconcile();
+    await f.finish();
+    assert.equal(summary(await f.changes()), ['user_id:a enter buyers v1 @18d'], 'the first computation is published');
+    const MIN = 60_000;
+    // b enters and c enters then leaves between runs: only b is published, at the run
+    f.at(T0 + 20 * DAY + 10 * MIN);
+    await f.eventLog.append([track('b', 'Order Completed', T0 + 20 * DAY + 10 * MIN), track('c', 'Order Completed', T0 + 20 * DAY + 16 * MIN - 30 * DAY)]);
+    await f.drain();
+    f.at(T0 + 20 * DAY + 20 * MIN);
+    await f.drain();
+    await f.finish();
+    assert.equal(members(f, created.id), ['user_id:a'], 'not before the run');
+    await f.restart(); // held changes survive a restart
+    f.at(T0 + 20 * DAY + 61 * MIN);
+    await f.drain();
+    await f.finish();
+    assert.equal(summary(await f.changes()).slice(1), [`user_id:b enter buyers v1 @${(20 * DAY + 61 * MIN) / DAY}d`]);
+    assert.equal(members(f, created.id), ['user_id:a', 'user_id:b']);
+    // the next run has nothing new
+    f.at(T0 + 20 * DAY + 125 * MIN);
+    await f.drain();
+    await f.finish();
+    assert.is((await f.changes()).length, 2);
+  } finally {
+    await f.close();
+  }
+});
+
+test('previews: size and a sample; an edit preview gives the difference to the current members; too slow a preview fails with a reason', async () => {
+  const history = [track('a', 'Order Completed', T0 + 18 * DAY, { total: 50 }), track('b', 'Order Completed', T0 + 18 * DAY, { total: 150 }), track('c', 'Order Completed', T0 + 18 * DAY, { total: 250 })];
+  const f = await setup(history, { previewTimeoutMs: 60_000 });
+  try {
+    await f.drain();
+    const created = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'spenders', name: 'S', definition: { query: "event('Order Completed').where(property('total') > 10).count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    const preview = await f.registry.createPreview({ space: 'spa_test', kind: 'audience', definition: { query: "event('Order Completed').where(property('total') > 100).count() >= 1", type: 'USERS' }, compareTo: created.id });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    const done = f.registry.getPreview('spa_test', preview.id)!;
+    assert.is(done.status, 'COMPLETED');
+    assert.is(done.size, 2);
+    assert.equal(done.results, [{ profileId: 'user_id:b' }, { profileId: 'user_id:c' }]);
+    assert.equal(done.difference, { enter: 0, exit: 1, changed: 0 });
+    assert.equal(summary(await f.changes()).length, 3, 'a preview emits nothing');
+    // a preview that outlives its time budget
+    await f.eventLog.append(Array.from({ length: 6 }, (_, i) => track(`x${i}`, 'Page Viewed', T0 + 19 * DAY)));
+    await f.drain();
+    const slow = await f.registry.createPreview({ space: 'spa_test', kind: 'audience', definition: { query: "event('Order Completed').count() >= 2", type: 'USERS' } });
+    f.lifecycle.requestReconcile();
+    await f.lifecycle.step(); // (3 events per step: not done)
+    f.at(T0 + 20 * DAY + 61_000);
+    await f.finish();
+    const failed = f.registry.getPreview('spa_test', slow.id)!;
+    assert.is(failed.status, 'FAILED');
+    assert.match(failed.failureReason ?? '', /longer than 60 s/);
+  } finally {
+    await f.close();
+  }
+});
+
+test('a backfill interrupted by a restart starts over and reaches Live; the old version answered meanwhile', async () => {
+  const history = Array.from({ length: 12 }, (_, i) => track(`p${i}`, 'Order Completed', T0 + 18 * DAY, { total: i * 10 }));
+  const f = await setup(history);
+  try {
+    await f.drain();
+    const created = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'spenders', name: 'S', definition: { query: "event('Order Completed').where(property('total') > 50).count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    await f.registry.update('spa_test', created.id, { query: "event('Order Completed').where(property('total') > 90).count() >= 1" });
+    f.lifecycle.requestReconcile();
+    await f.lifecycle.step();
+    assert.is(f.registry.get('spa_test', created.id)!.versions[1]!.status, 'Backfilling');
+    await f.restart();
+    assert.is(f.lifecycle.backfills, 1, 'restarted');
+    assert.is(f.registry.get('spa_test', created.id)!.liveVersion, 1);
+    await f.finish();
+    assert.is(f.registry.get('spa_test', created.id)!.liveVersion, 2);
+    assert.equal(members(f, created.id), ['user_id:p10', 'user_id:p11']);
   } finally {
     await f.close();
   }
