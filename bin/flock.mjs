@@ -3,4 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../api/cli/flock.ts');
+const { run } = await import('../api/cli/flock.ts');
+const code = await run(process.argv.slice(2));
+// `start` keeps running the service; every other command ends with its code
+if (process.argv[2] !== 'start') process.exitCode = code;

@@ -40,7 +40,17 @@ const KINDS: Record<'audiences' | 'traits', Kind> = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const out = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Where the CLI writes (tests capture it). */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** draw a progress bar (a terminal); otherwise one line per status change. */
+  readonly tty: boolean;
+}
+
+const PROCESS_IO: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true };
+type Print = (line?: string) => void;
 
 async function call(conn: Connection, method: string, path: string, body?: unknown): Promise<Json> {
   let res: Response;
@@ -80,7 +90,7 @@ function summary(d: Json): string {
   return `${d['id']}  ${d['key']}  ${d['status']}${progress}  v${d['version']}${d['liveVersion'] === null ? '' : ` (live v${d['liveVersion']})`}  size ${size}`;
 }
 
-function inspect(d: Json): void {
+function inspect(out: Print, d: Json): void {
   out(summary(d));
   out(`  name: ${d['name']}`);
   if (d['description'] !== '') out(`  description: ${d['description']}`);
@@ -93,31 +103,34 @@ function inspect(d: Json): void {
 }
 
 /** Polls a definition until it is Live (0), Failed or Disabled (1), or the timeout (3); a bar shows the backfill. */
-async function waitFor(conn: Connection, kind: Kind, id: string, options: { intervalMs: number; timeoutMs: number }): Promise<number> {
-  const bar = new SingleBar({
-    format: '{key} {status} [{bar}] {percentage}% | eta {eta_formatted}',
-    hideCursor: true,
-    noTTYOutput: process.stderr.isTTY !== true,
-    notTTYSchedule: 1000,
-  });
+async function waitFor(io: CliIo, out: Print, conn: Connection, kind: Kind, id: string, options: { intervalMs: number; timeoutMs: number }): Promise<number> {
+  // a bar on a terminal; in a pipe or a log, a line whenever the status or the percentage moves
+  const bar = io.tty ? new SingleBar({ format: '{key} {status} [{bar}] {percentage}% | eta {eta_formatted}', hideCursor: true }) : undefined;
   const deadline = Date.now() + options.timeoutMs;
   let started = false;
+  let last = '';
   try {
     for (;;) {
       const d = (await call(conn, 'GET', `${kind.path}/${encodeURIComponent(id)}`))[kind.one] as Json;
       const status = d['status'] as string;
       const progress = typeof d['progress'] === 'number' ? d['progress'] : status === 'Live' ? 1 : 0;
-      if (!started) bar.start(100, 0, { key: d['key'], status });
-      started = true;
-      bar.update(Math.round(progress * 100), { key: d['key'], status });
+      const percent = Math.round(progress * 100);
+      if (bar !== undefined) {
+        if (!started) bar.start(100, 0, { key: d['key'], status });
+        started = true;
+        bar.update(percent, { key: d['key'], status });
+      } else if (`${status} ${percent}` !== last) {
+        last = `${status} ${percent}`;
+        out(`${d['key']} ${status} ${percent}%${typeof d['eta'] === 'string' ? ` eta ${d['eta']}` : ''}`);
+      }
       if (status === 'Live' || status === 'Failed' || status === 'Disabled') {
-        bar.stop();
+        bar?.stop();
         started = false;
-        inspect(d);
+        inspect(out, d);
         return status === 'Live' ? EXIT.ok : EXIT.failed;
       }
       if (Date.now() >= deadline) {
-        bar.stop();
+        bar?.stop();
         started = false;
         out(`still ${status} after ${Math.round(options.timeoutMs / 1000)} s: ${summary(d)}`);
         return EXIT.timeout;
@@ -125,7 +138,7 @@ async function waitFor(conn: Connection, kind: Kind, id: string, options: { inte
       await sleep(options.intervalMs);
     }
   } finally {
-    if (started) bar.stop();
+    if (started) bar?.stop();
   }
 }
 
@@ -141,7 +154,8 @@ function queryOf(options: { query?: string; queryFile?: string }): string {
   throw new CliError('give --query or --query-file', EXIT.usage);
 }
 
-export function program(): Command {
+export function program(io: CliIo = PROCESS_IO): Command & { result: { code: number } } {
+  const out: Print = (line = '') => io.out(`${line}\n`);
   const cli = new Command('flock')
     .description('Flock: real-time audiences and computed traits. `flock start` runs the service; the other commands talk to a running one.')
     .addOption(new Option('--url <url>', 'the service').env('FLOCK_URL').default('http://127.0.0.1:8080'))
@@ -149,6 +163,7 @@ export function program(): Command {
     .addOption(new Option('--token <token>', 'a management token of the space').env('FLOCK_MANAGEMENT_TOKEN').default('dev_management_token'))
     .option('--json', 'print the API response as JSON')
     .showHelpAfterError()
+    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .exitOverride();
   cli.command('start').description('run the service (ingest, engine, APIs); every option of `flock start --help` applies').allowUnknownOption().helpOption(false);
 
@@ -188,7 +203,7 @@ export function program(): Command {
       .action(async (id: string) => {
         const d = (await call(conn(), 'GET', `${kind.path}/${encodeURIComponent(id)}`))[kind.one] as Json;
         if (json()) out(JSON.stringify(d, null, 2));
-        else inspect(d);
+        else inspect(out, d);
       });
 
     group
@@ -224,7 +239,7 @@ export function program(): Command {
         const d = (await call(conn(), 'POST', kind.path, body))[kind.one] as Json;
         if (json()) out(JSON.stringify(d, null, 2));
         else out(`created ${summary(d)}`);
-        if (o['wait'] === true) exitCode = await waitFor(conn(), kind, d['id'], { intervalMs: 1000, timeoutMs: o['timeout'] * 1000 });
+        if (o['wait'] === true) exitCode = await waitFor(io, out, conn(), kind, d['id'], { intervalMs: 1000, timeoutMs: o['timeout'] * 1000 });
       });
 
     group
@@ -234,7 +249,7 @@ export function program(): Command {
       .option('--interval <seconds>', 'poll every', positive('interval'), 1)
       .option('--timeout <seconds>', 'give up after (exit 3)', positive('timeout'), 3600)
       .action(async (id: string, o: { interval: number; timeout: number }) => {
-        exitCode = await waitFor(conn(), kind, id, { intervalMs: o.interval * 1000, timeoutMs: o.timeout * 1000 });
+        exitCode = await waitFor(io, out, conn(), kind, id, { intervalMs: o.interval * 1000, timeoutMs: o.timeout * 1000 });
       });
 
     group
@@ -264,29 +279,30 @@ export function program(): Command {
   }
 
   cli.hook('postAction', () => {
-    process.exitCode = exitCode;
+    result.code = exitCode;
   });
-  return cli;
+  const result = { code: EXIT.ok as number };
+  return Object.assign(cli, { result });
 }
 
-export async function run(argv: readonly string[]): Promise<void> {
+/**
+ * Runs the CLI on `argv` (without node and script) and resolves with its exit code. `start` hands
+ * the process to the service (`api/main.ts`), which reads its flags from `process.argv`.
+ */
+export async function run(argv: readonly string[], cliIo: CliIo = PROCESS_IO): Promise<number> {
   if (argv[0] === 'start') {
-    // the service reads its own flags from process.argv
     process.argv.splice(2, 1);
     await import('../main.ts');
-    return;
+    return EXIT.ok;
   }
   try {
-    await program().parseAsync([...argv], { from: 'user' });
+    const cli = program(cliIo);
+    await cli.parseAsync([...argv], { from: 'user' });
+    return cli.result.code;
   } catch (error) {
-    const e = error as { code?: string; exitCode?: number; message: string };
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
-      return;
-    }
-    process.stderr.write(`${e.message}\n`);
-    process.exitCode = error instanceof CliError ? error.code : EXIT.failed;
+    const e = error as { code?: string; message: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    cliIo.err(`${e.message}\n`);
+    return error instanceof CliError ? error.code : EXIT.failed;
   }
 }
-
-await run(process.argv.slice(2));

@@ -1,4 +1,8 @@
-/** The `flock` CLI as a process against a served app: create, list, inspect, wait with progress, preview, errors and exit codes, start. */
+/**
+ * The `flock` CLI against a served app: create, list, inspect, wait with progress, preview, errors
+ * and exit codes — in this process (`run()` with captured output, over real HTTP), and as the `bin`
+ * process for the command itself and `flock start`.
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -6,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run as runCli, type CliIo } from '../../../api/cli/flock.ts';
 import { startServer, type RunningServer } from '../../../api/serve.ts';
 import { SECRETS, serviceApp, type ServiceApp } from '../../support/service-app.ts';
 
@@ -41,7 +46,16 @@ function flock(args: string[], env: Record<string, string> = {}): { done: Promis
   const done = new Promise<Run>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
   return { done, kill: (signal) => child.kill(signal), stdout: () => stdout };
 }
-const run = (args: string[], env?: Record<string, string>) => flock(args, env).done;
+/** The CLI in this process, over HTTP to the test server, with its output captured. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { out: (t) => (stdout += t), err: (t) => (stderr += t), tty: false };
+  const conn = ['--url', env['FLOCK_URL'] ?? server.url, '--space', 'spa_a', '--token', env['FLOCK_MANAGEMENT_TOKEN'] ?? SECRETS.a.management];
+  const code = await runCli([...conn, ...args], io);
+  return { code, stdout, stderr };
+}
+const background = (args: string[]) => ({ done: run(args) });
 
 test('create, list, inspect an audience; create a computed trait', async () => {
   const [created, trait] = await Promise.all([
@@ -70,7 +84,7 @@ test('a bad query: exit 1 with each diagnostic under its column', async () => {
 
 test('wait: a progress bar while the backfill runs, exit 0 once Live; exit 1 when Failed; exit 3 at the timeout', async () => {
   const a = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'waited', name: 'W', definition: { query: "event('A').count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
-  const waiting = flock(['audiences', 'wait', a.id, '--interval', '0.05']);
+  const waiting = background(['audiences', 'wait', a.id, '--interval', '0.05']);
   await s.registry.reportStatus(a.id, 1, { status: 'Backfilling', progress: 0.3 });
   await new Promise((r) => setTimeout(r, 300));
   await s.registry.reportStatus(a.id, 1, { status: 'Backfilling', progress: 0.7 });
@@ -79,6 +93,8 @@ test('wait: a progress bar while the backfill runs, exit 0 once Live; exit 1 whe
   const done = await waiting.done;
   assert.is(done.code, 0, done.stderr);
   assert.match(done.stdout, /waited {2}Live {2}v1 \(live v1\)/);
+  // without a terminal, one line per status and percentage
+  assert.match(done.stdout, /^waited Backfilling 30%\nwaited Backfilling 70%\nwaited Live 100%\n/m);
   const f = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'failing', name: 'F', definition: { query: "event('A').count() >= 2", type: 'USERS' } });
   await s.registry.reportStatus(f.id, 1, { status: 'Failed', failureReason: 'unsupported: account-level definitions' });
   const failed = await run(['audiences', 'wait', f.id]);
@@ -91,11 +107,11 @@ test('wait: a progress bar while the backfill runs, exit 0 once Live; exit 1 whe
 });
 
 test('preview: diagnostics at once; the result once the engine reports it; exit 3 while it runs', async () => {
-  const runningChild = flock(['audiences', 'preview', '--query', "event('A').count() >= 1", '--timeout', '0.3']);
-  const badChild = flock(['traits', 'preview', '--query', "event('A').count() >= 1"]);
-  const child = flock(['traits', 'preview', '--query', "event('A').count()", '--timeout', '10']);
+  const runningChild = background(['audiences', 'preview', '--query', "event('A').count() >= 1", '--timeout', '0.3']);
+  const badChild = background(['traits', 'preview', '--query', "event('A').count() >= 1"]);
+  const child = background(['traits', 'preview', '--query', "event('A').count()", '--timeout', '30']);
   let pending: Array<{ id: string }> = [];
-  for (let i = 0; i < 100 && pending.length === 0; i++) {
+  for (let i = 0; i < 600 && pending.length === 0; i++) {
     await new Promise((r) => setTimeout(r, 50));
     pending = s.registry.pendingPreviews().filter((x) => x.kind === 'trait');
   }
@@ -115,7 +131,7 @@ test('errors: a wrong token, an unknown id, an unreachable service exit 1; usage
   const [token, missing, down, unknown, noName, noQuery, negative, help] = await Promise.all([
     run(['audiences', 'list'], { FLOCK_MANAGEMENT_TOKEN: SECRETS.b.management }),
     run(['audiences', 'get', 'aud_missing']),
-    run(['audiences', 'list', '--url', 'http://127.0.0.1:9']),
+    run(['audiences', 'list'], { FLOCK_URL: 'http://127.0.0.1:9' }),
     run(['audiences', 'frobnicate']),
     run(['audiences', 'create', '--query', 'x']),
     run(['audiences', 'create', '--name', 'x']),
@@ -135,11 +151,18 @@ test('errors: a wrong token, an unknown id, an unreachable service exit 1; usage
   assert.is(help.code, 0);
 });
 
+test('the bin: a command over HTTP with its connection from the environment, and exit codes', async () => {
+  const [list, usage] = await Promise.all([flock(['audiences', 'list']).done, flock(['audiences', 'frobnicate']).done]);
+  assert.is(list.code, 0, list.stderr);
+  assert.match(list.stdout, /shoe_buyers/);
+  assert.is(usage.code, 2);
+});
+
 test('flock start runs the service with its flags', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flock-cli-start-'));
   try {
     const service = flock(['start', '--port', '0', '--data-dir', dir, '--engine', 'off']);
-    for (let i = 0; i < 200 && !service.stdout().includes('flock listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 1200 && !service.stdout().includes('flock listening'); i++) await new Promise((r) => setTimeout(r, 50));
     const listening = JSON.parse(service.stdout().split('\n').find((l) => l.includes('flock listening'))!) as { url: string };
     assert.is((await fetch(`${listening.url}/healthz`)).status, 200);
     service.kill('SIGTERM');
