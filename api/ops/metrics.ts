@@ -57,6 +57,17 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   engineCounter('flock_engine_events_skipped_total', 'events the engine skipped (no profile, invalid)', (s) => s.eventsSkipped);
   engineCounter('flock_engine_changes_out_total', 'changes the engine published to the change log', (s) => s.changesOut);
   engineCounter('flock_engine_checkpoints_total', 'checkpoints committed', (s) => s.checkpoints);
+  engineCounter('flock_engine_merges_total', 'profile merges identity resolution performed', (s) => s.merges);
+  engineCounter('flock_engine_dropped_values_total', 'values mode/unique traits dropped at their distinct-value cap', (s) => s.droppedValues);
+  new Gauge({
+    name: 'flock_engine_profiles',
+    help: 'profiles the engine holds in memory',
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s !== undefined) this.set(s.profiles);
+    },
+  });
   new Gauge({
     name: 'flock_engine_up',
     help: '1 when an engine thread reports stats in this process',

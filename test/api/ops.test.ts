@@ -4,8 +4,7 @@ import * as assert from 'uvu/assert';
 import type { EngineStats } from '../../engine/index.ts';
 import { NOW, serviceApp } from '../support/service-app.ts';
 
-// the fields /metrics reads (the engine's stats may carry more)
-const stats = { eventsIn: 1200, eventsSkipped: 3, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000 } as EngineStats;
+const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, profiles: 900 };
 
 test('healthz is always 200; readyz follows the readiness function', async () => {
   let ready = false;
@@ -45,6 +44,8 @@ test('metrics: request counts by route pattern, engine stats, lag, definitions b
     assert.is(line('flock_engine_checkpoint_duration_seconds '), 'flock_engine_checkpoint_duration_seconds 0.0125');
     assert.is(line('flock_engine_watermark_lag_seconds '), 'flock_engine_watermark_lag_seconds 2');
     assert.is(line('flock_engine_up '), 'flock_engine_up 1');
+    assert.is(line('flock_engine_merges_total '), 'flock_engine_merges_total 5');
+    assert.is(line('flock_engine_profiles '), 'flock_engine_profiles 900');
     assert.is(line('flock_definitions{space="spa_a",kind="audience",status="Backfilling"}'), 'flock_definitions{space="spa_a",kind="audience",status="Backfilling"} 1');
     assert.is(line(`flock_definition_backfill_progress{space="spa_a",id="${a.id}",key="buyers",version="1"}`), `flock_definition_backfill_progress{space="spa_a",id="${a.id}",key="buyers",version="1"} 0.4`);
     assert.ok(line('flock_process_cpu_user_seconds_total'), 'process defaults');
