@@ -7,19 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'msgpackr';
-import { Engine } from '../engine/engine.ts';
 import type { FlockEvent } from '../engine/event/model.ts';
 import { DirectResolver } from '../engine/identity/resolver.ts';
 import type { EncodedEventLog } from '../engine/log/encoded-event-log.ts';
-import { CHANGE_LOG, openAppendLog, openEventLog } from '../engine/log/open-event-log.ts';
+import { openEventLog } from '../engine/log/open-event-log.ts';
 import { compilePlan } from '../engine/plan/compile.ts';
 import type { DefinitionInput } from '../engine/plan/plan.ts';
 import { profileToPlain } from '../engine/runtime/profile-state.ts';
 import { Runtime } from '../engine/runtime/runtime.ts';
-import { CheckpointStore } from '../engine/store/checkpoint-store.ts';
 import { evaluateProfile, type HistoryEntry } from '../test/oracle/oracle.ts';
 import { findNatsServer, startNatsServer } from '../test/support/nats-server.ts';
-import { consumeRate } from './log.ts';
+import { logToChangeLog, quantile } from './suite/log-to-change-log.ts';
 import { writeResults, type ResultRow } from './results.ts';
 import { benchAudiences, benchFunnels, benchTraits, compileQueryDefinitions } from './workload/definitions.ts';
 import { EVENT_NAMES, generateEvents } from './workload/generator.ts';
@@ -31,10 +29,6 @@ const END = Date.parse('2026-06-01T00:00:00Z');
 const BATCH = 1000;
 /** events for the comparisons between definition sets (traits by kind, funnels): a slice of the workload. */
 const SLICE = Number(process.env.FLOCK_BENCH_SLICE ?? 300_000);
-
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
 
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MB`;
@@ -132,49 +126,6 @@ function naiveRecompute(events: readonly FlockEvent[], definitions: readonly Def
   return { perSecond: n / ((performance.now() - start) / 1000), events: n };
 }
 
-/** Event log → engine → change log with checkpoints, from position 1 to the end. */
-async function logToChangeLog(kind: 'embedded' | 'jetstream', dir: string, natsUrl: string | undefined, events: readonly FlockEvent[], definitions: readonly DefinitionInput[]) {
-  const eventLog = await openEventLog({ dataDir: dir, natsUrl });
-  for (let i = 0; i < events.length; i += 5000) await eventLog.append(events.slice(i, i + 5000));
-  const last = await eventLog.lastSeq();
-  // The raw rate of the same log in the same run: consume + decode from 1 to the end.
-  const raw = await consumeRate(`${kind}: consume + decode`, (f, o) => eventLog.tail(f, o), 1, last, 2000);
-  const changeLog = await openAppendLog({ dataDir: dir, natsUrl, log: CHANGE_LOG });
-  const store = CheckpointStore.open(join(dir, 'engine'));
-  const { plan } = compilePlan(definitions);
-  const engine = await Engine.open({
-    eventLog,
-    changeLog,
-    store,
-    plans: new Map([[events[0]!.space, plan]]),
-    resolver: new DirectResolver(),
-    checkpointEvents: 20_000,
-    catchUpCheckpointEvents: 100_000,
-    checkpointMs: 200,
-  });
-  const controller = new AbortController();
-  const start = performance.now();
-  const running = engine.run(controller.signal);
-  const checkpointMs: number[] = [];
-  let lastCheckpoints = 0;
-  while (engine.position < last) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (engine.stats.checkpoints !== lastCheckpoints) {
-      lastCheckpoints = engine.stats.checkpoints;
-      checkpointMs.push(engine.stats.lastCheckpointMs);
-    }
-  }
-  controller.abort();
-  await running;
-  const seconds = (performance.now() - start) / 1000;
-  checkpointMs.sort((a, b) => a - b);
-  const stats = { ...engine.stats };
-  await store.close();
-  await changeLog.close();
-  await (eventLog as EncodedEventLog).close();
-  return { perSecond: last / seconds, raw: raw.perSecond, changes: stats.changesOut, checkpoints: stats.checkpoints, checkpointP50: quantile(checkpointMs, 0.5), checkpointP99: quantile(checkpointMs, 0.99) };
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
   console.log(`generating ${EVENTS.toLocaleString('en-US')} events over ${PROFILES.toLocaleString('en-US')} profiles (Zipf), 90 days …`);
@@ -185,9 +136,12 @@ async function main(): Promise<void> {
   const server = findNatsServer() === undefined ? undefined : await startNatsServer();
   try {
     // Encoded records for the floor, with the embedded log's codec.
-    const embedded = await logToChangeLog('embedded', join(dir, 'embedded'), undefined, events, definitions);
+    const { plan } = compilePlan(definitions);
+    const pipeline = (kind: 'embedded' | 'jetstream', natsUrl?: string) =>
+      logToChangeLog({ kind, dir: join(dir, kind), natsUrl, events, space: events[0]!.space, plan, resolver: () => new DirectResolver() });
+    const embedded = await pipeline('embedded');
     console.log(`embedded log → change log: ${Math.round(embedded.perSecond).toLocaleString('en-US')} events/s`);
-    const js = server === undefined ? undefined : await logToChangeLog('jetstream', join(dir, 'js'), server.url, events, definitions);
+    const js = server === undefined ? undefined : await pipeline('jetstream', server.url);
     if (js !== undefined) console.log(`JetStream log → change log: ${Math.round(js.perSecond).toLocaleString('en-US')} events/s`);
 
     const floorLog = await openEventLog({ dataDir: join(dir, 'floor') });

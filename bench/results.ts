@@ -18,8 +18,8 @@ function machine(): string {
   return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
-/** Replaces (or appends) the section `id` of RESULTS.md. */
-export function writeResults(id: string, title: string, rows: readonly ResultRow[], meta: { command: string; seconds: number }): void {
+/** Replaces (or appends) the section `id` of RESULTS.md (or of `meta.file`); `meta.details` are lines under the heading (sizes, versions). */
+export function writeResults(id: string, title: string, rows: readonly ResultRow[], meta: { command: string; seconds: number; details?: readonly string[]; file?: string }): void {
   const begin = `<!-- ${id}:begin -->`;
   const end = `<!-- ${id}:end -->`;
   const table = [
@@ -27,15 +27,17 @@ export function writeResults(id: string, title: string, rows: readonly ResultRow
     '',
     `\`${meta.command}\` — ${new Date().toISOString().slice(0, 10)}, ${machine()}, ${meta.seconds.toFixed(0)} s.`,
     '',
+    ...(meta.details === undefined ? [] : [...meta.details, '']),
     '| measurement | value | notes |',
     '|---|---:|---|',
     ...rows.map((r) => `| ${r.measurement} | ${r.value} | ${r.note ?? ''} |`),
   ].join('\n');
   const block = `${begin}\n${table}\n${end}`;
-  let text = existsSync(FILE) ? readFileSync(FILE, 'utf8') : HEADER;
+  const file = meta.file ?? FILE;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
   else text = `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(FILE, text);
+  writeFileSync(file, text);
 }

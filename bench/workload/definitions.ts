@@ -9,6 +9,8 @@ export interface QueryDefinition {
   readonly query: string;
   /** for computed traits: the kind reported in the per-kind cost table. */
   readonly group?: string;
+  /** account-level definitions; USERS when unset. */
+  readonly target?: 'USERS' | 'ACCOUNTS';
 }
 
 /**
@@ -147,6 +149,86 @@ export function benchFunnels(): QueryDefinition[] {
   ];
 }
 
+/** Plain audiences left out of the realistic set to make room for funnels and accounts (none is referenced by another). */
+const LEFT_OUT = new Set([
+  ...['product_added', 'search_performed', 'email_opened', 'cart_viewed'].flatMap((e) => [0, 1, 2].map((i) => `${e}_${i}`)).filter((k) => k !== 'email_opened_0'),
+  'viewed_hats', 'viewed_bags', 'expensive_hats', 'expensive_bags', 'bought_hats', 'bought_bags',
+  'was_active_email_opened', 'was_active_page_viewed', 'city_austin', 'city_osaka', 'city_lagos', 'city_lima',
+  'signed_up_no_logged_in', 'signed_up_no_logged_in_30d', 'cart_viewed_no_checkout_started', 'cart_viewed_no_checkout_started_30d',
+  'search_performed_no_product_clicked', 'search_performed_no_product_clicked_30d', 'min_price_cheap', 'plan_free', 'plan_enterprise', 'old_account',
+  'email_opened_no_email_clicked_30d', 'product_viewed_no_product_added_30d', 'score_mid', 'mid_score_lapsed',
+]);
+
+/** Funnels left out of the realistic set (the same shape is kept over other events). */
+const FUNNELS_LEFT_OUT = new Set(['abandoned_cart_30d', 'cart_to_checkout', 'search_then_click', 'opened_then_clicked', 'added_then_removed', 'viewed_not_added']);
+
+/**
+ * Account-level audiences (target ACCOUNTS, over the generator's `accounts` option): account traits,
+ * `ANY`/`ALL`/`ALL NOT` over the users, aggregates merged over the users, audience references.
+ */
+export function accountAudiences(): QueryDefinition[] {
+  const a = (key: string, query: string): QueryDefinition => ({ key, kind: 'audience', target: 'ACCOUNTS', query });
+  return [
+    a('acct_any_buyer_30d', "ANY event('Order Completed').within(30 days).count() >= 1"),
+    a('acct_enterprise_at_risk', "trait('plan') = 'enterprise' AND ALL NOT event('Logged In').within(30 days).count() >= 1"),
+    a('acct_all_active_7d', "ALL event('Logged In').within(7 days).count() >= 1"),
+    a('acct_large_checkout', "trait('employees') >= 500 AND ANY event('Checkout Started').within(7 days).count() >= 1"),
+    a('acct_revenue_90d_5k', "event('Order Completed').within(90 days).sum(property('total')) > 5000"),
+    a('acct_retail_adders', "trait('industry') = 'retail' AND ANY event('Product Added').within(7 days).count() >= 3"),
+    a('acct_opened_not_clicked', "ANY (event('Email Opened').within(30 days).count() >= 1 AND event('Email Clicked').within(30 days).count() = 0)"),
+    a('acct_busy_7d', "event('Logged In').within(7 days).count() >= 20"),
+    a('acct_business_no_orders', "trait('plan') = 'business' AND ALL NOT event('Order Completed').within(90 days).count() >= 1"),
+    a('acct_churn_signal', "ANY event('Subscription Cancelled').within(30 days).count() >= 1"),
+    a('acct_pricing_interest', "ANY event('Page Viewed').where(property('page_name') = 'Pricing').within(7 days).count() >= 2"),
+    a('acct_paid_quiet', "trait('plan').one_of('business', 'enterprise') AND event('Order Completed').within(30 days).count() = 0"),
+    a('acct_has_pro_user', "ANY trait('plan') = 'pro'"),
+    a('acct_all_browsing', "ALL event('Product Viewed').within(30 days).count() >= 1"),
+    a('acct_broad_interest', "event('Product Viewed').within(30 days).unique(property('category')).count() >= 5"),
+    a('acct_lapsed', "event('Logged In').between(30 days, 90 days).count() >= 1 AND event('Logged In').within(30 days).count() = 0"),
+  ];
+}
+
+/** Account-level computed traits: aggregates merged over an account's users. */
+export function accountTraits(): QueryDefinition[] {
+  const t = (key: string, kind: string, query: string): QueryDefinition => ({ key, kind: 'trait', target: 'ACCOUNTS', query, group: kind });
+  return [
+    t('acct_revenue_30d', 'sum', "event('Order Completed').within(30 days).sum(property('total'))"),
+    t('acct_logins_7d', 'count', "event('Logged In').within(7 days).count()"),
+    t('acct_top_category_30d', 'mode', "event('Product Viewed').within(30 days).mode(property('category'), 2)"),
+    t('acct_biggest_order_90d', 'min/max', "event('Order Completed').within(90 days).max(property('total'))"),
+  ];
+}
+
+/**
+ * THE realistic set of `npm run bench`: 100 audiences and 20 computed traits mixing every condition
+ * kind the engine supports — windows from a day to 90 days, in-between windows, negation, property
+ * filters, custom traits and date comparators, audience references, funnels (did / did not, three
+ * steps), dynamic property references (`property(parent: …)`, `trait()` on the right), account-level
+ * audiences and traits (`ANY`/`ALL`/`ALL NOT`, merged aggregates), sessions, mode and unique lists.
+ * 63 plain user audiences + 14 funnels + 7 more references (dynamic, computed traits) + 16 account audiences;
+ * 16 user traits + 4 account traits.
+ */
+export function realisticDefinitions(): QueryDefinition[] {
+  const plain = benchAudiences().filter((d) => !LEFT_OUT.has(d.key));
+  const funnels = benchFunnels().filter((d) => !FUNNELS_LEFT_OUT.has(d.key));
+  const au = (key: string, query: string): QueryDefinition => ({ key, kind: 'audience', query });
+  const references = [
+    au('viewed_above_avg_order', "event('Product Viewed').where(property('price') > trait('avg_order_90d')).within(7 days).count() >= 2"),
+    au('viewed_same_ordered', "event('Product Viewed').where(event('Order Completed').where(property('product_id') = property(parent: 'product_id')).within(parent: 7 days).count() >= 1).within(30 days).count() >= 1"),
+    au('reordered_same_category', "event('Order Completed').where(event('Order Completed').where(property('category') = property(parent: 'category')).within(parent: 30 days).count() >= 1).within(90 days).count() >= 1"),
+    au('searched_then_viewed_same', "event('Search Performed').where(event('Product Viewed').where(property('category') = property(parent: 'query')).within(parent: 1 hour).count() >= 1).within(7 days).count() >= 1"),
+    au('refund_same_product', "event('Order Refunded').where(event('Order Completed').where(property('product_id') = property(parent: 'product_id')).within(parent: 1 day).count() = 0).within(30 days).count() >= 1"),
+    au('pricier_than_score_30d', "event('Order Completed').where(property('total') > trait('score')).within(30 days).count() >= 2"),
+    // computed traits read by an audience
+    au('valuable_regular', "trait('revenue_30d') > 200 AND trait('orders_30d') >= 2 AND trait('top_category_30d') = 'shoes'"),
+  ];
+  const traits = benchTraits().filter((t) => !['last_category_text_max', 'logins_7d', 'searches_90d', 'expensive_views_7d'].includes(t.key));
+  const out = [...plain, ...funnels, ...references, ...accountAudiences(), ...traits, ...accountTraits()];
+  const audiences = out.filter((d) => d.kind === 'audience').length;
+  if (audiences !== 100 || out.length - audiences !== 20) throw new Error(`the realistic set has ${audiences} audiences and ${out.length - audiences} traits, expected 100 and 20`);
+  return out;
+}
+
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '_');
 }
@@ -155,8 +237,9 @@ function slug(s: string): string {
 export function compileQueryDefinitions(defs: readonly QueryDefinition[], space = 'spa_bench'): DefinitionInput[] {
   void space;
   return defs.map((d) => {
-    const r = parseDefinition(d.query, { kind: d.kind, target: 'USERS' });
+    const target = d.target ?? 'USERS';
+    const r = parseDefinition(d.query, { kind: d.kind, target });
     if (r.definition === null) throw new Error(`${d.key}: ${r.diagnostics.map((x) => `${x.code} ${x.message} (${x.line}:${x.column})`).join('; ')}`);
-    return { id: `${d.kind === 'audience' ? 'aud' : 'tra'}_${d.key}`, key: d.key, kind: d.kind, target: 'USERS', version: 1, definition: r.definition };
+    return { id: `${d.kind === 'audience' ? 'aud' : 'tra'}_${d.key}`, key: d.key, kind: d.kind, target, version: 1, definition: r.definition };
   });
 }

@@ -50,6 +50,19 @@ export interface WorkloadOptions {
   readonly products?: number;
   /** identity journeys (anonymous visitors who sign in, several devices, shared devices, blocked ids); unset: every event carries its user's userId. */
   readonly identity?: IdentityJourneyOptions;
+  /** accounts: users belong to companies and a share of calls are group calls with account traits; unset: no group calls. */
+  readonly accounts?: AccountOptions;
+}
+
+/**
+ * B2B traffic: user `u` works for account `acc_<k>` (k from a fixed hash of u, so a user always names the
+ * same company); a `groupShare` of calls are group calls carrying the account's traits (name, plan,
+ * employees, industry — the plan sometimes changes).
+ */
+export interface AccountOptions {
+  readonly count: number;
+  /** share of calls that are group calls. */
+  readonly groupShare?: number;
 }
 
 /**
@@ -69,6 +82,7 @@ export interface IdentityJourneyOptions {
 }
 
 const BLOCKED_IDS = ['null', '0', '-1', 'anonymous'];
+export const INDUSTRIES = ['retail', 'software', 'finance', 'health', 'media'];
 const DEVICE_TYPES = [null, 'ios', 'android'] as const;
 
 /** The devices of one user and which of them the user signed in on (a bit per device). */
@@ -123,6 +137,35 @@ export function* generateEvents(o: WorkloadOptions): Generator<FlockEvent> {
       if (random.chance(identity.blockedShare ?? 0.001)) userId = random.pick(BLOCKED_IDS);
     }
     const context = device === null ? null : { device };
+    // Group calls draw their own random numbers only when accounts are enabled, too.
+    if (o.accounts !== undefined && random.chance(o.accounts.groupShare ?? 0.01)) {
+      const k = Math.imul(user, 2654435761) >>> 0;
+      const account = k % o.accounts.count;
+      yield {
+        space,
+        type: 'group',
+        event: null,
+        messageId,
+        userId: knownAs,
+        anonymousId,
+        groupId: `acc_${account}`,
+        previousId: null,
+        traits: {
+          name: `Company ${account}`,
+          // an account's plan is mostly stable: its own, and now and then an up- or downgrade
+          plan: random.chance(0.9) ? PLANS[account % PLANS.length]! : random.pick(PLANS),
+          employees: 5 + ((account * 7919) % 2000),
+          industry: INDUSTRIES[account % INDUSTRIES.length]!,
+        },
+        properties: null,
+        context,
+        integrations: null,
+        timestamp: ts,
+        receivedAt: ts,
+        sourceId: 'src_web',
+      };
+      continue;
+    }
     if (identity === undefined ? random.chance(identifyShare) : signIn) {
       yield {
         space,

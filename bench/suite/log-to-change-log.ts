@@ -1,0 +1,141 @@
+/**
+ * The engine as it runs in production, measured: event log → identity → runtime → checkpoints →
+ * change log, from position 1 to the end, beside the same log's raw consume + decode rate; then its
+ * memory (resident set, heap and checkpoint bytes per profile).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pack } from 'msgpackr';
+import { decodeChangeRecord, Engine } from '../../engine/engine.ts';
+import type { FlockEvent } from '../../engine/event/model.ts';
+import type { IdentityResolver } from '../../engine/identity/resolver.ts';
+import type { EventLog } from '../../engine/log/event-log.ts';
+import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
+import type { Plan } from '../../engine/plan/plan.ts';
+import { profileToPlain } from '../../engine/runtime/profile-state.ts';
+import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import { consumeRate } from '../log.ts';
+
+export interface PipelineOptions {
+  readonly kind: 'embedded' | 'jetstream';
+  readonly dir: string;
+  readonly natsUrl?: string | undefined;
+  /** the events to append first, in chunks (a generator is not held in memory). */
+  readonly events: Iterable<FlockEvent>;
+  readonly space: string;
+  readonly plan: Plan;
+  readonly resolver: (store: CheckpointStore) => IdentityResolver;
+  /** extra passes over the filled log before the engine runs (floors), each given the log and its length. */
+  readonly floors?: ReadonlyArray<(log: EventLog, last: number) => Promise<void>>;
+  readonly checkpointEvents?: number;
+  readonly catchUpCheckpointEvents?: number;
+  readonly checkpointMs?: number;
+}
+
+export interface PipelineRun {
+  readonly events: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** the same log's consume + decode rate, 1 → end. */
+  readonly raw: number;
+  readonly changes: number;
+  readonly checkpoints: number;
+  readonly checkpointP50: number;
+  readonly checkpointP99: number;
+  readonly profiles: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+  /** mean msgpack checkpoint record of a sample of profiles (those in the first change-log records). */
+  readonly recordBytesPerProfile: number;
+  /** the engine store's file (profiles, timers, outputs index, identity graph). */
+  readonly storeBytes: number;
+}
+
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** Appends `events` in chunks of 5,000; returns the log's last sequence number. */
+export async function fillLog(log: EventLog, events: Iterable<FlockEvent>): Promise<number> {
+  let chunk: FlockEvent[] = [];
+  for (const e of events) {
+    chunk.push(e);
+    if (chunk.length === 5000) {
+      await log.append(chunk);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) await log.append(chunk);
+  return log.lastSeq();
+}
+
+export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
+  const eventLog = await openEventLog({ dataDir: o.dir, natsUrl: o.natsUrl });
+  const last = await fillLog(eventLog, o.events);
+  const raw = await consumeRate(`${o.kind}: consume + decode`, (f, opts) => eventLog.tail(f, opts), 1, last, 2000);
+  for (const floor of o.floors ?? []) await floor(eventLog, last);
+  const changeLog = await openAppendLog({ dataDir: o.dir, natsUrl: o.natsUrl, log: CHANGE_LOG });
+  const storePath = join(o.dir, 'engine');
+  const store = CheckpointStore.open(storePath);
+  const engine = await Engine.open({
+    eventLog,
+    changeLog,
+    store,
+    plans: new Map([[o.space, o.plan]]),
+    resolver: o.resolver(store),
+    checkpointEvents: o.checkpointEvents ?? 20_000,
+    catchUpCheckpointEvents: o.catchUpCheckpointEvents ?? 100_000,
+    checkpointMs: o.checkpointMs ?? 200,
+  });
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const controller = new AbortController();
+  const start = performance.now();
+  const running = engine.run(controller.signal);
+  const checkpointMs: number[] = [];
+  let lastCheckpoints = 0;
+  while (engine.position < last) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (engine.stats.checkpoints !== lastCheckpoints) {
+      lastCheckpoints = engine.stats.checkpoints;
+      checkpointMs.push(engine.stats.lastCheckpointMs);
+    }
+  }
+  controller.abort();
+  await running;
+  const seconds = (performance.now() - start) / 1000;
+  checkpointMs.sort((a, b) => a - b);
+  global.gc?.();
+  const memory = process.memoryUsage();
+  // Checkpoint record sizes of the profiles named by the first change-log records.
+  const sample = new Set<string>();
+  for (const record of await changeLog.read(1, 200)) for (const c of decodeChangeRecord(record.data)) if (c.collection === 'users') sample.add(c.profileId);
+  let bytes = 0;
+  let sampled = 0;
+  for (const id of sample) {
+    const st = engine.runtime.profile(o.space, id);
+    if (st === undefined) continue;
+    bytes += pack(profileToPlain(st)).length;
+    sampled++;
+  }
+  const stats = { ...engine.stats };
+  await store.close();
+  await changeLog.close();
+  await eventLog.close();
+  const file = join(storePath, 'data.mdb');
+  return {
+    events: last,
+    seconds,
+    perSecond: last / seconds,
+    raw: raw.perSecond,
+    changes: stats.changesOut,
+    checkpoints: stats.checkpoints,
+    checkpointP50: quantile(checkpointMs, 0.5),
+    checkpointP99: quantile(checkpointMs, 0.99),
+    profiles: stats.profiles,
+    rss: memory.rss,
+    heapUsed: memory.heapUsed - heapBefore,
+    recordBytesPerProfile: bytes / Math.max(1, sampled),
+    storeBytes: existsSync(file) ? statSync(file).size : 0,
+  };
+}
