@@ -5,10 +5,11 @@
  */
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { FlockEvent } from '../../engine/event/model.ts';
-import { PROPERTY_COLUMNS, TRAIT_COLUMNS } from './sql-translate.ts';
+import { ACCOUNT_TRAIT_COLUMNS, PROPERTY_COLUMNS, TRAIT_COLUMNS } from './sql-translate.ts';
 
 const property = Object.entries(PROPERTY_COLUMNS);
 const trait = Object.entries(TRAIT_COLUMNS);
+const accountTrait = Object.entries(ACCOUNT_TRAIT_COLUMNS);
 
 export interface Recomputation {
   readonly seconds: number;
@@ -36,8 +37,10 @@ export class DuckDbPeer {
       'ts BIGINT',
       'type VARCHAR',
       'event VARCHAR',
+      'group_id VARCHAR',
       ...property.map(([name, type]) => `p_${name} ${type}`),
       ...trait.map(([name, type]) => `t_${name} ${type}`),
+      ...accountTrait.map(([name, type]) => `g_${name} ${type}`),
     ];
     await connection.run(`CREATE TABLE events (${columns.join(', ')})`);
     return new DuckDbPeer(instance, connection);
@@ -50,10 +53,13 @@ export class DuckDbPeer {
     a.appendVarchar(profileId);
     a.appendBigInt(BigInt(event.timestamp));
     a.appendVarchar(event.type);
-    if (event.event === null) a.appendNull();
-    else a.appendVarchar(event.event);
+    for (const v of [event.event, event.type === 'group' ? event.groupId : null]) {
+      if (v === null || v === '') a.appendNull();
+      else a.appendVarchar(v);
+    }
     for (const [name, type] of property) appendValue(a, type, event.properties?.[name]);
     for (const [name, type] of trait) appendValue(a, type, event.type === 'identify' ? event.traits?.[name] : undefined);
+    for (const [name, type] of accountTrait) appendValue(a, type, event.type === 'group' ? event.traits?.[name] : undefined);
     a.endRow();
   }
 
@@ -86,9 +92,9 @@ export class DuckDbPeer {
   }
 
   /**
-   * One full recomputation: the profiles, their newest custom traits (newest timestamp, then the later
-   * arrival, as the engine does), and each audience's members materialised in a table — timed; the
-   * member sets are read back afterwards, untimed.
+   * One full recomputation: the profiles and their newest custom traits (newest timestamp, then the
+   * later arrival, as the engine does), the accounts (group calls) with theirs and their users, and each
+   * audience's members materialised in a table — timed; the member sets are read back afterwards, untimed.
    */
   async recompute(audiences: ReadonlyMap<string, string>): Promise<Recomputation> {
     const keys = [...audiences.keys()];
@@ -96,6 +102,10 @@ export class DuckDbPeer {
     await this.connection.run('CREATE OR REPLACE TEMP TABLE profiles AS SELECT DISTINCT profile_id FROM events');
     const latest = trait.map(([name]) => `arg_max(t_${name}, (ts, seq)) FILTER (WHERE t_${name} IS NOT NULL) AS t_${name}`);
     await this.connection.run(`CREATE OR REPLACE TEMP TABLE traits AS SELECT profile_id, ${latest.join(', ')} FROM events WHERE type = 'identify' GROUP BY profile_id`);
+    const groups = "(SELECT 'group_id:' || group_id AS account_id, * FROM events WHERE type = 'group' AND group_id IS NOT NULL)";
+    await this.connection.run(`CREATE OR REPLACE TEMP TABLE links AS SELECT DISTINCT account_id, profile_id FROM ${groups}`);
+    const account = accountTrait.map(([name]) => `arg_max(g_${name}, (ts, seq)) FILTER (WHERE g_${name} IS NOT NULL) AS t_${name}`);
+    await this.connection.run(`CREATE OR REPLACE TEMP TABLE accounts AS SELECT account_id AS profile_id, ${account.join(', ')} FROM ${groups} GROUP BY account_id`);
     for (const [i, key] of keys.entries()) await this.connection.run(`CREATE OR REPLACE TEMP TABLE result_${i} AS ${audiences.get(key)!}`);
     const seconds = (performance.now() - start) / 1000;
     const members = new Map<string, Set<string>>();

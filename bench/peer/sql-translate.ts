@@ -2,14 +2,17 @@
  * Translates user-level audiences of the query language into DuckDB SQL over the batch peer's flat
  * events table, for the kinds a batch system expresses directly: windowed counts, sums, averages,
  * extremes and distinct counts with property filters, in-between windows, custom traits, negation and
- * references to other audiences. Anything else (funnels, dynamic references, modes, dates, accounts)
- * is reported as not translated, with the reason.
+ * references to other audiences; account-level audiences over account traits, `ANY`/`ALL`/`ALL NOT`
+ * and aggregates over the account's users' events. Anything else (funnels, dynamic references, modes,
+ * dates) is reported as not translated, with the reason.
  */
 import type { Aggregate, ComparatorArg, Comparison, Condition, Definition, EventStream, Scalar } from '../../engine/lang/ast.ts';
 
 /** The peer's events table: one typed column per property and identify trait the generator sends. */
 export const PROPERTY_COLUMNS = { product_id: 'VARCHAR', category: 'VARCHAR', price: 'DECIMAL(18,2)', quantity: 'DOUBLE', total: 'DECIMAL(18,2)', currency: 'VARCHAR', query: 'VARCHAR', page_name: 'VARCHAR' } as const;
 export const TRAIT_COLUMNS = { plan: 'VARCHAR', score: 'DOUBLE', city: 'VARCHAR' } as const;
+/** Account traits (group calls): the `accounts` table's `t_` columns. */
+export const ACCOUNT_TRAIT_COLUMNS = { plan: 'VARCHAR', employees: 'DOUBLE', industry: 'VARCHAR' } as const;
 
 /** A definition the translator may read: the audience to translate and the catalog its `trait('k')` references resolve in. */
 export interface TranslatableDefinition {
@@ -28,20 +31,15 @@ export class Untranslatable extends Error {
 
 const OPERATORS: Partial<Record<Comparison['comparator'], string>> = { equals: '=', greater_than: '>', at_least: '>=', less_than: '<', at_most: '<=' };
 
-/** The SQL of one audience: its members' profile ids at instant `now` (epoch ms), from `profiles`, `events` and `traits`. */
+/**
+ * The SQL of one audience: its members' profile ids at instant `now` (epoch ms). Users come from
+ * `profiles` with their newest custom traits in `traits`; accounts from `accounts` (their newest
+ * group-call traits) with their users in `links`; events from `events`.
+ */
 export function audienceSql(key: string, catalog: ReadonlyMap<string, TranslatableDefinition>, now: number): string {
-  const b = new Builder(catalog, now);
-  const condition = b.audience(key, new Set());
-  const aggregates = [...b.aggregates.entries()].map(([expr, alias]) => `${expr} AS ${alias}`);
-  const events = [...b.events].map(quote).join(', ');
-  return [
-    'SELECT p.profile_id FROM profiles p',
-    aggregates.length === 0 ? '' : `LEFT JOIN (SELECT profile_id, ${aggregates.join(', ')} FROM events e WHERE e.event IN (${events}) GROUP BY profile_id) a USING (profile_id)`,
-    b.traits ? 'LEFT JOIN traits t USING (profile_id)' : '',
-    `WHERE ${condition}`,
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
+  const d = catalog.get(key);
+  const b = new Builder(catalog, now, d?.target === 'ACCOUNTS' ? 'accounts' : 'users');
+  return b.select(b.audience(key, new Set()));
 }
 
 class Builder {
@@ -53,12 +51,32 @@ class Builder {
   constructor(
     readonly catalog: ReadonlyMap<string, TranslatableDefinition>,
     readonly now: number,
+    readonly collection: 'users' | 'accounts',
   ) {}
+
+  /** The query selecting the profiles (users or accounts) for which `condition` holds. */
+  select(condition: string): string {
+    const aggregates = [...this.aggregates.entries()].map(([expr, alias]) => `${expr} AS ${alias}`);
+    const events = [...this.events].map(quote).join(', ');
+    const users = this.collection === 'users';
+    // An account's aggregates run over the events of its users.
+    const perProfile = users
+      ? `SELECT e.profile_id, ${aggregates.join(', ')} FROM events e WHERE e.event IN (${events}) GROUP BY e.profile_id`
+      : `SELECT l.account_id AS profile_id, ${aggregates.join(', ')} FROM links l JOIN events e ON e.profile_id = l.profile_id WHERE e.event IN (${events}) GROUP BY l.account_id`;
+    return [
+      users ? 'SELECT p.profile_id FROM profiles p' : 'SELECT t.profile_id FROM accounts t',
+      aggregates.length === 0 ? '' : `LEFT JOIN (${perProfile}) a USING (profile_id)`,
+      users && this.traits ? 'LEFT JOIN traits t USING (profile_id)' : '',
+      `WHERE ${condition}`,
+    ]
+      .filter((line) => line !== '')
+      .join('\n');
+  }
 
   audience(key: string, seen: ReadonlySet<string>): string {
     const d = this.catalog.get(key);
     if (d === undefined || d.kind !== 'audience' || d.definition.kind !== 'audience') throw new Untranslatable(`no audience ${key}`);
-    if (d.target !== 'USERS') throw new Untranslatable('account-level audience');
+    if ((d.target === 'ACCOUNTS') !== (this.collection === 'accounts')) throw new Untranslatable('a reference across users and accounts');
     if (seen.has(key)) throw new Untranslatable(`reference cycle through ${key}`);
     return this.condition(d.definition.condition, new Set([...seen, key]));
   }
@@ -71,10 +89,22 @@ class Builder {
       case 'not':
         return `(NOT ${this.condition(c.operand, seen)})`;
       case 'quantified':
-        throw new Untranslatable('ANY/ALL');
+        return this.quantified(c.quantifier, c.operand);
       case 'comparison':
         return this.comparison(c, seen);
     }
+  }
+
+  /** `ANY x`: one of the account's users satisfies x; `ALL x`: it has users and all do; `ALL NOT x`: none does. */
+  quantified(quantifier: 'any' | 'all', operand: Condition): string {
+    if (this.collection !== 'accounts') throw new Untranslatable('ANY/ALL in a users definition');
+    const none = quantifier === 'all' && operand.kind === 'not';
+    const inner = new Builder(this.catalog, this.now, 'users');
+    const users = inner.select(inner.condition(none && operand.kind === 'not' ? operand.operand : operand, new Set()));
+    const satisfied = `EXISTS (SELECT 1 FROM links l JOIN (${users}) s USING (profile_id) WHERE l.account_id = t.profile_id)`;
+    if (quantifier === 'any') return satisfied;
+    if (none) return `(NOT ${satisfied})`;
+    return `(EXISTS (SELECT 1 FROM links l WHERE l.account_id = t.profile_id) AND NOT EXISTS (SELECT 1 FROM links l WHERE l.account_id = t.profile_id AND l.profile_id NOT IN (${users})))`;
   }
 
   comparison(c: Comparison, seen: ReadonlySet<string>): string {
@@ -94,10 +124,10 @@ class Builder {
         const key = s.path[0]!;
         const computed = this.catalog.get(key);
         if (computed?.kind === 'trait' && computed.definition.kind === 'trait') {
-          if (computed.target !== 'USERS') throw new Untranslatable('account-level trait');
+          if ((computed.target === 'ACCOUNTS') !== (this.collection === 'accounts')) throw new Untranslatable('a reference across users and accounts');
           return this.aggregate(computed.definition.value);
         }
-        if (s.path.length !== 1 || !(key in TRAIT_COLUMNS)) throw new Untranslatable(`trait ${s.path.join('.')} has no column`);
+        if (s.path.length !== 1 || !(key in (this.collection === 'users' ? TRAIT_COLUMNS : ACCOUNT_TRAIT_COLUMNS))) throw new Untranslatable(`trait ${s.path.join('.')} has no column`);
         this.traits = true;
         return `t.t_${key}`;
       }
