@@ -10,6 +10,7 @@ import { changeId, type Change } from './runtime/change.ts';
 import type { CheckpointStore } from './store/checkpoint-store.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
+import { HistoryCollector, type HistoryRetention } from './history/history-writes.ts';
 
 export interface EngineOptions {
   readonly eventLog: EventLog;
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly probe?: (point: 'applied' | 'committed' | 'published', detail: number) => void;
   /** work interleaved with live batches (backfills): `step` runs between inputs while `pending()`. */
   readonly background?: { step(): Promise<void>; pending(): boolean };
+  /** how long history and the per-profile event index are kept (default: forever). */
+  readonly historyRetention?: HistoryRetention;
 }
 
 export interface EngineStats {
@@ -109,6 +112,8 @@ export class Engine {
   #dirtySince = Number.POSITIVE_INFINITY;
   #failure: unknown = undefined;
   #catchingUp = false;
+  /** history and event-index writes for the next checkpoint. */
+  readonly #history: HistoryCollector;
 
   private constructor(options: EngineOptions) {
     this.#o = {
@@ -121,15 +126,20 @@ export class Engine {
       maxBatch: 2000,
       consumer: 'engine',
       partitions: 16,
+      historyRetention: { historyMs: 0, eventsMs: 0 },
       ...options,
     };
+    this.#history = new HistoryCollector(this.#o.historyRetention);
     const meta = options.store.meta();
     this.#position = meta.position;
     this.#published = meta.publishedThrough;
     this.runtime = new Runtime({
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
-      onChange: (c) => (this.#batch.size !== 0 && this.#batch.has(c.definitionId) ? this.#held : this.#outbox).push(c),
+      onChange: (c) => {
+        this.#history.change(c);
+        (this.#batch.size !== 0 && this.#batch.has(c.definitionId) ? this.#held : this.#outbox).push(c);
+      },
       watermark: meta.watermark,
     });
     for (const t of options.store.timers()) this.runtime.restoreTimer(t.space, t.id, t.wake);
@@ -183,12 +193,26 @@ export class Engine {
     this.stats.eventsSkipped += b.skipped;
     this.stats.merges += b.merges.length;
     this.#uncheckpointedEvents += b.events.length + b.skipped;
+    this.#history.applied(b);
     this.#noteDirty();
   }
 
   /** Replaces a space's live plan (between batches: the open instant is closed first). */
   setPlan(space: string, plan: Plan): void {
     this.runtime.setPlan(space, plan);
+  }
+
+  /**
+   * Records history computed outside this runtime (a backfill's changes, at their true instants);
+   * it is written with the next checkpoint.
+   */
+  recordHistory(changes: readonly Change[]): void {
+    this.#history.changes(changes);
+  }
+
+  /** Drops a superseded version's history (from the next checkpoint on, in bounded steps). */
+  compactHistory(space: string, definitionId: string, version: number): void {
+    this.#history.compact(space, definitionId, version);
   }
 
   /** Emits changes computed outside the runtime (a version switch's difference); they go out with the next checkpoint. */
@@ -329,6 +353,7 @@ export class Engine {
       records,
       publishedThrough: this.#published,
       identity: this.#o.resolver.checkpointWrites?.(),
+      history: this.#history.take(this.runtime.watermark),
       held,
       releasedHeld: released,
     });

@@ -12,6 +12,8 @@ export interface EvaluateOptions {
 
 export interface EvaluatedBatch extends ResolvedBatch {
   readonly mode: 'replay' | 'live';
+  /** the instant each event was applied at (it counts from max(timestamp, instant)). */
+  readonly instants: readonly number[];
 }
 
 /**
@@ -23,8 +25,9 @@ export function evaluateBatch(runtime: Runtime, options: EvaluateOptions): Opera
     const now = options.clock();
     const newest = batch.events.length === 0 ? now : batch.events[batch.events.length - 1]!.event.receivedAt;
     const mode = newest < now - options.catchUpLagMs ? 'replay' : 'live';
-    if (mode === 'replay') runtime.replay(batch.events, now);
-    else runtime.live(batch.events, now);
-    return { ...batch, mode };
+    const instants: number[] = [];
+    if (mode === 'replay') runtime.replay(batch.events, now, instants);
+    else runtime.live(batch.events, now, instants);
+    return { ...batch, mode, instants };
   });
 }

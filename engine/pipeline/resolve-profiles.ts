@@ -9,6 +9,8 @@ export interface ResolvedEvent {
   readonly profileId: string;
   /** merges this event's identifiers caused, applied right before the event. */
   readonly merges?: readonly ProfileMerge[];
+  /** its position in the event log. */
+  readonly seq: number;
 }
 
 /** A batch after identity resolution: events with their profile, merges in order, the last log position. */
@@ -25,11 +27,11 @@ export function resolveProfiles(resolver: IdentityResolver): OperatorFunction<re
     const events: ResolvedEvent[] = [];
     const merges: ProfileMerge[] = [];
     let skipped = 0;
-    for (const { event } of batch) {
+    for (const { event, seq } of batch) {
       const r = resolver.resolve(event);
       if (r.merges.length > 0) merges.push(...r.merges);
       if (r.profileId === null) skipped++;
-      else events.push(r.merges.length > 0 ? { event, profileId: r.profileId, merges: r.merges } : { event, profileId: r.profileId });
+      else events.push(r.merges.length > 0 ? { event, profileId: r.profileId, merges: r.merges, seq } : { event, profileId: r.profileId, seq });
     }
     return { events, merges, lastSeq: batch.length === 0 ? 0 : batch[batch.length - 1]!.seq, skipped };
   });

@@ -26,7 +26,7 @@ import type { InstanceProgram } from '../plan/compile-instances.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
-import { changeId, type Change } from './change.ts';
+import { causeOf, changeId, type Change, type ChangeCause } from './change.ts';
 import { accountProfileId, bindProfile, createProfileState, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
@@ -41,6 +41,8 @@ export interface PendingEntry {
   readonly hidden?: readonly string[];
   /** every definition is due (after a merge or a new member). */
   readonly everything?: boolean;
+  /** the message id of the last event applied to it at the open instant (its changes' cause). */
+  readonly cause?: string;
 }
 
 /**
@@ -97,6 +99,8 @@ export class Slot {
   hiddenFlips: number[] = [];
   /** fingerprints of the nodes whose state changed since the last checkpoint (derived changes — expiry, compaction — are not tracked: they replay identically). */
   dirtyNodes: string[] = [];
+  /** the message id of the last event that touched the profile at the open instant; null: only time did (a timer). */
+  cause: string | null = null;
   constructor(
     readonly key: string,
     public state: ProfileState,
@@ -258,13 +262,16 @@ class SpaceRuntime implements EvalContext {
       slot.everything = false;
       slot.all = false;
     }
+    // Built once per evaluation, and only when something changes.
+    let cause: ChangeCause | undefined;
     if (slot.all) {
       // A new profile starts from the empty profile's outputs (no evaluation needed for those).
       for (const [d, value] of accounts ? this.baseline.accounts : this.baseline.users) {
         const def = defs[d]!;
         cells[d] = { v: value, at: now, flip: Number.POSITIVE_INFINITY };
         if (def.hidden) continue;
-        emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true) : traitChange(def, st, now, value, undefined));
+        cause ??= causeOf(slot.cause);
+        emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true, cause) : traitChange(def, st, now, value, undefined, cause));
       }
     }
     const aggs = slot.aggs;
@@ -330,7 +337,8 @@ class SpaceRuntime implements EvalContext {
       const isAudience = def.input.kind === 'audience';
       const next = isAudience ? (value === true ? true : undefined) : value;
       if (isAudience ? next !== previous : !sameValue(previous, next)) {
-        change = isAudience ? membershipChange(def, st, now, next === true) : traitChange(def, st, now, next, previous);
+        cause ??= causeOf(slot.cause);
+        change = isAudience ? membershipChange(def, st, now, next === true, cause) : traitChange(def, st, now, next, previous, cause);
         if (def.hidden) this.hiddenFlipped(slot, d);
         else emit(change);
         const dependents = def.dependents;
@@ -349,6 +357,7 @@ class SpaceRuntime implements EvalContext {
       }
       if (flip !== Number.POSITIVE_INFINITY) this.schedule(flip, slot, def.fp);
     }
+    slot.cause = null;
     this.slot = null;
   }
 
@@ -365,10 +374,10 @@ class SpaceRuntime implements EvalContext {
   }
 }
 
-function membershipChange(def: CompiledDefinition, st: ProfileState, at: number, isIn: boolean): Change {
+function membershipChange(def: CompiledDefinition, st: ProfileState, at: number, isIn: boolean, cause: ChangeCause): Change {
   const input = def.input;
   if (st.collection === 'accounts') {
-    return { ...accountBase(def, st, at, isIn ? 'e' : 'x'), kind: isIn ? 'enter' : 'exit', audienceKey: input.key };
+    return { ...accountBase(def, st, at, isIn ? 'e' : 'x', cause), kind: isIn ? 'enter' : 'exit', audienceKey: input.key };
   }
   return {
     id: changeId(input.id, input.version, st.id, at, isIn ? 'e' : 'x'),
@@ -378,12 +387,13 @@ function membershipChange(def: CompiledDefinition, st: ProfileState, at: number,
     version: input.version,
     profileId: st.id,
     at,
+    cause,
     kind: isIn ? 'enter' : 'exit',
     audienceKey: input.key,
   };
 }
 
-function accountBase(def: CompiledDefinition, st: ProfileState, at: number, direction: 'e' | 'x' | 't') {
+function accountBase(def: CompiledDefinition, st: ProfileState, at: number, direction: 'e' | 'x' | 't', cause: ChangeCause) {
   const input = def.input;
   return {
     id: changeId(input.id, input.version, st.id, at, direction),
@@ -393,13 +403,14 @@ function accountBase(def: CompiledDefinition, st: ProfileState, at: number, dire
     version: input.version,
     profileId: st.id,
     at,
+    cause,
     users: [...st.links],
   };
 }
 
-function traitChange(def: CompiledDefinition, st: ProfileState, at: number, value: unknown, previous: unknown): Change {
+function traitChange(def: CompiledDefinition, st: ProfileState, at: number, value: unknown, previous: unknown, cause: ChangeCause): Change {
   const input = def.input;
-  if (st.collection === 'accounts') return { ...accountBase(def, st, at, 't'), kind: 'trait', traitKey: input.key, value, previous };
+  if (st.collection === 'accounts') return { ...accountBase(def, st, at, 't', cause), kind: 'trait', traitKey: input.key, value, previous };
   return {
     id: changeId(input.id, input.version, st.id, at, 't'),
     space: st.space,
@@ -408,6 +419,7 @@ function traitChange(def: CompiledDefinition, st: ProfileState, at: number, valu
     version: input.version,
     profileId: st.id,
     at,
+    cause,
     kind: 'trait',
     traitKey: input.key,
     value,
@@ -487,6 +499,7 @@ export class Runtime {
       for (const account of slot.state.links) {
         const a = this.slot(slot.state.space, account);
         a.hiddenFlips.push(d);
+        a.cause = slot.cause;
         this.enqueue(a);
       }
     };
@@ -539,9 +552,9 @@ export class Runtime {
    * them): every aggregate state is merged, custom traits keep the newest write, and every definition
    * is re-evaluated for the survivor — as if all events had been seen under one profile. The absorbed
    * profile leaves every audience and loses every computed trait (those changes are emitted at this
-   * instant) and is deleted at the next checkpoint.
+   * instant) and is deleted at the next checkpoint. `messageId`: the event whose identifiers linked them (the changes' cause).
    */
-  merge(space: string, from: string, into: string): void {
+  merge(space: string, from: string, into: string, messageId?: string): void {
     if (from === into || !this.exists(space, from)) return;
     const plan = this.space(space).plan;
     const a = this.slot(space, from);
@@ -586,16 +599,18 @@ export class Runtime {
       account.state.links = users;
       if (!dst.links.includes(accountId)) dst.links.push(accountId);
       account.everything = true;
+      account.cause = messageId ?? null;
       this.enqueue(account);
     }
     src.links = [];
     const cells = src.cells;
+    const cause: ChangeCause = messageId === undefined ? { type: 'merge' } : { type: 'merge', messageId };
     for (let d = 0; d < cells.length; d++) {
       const cell = cells[d];
       if (cell === undefined || cell.v === undefined) continue;
       const def = plan.definitions[d]!;
       if (def.hidden) continue;
-      this.onChange(def.input.kind === 'audience' ? membershipChange(def, src, now, false) : traitChange(def, src, now, undefined, cell.v));
+      this.onChange(def.input.kind === 'audience' ? membershipChange(def, src, now, false, cause) : traitChange(def, src, now, undefined, cell.v, cause));
     }
     src.cells = [];
     src.aggs = [];
@@ -607,6 +622,7 @@ export class Runtime {
     // The survivor: every definition from the merged state, at this instant.
     b.everything = true;
     b.all = false;
+    b.cause = messageId ?? null;
     this.enqueue(b);
   }
 
@@ -620,6 +636,7 @@ export class Runtime {
     bindProfile(st, sr.plan);
     const now = this.w;
     if (now > st.lastSeen) st.lastSeen = now;
+    slot.cause = event.messageId;
     const ctxTraits = (event.context as { traits?: unknown } | null)?.traits;
     if (ctxTraits !== null && typeof ctxTraits === 'object' && !Array.isArray(ctxTraits)) {
       this.applyTraits(slot, ctxTraits as Record<string, unknown>, event.timestamp);
@@ -665,6 +682,7 @@ export class Runtime {
         for (const account of st.links) {
           const a = this.slot(event.space, account);
           a.aggs.push(i);
+          a.cause = event.messageId;
           this.enqueue(a);
         }
       }
@@ -688,6 +706,7 @@ export class Runtime {
     if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp);
     const now = this.w;
     if (now > account.state.lastSeen) account.state.lastSeen = now;
+    account.cause = event.messageId;
     this.enqueue(account);
   }
 
@@ -811,27 +830,31 @@ export class Runtime {
 
   /**
    * A live batch at wall-clock time `now`: the instant is `max(now, W + 1)` so every batch gets an
-   * instant of its own; events are applied there and the instant is closed.
+   * instant of its own; events are applied there and the instant is closed. `instants` (optional)
+   * receives the instant each event was applied at.
    */
-  live(events: ReadonlyArray<RuntimeInput>, now: number): void {
+  live(events: ReadonlyArray<RuntimeInput>, now: number, instants?: number[]): void {
     this.advanceTo(Math.max(now, this.w + 1));
     for (const input of events) {
-      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into);
+      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into, input.event.messageId);
       this.apply(input.event, input.profileId);
+      instants?.push(this.w);
     }
     this.close();
   }
 
   /**
    * Event-time replay: the watermark follows event time (never beyond `cap`, the wall clock, so an
-   * event from the future waits for its instant); the last instant stays open.
+   * event from the future waits for its instant); the last instant stays open. `instants` (optional)
+   * receives the instant each event was applied at.
    */
-  replay(events: ReadonlyArray<RuntimeInput>, cap = Number.POSITIVE_INFINITY): void {
+  replay(events: ReadonlyArray<RuntimeInput>, cap = Number.POSITIVE_INFINITY, instants?: number[]): void {
     for (const input of events) {
       const t = Math.min(input.event.timestamp, cap);
       if (t > this.w) this.advanceTo(t);
-      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into);
+      if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into, input.event.messageId);
       this.apply(input.event, input.profileId);
+      instants?.push(this.w);
     }
   }
 
@@ -876,6 +899,7 @@ export class Runtime {
         flips: [...slot.flips],
         hidden: slot.hiddenFlips.map((d) => plan.definitions[d]!.fp),
         everything: slot.everything,
+        ...(slot.cause === null ? {} : { cause: slot.cause }),
       };
     });
   }
@@ -896,6 +920,7 @@ export class Runtime {
       if (d !== undefined) slot.hiddenFlips.push(d);
     }
     slot.everything ||= pending.everything === true;
+    if (pending.cause !== undefined) slot.cause = pending.cause;
     this.enqueue(slot);
   }
 

@@ -16,6 +16,9 @@ import type { Change } from '../runtime/change.ts';
 import { aggregatesByFingerprint, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
 import { byKey, compareKeys } from './keys.ts';
+import { EventIndex } from '../history/event-index.ts';
+import { HistoryStore } from '../history/history-store.ts';
+import { writeHistory, type HistoryWrites } from '../history/history-writes.ts';
 
 /**
  * Layout (keys sort by profile, so a checkpoint writes clustered keys — DESIGN §4):
@@ -40,6 +43,9 @@ import { byKey, compareKeys } from './keys.ts';
  *   `id_merges` [space, oldProfileId] → {into, at, messageId, eventType} (chains followed on lookup);
  *   `id_accounts` [space, groupId] → first seen; `id_account_users` [space, groupId, profileId] → linked at;
  *   `id_meta` [space] → the next profile creation number.
+ * - membership history (`history`, `history_versions`, `history_sizes`, `history_meta`) and the
+ *   per-profile event index (`profile_events`, `profile_merges`), also in the same transaction:
+ *   engine/history/README.md.
  * Writes go in key order: LMDB appends sorted keys far faster than scattered ones.
  */
 
@@ -78,6 +84,8 @@ export interface CheckpointInput {
   readonly publishedThrough: number;
   /** the identity graph's changes since the last checkpoint. */
   readonly identity?: IdentityWrites | undefined;
+  /** membership history and the per-profile event index (engine/history). */
+  readonly history?: HistoryWrites | undefined;
   /** BATCH definitions whose held changes a run published: their `held` rows are cleared first … */
   readonly releasedHeld?: ReadonlyArray<readonly [space: string, definitionId: string]>;
   /** … then the changes held since (last per profile wins). */
@@ -179,6 +187,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #idAccountUsers: Database<AccountUserRecord, [string, string, string]>;
   readonly #idMeta: Database<{ next: number }, [string]>;
   #closed = false;
+  /** membership history (engine/history/history-store.ts), in this environment. */
+  readonly history: HistoryStore;
+  /** the per-profile event index (engine/history/event-index.ts), in this environment. */
+  readonly events: EventIndex;
 
   private constructor(readonly path: string, readOnly: boolean) {
     mkdirSync(path, { recursive: true });
@@ -197,6 +209,8 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     this.#idAccounts = this.#env.openDB({ name: 'id_accounts', encoding: 'msgpack' });
     this.#idAccountUsers = this.#env.openDB({ name: 'id_account_users', encoding: 'msgpack' });
     this.#idMeta = this.#env.openDB({ name: 'id_meta', encoding: 'msgpack' });
+    this.history = new HistoryStore(this.#env);
+    this.events = new EventIndex(this.#env);
   }
 
   /** Opens (creating) the store at `path`. `readOnly` handles serve the API beside a running engine. */
@@ -357,6 +371,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
           }
         }
         if (input.identity !== undefined) this.#writeIdentity(input.identity);
+        if (input.history !== undefined) writeHistory(this.history, this.events, input.history);
         for (const { key, value } of outputWrites) {
           if (value === null) this.#published.remove(key);
           else this.#published.put(key, value);

@@ -13,6 +13,7 @@ import type { Change } from '../../engine/runtime/change.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
+import { dumpHistory, historyLines } from '../support/history.ts';
 
 const END = Date.parse('2026-06-01T00:00:00Z');
 const EVENTS = [...generateEvents({ seed: 7, events: 4000, profiles: 60, spanMs: 3 * 86_400_000, end: END - 86_400_000 })];
@@ -29,7 +30,7 @@ type CrashPoint = 'applied' | 'committed' | 'published';
  * `crashes` lists (point, nth occurrence) at which the process "dies": the in-memory engine is dropped,
  * handles are closed without a final checkpoint, and a new engine restores from LMDB and the log.
  */
-async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number }> {
+async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number; history: string[] }> {
   const random = new Random(seed);
   const eventLog = await openEventLog({ dataDir: dir });
   await eventLog.append(EVENTS);
@@ -75,17 +76,28 @@ async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint
   const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
   await changeLog.close();
   await eventLog.close();
-  return { changes, restarts };
+  const store = CheckpointStore.open(join(dir, 'engine'), { readOnly: true });
+  const profiles = [...new Set(EVENTS.map((e) => `user_id:${e.userId}`))];
+  const history = dumpHistory(store, 'spa_bench', profiles, { from: END - 5 * 86_400_000, to: CLOCK });
+  await store.close();
+  return { changes, restarts, history };
 }
 
 const canonical = (cs: Change[]) => cs.map((c) => JSON.stringify(c)).sort();
 
 let reference: Change[] = [];
+let referenceHistory: string[] = [];
 
 test('uninterrupted run produces changes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
   try {
-    reference = (await run(dir, 1, [])).changes;
+    const uninterrupted = await run(dir, 1, []);
+    reference = uninterrupted.changes;
+    referenceHistory = uninterrupted.history;
+    // every change is in the history once, with its cause, and every applied event is indexed
+    assert.equal(referenceHistory.filter((l) => l.startsWith('h ')), historyLines(reference));
+    assert.ok(reference.every((c) => c.cause !== undefined), 'every change has its cause');
+    assert.is(referenceHistory.filter((l) => l.startsWith('e ')).length, EVENTS.filter((e) => e.userId !== null).length);
     assert.ok(reference.length > 100, `only ${reference.length} changes`);
     assert.ok(reference.some((c) => c.kind === 'exit'));
     assert.ok(reference.some((c) => c.kind === 'trait'));
@@ -106,11 +118,13 @@ for (let seed = 11; seed < 11 + RUNS; seed++) {
     const crashes = [{ point: 'applied' as const, at: random.int(1, 3) }, ...Array.from({ length: 3 }, () => ({ point: random.pick(points), at: random.int(1, 4) }))];
     const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
     try {
-      const { changes, restarts } = await run(dir, seed, crashes);
+      const { changes, restarts, history } = await run(dir, seed, crashes);
       assert.ok(restarts >= 1, 'no crash happened');
       const ids = changes.map((c) => c.id);
       assert.is(new Set(ids).size, ids.length, 'duplicate change ids on the change log');
       assert.equal(canonical(changes), canonical(reference));
+      // the history, its sizes and the event index: nothing lost, nothing written twice
+      assert.equal(history, referenceHistory);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

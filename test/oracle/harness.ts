@@ -125,3 +125,20 @@ export function checkAgainstOracle(defs: readonly DefinitionInput[], run: Engine
     }
   }
 }
+
+/**
+ * Instants to check the history at, from random numbers `picks`: uniform over the run, at and just
+ * before engine changes, and minute-aligned (where size series are exact).
+ */
+export function historyInstants(run: EngineRun, picks: readonly number[]): number[] {
+  const lo = T0 - 60_000;
+  const span = run.end - lo;
+  const out = new Set<number>();
+  picks.forEach((p, i) => {
+    const change = run.changes.length === 0 ? undefined : run.changes[p % run.changes.length];
+    if (i % 3 === 0 || change === undefined) out.add(lo + (p % span));
+    else if (i % 3 === 1) out.add(change.at - (p % 2));
+    else out.add(Math.floor((change.at + (p % 120_000)) / 60_000) * 60_000);
+  });
+  return [...out].sort((a, b) => a - b);
+}
