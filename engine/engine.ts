@@ -204,9 +204,11 @@ export class Engine {
 
   /**
    * Records history computed outside this runtime (a backfill's changes, at their true instants);
-   * it is written with the next checkpoint.
+   * it is written with the next checkpoint. `replace`: a version computed again (enabled again) —
+   * its old history goes first.
    */
-  recordHistory(changes: readonly Change[]): void {
+  recordHistory(changes: readonly Change[], replace?: { readonly space: string; readonly definitionId: string; readonly version: number }): void {
+    if (replace !== undefined) this.#history.replace(replace.space, replace.definitionId, replace.version);
     this.#history.changes(changes);
   }
 

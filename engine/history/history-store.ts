@@ -231,6 +231,17 @@ export class HistoryStore {
     this.#meta.put(['compact', space, definitionId, version], true);
   }
 
+  /**
+   * Drops a version's history at once (records and sizes; the catalog entry stays): before the
+   * history of the same version computed again is written, in the same transaction. Rare (a
+   * definition enabled again) and proportional to the version's history.
+   */
+  dropVersion(space: string, definitionId: string, version: number): void {
+    for (const db of [this.#records, this.#sizes] as unknown as Array<Database<unknown, Array<string | number>>>) {
+      for (const k of [...db.getKeys({ start: [space, definitionId, version], end: [space, definitionId, version + 1] })]) db.remove(k);
+    }
+  }
+
   /** Deletes up to `budget` records (and size buckets) of versions being compacted; returns how many. */
   compactStep(budget: number): number {
     let done = 0;

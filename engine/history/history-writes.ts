@@ -14,6 +14,8 @@ export interface HistoryWrites {
   readonly merges: readonly IndexedMerge[];
   /** superseded versions whose history goes. */
   readonly compact: ReadonlyArray<{ readonly space: string; readonly definitionId: string; readonly version: number }>;
+  /** versions computed again: their history goes before `changes` are written (at once, in this checkpoint). */
+  readonly replace?: ReadonlyArray<{ readonly space: string; readonly definitionId: string; readonly version: number }>;
   /** history before this instant may go (−∞: keep everything) … */
   readonly horizon: number;
   /** … and index entries of events before this one. */
@@ -43,6 +45,7 @@ export class HistoryCollector {
   #changes: Change[] = [];
   #batches: AppliedBatch[] = [];
   #compact: Array<{ space: string; definitionId: string; version: number }> = [];
+  #replace: Array<{ space: string; definitionId: string; version: number }> = [];
 
   constructor(readonly retention: HistoryRetention) {}
 
@@ -63,6 +66,12 @@ export class HistoryCollector {
     this.#compact.push({ space, definitionId, version });
   }
 
+  /** The version's history so far goes (at the next checkpoint, before what is collected is written). */
+  replace(space: string, definitionId: string, version: number): void {
+    this.#replace.push({ space, definitionId, version });
+    this.#changes = this.#changes.filter((c) => c.space !== space || c.definitionId !== definitionId || c.version !== version);
+  }
+
   /** Everything collected since the last call, for the checkpoint at `watermark`. */
   take(watermark: number): HistoryWrites {
     const events: IndexedEvent[] = [];
@@ -80,18 +89,21 @@ export class HistoryCollector {
       events,
       merges,
       compact: this.#compact,
+      replace: this.#replace,
       horizon: this.retention.historyMs > 0 ? watermark - this.retention.historyMs : Number.NEGATIVE_INFINITY,
       eventHorizon: this.retention.eventsMs > 0 ? watermark - this.retention.eventsMs : Number.NEGATIVE_INFINITY,
     };
     this.#changes = [];
     this.#batches = [];
     this.#compact = [];
+    this.#replace = [];
     return writes;
   }
 }
 
 /** Writes one checkpoint's history (inside its transaction). */
 export function writeHistory(history: HistoryStore, index: EventIndex, w: HistoryWrites): void {
+  for (const r of w.replace ?? []) history.dropVersion(r.space, r.definitionId, r.version);
   const records = history.write(w.changes);
   index.write(w.events, w.merges);
   for (const c of w.compact) history.requestCompaction(c.space, c.definitionId, c.version);

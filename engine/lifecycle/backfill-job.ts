@@ -3,6 +3,7 @@ import type { EventLog } from '../log/event-log.ts';
 import type { IdentityResolver } from '../identity/resolver.ts';
 import { compilePlan, type CompileOptions } from '../plan/compile.ts';
 import type { DefinitionInput, Plan } from '../plan/plan.ts';
+import type { Change } from '../runtime/change.ts';
 import type { DefinitionCell } from '../runtime/profile-state.ts';
 import { Runtime, type RuntimeInput } from '../runtime/runtime.ts';
 
@@ -20,6 +21,8 @@ export interface BackfillOptions {
   readonly resolver: IdentityResolver;
   readonly clock: () => number;
   readonly compile?: CompileOptions;
+  /** keep the target versions' changes (their history, recorded at the switch). */
+  readonly history?: boolean;
 }
 
 /**
@@ -34,6 +37,8 @@ export class BackfillJob {
   readonly targetFps: ReadonlySet<string>;
   /** the last log position replayed. */
   position = 0;
+  /** the target versions' changes at their true instants (with `history`). */
+  readonly history: Change[] = [];
   readonly startedAt: number;
   #events = 0;
   readonly #o: BackfillOptions;
@@ -45,7 +50,8 @@ export class BackfillJob {
     if (failed.length > 0) throw new BackfillError(failed.map(([, e]) => e.message).join('; '));
     this.plan = plan;
     this.targetFps = new Set(plan.definitions.filter((d) => options.targets.has(d.input.id)).map((d) => d.fp));
-    this.runtime = new Runtime({ plans: new Map([[options.space, plan]]), onChange: () => {} });
+    const keep = options.history === true ? (c: Change) => options.targets.has(c.definitionId) && this.history.push(c) : () => {};
+    this.runtime = new Runtime({ plans: new Map([[options.space, plan]]), onChange: keep });
     this.startedAt = options.clock();
   }
 

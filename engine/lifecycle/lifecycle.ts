@@ -7,7 +7,7 @@ import type { Definition } from '../lang/ast.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { IdentityResolver } from '../identity/resolver.ts';
 import type { Change } from '../runtime/change.ts';
-import { changeId } from '../runtime/change.ts';
+import { changeId, TIME_CAUSE } from '../runtime/change.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { DefinitionCell } from '../runtime/profile-state.ts';
 import { BackfillError, BackfillJob } from './backfill-job.ts';
@@ -36,6 +36,10 @@ export interface LifecycleEngine {
   replaceHeld(space: string, definitionId: string, changes: readonly Change[]): void;
   /** a BATCH run: publishes what changed since the last one. */
   releaseHeld(space: string, definitionId: string, at: number): number;
+  /** records a backfill's changes as its version's history (`replace`: the version is recomputed, its old history goes). */
+  recordHistory(changes: readonly Change[], replace?: { readonly space: string; readonly definitionId: string; readonly version: number }): void;
+  /** drops a superseded version's history. */
+  compactHistory(space: string, definitionId: string, version: number): void;
 }
 
 export interface LifecycleOptions {
@@ -151,7 +155,7 @@ export class Lifecycle {
         const key = `${d.id}@${newest.version}`;
         if (this.#jobs.has(key)) continue;
         try {
-          this.#jobs.set(key, { definition: d, version: newest, backfill: this.#backfill(space, [[d, newest]], defs), lastReport: 0 });
+          this.#jobs.set(key, { definition: d, version: newest, backfill: this.#backfill(space, [[d, newest]], defs, true), lastReport: 0 });
           reports.push([d.id, newest.version, { status: 'Backfilling', progress: 0 }]);
         } catch (err) {
           if (!(err instanceof BackfillError)) throw err;
@@ -200,7 +204,7 @@ export class Lifecycle {
   }
 
   /** A backfill of `versions` (definition, version) with everything they read, each at its live version. */
-  #backfill(space: string, versions: ReadonlyArray<readonly [ComputeDefinition, ComputeVersion]>, defs: readonly ComputeDefinition[]): BackfillJob {
+  #backfill(space: string, versions: ReadonlyArray<readonly [ComputeDefinition, ComputeVersion]>, defs: readonly ComputeDefinition[], history = false): BackfillJob {
     const byKey = new Map(defs.map((x) => [x.key, x]));
     const inputs = new Map<string, DefinitionInput>();
     for (const [d, v] of versions) inputs.set(d.id, inputOf(d, v));
@@ -223,6 +227,7 @@ export class Lifecycle {
       eventLog: this.#o.eventLog,
       resolver: this.#o.resolver,
       clock: this.#o.clock,
+      history,
       ...(this.#o.compile === undefined ? {} : { compile: this.#o.compile }),
     });
   }
@@ -286,7 +291,15 @@ export class Lifecycle {
     }
     // …and only the difference is announced: a new definition's members at the instants they entered.
     const fresh = d.liveVersion === null;
-    const changes = difference(d, v.version, space, now, fresh, before, after);
+    const changes = withCauses(difference(d, v.version, space, now, fresh, before, after), fresh, job.backfill.history, d.liveVersion);
+    // History: the backfill's changes at their true instants. A recomputed version (enabled again)
+    // replaces its own; an older version goes when the new one's history reaches as far back.
+    const replaced = d.liveVersion === v.version ? { space, definitionId: d.id, version: v.version } : undefined;
+    engine.recordHistory(job.backfill.history, replaced);
+    const old = d.versions.find((x) => x.version === d.liveVersion);
+    if (old !== undefined && old !== v && (inputOf(d, v).since ?? Number.NEGATIVE_INFINITY) <= (inputOf(d, old).since ?? Number.NEGATIVE_INFINITY)) {
+      engine.compactHistory(space, d.id, old.version);
+    }
     if (d.computeCadence.type === 'BATCH' && !fresh) engine.replaceHeld(space, d.id, changes);
     else engine.announce(changes);
     await this.#o.registry.reportStatus(d.id, v.version, { status: 'Live', progress: 1 });
@@ -398,6 +411,16 @@ function sameInputs(a: ReadonlyMap<string, DefinitionInput>, b: ReadonlyMap<stri
     if (y === undefined || y.version !== x.version || y.since !== x.since) return false;
   }
   return true;
+}
+
+/**
+ * The causes of a switch's announced changes: a new definition's member entered for the reason its
+ * history says (the backfill's change at that instant); otherwise the change is the version switch.
+ */
+function withCauses(changes: readonly Change[], fresh: boolean, history: readonly Change[], from: number | null): Change[] {
+  if (!fresh) return changes.map((c) => ({ ...c, cause: { type: 'version', from: from ?? c.version } }));
+  const causes = new Map(history.map((c) => [`${c.profileId}\u0000${c.at}`, c.cause]));
+  return changes.map((c) => ({ ...c, cause: causes.get(`${c.profileId}\u0000${c.at}`) ?? TIME_CAUSE }));
 }
 
 /**
