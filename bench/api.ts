@@ -99,6 +99,16 @@ function eventsOf(i: number, now: number): FlockEvent[] {
   ];
 }
 
+/** Whether the kernel's DAMON runs a pageout scheme (it evicts cold page-cache pages, the store's included). */
+function damonPageout(): boolean {
+  try {
+    const root = '/sys/kernel/mm/damon/admin/kdamonds/0';
+    return readFileSync(`${root}/state`, 'utf8').trim() === 'on' && readFileSync(`${root}/contexts/0/schemes/0/action`, 'utf8').trim() === 'pageout';
+  } catch {
+    return false;
+  }
+}
+
 /** An event log over an array: only what `Engine.process` and `checkpoint` touch. */
 function arrayLog(events: readonly FlockEvent[]): EventLog {
   return {
@@ -272,7 +282,7 @@ async function main(): Promise<void> {
         note: `p50 ${traits.p50} ms, p99 ${traits.p99} ms; ${fmt(traits.ok)} answered 200, ${fmt(traits.non2xx)} other, ${traits.errors} errors; ${Buffer.byteLength(sample)} B bodies (13 traits); load average ${load0.toFixed(1)} at the start`,
       },
       {
-        measurement: `GET /traits, random profile of the first ${fmt(HOT)} (in the page cache), same load`,
+        measurement: `GET /traits, random profile of the first ${fmt(HOT)} (a hot set), same load`,
         value: `${fmt(hot.average)} requests/s`,
         note: `p50 ${hot.p50} ms, p99 ${hot.p99} ms; ${fmt(hot.ok)} answered 200, ${fmt(hot.non2xx)} other, ${hot.errors} errors`,
       },
@@ -284,12 +294,12 @@ async function main(): Promise<void> {
       {
         measurement: `in process: app.request() of /traits on the hot set (routing, auth, validation, read, JSON), no sockets`,
         value: `${fmt(inProcessRate)} requests/s`,
-        note: 'one at a time',
+        note: 'one at a time; app.request() builds a fetch Request per call, which the node server does not',
       },
       {
         measurement: `read floor, random of ${fmt(PROFILES)}: identity lookup + profile read + traits JSON, no HTTP`,
         value: `${fmt(floorAll.rate)} reads/s`,
-        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs: store pages read from disk when not cached`,
+        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs; 7 LMDB reads per profile (owner, profile, its nodes, 5 published outputs)${damonPageout() ? '; DAMON pageout runs on this machine and evicts cold page-cache pages, so random reads of the store fault to disk' : ''}`,
       },
       {
         measurement: `read floor, hot set of ${fmt(HOT)}`,
