@@ -6,10 +6,12 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import {
   directProfileLocator,
+  indexedProfileEvents,
   ProfileReader,
   type DefinitionRegistry,
   type EngineStats,
   type EventLog,
+  type EventSource,
   type ExplorerStore,
   type ProfileEventIndex,
   type ProfileLinkIndex,
@@ -26,6 +28,7 @@ import { managementRoutes } from './management/management-router.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 import { profileRoutes } from './profiles/profile-routes.ts';
+import { historyRoutes } from './history/history-routes.ts';
 
 export interface AppDeps {
   readonly eventLog: Pick<EventLog, 'append'>;
@@ -46,6 +49,8 @@ export interface AppDeps {
   /** how Profile API identifiers find profiles; default: today's direct `user_id:` / `anonymous_id:` ids. */
   readonly locator?: ProfileLocator | undefined;
   readonly profileEvents?: ProfileEventIndex | undefined;
+  /** the event log by position: with it, the Profile API's `events` and explanations read the engine's per-profile event index. */
+  readonly eventSource?: EventSource | undefined;
   readonly profileLinks?: ProfileLinkIndex | undefined;
   /** Profile API requests per second per space (0 = none); default: none. */
   readonly profileRateLimit?: number | undefined;
@@ -95,11 +100,12 @@ export function createApp(deps: AppDeps): Hono {
       spaces: deps.spaces,
       reader: new ProfileReader(deps.store, deps.registry),
       locator: deps.locator ?? directProfileLocator,
-      events: deps.profileEvents,
+      events: deps.profileEvents ?? (deps.eventSource === undefined ? undefined : indexedProfileEvents(deps.store, deps.eventSource)),
       links: deps.profileLinks,
       requestsPerSecond: deps.profileRateLimit ?? 0,
       clock,
     });
+    historyRoutes(api, { registry: deps.registry, store: deps.store, locator: deps.locator ?? directProfileLocator, events: deps.eventSource });
   }
   opsRoutes(api, { readiness: deps.readiness ?? (() => ({ ready: true, details: {} })), metrics: metrics.registry, version: VERSION });
   app.route('/', api);

@@ -68,6 +68,13 @@ export { identityLinkIndex, identityProfileLocator } from './profiles/identity-l
 export { ExplorerStore, STEP_MS, type RecentChange, type SizePoint, type Step } from './explorer/explorer-store.ts';
 export { followChanges, type ChangeFollower } from './explorer/change-follower.ts';
 
+// membership history, as-of queries and explanations
+export { holds, outputOf, SIZE_STEP_MS, type HistoryEntry, type HistoryVersion, type MemberAt, type SizeStep } from './history/history-store.ts';
+export { explainProfile, historyRange, historyVersion, type ExplanationResult, type HistoryVersionInfo } from './history/history-reader.ts';
+export { ExplainError, type ConditionExplanation, type Explanation, type ExplainEvent, type LastChange } from './history/explain.ts';
+export { indexedProfileEvents, profileEvent, type EventSource } from './history/profile-events.ts';
+export type { ChangeCause } from './runtime/change.ts';
+
 // identity resolution
 export { IdentityGraph, type IdentityGraphOptions, type IdentityStats, type Refusal } from './identity/identity-graph.ts';
 export {

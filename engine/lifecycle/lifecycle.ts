@@ -205,24 +205,9 @@ export class Lifecycle {
 
   /** A backfill of `versions` (definition, version) with everything they read, each at its live version. */
   #backfill(space: string, versions: ReadonlyArray<readonly [ComputeDefinition, ComputeVersion]>, defs: readonly ComputeDefinition[], history = false): BackfillJob {
-    const byKey = new Map(defs.map((x) => [x.key, x]));
-    const inputs = new Map<string, DefinitionInput>();
-    for (const [d, v] of versions) inputs.set(d.id, inputOf(d, v));
-    const queue = [...inputs.values()];
-    while (queue.length > 0) {
-      const input = queue.pop()!;
-      for (const key of traitKeysOf(input)) {
-        const ref = byKey.get(key);
-        if (ref === undefined || inputs.has(ref.id)) continue;
-        const refVersion = ref.versions.find((x) => x.version === ref.liveVersion) ?? ref.versions[ref.versions.length - 1]!;
-        const refInput = inputOf(ref, refVersion);
-        inputs.set(ref.id, refInput);
-        queue.push(refInput);
-      }
-    }
     return new BackfillJob({
       space,
-      inputs: [...inputs.values()],
+      inputs: computationInputs(versions, defs),
       targets: new Set(versions.map(([d]) => d.id)),
       eventLog: this.#o.eventLog,
       resolver: this.#o.resolver,
@@ -389,11 +374,31 @@ function nextRun(anchor: number, interval: number, at: number): number {
   return anchor + (Math.floor((at - anchor) / interval) + 1) * interval;
 }
 
+/** The inputs that compute `versions` (definition, version): them, and everything they read (transitively), each at its live version. */
+export function computationInputs(versions: ReadonlyArray<readonly [ComputeDefinition, ComputeVersion]>, defs: readonly ComputeDefinition[]): DefinitionInput[] {
+  const byKey = new Map(defs.map((x) => [x.key, x]));
+  const inputs = new Map<string, DefinitionInput>();
+  for (const [d, v] of versions) inputs.set(d.id, inputOf(d, v));
+  const queue = [...inputs.values()];
+  while (queue.length > 0) {
+    const input = queue.pop()!;
+    for (const key of traitKeysOf(input)) {
+      const ref = byKey.get(key);
+      if (ref === undefined || inputs.has(ref.id)) continue;
+      const refVersion = ref.versions.find((x) => x.version === ref.liveVersion) ?? ref.versions[ref.versions.length - 1]!;
+      const refInput = inputOf(ref, refVersion);
+      inputs.set(ref.id, refInput);
+      queue.push(refInput);
+    }
+  }
+  return [...inputs.values()];
+}
+
 /**
  * The plan input of one version. Without historical data it counts events from its creation (or
  * from when it was enabled again); with a lookback, from that many days before its creation.
  */
-function inputOf(d: ComputeDefinition, v: ComputeVersion): DefinitionInput {
+export function inputOf(d: ComputeDefinition, v: ComputeVersion): DefinitionInput {
   const base = { id: d.id, key: d.key, kind: d.kind, target: d.target, version: v.version, definition: v.definition };
   const created = Date.parse(v.createdAt);
   if (!d.options.includeHistoricalData) {

@@ -48,7 +48,8 @@ function request(route: Route, space: string): { url: string; body?: unknown } {
     .replace('{spaceId}', space)
     .replace('{id}', id!)
     .replace('{collection}', 'users')
-    .replace('{identifier}', 'user_id:alice');
+    .replace('{identifier}', 'user_id:alice')
+    .replace('{key}', 'buyers');
   if (route.method === 'POST' && url.endsWith('/previews')) return { url, body: { definition: { query: isTrait ? "event('A').count()" : "event('A').count() >= 1" } } };
   if (route.method === 'POST') return { url, body: { name: `made by ${space} ${Math.random()}`, definition: { query: isTrait ? "event('B').count()" : "event('B').count() >= 1" } } };
   if (route.method === 'PATCH') return { url, body: { description: `patched by ${space}` } };
@@ -82,6 +83,11 @@ test('the OpenAPI document lists every space route (management, explorer, Profil
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/metadata',
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/events',
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/links',
+    'GET /spaces/{spaceId}/audiences/{id}/history/members',
+    'GET /spaces/{spaceId}/computed-traits/{id}/history/size',
+    'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/timeline',
+    'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/as_of',
+    'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/explain/{key}',
   ]) {
     assert.ok(templates.has(expected), `${expected} is not in the document`);
   }

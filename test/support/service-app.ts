@@ -98,6 +98,8 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
   const explorer = ExplorerStore.open(join(dir, 'explorer'));
   let store: CheckpointStore | undefined;
   let changeLog: AppendLog | undefined;
+  // the engine's event log: it grows with each runEngine (explanations and `events` read it)
+  const log = memoryEventLog();
   const handle: StoreHandle = { get: () => store, close: async () => {} };
   const app = createApp({
     eventLog: memoryEventLog(),
@@ -107,6 +109,7 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
     store: handle,
     explorer,
     spaceIds: SERVICE_SPACES.map((s) => s.id),
+    eventSource: log,
     ...(identity ? { locator: identityProfileLocator(handle), profileLinks: identityLinkIndex(handle) } : {}),
     ...deps,
   });
@@ -126,13 +129,13 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
     async runEngine(events) {
       store ??= CheckpointStore.open(engineStorePath(dir));
       changeLog ??= await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-      const log = memoryEventLog();
+      const from = await log.lastSeq();
       await log.append(events);
       const plans = new Map<string, Plan>();
       for (const [space, inputs] of registry.planInputs()) plans.set(space, compilePlan(inputs).plan);
       const before = await changeLog.lastSeq();
       const engine = await Engine.open({ eventLog: log, changeLog, store, plans, resolver: identity ? new IdentityGraph({ source: store }) : new DirectResolver(), clock: () => clock.now, checkpointEvents: 1e9 });
-      engine.process(await log.read(1, events.length));
+      engine.process(await log.read(from + 1, events.length));
       engine.tick();
       await engine.checkpoint();
       const entries = await changeLog.read(before + 1, 1e6);

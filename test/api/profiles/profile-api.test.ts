@@ -100,12 +100,32 @@ test('not found, invalid identifiers and parameters: Segment error envelope', as
   assert.is((await s.profile(`${P}/user_id:eve/traits`)).status, 404);
 });
 
-test('events and links: 501 while the engine keeps no event index nor account links', async () => {
-  const events = await s.profile(`${P}/user_id:alice/events`);
-  assert.is(events.status, 501);
-  assert.is((await json(events))['error'].code, 'not_implemented');
+test('events from the engine’s per-profile event index (501 without the event log); links: 501 while the engine keeps no account links', async () => {
+  const events = await json(await s.profile(`${P}/user_id:alice/events`));
+  assert.equal(
+    events['data'].map((e: Json) => [e['type'], e['event'], e['properties']]),
+    [
+      ['track', 'Order Completed', { total: 12.5 }],
+      ['track', 'Order Completed', { total: 30 }],
+      ['identify', null, null],
+    ],
+  );
+  assert.equal(events['data'][0]['external_ids'], [{ collection: 'users', type: 'user_id', id: 'alice', encoding: 'none' }]);
+  const page = await json(await s.profile(`${P}/user_id:alice/events?limit=1&sort=asc`));
+  assert.equal([page['data'][0]['type'], page['cursor']['has_more']], ['identify', true]);
+  const rest = await json(await s.profile(`${P}/user_id:alice/events?limit=5&sort=asc&next=${page['cursor']['next']}`));
+  assert.equal(rest['data'].map((e: Json) => e['properties']?.['total']), [30, 12.5]);
+  assert.equal((await json(await s.profile(`${P}/user_id:alice/events?exclude=Order%20Completed`)))['data'].map((e: Json) => e['type']), ['identify']);
   assert.is((await s.profile(`${P}/user_id:alice/links`)).status, 501);
   assert.is((await s.profile(`${P}/user_id:nobody/events`)).status, 404, 'the profile is looked up first');
+  const noLog = await setup({ eventSource: undefined });
+  try {
+    const res = await noLog.profile(`${P}/user_id:alice/events`);
+    assert.is(res.status, 501);
+    assert.is((await json(res))['error'].code, 'not_implemented');
+  } finally {
+    await noLog.close();
+  }
 });
 
 test('events: with an index, Segment shapes, the 14-day floor, filters passed through, a base64 ts_ns::message_id cursor', async () => {
