@@ -157,14 +157,20 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
       request: { params: spaceParams, body: { required: true, content: { 'application/json': { schema: previewInputSchema } } } },
       responses: {
         201: { description: 'accepted (status RUNNING)', content: { 'application/json': { schema: z.object({ data: z.object({ [spec.preview]: previewSchema }) }) } } },
-        ...errors([400, 401, 422]),
+        ...errors([400, 401, 404, 409, 422]),
       },
     }),
     async (c) => {
       const { spaceId } = c.req.valid('param');
       const body = c.req.valid('json');
       const preview = await registryCall(() =>
-        registry.createPreview({ space: spaceId, kind: spec.kind, definition: body.definition, ...(body.options === undefined ? {} : { options: body.options }) }),
+        registry.createPreview({
+          space: spaceId,
+          kind: spec.kind,
+          definition: body.definition,
+          ...(body.options === undefined ? {} : { options: body.options }),
+          ...(body.compareTo === undefined ? {} : { compareTo: body.compareTo }),
+        }),
       );
       return c.json({ data: { [spec.preview]: presentPreview(preview) } } as never, 201);
     },

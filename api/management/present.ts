@@ -85,6 +85,8 @@ export function presentPreview(preview: PreviewRecord) {
     createdAt: preview.createdAt,
     ...(preview.size === undefined ? {} : { size: { count: preview.size } }),
     ...(preview.results === undefined ? {} : { results: preview.results.map((r) => ({ id: r.profileId, ...(r.value === undefined ? {} : { value: r.value }) })) }),
+    ...(preview.compareTo === undefined ? {} : { compareTo: preview.compareTo }),
+    ...(preview.difference === undefined ? {} : { difference: preview.difference }),
     ...(preview.failureReason === undefined ? {} : { failureReason: preview.failureReason }),
   };
 }

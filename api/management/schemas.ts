@@ -54,6 +54,8 @@ export const previewInputSchema = z
   .strictObject({
     definition: z.strictObject({ query: querySchema, type: targetTypeSchema.default('USERS') }),
     options: optionsInput.optional(),
+    /** preview an edit: the id of the definition it would change (the answer adds who would enter and exit). */
+    compareTo: z.string().min(1).optional(),
   })
   .meta({ id: 'PreviewInput' });
 
@@ -118,6 +120,9 @@ export const previewSchema = z
     createdAt: z.string(),
     size: z.object({ count: z.number().int() }).optional(),
     results: z.array(z.object({ id: z.string(), value: z.unknown().optional() })).optional(),
+    compareTo: z.string().optional(),
+    /** an edit's preview: profiles that would enter and exit (computed traits: whose value would change). */
+    difference: z.object({ enter: z.number().int(), exit: z.number().int(), changed: z.number().int() }).optional(),
     failureReason: z.string().optional(),
   })
   .meta({ id: 'Preview' });

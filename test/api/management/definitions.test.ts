@@ -243,6 +243,15 @@ test('previews: validated, RUNNING until the engine reports, then COMPLETED with
   assert.is((await s.manage('GET', '/spaces/spa_a/audiences/previews/prv_missing')).status, 404);
   const trait = await s.manage('POST', '/spaces/spa_a/computed-traits/previews', { definition: { query: "event('A').count()" } });
   assert.is((await json(trait))['data'].computedTraitPreview.status, 'RUNNING');
+  // an edit's preview names the definition; the engine reports who would enter and exit
+  const a = (await json(await create('audiences', buyers)))['data'].audience;
+  const edit = (await json(await s.manage('POST', '/spaces/spa_a/audiences/previews', { definition: { query: "event('Order Completed').count() >= 2" }, compareTo: a.id })))['data'].audiencePreview;
+  assert.is(edit.compareTo, a.id);
+  await s.registry.reportPreview(edit.id, { status: 'COMPLETED', size: 0, results: [], difference: { enter: 0, exit: 1, changed: 0 } });
+  const diff = (await json(await s.manage('GET', `/spaces/spa_a/audiences/previews/${edit.id}`)))['data'].audiencePreview;
+  assert.equal(diff.difference, { enter: 0, exit: 1, changed: 0 });
+  assert.is((await s.manage('POST', '/spaces/spa_a/audiences/previews', { definition: { query: "event('A').count() >= 1" }, compareTo: 'aud_missing' })).status, 404);
+  assert.is((await s.manage('POST', '/spaces/spa_a/computed-traits/previews', { definition: { query: "event('A').count()" }, compareTo: a.id })).status, 409, 'an audience edit is no computed trait');
 });
 
 test('unknown management routes answer in the Public API envelope', async () => {
