@@ -258,9 +258,11 @@ export function program(io: CliIo = PROCESS_IO): Command & { result: { code: num
       .option('--query <query>')
       .option('--query-file <path>')
       .addOption(new Option('--type <type>').choices(['USERS', 'ACCOUNTS']).default('USERS'))
+      .option('--compare-to <id>', 'preview an edit of this definition: who would enter and exit')
       .option('--timeout <seconds>', 'wait this long for the result (exit 3 if still running)', positive('timeout'), 60)
       .action(async (o: Json) => {
-        const created = (await call(conn(), 'POST', `${kind.path}/previews`, { definition: { query: queryOf(o), type: o['type'] } }))[kind.preview] as Json;
+        const body = { definition: { query: queryOf(o), type: o['type'] }, ...(o['compareTo'] === undefined ? {} : { compareTo: o['compareTo'] }) };
+        const created = (await call(conn(), 'POST', `${kind.path}/previews`, body))[kind.preview] as Json;
         const deadline = Date.now() + o['timeout'] * 1000;
         let preview = created;
         while (preview['status'] === 'RUNNING' && Date.now() < deadline) {
@@ -272,6 +274,8 @@ export function program(io: CliIo = PROCESS_IO): Command & { result: { code: num
         else if (preview['status'] === 'FAILED') out(`preview ${preview['id']} failed: ${preview['failureReason'] ?? 'no reason given'}`);
         else {
           out(`preview ${preview['id']}: ${preview['size']?.count ?? 0} profiles`);
+          const d = preview['difference'] as Json | undefined;
+          if (d !== undefined) out(`  against ${preview['compareTo']}: ${d['enter']} would enter, ${d['exit']} would exit${d['changed'] > 0 ? `, ${d['changed']} would change value` : ''}`);
           for (const r of (preview['results'] as Json[] | undefined) ?? []) out(`  ${r['id']}${r['value'] === undefined ? '' : `  ${JSON.stringify(r['value'])}`}`);
         }
         exitCode = preview['status'] === 'RUNNING' ? EXIT.timeout : preview['status'] === 'FAILED' ? EXIT.failed : EXIT.ok;

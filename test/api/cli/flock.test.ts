@@ -122,6 +122,15 @@ test('preview: diagnostics at once; the result once the engine reports it; exit 
   const running = await runningChild.done;
   assert.is(running.code, 3);
   assert.match(running.stdout, /still running/);
+  const a = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'to_edit', name: 'E', definition: { query: "event('A').count() >= 1", type: 'USERS' } });
+  const edit = background(['audiences', 'preview', '--query', "event('A').count() >= 2", '--compare-to', a.id, '--timeout', '30']);
+  let editPreview: Array<{ id: string }> = [];
+  for (let i = 0; i < 600 && editPreview.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    editPreview = s.registry.pendingPreviews().filter((x) => x.compareTo === a.id);
+  }
+  await s.registry.reportPreview(editPreview[0]!.id, { status: 'COMPLETED', size: 4, results: [], difference: { enter: 1, exit: 3, changed: 0 } });
+  assert.match((await edit.done).stdout, new RegExp(`against ${a.id}: 1 would enter, 3 would exit\\n`));
   const bad = await badChild.done;
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /not_scalar/);
