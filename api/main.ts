@@ -19,7 +19,6 @@ import {
   type SeedEntry,
 } from '../engine/index.ts';
 import { createApp } from './app.ts';
-import { fileDefinitionStatuses, type FileDefinitionStatuses } from './file-definition-statuses.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
 
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
     timeoutMs: config.natsTimeoutMs,
   });
 
-  // Definitions of the file, unparsed: what the registry is seeded with once the engine accepted them.
+  // Definitions of the file, unparsed: what the registry is seeded with.
   let seedEntries: SeedEntry[] = [];
   if (config.definitionsFile !== undefined) {
     const read = readDefinitionEntries(config.definitionsFile);
@@ -69,8 +68,19 @@ async function main(): Promise<void> {
     }
     seedEntries = read.entries;
   }
-  let statuses: FileDefinitionStatuses | undefined;
-  const earlyFailures: Array<{ space: string; id: string; reason: string }> = [];
+  // The definition registry (the management API writes it, the engine computes it), seeded from the
+  // definitions file before the engine starts.
+  const registry = DefinitionRegistry.open(DefinitionRegistry.pathIn(config.dataDir));
+  if (seedEntries.length > 0) {
+    const seeded = await registry.seed(seedEntries);
+    if (seeded.problems.length > 0) {
+      // (what was valid is kept; the start stops so the file gets fixed)
+      await registry.close();
+      await eventLog.close();
+      throw new Error(`${config.definitionsFile}: ${seeded.problems.join('\n')}`);
+    }
+    logger.info('definitions file seeded', { created: seeded.created.length, versioned: seeded.versioned.length, unchanged: seeded.unchanged.length });
+  }
 
   // The engine runs in its own thread: at full event rate its loop is busy nearly all the time.
   let engine: EngineThread | undefined;
@@ -83,21 +93,17 @@ async function main(): Promise<void> {
           partitions: config.partitions,
           stream,
           timeoutMs: config.natsTimeoutMs,
-          definitionsFile: config.definitionsFile,
+          registryPath: registry.path,
           tickMs: config.tickMs,
           checkpointMs: config.checkpointMs,
         },
         (m) => {
-          if (m.type === 'definition-failed') {
-            logger.error('definition failed', { space: m.space, id: m.id, code: m.code, problem: m.message });
-            if (statuses === undefined) earlyFailures.push({ space: m.space, id: m.id, reason: `${m.code}: ${m.message}` });
-            else statuses.failed(m.space, m.id, `${m.code}: ${m.message}`);
-          }
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
           if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
         },
       );
     } catch (error) {
+      await registry.close();
       await eventLog.close();
       throw error;
     }
@@ -105,19 +111,6 @@ async function main(): Promise<void> {
       logger.error('engine failed', { error });
       process.exit(1);
     });
-  }
-
-  // The definition registry (the management API writes it), seeded from the definitions file.
-  const registry = DefinitionRegistry.open(DefinitionRegistry.pathIn(config.dataDir));
-  if (seedEntries.length > 0) {
-    const seeded = await registry.seed(seedEntries);
-    logger.info('definitions file seeded', { created: seeded.created.length, versioned: seeded.versioned.length, unchanged: seeded.unchanged.length });
-    for (const problem of seeded.problems) logger.warn('definition not seeded', { problem });
-    if (engine !== undefined) {
-      statuses = fileDefinitionStatuses(registry, seedEntries, logger);
-      for (const f of earlyFailures) statuses.failed(f.space, f.id, f.reason);
-      await statuses.engineState('computing');
-    }
   }
 
   // Readiness: the engine has caught up with the log as it was when the engine started.
@@ -129,7 +122,6 @@ async function main(): Promise<void> {
     if (target === 0 || (position !== undefined && position >= target)) {
       caughtUp = true;
       logger.info('engine caught up', { position: position ?? 0, target });
-      void statuses?.engineState('live');
     }
     return caughtUp;
   };

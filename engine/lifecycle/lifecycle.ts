@@ -36,6 +36,8 @@ export interface LifecycleEngine {
   replaceHeld(space: string, definitionId: string, changes: readonly Change[]): void;
   /** a BATCH run: publishes what changed since the last one. */
   releaseHeld(space: string, definitionId: string, at: number): number;
+  /** commits state and outputs (a switch is checkpointed before its version is reported Live). */
+  checkpoint(): Promise<void>;
   /** records a backfill's changes as its version's history (`replace`: the version is recomputed, its old history goes). */
   recordHistory(changes: readonly Change[], replace?: { readonly space: string; readonly definitionId: string; readonly version: number }): void;
   /** drops a superseded version's history. */
@@ -287,6 +289,8 @@ export class Lifecycle {
     }
     if (d.computeCadence.type === 'BATCH' && !fresh) engine.replaceHeld(space, d.id, changes);
     else engine.announce(changes);
+    // readers that see the version Live see its outputs
+    await engine.checkpoint();
     await this.#o.registry.reportStatus(d.id, v.version, { status: 'Live', progress: 1 });
     for (const [id, version, report] of reports) await this.#o.registry.reportStatus(id, version, report);
     if (d.computeCadence.type === 'BATCH') {

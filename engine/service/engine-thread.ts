@@ -1,4 +1,4 @@
-/** Starts the engine in a worker thread and talks to it: ready, stats, definition failures, stop. */
+/** Starts the engine in a worker thread and talks to it: ready, stats, stop. */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { EngineStats } from '../engine.ts';
@@ -10,18 +10,23 @@ export interface EngineThreadConfig {
   readonly partitions: number;
   readonly stream?: StreamLimitsConfig | undefined;
   readonly timeoutMs?: number | undefined;
-  readonly definitionsFile?: string | undefined;
+  /** the definition registry (`DefinitionRegistry.pathIn(dataDir)`): what the engine computes. */
+  readonly registryPath: string;
   readonly tickMs: number;
   readonly checkpointMs: number;
 }
 
 export type EngineThreadMessage =
   | { readonly type: 'ready'; readonly definitions: number }
-  | { readonly type: 'stats'; readonly stats: EngineStats }
-  | { readonly type: 'definition-failed'; readonly space: string; readonly id: string; readonly code: string; readonly message: string }
+  | { readonly type: 'stats'; readonly stats: EngineThreadStats }
   | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
-  | { readonly type: 'stopped'; readonly stats: EngineStats }
+  | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
+
+/** The engine's stats and the backfills (and previews) in progress. */
+export interface EngineThreadStats extends EngineStats {
+  readonly backfills: number;
+}
 
 export class EngineThreadError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -32,7 +37,7 @@ export class EngineThreadError extends Error {
 
 export interface EngineThread {
   /** the latest stats the engine reported (once a second). */
-  stats(): EngineStats | undefined;
+  stats(): EngineThreadStats | undefined;
   /**
    * Asks the engine to finish its batch, checkpoint and stop; resolves when the thread ended. After
    * `timeoutMs` the thread is ended anyway: nothing is lost, a restart resumes from the last checkpoint.
@@ -46,7 +51,7 @@ export function startEngineThread(config: EngineThreadConfig, onMessage: (m: Eng
   const worker = new Worker(fileURLToPath(new URL('./ts-worker.mjs', import.meta.url)), {
     workerData: { entry: new URL('./engine-worker.ts', import.meta.url).href, config },
   });
-  let latest: EngineStats | undefined;
+  let latest: EngineThreadStats | undefined;
   let fail: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => (fail = reject));
   failure.catch(() => {}); // observed through `failure` by whoever cares

@@ -137,6 +137,36 @@ async function journey(label: string, extraArgs: string[]): Promise<void> {
     assert.equal(bob.body['traits'], { shoe_viewers: false });
     assert.is((await get('/v1/spaces/spa_default/collections/users/profiles/user_id:nobody/traits', access)).status, 404);
 
+    // an audience over historical data: it backfills to Live and has alice from her past order
+    const send = (method: string, path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method, headers: { authorization: management, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json }));
+    const buyers = await send('POST', '/spaces/spa_default/audiences', {
+      name: 'Recent buyers',
+      definition: { query: "event('Order Completed').within(7 days).count() >= 1" },
+      options: { includeHistoricalData: true },
+    });
+    assert.is(buyers.status, 201);
+    const buyersId = String(buyers.body['data'].audience.id);
+    const audienceOf = async (id: string) => (await get(`/spaces/spa_default/audiences/${id}`, management)).body['data'].audience;
+    await until('recent_buyers Live', async () => ((await audienceOf(buyersId)).status === 'Live' ? true : undefined));
+    const member = async (key: string) => (await get(`/v1/spaces/spa_default/collections/users/profiles/user_id:alice/traits?include=${key}`, access)).body['traits'][key];
+    await until('alice a recent buyer', async () => ((await member('recent_buyers')) === true ? true : undefined));
+    // an edit: the old version keeps answering until the new one is Live, then only the difference goes out
+    const edited = await send('PATCH', `/spaces/spa_default/audiences/${buyersId}`, { definition: { query: "event('Order Completed').where(property('total') > 100).within(7 days).count() >= 1" } });
+    assert.is(edited.status, 200);
+    assert.is(edited.body['data'].audience.liveVersion, 1);
+    const switched = await until('version 2 Live', async () => {
+      const a = await audienceOf(buyersId);
+      return a.liveVersion === 2 && a.status === 'Live' ? a : undefined;
+    });
+    assert.equal(switched.versions.map((v: Json) => v.status), ['Not Computing', 'Live']);
+    await until('alice no longer a member', async () => ((await member('recent_buyers')) === false ? true : undefined));
+    const buyerChanges = await until('the edit on the change log', async () => {
+      const list = (await get(`/spaces/spa_default/audiences/${buyersId}/changes`, management)).body['data'].changes;
+      return list.length === 2 ? list : undefined;
+    });
+    assert.equal(buyerChanges.map((c: Json) => [c.kind, c.version]).sort(), [['enter', 1], ['exit', 2]]);
+
     // management: size and members from the outputs index, recent changes from the explorer
     // (sizes are counted at most every two seconds)
     const audience = await until('the size', async () => {
