@@ -94,6 +94,7 @@ async function main(): Promise<void> {
           stream,
           timeoutMs: config.natsTimeoutMs,
           registryPath: registry.path,
+          identity: Object.fromEntries(config.spaces.flatMap((space) => (space.identity === undefined ? [] : [[space.id, space.identity]]))),
           tickMs: config.tickMs,
           checkpointMs: config.checkpointMs,
         },

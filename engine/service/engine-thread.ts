@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { EngineStats } from '../engine.ts';
+import type { IdentityRulesConfig } from '../identity/rules.ts';
 import type { StreamLimitsConfig } from '../log/open-event-log.ts';
 
 export interface EngineThreadConfig {
@@ -10,6 +11,8 @@ export interface EngineThreadConfig {
   readonly partitions: number;
   readonly stream?: StreamLimitsConfig | undefined;
   readonly timeoutMs?: number | undefined;
+  /** identity rules per space id (as configured in the spaces file); other spaces: Segment's defaults. */
+  readonly identity?: Readonly<Record<string, IdentityRulesConfig>> | undefined;
   /** the definition registry (`DefinitionRegistry.pathIn(dataDir)`): what the engine computes. */
   readonly registryPath: string;
   readonly tickMs: number;

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DefinitionRegistry } from '../definitions/registry.ts';
 import { Engine } from '../engine.ts';
 import { IdentityGraph } from '../identity/identity-graph.ts';
+import { identityRules, type IdentityRules } from '../identity/rules.ts';
 import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
@@ -22,8 +23,15 @@ async function main(): Promise<void> {
   const store = CheckpointStore.open(join(config.dataDir, 'engine'));
   // The definitions the management API (and the definitions file) wrote: the lifecycle computes them.
   const registry = DefinitionRegistry.open(config.registryPath);
-  // Identity resolution with Segment's default rules, reading the graph lazily from the checkpoint.
-  const resolver = new IdentityGraph({ source: store });
+  // Identity resolution with each space's rules (Segment's defaults unless configured), reading the
+  // graph lazily from the checkpoint.
+  const rules = new Map<string, IdentityRules>();
+  for (const [space, configured] of Object.entries(config.identity ?? {})) {
+    const checked = identityRules(configured);
+    if (!checked.ok) throw new Error(`space ${space}: ${checked.issues.map((i) => `identity.${i.path}: ${i.message}`).join('; ')}`);
+    rules.set(space, checked.rules);
+  }
+  const resolver = new IdentityGraph({ source: store, rules });
   let lifecycle!: Lifecycle;
   const engine = await Engine.open({
     eventLog,

@@ -1,6 +1,7 @@
 /** A space — one tenant: its own profiles, definitions and event subjects — and the write keys that send into it. */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { identityRules, type IdentityRulesConfig } from '../identity/rules.ts';
 
 /** Space ids become part of NATS subjects (`flock.events.<space>.<partition>`): no dots, spaces or wildcards. */
 export const spaceIdSchema = z
@@ -29,6 +30,8 @@ export const spaceConfigSchema = z.object({
   managementTokens: z.array(tokenSchema).default([]),
   /** Profile API requests per second for this space (0 = no limit); default: the service's `--profile-rate-limit`. */
   profileRateLimit: z.number().min(0).optional(),
+  /** identity resolution rules (engine/identity/README.md); default Segment's. */
+  identity: z.record(z.string(), z.unknown()).optional(),
 });
 export type SpaceConfig = z.input<typeof spaceConfigSchema>;
 
@@ -52,6 +55,8 @@ export interface SpaceWithKeys extends Space {
   readonly managementTokens?: readonly string[];
   /** Profile API requests per second for this space; undefined: the service default. */
   readonly profileRateLimit?: number;
+  /** identity resolution rules as configured (validated); undefined: Segment's defaults. */
+  readonly identity?: IdentityRulesConfig;
 }
 
 /** The spaces a spaces file holds: `{ "spaces": [...] }` or the bare array. Ids and write keys are unique. */
@@ -69,6 +74,7 @@ export const spacesFileSchema = z
       accessTokens: space.accessTokens,
       managementTokens: space.managementTokens,
       ...(space.profileRateLimit === undefined ? {} : { profileRateLimit: space.profileRateLimit }),
+      ...(space.identity === undefined ? {} : { identity: space.identity as IdentityRulesConfig }),
     })),
   )
   .superRefine((spaces, ctx) => {
@@ -78,6 +84,10 @@ export const spacesFileSchema = z
     spaces.forEach((space, i) => {
       if (ids.has(space.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `space id "${space.id}" is used twice` });
       ids.add(space.id);
+      if (space.identity !== undefined) {
+        const checked = identityRules(space.identity);
+        if (!checked.ok) for (const issue of checked.issues) ctx.addIssue({ code: 'custom', path: [i, 'identity', ...issue.path.split('.')], message: `${issue.code}: ${issue.message}` });
+      }
       const lists = [
         ['writeKeys', 'a write key', space.writeKeys.map((entry) => entry.key)],
         ['accessTokens', 'an access token', space.accessTokens ?? []],

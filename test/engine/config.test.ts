@@ -147,6 +147,16 @@ test('a spaces file: Profile API access tokens, management tokens and a per-spac
   assert.is(space?.profileRateLimit, 50);
 });
 
+test('a spaces file: identity rules per space, validated like the resolver validates them', () => {
+  const identity = { identifiers: { email: { limit: 2, window: 'weekly' }, user_id: { limit: 1 } }, maxMerges: 10 };
+  const file = spacesFile({ spaces: [{ id: 'spa_a', name: 'A', identity }, { id: 'spa_b', name: 'B' }] });
+  const [a, b] = ok(loadConfig({ env: { FLOCK_SPACES_FILE: file }, argv: [] })).spaces;
+  assert.equal(a?.identity, identity);
+  assert.is(b?.identity, undefined);
+  const bad = spacesFile({ spaces: [{ id: 'spa_a', name: 'A', identity: { identifiers: { email: { limit: 0 } } } }] });
+  assert.match(issues(loadConfig({ env: { FLOCK_SPACES_FILE: bad }, argv: [] })).join('\n'), /identity.*email.*invalid_limit/);
+});
+
 test('derived source ids are stable and do not reveal the key', () => {
   assert.is(derivedSourceId('secret'), derivedSourceId('secret'));
   assert.match(derivedSourceId('secret'), /^src_[0-9a-f]{16}$/);
