@@ -27,7 +27,7 @@ export type SizeName = 'tiny' | 'default' | 'large';
 /** tiny: the CI smoke run; default: under 15 minutes on the 2-core machine; large: 10M events, 1M profiles. */
 export const SIZES: Record<SizeName, Omit<SuiteConfig, 'dir' | 'end'>> = {
   tiny: { events: 2000, profiles: 200, accounts: 10, recoveryTail: 200, peerEvents: 2000, liveSeconds: 3, liveRate: 50, probeRate: 20, timerRate: 10, timerWindowSeconds: 1 },
-  default: { events: 200_000, profiles: 50_000, accounts: 2500, recoveryTail: 20_000, peerEvents: 200_000, liveSeconds: 30, liveRate: 500, probeRate: 50, timerRate: 20, timerWindowSeconds: 5 },
+  default: { events: 100_000, profiles: 25_000, accounts: 1250, recoveryTail: 10_000, peerEvents: 100_000, liveSeconds: 30, liveRate: 500, probeRate: 50, timerRate: 20, timerWindowSeconds: 5 },
   large: { events: 10_000_000, profiles: 1_000_000, accounts: 50_000, recoveryTail: 100_000, peerEvents: 1_000_000, liveSeconds: 60, liveRate: 1000, probeRate: 50, timerRate: 20, timerWindowSeconds: 5 },
 };
 

@@ -30,6 +30,8 @@ export interface PipelineOptions {
   readonly checkpointEvents?: number;
   readonly catchUpCheckpointEvents?: number;
   readonly checkpointMs?: number;
+  /** told where the engine is every ~15 s. */
+  readonly progress?: (line: string) => void;
 }
 
 export interface PipelineRun {
@@ -91,11 +93,17 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   const heapBefore = process.memoryUsage().heapUsed;
   const controller = new AbortController();
   const start = performance.now();
-  const running = engine.run(controller.signal);
+  let stopped = false;
+  const running = engine.run(controller.signal).finally(() => (stopped = true));
   const checkpointMs: number[] = [];
   let lastCheckpoints = 0;
-  while (engine.position < last) {
+  let told = start;
+  while (engine.position < last && !stopped) {
     await new Promise((r) => setTimeout(r, 20));
+    if (o.progress !== undefined && performance.now() - told > 15_000) {
+      told = performance.now();
+      o.progress(`${o.kind}: ${engine.position.toLocaleString('en-US')} of ${last.toLocaleString('en-US')} events, ${Math.round(engine.position / ((told - start) / 1000)).toLocaleString('en-US')}/s`);
+    }
     if (engine.stats.checkpoints !== lastCheckpoints) {
       lastCheckpoints = engine.stats.checkpoints;
       checkpointMs.push(engine.stats.lastCheckpointMs);
@@ -103,6 +111,7 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   }
   controller.abort();
   await running;
+  if (engine.position < last) throw new Error(`the engine stopped at position ${engine.position} of ${last}`);
   const seconds = (performance.now() - start) / 1000;
   checkpointMs.sort((a, b) => a - b);
   global.gc?.();

@@ -35,11 +35,11 @@ const started = performance.now();
 const size = SIZES[flags.size];
 const events = flags.events === undefined ? size.events : Number(flags.events);
 const profiles = flags.profiles === undefined ? size.profiles : Number(flags.profiles);
-const config: SuiteConfig = {
+let config: SuiteConfig = {
   ...size,
   events,
   profiles,
-  accounts: Math.max(5, Math.round(profiles / 20)),
+  accounts: flags.profiles === undefined ? size.accounts : Math.max(5, Math.round(profiles / 20)),
   peerEvents: Math.min(size.peerEvents, events),
   ...(flags.liveSeconds === undefined ? {} : { liveSeconds: Number(flags.liveSeconds) }),
   // (a minute ago, on the minute: no event from the future, and the same instant for every stage)
@@ -55,12 +55,33 @@ function runStage(name: string): Promise<StageResult> {
       cwd: repo,
       env: { ...process.env, FLOCK_BENCH_SUITE: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'inherit'],
+      // its own process group: a hung stage is killed with what it started (nats-server, npm start)
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const interrupted = () => {
+      killGroup();
+      rmSync(config.dir, { recursive: true, force: true });
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // A guard against a hung stage (not a budget): generous for the size.
+    const limit = 300 + config.events / 100;
+    const timer = setTimeout(killGroup, limit * 1000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      process.off('SIGINT', interrupted);
       const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (signal === 'SIGKILL') return reject(new Error(`stage ${name} did not finish within ${fmt(limit)} s and was killed`));
       if (code !== 0 || line === undefined) return reject(new Error(`stage ${name} exited ${code}${line === undefined ? ' without a result' : ''}`));
       resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as StageResult);
     });
@@ -90,6 +111,9 @@ try {
     try {
       const r = await runStage(name);
       results.push(r);
+      // The live load is a fixed rate below saturation: at most a quarter of the catch-up throughput just measured.
+      const saturation = r.figures.find((f) => f.id === 'throughput.embedded')?.value;
+      if (saturation !== undefined) config = { ...config, liveRate: Math.max(1, Math.min(config.liveRate, Math.round(saturation / 4))) };
       problems.push(...r.failures);
       process.stderr.write(`[${i + 1}/${stages.length}] ${name} done in ${fmt(r.seconds)} s\n`);
     } catch (error) {
@@ -122,7 +146,7 @@ for (const name of stages) for (const id of REQUIRED_FIGURES[name] ?? []) if (!f
 const rows: ResultRow[] = [...figures.values()].map((f) => ({ measurement: f.measurement, value: `${fmt(f.value, digits(f.unit))} ${f.unit}`, note: f.note ?? '' }));
 const details = [
   `Sizes: ${fmt(events)} events over 90 days (Zipf users with anonymous → identified journeys, group calls), ${fmt(profiles)} users, ${fmt(config.accounts)} accounts; ` +
-    `recovery tail ${fmt(config.recoveryTail)} events; peer over ${fmt(config.peerEvents)} events; live ${config.liveSeconds} s at ${config.liveRate} events/s with ${config.probeRate} latency and ${config.timerRate} timer probes/s. ` +
+    `recovery tail ${fmt(config.recoveryTail)} events; peer over ${fmt(config.peerEvents)} events; live ${config.liveSeconds} s at ${config.liveRate} events/s (at most a quarter of the embedded throughput) with ${config.probeRate} latency and ${config.timerRate} timer probes/s. ` +
     `Definitions: the realistic set of bench/workload/definitions.ts (100 audiences, 20 computed traits).`,
   `Versions: flock ${version('..')}, lmdb ${version('lmdb')}, msgpackr ${version('msgpackr')}, @nats-io/jetstream ${version('@nats-io/jetstream')}, rxjs ${version('rxjs')}, @duckdb/node-api ${version('@duckdb/node-api')}, nats-server ${natsVersion()}.`,
 ];

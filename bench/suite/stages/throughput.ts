@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FlockEvent } from '../../../engine/event/model.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
 import { findNatsServer, startNatsServer } from '../../../test/support/nats-server.ts';
@@ -29,7 +30,7 @@ export const EMBEDDED = 'embedded';
 export async function throughput(config: SuiteConfig, progress: (line: string) => void): Promise<Figure[]> {
   const { plan } = compilePlan(compileQueryDefinitions(realisticDefinitions()));
   const figures: Figure[] = [];
-  const run = async (kind: 'embedded' | 'jetstream', dir: string, natsUrl: string | undefined, events: Iterable<import('../../../engine/event/model.ts').FlockEvent>) => {
+  const run = async (kind: 'embedded' | 'jetstream', dir: string, natsUrl: string | undefined, events: Iterable<FlockEvent>) => {
     let floor = 0;
     const r = await logToChangeLog({
       kind,
@@ -39,6 +40,7 @@ export async function throughput(config: SuiteConfig, progress: (line: string) =
       space: SPACE,
       plan,
       resolver: (store) => new IdentityGraph({ source: store }),
+      progress,
       floors: [async (log, last) => void (floor = (await consumeRate(`${kind}: minimal`, (f, o) => log.tail(f, o), 1, last, 2000, minimalWork(plan))).perSecond)],
     });
     progress(`${kind}: ${fmt(r.perSecond)} events/s (raw consume + decode ${fmt(r.raw)}/s, minimal loop ${fmt(floor)}/s)`);
