@@ -18,6 +18,7 @@ import { Runtime } from '../engine/runtime/runtime.ts';
 import { evaluateProfile, type HistoryEntry } from '../test/oracle/oracle.ts';
 import { findNatsServer, startNatsServer } from '../test/support/nats-server.ts';
 import { logToChangeLog, quantile } from './suite/log-to-change-log.ts';
+import { accountPropagation } from './accounts.ts';
 import { writeResults, type ResultRow } from './results.ts';
 import { benchAudiences, benchFunnels, benchTraits, compileQueryDefinitions } from './workload/definitions.ts';
 import { EVENT_NAMES, generateEvents } from './workload/generator.ts';
@@ -204,6 +205,7 @@ async function main(): Promise<void> {
       { measurement: 'checkpoint record per profile (msgpack)', value: `${Math.round(alone.checkpointBytesPerProfile).toLocaleString('en-US')} bytes`, note: 'mean over the profiles of the first 20k events' },
     );
     rows.push(...setRows.map((r) => ({ ...r, measurement: `${r.measurement} — first ${slice.length.toLocaleString('en-US')} events` })));
+    rows.push(...accountPropagation(Number(process.env.FLOCK_BENCH_ACCOUNTS ?? 10_000), 20));
     for (const r of rows) console.log(`${r.measurement.padEnd(72)} ${r.value.padStart(18)}  ${r.note ?? ''}`);
     writeResults('engine', `Audience engine — ${EVENTS.toLocaleString('en-US')} events, ${PROFILES.toLocaleString('en-US')} profiles, 100 audiences`, rows, {
       command: 'npm run bench:engine',

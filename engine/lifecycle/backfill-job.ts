@@ -35,6 +35,8 @@ export class BackfillJob {
   readonly plan: Plan;
   /** fingerprints of the target versions in this job's plan (the same in the live plan). */
   readonly targetFps: ReadonlySet<string>;
+  /** … and of the hidden user-level definitions of account targets: what the live runtime adopts. */
+  readonly adoptFps: ReadonlySet<string>;
   /** the last log position replayed. */
   position = 0;
   /** the target versions' changes at their true instants (with `history`). */
@@ -50,6 +52,9 @@ export class BackfillJob {
     if (failed.length > 0) throw new BackfillError(failed.map(([, e]) => e.message).join('; '));
     this.plan = plan;
     this.targetFps = new Set(plan.definitions.filter((d) => options.targets.has(d.input.id)).map((d) => d.fp));
+    // (an account definition's conditions under ANY / ALL are hidden user-level definitions `<id>~u<n>`: adopted with it)
+    const hidden = (id: string) => id.includes('~') && options.targets.has(id.slice(0, id.indexOf('~')));
+    this.adoptFps = new Set([...this.targetFps, ...plan.definitions.filter((d) => hidden(d.input.id)).map((d) => d.fp)]);
     const keep = options.history === true ? (c: Change) => options.targets.has(c.definitionId) && this.history.push(c) : () => {};
     this.runtime = new Runtime({ plans: new Map([[options.space, plan]]), onChange: keep });
     this.startedAt = options.clock();

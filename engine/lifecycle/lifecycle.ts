@@ -270,7 +270,7 @@ export class Lifecycle {
     const reports: Array<[string, number, StatusReport]> = [];
     this.#setLive(space, live, reports);
     const fp = [...job.backfill.targetFps][0]!;
-    const adopted = engine.runtime.adopt(space, job.backfill.runtime, job.backfill.targetFps);
+    const adopted = engine.runtime.adopt(space, job.backfill.runtime, job.backfill.adoptFps);
     const after = new Map<string, DefinitionCell>();
     for (const [profileId, cells] of adopted) {
       const cell = cells.get(fp);

@@ -97,6 +97,14 @@ export class Slot {
   removed = false;
   /** (accounts) hidden user-level definitions that flipped for one of the account's users. */
   hiddenFlips: number[] = [];
+  /**
+   * (accounts) per hidden user-level definition, how many of the account's users satisfy it, kept up
+   * to date as users' conditions flip; counted again (from the users) when `quantPlan` is not the
+   * plan: after a load, a link change, a merge or a new plan.
+   */
+  quantCounts: Int32Array | null = null;
+  quantUsers = 0;
+  quantPlan: Plan | null = null;
   /** fingerprints of the nodes whose state changed since the last checkpoint (derived changes — expiry, compaction — are not tracked: they replay identically). */
   dirtyNodes: string[] = [];
   /** the message id of the last event that touched the profile at the open instant; null: only time did (a timer). */
@@ -123,7 +131,11 @@ class SpaceRuntime implements EvalContext {
   /** every definition's output on a profile with no events, traits or links: where a new profile starts. */
   readonly baseline: { readonly users: ReadonlyArray<readonly [number, unknown]>; readonly accounts: ReadonlyArray<readonly [number, unknown]> };
 
+  /** indices of the hidden user-level definitions (conditions under ANY / ALL). */
+  private readonly hidden: readonly number[];
+
   constructor(readonly plan: Plan) {
+    this.hidden = plan.definitions.filter((d) => d.hidden).map((d) => d.index);
     this.mark = new Int32Array(plan.definitions.length);
     this.memoEpoch = new Int32Array(plan.aggregates.length);
     this.memo = new Array(plan.aggregates.length);
@@ -144,7 +156,7 @@ class SpaceRuntime implements EvalContext {
   /** A user's state by profile id (set by the runtime; accounts read their users through it). */
   userState: (id: string) => ProfileState | undefined = () => undefined;
   /** A hidden user-level definition flipped for a user: the runtime marks the user's accounts. */
-  hiddenFlipped: (slot: Slot, definition: number) => void = () => {};
+  hiddenFlipped: (slot: Slot, definition: number, satisfied: boolean) => void = () => {};
 
   /** The node's state for the profile being evaluated: its own, or — for an account — merged over its users. */
   private nodeState(index: number): NodeState | undefined {
@@ -175,16 +187,31 @@ class SpaceRuntime implements EvalContext {
   }
 
   quantified(index: number, mode: 'any' | 'all' | 'none'): boolean {
+    const slot = this.slot!;
+    if (slot.quantPlan !== this.plan) this.countUsers(slot);
+    const users = slot.quantUsers;
+    const satisfied = slot.quantCounts![index]!;
+    return mode === 'any' ? satisfied > 0 : mode === 'all' ? users > 0 && satisfied === users : satisfied === 0;
+  }
+
+  /** Counts, per hidden user-level definition, the account's users that satisfy it (once; then kept by `hiddenFlipped`). */
+  private countUsers(slot: Slot): void {
+    const counts = new Int32Array(this.plan.definitions.length);
     let users = 0;
-    let satisfied = 0;
-    for (const id of this.slot!.state.links) {
+    for (const id of slot.state.links) {
       const user = this.userState(id);
       if (user === undefined) continue;
       bindProfile(user, this.plan);
       users++;
-      if (user.cells[index]?.v === true) satisfied++;
+      const cells = user.cells;
+      for (let j = 0; j < this.hidden.length; j++) {
+        const d = this.hidden[j]!;
+        if (cells[d]?.v === true) counts[d]!++;
+      }
     }
-    return mode === 'any' ? satisfied > 0 : mode === 'all' ? users > 0 && satisfied === users : satisfied === 0;
+    slot.quantCounts = counts;
+    slot.quantUsers = users;
+    slot.quantPlan = this.plan;
   }
 
   // EvalContext -------------------------------------------------------------------------------
@@ -339,7 +366,7 @@ class SpaceRuntime implements EvalContext {
       if (isAudience ? next !== previous : !sameValue(previous, next)) {
         cause ??= causeOf(slot.cause);
         change = isAudience ? membershipChange(def, st, now, next === true, cause) : traitChange(def, st, now, next, previous, cause);
-        if (def.hidden) this.hiddenFlipped(slot, d);
+        if (def.hidden) this.hiddenFlipped(slot, d, next === true);
         else emit(change);
         const dependents = def.dependents;
         for (let j = 0; j < dependents.length; j++) mark[dependents[j]!] = epoch;
@@ -494,10 +521,11 @@ export class Runtime {
     sr.space = space;
     sr.schedule = (time, slot, fp) => this.timers.push(time, slot, fp);
     sr.userState = (id) => (this.exists(sr.space, id) ? this.slot(sr.space, id).state : undefined);
-    sr.hiddenFlipped = (slot, d) => {
-      // A user-level condition under ANY/ALL flipped: the user's accounts count again.
+    sr.hiddenFlipped = (slot, d, satisfied) => {
+      // A user-level condition under ANY/ALL flipped: the user's accounts update their counts.
       for (const account of slot.state.links) {
         const a = this.slot(slot.state.space, account);
+        if (a.quantPlan === sr.plan) a.quantCounts![d]! += satisfied ? 1 : -1;
         a.hiddenFlips.push(d);
         a.cause = slot.cause;
         this.enqueue(a);
@@ -599,6 +627,7 @@ export class Runtime {
       account.state.links = users;
       if (!dst.links.includes(accountId)) dst.links.push(accountId);
       account.everything = true;
+      account.quantPlan = null;
       account.cause = messageId ?? null;
       this.enqueue(account);
     }
@@ -702,6 +731,7 @@ export class Runtime {
       user.state.links.push(accountId);
       account.state.links.push(user.state.id);
       account.everything = true;
+      account.quantPlan = null;
     }
     if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp);
     const now = this.w;
@@ -976,6 +1006,8 @@ export class Runtime {
         if (cell.v !== undefined) cells.set(fp, cell);
       }
       if (cells.size > 0) adopted.set(source.id, cells);
+      // (a user's adopted conditions under ANY / ALL: its accounts count their users again)
+      for (const account of st.links) if (this.exists(space, account)) this.slot(space, account).quantPlan = null;
       this.markPersist(slot);
     }
     return adopted;

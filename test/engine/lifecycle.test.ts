@@ -12,7 +12,7 @@ import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-e
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { decodeChangeRecord } from '../../engine/engine.ts';
-import { identify, track } from '../support/events.ts';
+import { base, identify, track } from '../support/events.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -307,6 +307,27 @@ test('previews: size and a sample; an edit preview gives the difference to the c
     const failed = f.registry.getPreview('spa_test', slow.id)!;
     assert.is(failed.status, 'FAILED');
     assert.match(failed.failureReason ?? '', /longer than 60 s/);
+  } finally {
+    await f.close();
+  }
+});
+
+test('an account audience over historical data: its users\' conditions under ANY are adopted with it, so later events do not undo it', async () => {
+  const history = [base({ type: 'group', userId: 'a', groupId: 'acme', timestamp: T0 + DAY }), track('a', 'Order Completed', T0 + 18 * DAY)];
+  const f = await setup(history);
+  try {
+    await f.drain();
+    await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'buying_accounts', name: 'A', definition: { query: "ANY event('Order Completed').within(30 days).count() >= 1", type: 'ACCOUNTS' }, options: { includeHistoricalData: true } });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    f.at(T0 + 21 * DAY);
+    await f.eventLog.append([track('a', 'Page Viewed', T0 + 21 * DAY)]);
+    await f.drain();
+    await f.finish();
+    f.at(T0 + 49 * DAY);
+    await f.drain();
+    await f.finish();
+    assert.equal(summary(await f.changes()), ['group_id:acme enter buying_accounts v1 @18d', 'group_id:acme exit buying_accounts v1 @48d']);
   } finally {
     await f.close();
   }
