@@ -40,6 +40,8 @@ export interface EngineOptions {
   readonly background?: { step(): Promise<void>; pending(): boolean };
   /** how long history and the per-profile event index are kept (default: forever). */
   readonly historyRetention?: HistoryRetention;
+  /** keep membership history and the per-profile event index (default true; benchmarks compare without). */
+  readonly history?: boolean;
 }
 
 export interface EngineStats {
@@ -127,6 +129,7 @@ export class Engine {
       consumer: 'engine',
       partitions: 16,
       historyRetention: { historyMs: 0, eventsMs: 0 },
+      history: true,
       ...options,
     };
     this.#history = new HistoryCollector(this.#o.historyRetention);
@@ -137,7 +140,7 @@ export class Engine {
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
       onChange: (c) => {
-        this.#history.change(c);
+        if (this.#o.history) this.#history.change(c);
         (this.#batch.size !== 0 && this.#batch.has(c.definitionId) ? this.#held : this.#outbox).push(c);
       },
       watermark: meta.watermark,
@@ -193,7 +196,7 @@ export class Engine {
     this.stats.eventsSkipped += b.skipped;
     this.stats.merges += b.merges.length;
     this.#uncheckpointedEvents += b.events.length + b.skipped;
-    this.#history.applied(b);
+    if (this.#o.history) this.#history.applied(b);
     this.#noteDirty();
   }
 
@@ -355,7 +358,7 @@ export class Engine {
       records,
       publishedThrough: this.#published,
       identity: this.#o.resolver.checkpointWrites?.(),
-      history: this.#history.take(this.runtime.watermark),
+      history: this.#o.history ? this.#history.take(this.runtime.watermark) : undefined,
       held,
       releasedHeld: released,
     });

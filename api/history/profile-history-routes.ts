@@ -234,7 +234,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       checkInstant(t, historyRange(store, info.since), PROFILE_CODES);
       let result;
       try {
-        result = await explainProfile(store, deps.events, { ...info, inputs: info.inputs }, profileId, t);
+        result = await explainProfile(store, deps.events, p.spaceId, info.inputs, profileId, t);
       } catch (error) {
         if (error instanceof ExplainError) throw new HttpError(422, error.code, error.message);
         throw error;

@@ -13,6 +13,7 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import { compareKeys } from '../store/keys.ts';
+import { dbBytes, type LmdbStats } from './history-store.ts';
 
 /** One applied event, as the engine indexes it. */
 export interface IndexedEvent {
@@ -119,6 +120,12 @@ export class EventIndex {
   }
 
   // Reads. -------------------------------------------------------------------------------------
+
+  /** Entries and the bytes their pages take. */
+  stats(): { readonly entries: number; readonly bytes: number } {
+    const s = this.#events.getStats() as LmdbStats;
+    return { entries: s.entryCount, bytes: dbBytes(s) };
+  }
 
   /** The profile and every profile merged into it (transitively), with when each joined. */
   members(space: string, profileId: string): ProfileMember[] {

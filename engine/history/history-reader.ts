@@ -45,11 +45,13 @@ export interface ExplanationResult {
   readonly missing: number;
 }
 
-/** Explains a profile's value of a computed version at `t` from its indexed events. */
-export async function explainProfile(store: CheckpointStore, log: EventSource, info: HistoryVersionInfo & { inputs: readonly DefinitionInput[] }, profileId: string, t: number): Promise<ExplanationResult> {
-  const space = info.record.space;
+/**
+ * Explains a profile's value of a definition version at `t` from its indexed events: `inputs` are the
+ * version (first) and everything it reads, as the engine computes them.
+ */
+export async function explainProfile(store: CheckpointStore, log: EventSource, space: string, inputs: readonly DefinitionInput[], profileId: string, t: number): Promise<ExplanationResult> {
   const { events, merges, missing } = await explanationEvents(store, log, space, profileId, t);
-  const [target, ...references] = info.inputs;
+  const [target, ...references] = inputs;
   const explanation = explain({ space, profileId, at: t, target: target!, references, events, merges });
-  return { explanation, recorded: store.history.entryAt(space, info.record.id, info.version, profileId, t), missing };
+  return { explanation, recorded: store.history.entryAt(space, target!.id, target!.version, profileId, t), missing };
 }

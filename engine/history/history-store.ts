@@ -9,8 +9,10 @@
  *   seek, the members at T a walk over the version's profiles, and a profile's timeline the merge of
  *   its ranges over the space's versions;
  * - `history_versions` [space, definitionId, version] → {kind, key}: the versions with history;
- * - `history_sizes` [space, definitionId, version, level, bucket end] → Σ size deltas of the changes
- *   in (end − bucket, end] (level 0: minutes, 1: days): the size at an aligned instant is a range sum;
+ * - `history_sizes` [space, definitionId, version, day] → [Σ, minute, Δ, minute, Δ, …]: the size deltas
+ *   of the day's changes by the minute at or after them (a change counts from the next aligned
+ *   minute on) and their sum: the size at a minute-aligned instant is the sum of the days before
+ *   it and of that day's minutes up to it — one record per day that had changes;
  * - `history_meta`: versions being compacted, the retention sweep's cursor and the retained horizon.
  */
 import type { Database, RootDatabase } from 'lmdb';
@@ -70,7 +72,9 @@ export type SizeStep = 'minute' | 'hour' | 'day';
 export const SIZE_STEP_MS: Readonly<Record<SizeStep, number>> = { minute: MINUTE_MS, hour: 3_600_000, day: DAY_MS };
 
 type RecordKey = [string, string, number, string, number];
-type SizeKey = [string, string, number, number, number];
+type SizeKey = [string, string, number, number];
+/** [day total, minute index, delta, minute index, delta, …] with minute indices ascending. */
+type DayDeltas = number[];
 /** [kind (0 enter, 1 exit, 2 trait), cause, value (traits with a value)]. */
 type StoredRecord = [number, StoredCause, unknown?];
 /** an event's message id; 0: time; ['m', messageId?]: merge; ['v', from]: version switch; null: unknown. */
@@ -141,6 +145,20 @@ function sameJson(a: unknown, b: unknown): boolean {
   return a === b || (a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b));
 }
 
+/** What lmdb-js reports of a database. */
+export interface LmdbStats {
+  readonly pageSize: number;
+  readonly treeBranchPageCount: number;
+  readonly treeLeafPageCount: number;
+  readonly overflowPages: number;
+  readonly entryCount: number;
+}
+
+/** The bytes a database's pages take. */
+export function dbBytes(s: LmdbStats): number {
+  return s.pageSize * (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages);
+}
+
 function ceilTo(t: number, step: number): number {
   return Math.ceil(t / step) * step;
 }
@@ -152,7 +170,7 @@ function floorTo(t: number, step: number): number {
 export class HistoryStore {
   readonly #records: Database<StoredRecord, RecordKey>;
   readonly #versions: Database<{ kind: 'audience' | 'trait'; key: string }, [string, string, number]>;
-  readonly #sizes: Database<number, SizeKey>;
+  readonly #sizes: Database<DayDeltas, SizeKey>;
   readonly #meta: Database<unknown, Array<string | number>>;
 
   constructor(env: RootDatabase) {
@@ -181,12 +199,15 @@ export class HistoryStore {
       else if (!group.changes.some((x) => x.id === c.id)) group.changes.push(c);
     }
     const writes = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
-    const sizes = new Map<string, { key: SizeKey; delta: number }>();
-    const addSize = (key: SizeKey, delta: number) => {
-      const id = key.join('\u0000');
-      const entry = sizes.get(id);
-      if (entry === undefined) sizes.set(id, { key, delta });
-      else entry.delta += delta;
+    const sizes = new Map<string, { key: SizeKey; deltas: Map<number, number> }>();
+    const addSize = (c: Change, delta: number) => {
+      const minute = ceilTo(c.at, MINUTE_MS);
+      const day = floorTo(minute, DAY_MS);
+      const id = `${c.space}\u0000${c.definitionId}\u0000${c.version}\u0000${day}`;
+      let entry = sizes.get(id);
+      if (entry === undefined) sizes.set(id, (entry = { key: [c.space, c.definitionId, c.version, day], deltas: new Map() }));
+      const m = (minute - day) / MINUTE_MS;
+      entry.deltas.set(m, (entry.deltas.get(m) ?? 0) + delta);
     };
     let lastVersion = '';
     let written = 0;
@@ -207,16 +228,22 @@ export class HistoryStore {
         const vKey: [string, string, number] = [c.space, c.definitionId, c.version];
         if (this.#versions.get(vKey) === undefined) this.#versions.put(vKey, { kind: c.kind === 'trait' ? 'trait' : 'audience', key: c.kind === 'trait' ? c.traitKey : c.audienceKey });
       }
-      if (delta !== 0) {
-        addSize([c.space, c.definitionId, c.version, 0, ceilTo(c.at, MINUTE_MS)], delta);
-        addSize([c.space, c.definitionId, c.version, 1, ceilTo(c.at, DAY_MS)], delta);
-      }
+      if (delta !== 0) addSize(c, delta);
     }
-    for (const { key, delta } of [...sizes.values()].sort((a, b) => compareKeys(a.key, b.key))) {
-      if (delta === 0) continue;
-      const next = (this.#sizes.get(key) ?? 0) + delta;
-      if (next === 0) this.#sizes.remove(key);
-      else this.#sizes.put(key, next);
+    for (const { key, deltas } of [...sizes.values()].sort((a, b) => compareKeys(a.key, b.key))) {
+      const merged = new Map<number, number>();
+      const old = this.#sizes.get(key);
+      if (old !== undefined) for (let i = 1; i < old.length; i += 2) merged.set(old[i]!, old[i + 1]!);
+      for (const [m, d] of deltas) merged.set(m, (merged.get(m) ?? 0) + d);
+      const record: DayDeltas = [0];
+      for (const m of [...merged.keys()].sort((a, b) => a - b)) {
+        const d = merged.get(m)!;
+        if (d === 0) continue;
+        record.push(m, d);
+        record[0]! += d;
+      }
+      if (record.length === 1 && old !== undefined) this.#sizes.remove(key);
+      else if (record.length > 1) this.#sizes.put(key, record);
     }
     return written;
   }
@@ -309,12 +336,19 @@ export class HistoryStore {
       return removed;
     }
     if (group.length > 0) flush();
-    // a full pass: minute buckets before the horizon's day go (sizes at later instants read days up to then), and the next pass starts over
+    // a full pass: the days before the horizon's become one total (sizes at later instants only sum them), and the next pass starts over
     this.#meta.remove(['sweep']);
     const day = floorTo(horizon, DAY_MS);
     for (const { key } of this.#versions.getRange({})) {
       const [space, definitionId, version] = key;
-      for (const k of [...this.#sizes.getKeys({ start: [space, definitionId, version, 0, Number.NEGATIVE_INFINITY], end: [space, definitionId, version, 0, day + 1] })]) this.#sizes.remove(k);
+      const old = [...this.#sizes.getRange({ start: [space, definitionId, version, Number.NEGATIVE_INFINITY], end: [space, definitionId, version, day] })];
+      if (old.length <= 1 && (old[0] === undefined || old[0].value.length === 1)) continue;
+      let total = 0;
+      for (const { key: k, value } of old) {
+        total += value[0]!;
+        this.#sizes.remove(k);
+      }
+      if (total !== 0) this.#sizes.put([space, definitionId, version, day - DAY_MS], [total]);
     }
     return removed;
   }
@@ -325,6 +359,13 @@ export class HistoryStore {
   }
 
   // Reads. -------------------------------------------------------------------------------------
+
+  /** Records and the bytes their pages take (the history's size, for benchmarks and operators). */
+  stats(): { readonly records: number; readonly bytes: number; readonly sizeBuckets: number; readonly sizeBytes: number } {
+    const records = this.#records.getStats() as LmdbStats;
+    const sizes = this.#sizes.getStats() as LmdbStats;
+    return { records: records.entryCount, bytes: dbBytes(records), sizeBuckets: sizes.entryCount, sizeBytes: dbBytes(sizes) };
+  }
 
   /** The instant from which the history is complete (retention). */
   retainedFrom(): number {
@@ -408,18 +449,18 @@ export class HistoryStore {
     const step = SIZE_STEP_MS[range.step];
     const from = floorTo(range.from, step);
     const to = floorTo(range.to, step);
-    const sum = (level: 0 | 1, lo: number, hi: number) => {
-      // buckets ending in (lo, hi]
-      let n = 0;
-      for (const { value } of this.#sizes.getRange({ start: [space, definitionId, version, level, lo + 1], end: [space, definitionId, version, level, hi + 1] })) n += value;
-      return n;
-    };
     const fromDay = floorTo(from, DAY_MS);
-    let size = sum(1, Number.NEGATIVE_INFINITY, fromDay) + sum(0, fromDay, from);
-    const points: Array<{ at: number; count: number }> = [{ at: from, count: size }];
-    for (let t = from + step; t <= to; t += step) {
-      const prev = t - step;
-      size += prev % DAY_MS === 0 && t % DAY_MS === 0 ? sum(1, prev, t) : sum(0, prev, t);
+    let size = 0;
+    // whole days before the first point's day, then every minute's delta from there to the last point
+    for (const { value } of this.#sizes.getRange({ start: [space, definitionId, version, Number.NEGATIVE_INFINITY], end: [space, definitionId, version, fromDay] })) size += value[0]!;
+    const deltas: Array<[number, number]> = [];
+    for (const { key, value } of this.#sizes.getRange({ start: [space, definitionId, version, fromDay], end: [space, definitionId, version, to + 1] })) {
+      for (let i = 1; i < value.length; i += 2) deltas.push([key[3] + value[i]! * MINUTE_MS, value[i + 1]!]);
+    }
+    const points: Array<{ at: number; count: number }> = [];
+    let next = 0;
+    for (let t = from; t <= to; t += step) {
+      while (next < deltas.length && deltas[next]![0] <= t) size += deltas[next++]![1];
       points.push({ at: t, count: size });
     }
     return points;
