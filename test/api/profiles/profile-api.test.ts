@@ -84,7 +84,6 @@ test('not found, invalid identifiers and parameters: Segment error envelope', as
   assert.equal(await json(missing), { error: { code: 'not_found', message: 'Profile was not found.' } });
   assert.ok(missing.headers.get('request-id'));
   assert.is((await s.profile(`${P}/email:alice@example.com/traits`)).status, 404, 'today profiles are found by user_id and anonymous_id only');
-  assert.is((await s.profile('/v1/spaces/spa_a/collections/accounts/profiles/group_id:acme/traits')).status, 404);
   const noColon = await s.profile(`${P}/alice/traits`);
   assert.is(noColon.status, 400);
   assert.is((await json(noColon))['error'].code, 'validation_error');
@@ -226,6 +225,7 @@ test('over the identity graph (as npm start serves it): any identifier finds the
   const app = serviceApp({ identity: true });
   try {
     await app.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'Buyers', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } });
+    await app.registry.create({ space: 'spa_a', kind: 'audience', key: 'buying_accounts', name: 'Buying accounts', definition: { query: "ANY event('Order Completed').count() >= 1", type: 'ACCOUNTS' } });
     await app.runEngine([
       event({ type: 'track', event: 'Order Completed', anonymousId: 'anon-7', timestamp: NOW - 180_000 }),
       event({ type: 'identify', userId: 'Alice', anonymousId: 'anon-7', traits: { email: 'alice@example.com' }, timestamp: NOW - 120_000 }),
@@ -240,6 +240,16 @@ test('over the identity graph (as npm start serves it): any identifier finds the
     assert.is(meta['metadata'].created_at, new Date(NOW - 180_000).toISOString());
     const links = await json(await app.profile(`${P}/user_id:alice/links`));
     assert.equal(links['data'].map((l: Json) => [l.to_collection, l.external_ids[0].type, l.external_ids[0].id]), [['accounts', 'group_id', 'acme']]);
+    // the account: its traits from group calls and its account audiences; its users as links
+    const A = '/v1/spaces/spa_a/collections/accounts/profiles';
+    const account = await json(await app.profile(`${A}/group_id:acme/traits`));
+    assert.equal(account['traits'], { buying_accounts: true, name: 'Acme' });
+    const accountIds = await json(await app.profile(`${A}/group_id:ACME/external_ids`));
+    assert.equal(accountIds['data'].map((x: Json) => [x.type, x.id, x.collection]), [['group_id', 'acme', 'accounts']]);
+    const users = await json(await app.profile(`${A}/group_id:acme/links`));
+    assert.equal(users['data'].map((l: Json) => [l.to_collection, l.external_ids.map((x: Json) => x.type).sort()]), [['users', ['anonymous_id', 'email', 'user_id']]]);
+    assert.is((await app.profile(`${A}/group_id:nobody/traits`)).status, 404);
+    assert.is((await app.profile(`${A}/user_id:alice/traits`)).status, 404);
     // the canonical id works too, and unknown identifiers are 404, malformed ones 400
     const useId = app.store()!.identifierOwner('spa_a', 'user_id', 'alice')!;
     assert.match(useId, /^use_/);
