@@ -97,6 +97,7 @@ async function main(): Promise<void> {
           identity: Object.fromEntries(config.spaces.flatMap((space) => (space.identity === undefined ? [] : [[space.id, space.identity]]))),
           tickMs: config.tickMs,
           checkpointMs: config.checkpointMs,
+          historyRetentionMs: config.historyRetentionMs,
         },
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
@@ -148,6 +149,8 @@ async function main(): Promise<void> {
     explorer,
     locator: identityProfileLocator(store),
     profileLinks: identityLinkIndex(store),
+    // the Profile API's events and explanations read the engine's event index and this log
+    eventSource: eventLog,
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
       const position = engine?.stats()?.position;

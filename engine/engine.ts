@@ -10,7 +10,7 @@ import { changeId, type Change } from './runtime/change.ts';
 import type { CheckpointStore } from './store/checkpoint-store.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
-import { HistoryCollector, type HistoryRetention } from './history/history-writes.ts';
+import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
 
 export interface EngineOptions {
   readonly eventLog: EventLog;
@@ -206,13 +206,12 @@ export class Engine {
   }
 
   /**
-   * Records history computed outside this runtime (a backfill's changes, at their true instants);
-   * it is written with the next checkpoint. `replace`: a version computed again (enabled again) —
-   * its old history goes first.
+   * Records a backfill's history of `version` (its changes at their true instants, the log replayed
+   * up to this engine's position); it is written with the next checkpoint. `replace`: the version was
+   * computed before (enabled again) — its old history goes first.
    */
-  recordHistory(changes: readonly Change[], replace?: { readonly space: string; readonly definitionId: string; readonly version: number }): void {
-    if (replace !== undefined) this.#history.replace(replace.space, replace.definitionId, replace.version);
-    this.#history.changes(changes);
+  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean }): void {
+    if (this.#o.history) this.#history.backfilled(version, changes, this.#position, options.replace);
   }
 
   /** Drops a superseded version's history (from the next checkpoint on, in bounded steps). */

@@ -45,7 +45,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
     if (info === undefined) throw new HttpError(404, 'not-found', version === undefined ? `${spec.noun} ${id} has no version computed yet` : `${spec.noun} ${id} has no version ${version}`);
     const store = engineStore(deps.store, MANAGEMENT_CODES);
     const superseded = record.versions.find((v) => v.version === info.version)?.supersededAt !== undefined;
-    if (superseded && !store.history.hasVersion(space, id, info.version)) throw new HttpError(404, 'not-found', `the history of version ${info.version} was compacted: its successor's history covers the same past`);
+    if (superseded && store.history.version(space, id, info.version) === undefined) throw new HttpError(404, 'not-found', `the history of version ${info.version} was compacted: its successor's history covers the same past`);
     return { info, store, range: historyRange(store, info.since) };
   };
   const versionQuery = z.coerce.number().int().min(1).optional();

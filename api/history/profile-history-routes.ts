@@ -140,6 +140,10 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       const last = page.entries.at(-1);
       const next = page.hasMore && last !== undefined ? encodeHistoryCursor({ t: last.at, d: last.definitionId, v: last.version }) : '';
       const search = new URLSearchParams({ limit: String(q.limit), sort: q.sort });
+      if (q.include !== undefined) search.set('include', [...q.include].join(','));
+      if (q.class !== undefined) search.set('class', q.class);
+      if (q.start !== undefined) search.set('start', new Date(q.start).toISOString());
+      if (q.end !== undefined) search.set('end', new Date(q.end).toISOString());
       if (next !== '') search.set('next', next);
       return c.json(
         {

@@ -3,9 +3,11 @@
  * event log — written in the checkpoint transaction, read by the Profile API's `events` and by
  * explanations.
  *
- * - `profile_events` [space, profileId, timestamp, messageId] → [seq, event name, applied?]: one entry
- *   per applied event under the profile it resolved to; `seq` is its event-log position, `applied`
- *   the instant the engine applied it when that is not its timestamp (a late event counts from then);
+ * - `profile_events` [space, profileId, timestamp, messageId] → [seq, event name, applied?, replayed?]:
+ *   one entry per applied event under the profile it resolved to; `seq` is its event-log position,
+ *   `applied` the instant the engine applied it when that is not its timestamp (a late event counts
+ *   from then), `replayed` the instant a replay of the log in event time applies it (a backfill: the
+ *   latest timestamp of the space's events up to it) when later than its timestamp;
  * - `profile_merges` [space, into, from] → [at, seq]: the profiles merged into a profile, the instant
  *   and the log position of the event that merged them. Entries are not moved on a merge: a reader
  *   takes the profile's own and those of the profiles merged into it (as of an instant, for an
@@ -46,6 +48,8 @@ export interface EventEntry {
   readonly name: string | null;
   /** the instant the engine applied it (a late event counts from then, a traits write takes effect then). */
   readonly applied: number;
+  /** the instant a replay of the log in event time (a backfill) applies it. */
+  readonly replayed: number;
 }
 
 /** A profile and the profiles merged into it (transitively). */
@@ -74,12 +78,17 @@ export interface EventEntryQuery {
 }
 
 type EntryKey = [string, string, number, string];
-type StoredEntry = [number, string | null] | [number, string | null, number];
+type StoredEntry = [number, string | null] | [number, string | null, number] | [number, string | null, number, number];
+
+function entryOf(key: EntryKey, value: StoredEntry): EventEntry {
+  const timestamp = key[2];
+  return { profileId: key[1], timestamp, messageId: key[3], seq: value[0], name: value[1], applied: value[2] ?? timestamp, replayed: value[3] ?? timestamp };
+}
 
 export class EventIndex {
   readonly #events: Database<StoredEntry, EntryKey>;
   readonly #merges: Database<[number, number], [string, string, string]>;
-  readonly #meta: Database<unknown, string>;
+  readonly #meta: Database<unknown, string | [string, string]>;
 
   constructor(env: RootDatabase) {
     this.#events = env.openDB({ name: 'profile_events', encoding: 'msgpack' });
@@ -89,11 +98,23 @@ export class EventIndex {
 
   // Writes: inside the checkpoint transaction. -----------------------------------------------
 
-  /** Indexes applied events and merges (sorted by key: LMDB appends sorted keys far faster). */
+  /**
+   * Indexes applied events, given in log order, and merges (sorted by key: LMDB appends sorted keys
+   * far faster). The latest timestamp of each space so far is kept here too: a replay in event time
+   * applies each event at it.
+   */
   write(events: readonly IndexedEvent[], merges: readonly IndexedMerge[]): void {
-    const writes = events.map((e) => ({ key: [e.space, e.profileId, e.timestamp, e.messageId] as EntryKey, e }));
+    const latest = new Map<string, number>();
+    const writes = events.map((e) => {
+      let max = latest.get(e.space) ?? (this.#meta.get(['latest', e.space]) as number | undefined) ?? Number.NEGATIVE_INFINITY;
+      if (e.timestamp > max) max = e.timestamp;
+      latest.set(e.space, max);
+      const value: StoredEntry = max > e.timestamp ? [e.seq, e.name, e.applied, max] : e.applied !== e.timestamp ? [e.seq, e.name, e.applied] : [e.seq, e.name];
+      return { key: [e.space, e.profileId, e.timestamp, e.messageId] as EntryKey, value };
+    });
+    for (const [space, max] of latest) this.#meta.put(['latest', space], max);
     writes.sort((a, b) => compareKeys(a.key, b.key));
-    for (const { key, e } of writes) this.#events.put(key, e.applied !== e.timestamp ? [e.seq, e.name, e.applied] : [e.seq, e.name]);
+    for (const { key, value } of writes) this.#events.put(key, value);
     for (const m of merges) this.#merges.put([m.space, m.into, m.from], [m.at, m.seq]);
   }
 
@@ -165,7 +186,7 @@ export class EventIndex {
         : { start: [space, profileId, Math.max(lo, after?.timestamp ?? lo), ''], end: [space, profileId, hi, '\uffff'] };
       let n = 0;
       for (const { key, value } of this.#events.getRange(range as never) as Iterable<{ key: EntryKey; value: StoredEntry }>) {
-        const entry: EventEntry = { profileId, timestamp: key[2], messageId: key[3], seq: value[0], name: value[1], applied: value[2] ?? key[2] };
+        const entry = entryOf(key, value);
         if (after !== undefined && order(entry, after) <= 0) continue;
         const name = entry.name ?? '';
         if ((include !== undefined && !include.has(name)) || (exclude !== undefined && exclude.has(name))) continue;
@@ -177,13 +198,18 @@ export class EventIndex {
     return { entries: found.slice(0, query.limit), hasMore: found.length > query.limit };
   }
 
-  /** Every event of one profile id the engine had applied by instant `t`, in timestamp order. */
-  known(space: string, profileId: string, t: number): EventEntry[] {
+  /**
+   * Every event of one profile id applied by instant `t`: those at or before log position `replayedThrough`
+   * as a replay in event time applied them (a backfill computed the version that far), the later ones
+   * as the engine did. In timestamp order.
+   */
+  known(space: string, profileId: string, t: number, replayedThrough = 0): EventEntry[] {
     const out: EventEntry[] = [];
     // (an event from the future is applied before its timestamp: the whole range is read)
-    for (const { key, value } of this.#events.getRange({ start: [space, profileId, Number.NEGATIVE_INFINITY, ''], end: [space, profileId, Number.POSITIVE_INFINITY, ''] })) {
-      const applied = value[2] ?? key[2];
-      if (applied <= t) out.push({ profileId, timestamp: key[2], messageId: key[3], seq: value[0], name: value[1], applied });
+    for (const { key, value } of this.#events.getRange({ start: [space, profileId, Number.NEGATIVE_INFINITY, ''], end: [space, profileId, Number.POSITIVE_INFINITY, ''] }) as Iterable<{ key: EntryKey; value: StoredEntry }>) {
+      const entry = entryOf(key, value);
+      const at = entry.seq <= replayedThrough ? entry.replayed : entry.applied;
+      if (at <= t) out.push({ ...entry, applied: at });
     }
     return out;
   }

@@ -50,8 +50,9 @@ export interface ExplanationResult {
  * version (first) and everything it reads, as the engine computes them.
  */
 export async function explainProfile(store: CheckpointStore, log: EventSource, space: string, inputs: readonly DefinitionInput[], profileId: string, t: number): Promise<ExplanationResult> {
-  const { events, merges, missing } = await explanationEvents(store, log, space, profileId, t);
   const [target, ...references] = inputs;
+  const replayed = store.history.version(space, target!.id, target!.version)?.replayedThrough ?? 0;
+  const { events, merges, missing } = await explanationEvents(store, log, space, profileId, t, replayed);
   const explanation = explain({ space, profileId, at: t, target: target!, references, events, merges });
   return { explanation, recorded: store.history.entryAt(space, target!.id, target!.version, profileId, t), missing };
 }

@@ -8,7 +8,8 @@
  *   change. A profile's records of one version are contiguous, so "the value at T" is one reverse
  *   seek, the members at T a walk over the version's profiles, and a profile's timeline the merge of
  *   its ranges over the space's versions;
- * - `history_versions` [space, definitionId, version] → {kind, key}: the versions with history;
+ * - `history_versions` [space, definitionId, version] → {kind, key, live}: the versions with history,
+ *   and the log position up to which a backfill replayed the version (the live engine computed the rest);
  * - `history_sizes` [space, definitionId, version, day] → [Σ, minute, Δ, minute, Δ, …]: the size deltas
  *   of the day's changes by the minute at or after them (a change counts from the next aligned
  *   minute on) and their sum: the size at a minute-aligned instant is the sum of the days before
@@ -44,7 +45,11 @@ export interface HistoryVersion {
   readonly version: number;
   readonly kind: 'audience' | 'trait';
   readonly key: string;
+  /** a backfill replayed the log in event time up to this position; the live engine computed the rest (0: all of it). */
+  readonly replayedThrough?: number;
 }
+
+type CatalogValue = { kind: 'audience' | 'trait'; key: string; live?: number };
 
 /** A member (or valued profile) at an instant: its value and the change that made it so. */
 export interface MemberAt {
@@ -120,6 +125,10 @@ function entryOf(key: RecordKey, stored: StoredRecord): HistoryEntry {
   };
 }
 
+function versionOf(key: [string, string, number], value: CatalogValue): HistoryVersion {
+  return { definitionId: key[1], version: key[2], kind: value.kind, key: value.key, ...(value.live === undefined ? {} : { replayedThrough: value.live }) };
+}
+
 /** Whether the entry leaves the profile in the audience (or with a trait value). */
 export function holds(entry: HistoryEntry): boolean {
   return entry.kind === 'enter' || (entry.kind === 'trait' && entry.value !== undefined);
@@ -169,7 +178,7 @@ function floorTo(t: number, step: number): number {
 
 export class HistoryStore {
   readonly #records: Database<StoredRecord, RecordKey>;
-  readonly #versions: Database<{ kind: 'audience' | 'trait'; key: string }, [string, string, number]>;
+  readonly #versions: Database<CatalogValue, [string, string, number]>;
   readonly #sizes: Database<DayDeltas, SizeKey>;
   readonly #meta: Database<unknown, Array<string | number>>;
 
@@ -246,6 +255,11 @@ export class HistoryStore {
       else if (record.length > 1) this.#sizes.put(key, record);
     }
     return written;
+  }
+
+  /** Notes that a backfill computed the version up to log position `seq`, when it went live. */
+  setReplayedThrough(space: string, definitionId: string, version: number, entry: { kind: 'audience' | 'trait'; key: string }, seq: number): void {
+    this.#versions.put([space, definitionId, version], { kind: entry.kind, key: entry.key, live: seq });
   }
 
   /**
@@ -374,11 +388,13 @@ export class HistoryStore {
 
   /** The versions of a space with history. */
   versions(space: string): HistoryVersion[] {
-    return [...this.#versions.getRange({ start: [space], end: [`${space}\u0000`] })].map(({ key, value }) => ({ definitionId: key[1], version: key[2], kind: value.kind, key: value.key }));
+    return [...this.#versions.getRange({ start: [space], end: [`${space}\u0000`] })].map(({ key, value }) => versionOf(key, value));
   }
 
-  hasVersion(space: string, definitionId: string, version: number): boolean {
-    return this.#versions.get([space, definitionId, version]) !== undefined;
+  /** One version of the catalog, if it has history. */
+  version(space: string, definitionId: string, version: number): HistoryVersion | undefined {
+    const value = this.#versions.get([space, definitionId, version]);
+    return value === undefined ? undefined : versionOf([space, definitionId, version], value);
   }
 
   /** The profile's last entry at or before `t` (its state at t), if any. */

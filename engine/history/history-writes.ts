@@ -16,10 +16,21 @@ export interface HistoryWrites {
   readonly compact: ReadonlyArray<{ readonly space: string; readonly definitionId: string; readonly version: number }>;
   /** versions computed again: their history goes before `changes` are written (at once, in this checkpoint). */
   readonly replace?: ReadonlyArray<{ readonly space: string; readonly definitionId: string; readonly version: number }>;
+  /** versions a backfill computed up to a log position, when they went live. */
+  readonly replayed?: ReadonlyArray<BackfilledVersion & { readonly through: number }>;
   /** history before this instant may go (−∞: keep everything) … */
   readonly horizon: number;
   /** … and index entries of events before this one. */
   readonly eventHorizon: number;
+}
+
+/** A definition version whose history a backfill computed. */
+export interface BackfilledVersion {
+  readonly space: string;
+  readonly definitionId: string;
+  readonly version: number;
+  readonly kind: 'audience' | 'trait';
+  readonly key: string;
 }
 
 export interface HistoryRetention {
@@ -46,6 +57,7 @@ export class HistoryCollector {
   #batches: AppliedBatch[] = [];
   #compact: Array<{ space: string; definitionId: string; version: number }> = [];
   #replace: Array<{ space: string; definitionId: string; version: number }> = [];
+  #replayed: Array<BackfilledVersion & { through: number }> = [];
 
   constructor(readonly retention: HistoryRetention) {}
 
@@ -66,10 +78,19 @@ export class HistoryCollector {
     this.#compact.push({ space, definitionId, version });
   }
 
-  /** The version's history so far goes (at the next checkpoint, before what is collected is written). */
-  replace(space: string, definitionId: string, version: number): void {
-    this.#replace.push({ space, definitionId, version });
-    this.#changes = this.#changes.filter((c) => c.space !== space || c.definitionId !== definitionId || c.version !== version);
+  /**
+   * A backfill's history of `version`, computed up to log position `through` (the live engine
+   * computes the version from there on); `replace`: the version was computed before (enabled again),
+   * its old history goes first.
+   */
+  backfilled(version: BackfilledVersion, changes: readonly Change[], through: number, replace: boolean): void {
+    const { space, definitionId } = version;
+    if (replace) {
+      this.#replace.push({ space, definitionId, version: version.version });
+      this.#changes = this.#changes.filter((c) => c.space !== space || c.definitionId !== definitionId || c.version !== version.version);
+    }
+    this.changes(changes);
+    this.#replayed.push({ ...version, through });
   }
 
   /** Everything collected since the last call, for the checkpoint at `watermark`. */
@@ -90,6 +111,7 @@ export class HistoryCollector {
       merges,
       compact: this.#compact,
       replace: this.#replace,
+      replayed: this.#replayed,
       horizon: this.retention.historyMs > 0 ? watermark - this.retention.historyMs : Number.NEGATIVE_INFINITY,
       eventHorizon: this.retention.eventsMs > 0 ? watermark - this.retention.eventsMs : Number.NEGATIVE_INFINITY,
     };
@@ -97,6 +119,7 @@ export class HistoryCollector {
     this.#batches = [];
     this.#compact = [];
     this.#replace = [];
+    this.#replayed = [];
     return writes;
   }
 }
@@ -105,6 +128,7 @@ export class HistoryCollector {
 export function writeHistory(history: HistoryStore, index: EventIndex, w: HistoryWrites): void {
   for (const r of w.replace ?? []) history.dropVersion(r.space, r.definitionId, r.version);
   const records = history.write(w.changes);
+  for (const v of w.replayed ?? []) history.setReplayedThrough(v.space, v.definitionId, v.version, v, v.through);
   index.write(w.events, w.merges);
   for (const c of w.compact) history.requestCompaction(c.space, c.definitionId, c.version);
   history.compactStep(COMPACT_BUDGET);

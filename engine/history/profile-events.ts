@@ -71,19 +71,30 @@ export function profileEvent(e: FlockEvent): ProfileEvent {
 }
 
 /**
- * What `explain` replays for a profile at `t`: the events the engine had applied by t to the profile
- * and to the profiles merged into it by t, and those merges. `missing` counts indexed events the log
- * no longer holds (past its retention): an explanation without them may disagree with the engine.
+ * What `explain` replays for a profile at `t`, as the version was computed: up to log position
+ * `replayedThrough` by a backfill — the log in event time, identities as resolved then (the profiles
+ * merged into this one by then are this one) — and after it by the engine, events at the instants it
+ * applied them and merges where they happened. `missing` counts indexed events the log no longer
+ * holds (past its retention): an explanation without them may disagree with the history.
  */
-export async function explanationEvents(store: CheckpointStore, log: EventSource, space: string, profileId: string, t: number): Promise<{ events: ExplainEvent[]; merges: ExplainMerge[]; missing: number }> {
+export async function explanationEvents(
+  store: CheckpointStore,
+  log: EventSource,
+  space: string,
+  profileId: string,
+  t: number,
+  replayedThrough = 0,
+): Promise<{ events: ExplainEvent[]; merges: ExplainMerge[]; missing: number }> {
   const members = store.events.members(space, profileId).filter((m) => m.joinedAt <= t);
-  const entries = members.flatMap((m) => store.events.known(space, m.profileId, t));
+  const folded = new Set(members.filter((m) => m.into !== undefined && m.mergedBySeq <= replayedThrough).map((m) => m.profileId));
+  const entries = members.flatMap((m) => store.events.known(space, m.profileId, t, replayedThrough));
   const found = await readEvents(log, entries.map((e) => e.seq));
   const events: ExplainEvent[] = [];
   for (const entry of entries) {
     const event = found.get(entry.seq);
-    if (event !== undefined) events.push({ profileId: entry.profileId, seq: entry.seq, applied: entry.applied, event });
+    const as = folded.has(entry.profileId) ? profileId : entry.profileId;
+    if (event !== undefined) events.push({ profileId: as, seq: entry.seq, applied: entry.applied, event });
   }
-  const merges = members.flatMap((m) => (m.into === undefined ? [] : [{ from: m.profileId, into: m.into, at: m.mergedAt, seq: m.mergedBySeq }]));
+  const merges = members.flatMap((m) => (m.into === undefined || folded.has(m.profileId) ? [] : [{ from: m.profileId, into: folded.has(m.into) ? profileId : m.into, at: m.mergedAt, seq: m.mergedBySeq }]));
   return { events, merges, missing: entries.length - events.length };
 }

@@ -11,6 +11,7 @@ import { changeId, TIME_CAUSE } from '../runtime/change.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { DefinitionCell } from '../runtime/profile-state.ts';
 import { BackfillError, BackfillJob } from './backfill-job.ts';
+import type { BackfilledVersion } from '../history/history-writes.ts';
 
 /** What the lifecycle needs of the registry (the engine's side of it). */
 export interface LifecycleRegistry {
@@ -39,7 +40,7 @@ export interface LifecycleEngine {
   /** commits state and outputs (a switch is checkpointed before its version is reported Live). */
   checkpoint(): Promise<void>;
   /** records a backfill's changes as its version's history (`replace`: the version is recomputed, its old history goes). */
-  recordHistory(changes: readonly Change[], replace?: { readonly space: string; readonly definitionId: string; readonly version: number }): void;
+  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean }): void;
   /** drops a superseded version's history. */
   compactHistory(space: string, definitionId: string, version: number): void;
 }
@@ -281,8 +282,7 @@ export class Lifecycle {
     const changes = withCauses(difference(d, v.version, space, now, fresh, before, after), fresh, job.backfill.history, d.liveVersion);
     // History: the backfill's changes at their true instants. A recomputed version (enabled again)
     // replaces its own; an older version goes when the new one's history reaches as far back.
-    const replaced = d.liveVersion === v.version ? { space, definitionId: d.id, version: v.version } : undefined;
-    engine.recordHistory(job.backfill.history, replaced);
+    engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, job.backfill.history, { replace: d.liveVersion === v.version });
     const old = d.versions.find((x) => x.version === d.liveVersion);
     if (old !== undefined && old !== v && (inputOf(d, v).since ?? Number.NEGATIVE_INFINITY) <= (inputOf(d, old).since ?? Number.NEGATIVE_INFINITY)) {
       engine.compactHistory(space, d.id, old.version);

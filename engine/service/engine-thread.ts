@@ -17,6 +17,8 @@ export interface EngineThreadConfig {
   readonly registryPath: string;
   readonly tickMs: number;
   readonly checkpointMs: number;
+  /** how far back membership history answers (ms; 0 = forever); the event index keeps what the log keeps. */
+  readonly historyRetentionMs?: number | undefined;
 }
 
 export type EngineThreadMessage =

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     tickMs: config.tickMs,
     checkpointMs: config.checkpointMs,
     partitions: config.partitions,
+    historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
     background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() },
   });
   lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: Date.now });

@@ -15,6 +15,7 @@ import { DirectResolver } from '../../../engine/identity/resolver.ts';
 import { Lifecycle } from '../../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { outputOf } from '../../../engine/history/history-store.ts';
+import { explainProfile, historyVersion } from '../../../engine/history/history-reader.ts';
 import type { DefinitionInput } from '../../../engine/plan/plan.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
@@ -73,12 +74,16 @@ function checkAgainstOracle(store: CheckpointStore, inputs: readonly DefinitionI
   return compared;
 }
 
-/** An engine over the log of EVENTS (applied, no definitions yet), with a registry and a lifecycle at a virtual clock. */
-async function setup() {
+/**
+ * An engine over the log of EVENTS (applied, no definitions yet), with a registry and a lifecycle at
+ * a virtual clock. `live`: the events were all received just now (the engine applies them as late
+ * events, at its clock); otherwise each when it happened (replayed in event time).
+ */
+async function setup(live = false) {
   const dir = mkdtempSync(join(tmpdir(), 'flock-backfill-history-'));
   const time = { now: CLOCK };
   const eventLog = await openEventLog({ dataDir: dir });
-  await eventLog.append(EVENTS);
+  await eventLog.append(live ? EVENTS.map((e) => ({ ...e, receivedAt: CLOCK })) : EVENTS);
   const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
   const store = CheckpointStore.open(join(dir, 'engine'));
   const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => time.now });
@@ -96,6 +101,7 @@ async function setup() {
   return {
     time,
     store,
+    eventLog,
     registry,
     changes: async () => (await changeLog.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data)),
     /** reconciles, runs every backfill to its switch, ticks and checkpoints. */
@@ -187,6 +193,36 @@ test('a definition enabled again is recomputed: its history is replaced, not dou
     assert.equal(sizes(), before);
     const inputs = f.registry.planInputs().get(SPACE)!;
     checkAgainstOracle(f.store, inputs, instantsOf(await f.changes(), 8));
+  } finally {
+    await f.close();
+  }
+});
+
+test('explanations of a backfilled version agree with its history, also when the engine applied the events late', async () => {
+  const f = await setup(true);
+  try {
+    for (const d of DEFINITIONS) await f.create(d);
+    await f.finish();
+    const r = new Random(3);
+    const profiles = [...new Set(EVENTS.map((e) => `user_id:${e.userId}`))];
+    const first = Math.min(...EVENTS.map((e) => e.timestamp));
+    const enters = (await f.changes()).filter((c) => c.kind === 'enter');
+    let members = 0;
+    for (let i = 0; i < 60; i++) {
+      // half at random, half just after a member entered
+      const entered = i % 2 === 0 ? undefined : r.pick(enters);
+      const record = entered === undefined ? f.registry.byKey(SPACE, r.pick(DEFINITIONS).key)! : f.registry.get(SPACE, entered.definitionId)!;
+      const info = historyVersion(f.registry, record)!;
+      const profileId = entered?.profileId ?? r.pick(profiles);
+      const t = entered === undefined ? r.int(first, CLOCK) : entered.at + r.int(0, 3_600_000);
+      const { explanation, recorded } = await explainProfile(f.store, f.eventLog, SPACE, info.inputs!, profileId, t);
+      const want = recorded === undefined ? (record.kind === 'audience' ? false : undefined) : record.kind === 'audience' ? outputOf(recorded) === true : outputOf(recorded);
+      assert.equal(record.kind === 'audience' ? explanation.value === true : explanation.value, want, `${record.key} of ${profileId} at ${new Date(t).toISOString()}`);
+      assert.is(explanation.known, EVENTS.some((e) => `user_id:${e.userId}` === profileId && e.timestamp <= t), 'the profile existed in event time');
+      assert.is(explanation.lastChange?.at, recorded?.at);
+      if (want === true) members++;
+    }
+    assert.ok(members > 10, `${members} members among the explanations`);
   } finally {
     await f.close();
   }
