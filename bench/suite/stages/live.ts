@@ -91,6 +91,8 @@ export async function live(config: SuiteConfig, progress: (line: string) => void
   const changes = await openEmbeddedLog({ path: join(dir, CHANGE_LOG.name), pollMs: 1 });
   const sentProbe = new Map<number, number>();
   const latencies: number[] = [];
+  /** when the slow probes (over a second) were sent: stalls show as clusters. */
+  const slow: number[] = [];
   /** exact exit instant → probes due to exit then (two probes may share a millisecond). */
   const expectedExits = new Map<number, number>();
   const lateness: number[] = [];
@@ -103,7 +105,10 @@ export async function live(config: SuiteConfig, progress: (line: string) => void
         for (const c of decodeChangeRecord(record.data)) {
           if (c.kind === 'trait' && c.traitKey === 'bench_probe' && typeof c.value === 'number') {
             const sent = sentProbe.get(c.value);
-            if (sent !== undefined && c.value >= 0) latencies.push(seen - sent);
+            if (sent !== undefined && c.value >= 0) {
+              latencies.push(seen - sent);
+              if (seen - sent > 1000) slow.push(sent);
+            }
             sentProbe.delete(c.value);
           } else if (c.kind === 'exit' && c.audienceKey === 'bench_timer') {
             lateness.push(seen - c.at);
@@ -174,7 +179,13 @@ export async function live(config: SuiteConfig, progress: (line: string) => void
       { id: 'live.rate', measurement: 'live: background load over HTTP (realistic workload, 120 definitions)', value: sent / loadSeconds, unit: 'events/s', note: `${fmt(loadSeconds, 1)} s, plus ${fmt((probes + timers) / loadSeconds)} probe requests/s` },
       { id: 'latency.p50', measurement: 'latency: HTTP ingest → change in the change log, p50', value: quantile(latencies, 0.5), unit: 'ms', note: `${fmt(latencies.length)} probes (one event per request, a fresh user); ${lost}` },
       { id: 'latency.p99', measurement: 'latency: HTTP ingest → change in the change log, p99', value: quantile(latencies, 0.99), unit: 'ms', note: `checkpoint interval and change-log poll included` },
-      { id: 'latency.p999', measurement: 'latency: HTTP ingest → change in the change log, p99.9', value: quantile(latencies, 0.999), unit: 'ms', note: `max ${fmt(latencies.at(-1) ?? 0, 1)} ms` },
+      {
+        id: 'latency.p999',
+        measurement: 'latency: HTTP ingest → change in the change log, p99.9',
+        value: quantile(latencies, 0.999),
+        unit: 'ms',
+        note: `max ${fmt(latencies.at(-1) ?? 0, 1)} ms; ${slow.length} probes over 1 s, sent in seconds ${[...new Set(slow.map((t) => Math.floor((t - start) / 1000)))].join(', ') || '—'} of the run`,
+      },
       { id: 'timer.p50', measurement: `timer accuracy: window exit in the change log after its exact instant, p50 (within(${window} seconds))`, value: quantile(lateness, 0.5), unit: 'ms', note: `${fmt(lateness.length)} exits with no event to trigger them` },
       { id: 'timer.p99', measurement: 'timer accuracy: window exit lateness, p99', value: quantile(lateness, 0.99), unit: 'ms', note: `max ${fmt(lateness.at(-1) ?? 0, 1)} ms` },
       { id: 'timer.exact', measurement: 'timer accuracy: exits carrying their exact instant (timestamp + window)', value: exact, unit: `of ${timers}`, note: `${[...expectedExits.values()].reduce((a, b) => a + b, 0)} expected exits missing` },

@@ -64,12 +64,12 @@ export async function throughput(config: SuiteConfig, progress: (line: string) =
     return r;
   };
 
-  // The embedded run keeps its directory, and a tail of events it never consumed, for recovery.
-  const all = generateEvents(workload(config, config.events + config.recoveryTail));
+  // The embedded run keeps its directory for recovery, plus a tail of events it never consumed: the
+  // lag a crash leaves (the same users, in the minute after the workload).
   const embeddedDir = join(config.dir, EMBEDDED);
-  const embedded: PipelineRun = await run('embedded', embeddedDir, undefined, take(all, config.events));
+  const embedded: PipelineRun = await run('embedded', embeddedDir, undefined, generateEvents(workload(config, config.events)));
   const log = await openEventLog({ dataDir: embeddedDir });
-  await fillLog(log, all);
+  await fillLog(log, generateEvents({ ...workload(config, config.recoveryTail, 43), spanMs: 60_000, end: config.end + 60_000 }));
   await log.close();
   writeFileSync(join(embeddedDir, 'state.json'), JSON.stringify({ events: embedded.events, profiles: embedded.profiles } satisfies LeftState));
   figures.push(
@@ -90,13 +90,4 @@ export async function throughput(config: SuiteConfig, progress: (line: string) =
     await server.dispose();
   }
   return figures;
-}
-
-/** The first `n` items of an iterator, leaving the rest in it. */
-function* take<T>(iterator: Iterator<T>, n: number): Generator<T> {
-  for (let i = 0; i < n; i++) {
-    const r = iterator.next();
-    if (r.done === true) return;
-    yield r.value;
-  }
 }
