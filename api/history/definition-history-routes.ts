@@ -9,15 +9,15 @@ import { historyRange, historyVersion, SIZE_STEP_MS, type DefinitionRegistry, ty
 import { HttpError } from '../http-error.ts';
 import { decodeCursor, encodeCursor } from '../management/cursor.ts';
 import type { KindSpec } from '../management/present.ts';
-import { idParams, paginationOutputSchema, publicApiErrorSchema, sizePointSchema } from '../management/schemas.ts';
-import { checkInstant, engineStore, isoInstant, MANAGEMENT_CODES, presentCause } from './history-present.ts';
+import { idParams, isoTimeSchema, paginationOutputSchema, publicApiErrorSchema, sizePointSchema, sizeQuerySchema } from '../management/schemas.ts';
+import { checkSizeRange } from '../management/size-range.ts';
+import { checkInstant, engineStore, MANAGEMENT_CODES, presentCause } from './history-present.ts';
 
 export interface DefinitionHistoryDeps {
   readonly registry: DefinitionRegistry;
   readonly store: StoreHandle;
 }
 
-const MAX_POINTS = 10_080;
 const SECURITY = [{ managementToken: [] }];
 const errors = {
   400: { description: 'input-validation (a bad cursor or range), instant-out-of-retention, instant-not-computed', content: { 'application/json': { schema: publicApiErrorSchema } } },
@@ -60,7 +60,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
       request: {
         params: idParams,
         query: z.object({
-          at: isoInstant.optional(),
+          at: isoTimeSchema.optional(),
           version: versionQuery,
           'pagination.count': z.coerce.number().int().min(1).max(1000).default(100),
           'pagination.cursor': z.string().min(1).optional(),
@@ -116,7 +116,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
       security: SECURITY,
       request: {
         params: idParams,
-        query: z.object({ start: isoInstant.optional(), end: isoInstant.optional(), granularity: z.enum(['minute', 'hour', 'day']).default('hour'), version: versionQuery }),
+        query: sizeQuerySchema.extend({ version: versionQuery }),
       },
       responses: {
         200: {
@@ -138,9 +138,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
       // by default the last 24 hours the history answers for
       const end = Math.floor((query.end ?? range.to) / step) * step;
       const start = query.start === undefined ? Math.ceil(Math.max(end - 24 * 3_600_000, range.from) / step) * step : Math.floor(query.start / step) * step;
-      const invalid = (message: string, field: string) => new HttpError(400, 'input-validation', message, {}, { issues: [{ message, field }] });
-      if (start > end) throw invalid('start is after end', 'start');
-      if ((end - start) / step > MAX_POINTS) throw invalid(`more than ${MAX_POINTS} points: narrow the range or use a coarser granularity`, 'granularity');
+      checkSizeRange(start, end, step);
       checkInstant(start, range, MANAGEMENT_CODES, 'start');
       checkInstant(end, range, MANAGEMENT_CODES, 'end');
       const points = store.history.sizeSeries(spaceId, id, info.version, { from: start, to: end, step: query.granularity });

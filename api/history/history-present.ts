@@ -3,11 +3,6 @@ import { z } from 'zod';
 import type { ChangeCause, CheckpointStore, FlockEvent, StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 
-export const isoInstant = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'an ISO-8601 time, e.g. 2026-03-01T12:00:00Z' })
-  .transform((s) => Date.parse(s));
-
 /** The two APIs' spellings of the history errors: Profile API codes, management API types. */
 export interface HistoryCodes {
   readonly outOfRetention: string;

@@ -23,7 +23,8 @@ import {
   type StoreHandle,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
-import { checkInstant, decodeHistoryCursor, encodeHistoryCursor, engineStore, isoInstant, PROFILE_CODES, presentCause, presentEvent } from './history-present.ts';
+import { isoTimeSchema } from '../management/schemas.ts';
+import { checkInstant, decodeHistoryCursor, encodeHistoryCursor, engineStore, PROFILE_CODES, presentCause, presentEvent } from './history-present.ts';
 
 export interface ProfileHistoryDeps {
   readonly registry: DefinitionRegistry;
@@ -86,8 +87,8 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       request: {
         params,
         query: z.object({
-          start: isoInstant.optional(),
-          end: isoInstant.optional(),
+          start: isoTimeSchema.optional(),
+          end: isoTimeSchema.optional(),
           include: keyList,
           class: z.enum(['audience', 'computed_trait']).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -176,7 +177,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       security: SECURITY,
       request: {
         params,
-        query: z.object({ at: isoInstant.optional(), include: keyList, class: z.enum(['audience', 'computed_trait']).optional() }),
+        query: z.object({ at: isoTimeSchema.optional(), include: keyList, class: z.enum(['audience', 'computed_trait']).optional() }),
       },
       responses: {
         200: {
@@ -216,7 +217,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       tags,
       summary: 'Why a profile is in or out of an audience (or has a computed trait’s value) at an instant: each sub-condition’s value and the events behind the last change',
       security: SECURITY,
-      request: { params: params.extend({ key: z.string().min(1) }), query: z.object({ at: isoInstant.optional() }) },
+      request: { params: params.extend({ key: z.string().min(1) }), query: z.object({ at: isoTimeSchema.optional() }) },
       responses: {
         200: { description: 'the explanation, beside what the history recorded', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
         ...errors,
@@ -244,8 +245,8 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
         throw error;
       }
       const { explanation: x, recorded, missing } = result;
-      const recordedValue = recorded === undefined ? undefined : outputOf(recorded);
       const value = record.kind === 'audience' ? x.value === true : (x.value ?? null);
+      const recordedValue = recorded === undefined ? (record.kind === 'audience' ? false : null) : presentRecorded(recorded, record.kind)!['value'];
       return c.json(
         {
           at: new Date(t).toISOString(),
@@ -258,9 +259,9 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
           condition: presentCondition(x.condition),
           last_change: x.lastChange === undefined ? null : { at: new Date(x.lastChange.at).toISOString(), kind: x.lastChange.kind, ...(x.lastChange.kind === 'trait' ? { value: x.lastChange.value ?? null } : {}), cause: presentCause(x.lastChange.cause, 'snake') },
           events: x.events.map((e) => presentEvent(e.event)),
-          recorded: presentRecorded(recorded),
+          recorded: presentRecorded(recorded, record.kind),
           // the explanation replays the profile's indexed events; the history is what the engine recorded
-          consistent: JSON.stringify(record.kind === 'audience' ? recordedValue === true : (recordedValue ?? null)) === JSON.stringify(value),
+          consistent: JSON.stringify(recordedValue) === JSON.stringify(value),
           missing_events: missing,
         },
         200,
@@ -269,9 +270,11 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
   );
 }
 
-function presentRecorded(entry: HistoryEntry | undefined): Record<string, unknown> | null {
+/** The history's entry at the instant: the value since its last change (audiences: membership). */
+function presentRecorded(entry: HistoryEntry | undefined, kind: 'audience' | 'trait'): Record<string, unknown> | null {
   if (entry === undefined) return null;
-  return { value: outputOf(entry) ?? null, since: new Date(entry.at).toISOString(), kind: entry.kind, cause: presentCause(entry.cause, 'snake') };
+  const value = kind === 'audience' ? outputOf(entry) === true : (outputOf(entry) ?? null);
+  return { value, since: new Date(entry.at).toISOString(), kind: entry.kind, cause: presentCause(entry.cause, 'snake') };
 }
 
 function presentCondition(c: ConditionExplanation): Record<string, unknown> {

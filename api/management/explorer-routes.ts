@@ -9,7 +9,8 @@ import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, t
 import { HttpError } from '../http-error.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { KindSpec } from './present.ts';
-import { idParams, memberSchema, paginationOutputSchema, publicApiErrorSchema, recentChangeSchema, sizePointSchema } from './schemas.ts';
+import { idParams, memberSchema, paginationOutputSchema, publicApiErrorSchema, recentChangeSchema, sizePointSchema, sizeQuerySchema } from './schemas.ts';
+import { checkSizeRange } from './size-range.ts';
 
 export interface ExplorerRoutesDeps {
   readonly registry: DefinitionRegistry;
@@ -19,7 +20,6 @@ export interface ExplorerRoutesDeps {
   readonly clock: () => number;
 }
 
-const MAX_POINTS = 10_080;
 const SECURITY = [{ managementToken: [] }];
 const errorResponses = {
   400: { description: 'malformed request or cursor', content: { 'application/json': { schema: publicApiErrorSchema } } },
@@ -28,10 +28,6 @@ const errorResponses = {
   503: { description: 'the engine state or the explorer store is not available', content: { 'application/json': { schema: publicApiErrorSchema } } },
 };
 
-const isoTime = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'an ISO-8601 time, e.g. 2025-01-31T12:00:00Z' })
-  .transform((s) => Date.parse(s));
 
 export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: ExplorerRoutesDeps): void {
   const base = `/spaces/{spaceId}/${spec.path}/{id}`;
@@ -170,11 +166,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       security: SECURITY,
       request: {
         params: idParams,
-        query: z.object({
-          start: isoTime.optional(),
-          end: isoTime.optional(),
-          granularity: z.enum(['minute', 'hour', 'day']).default('hour'),
-        }),
+        query: sizeQuerySchema,
       },
       responses: {
         200: {
@@ -196,11 +188,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       const step = STEP_MS[query.granularity];
       const end = query.end ?? deps.clock();
       const start = query.start ?? end - 24 * 3_600_000;
-      if (start > end) throw new HttpError(400, 'input-validation', 'start is after end', {}, { issues: [{ message: 'start is after end', field: 'start' }] });
-      if ((end - start) / step > MAX_POINTS) {
-        const message = `more than ${MAX_POINTS} points: narrow the range or use a coarser granularity`;
-        throw new HttpError(400, 'input-validation', message, {}, { issues: [{ message, field: 'granularity' }] });
-      }
+      checkSizeRange(start, end, step);
       const version = servingVersion(record);
       const points = version === undefined ? [] : store.sizeSeries(spaceId, id, version, { from: start, to: end, step: query.granularity });
       return c.json({ data: { version: version ?? null, granularity: query.granularity, points: points.map((p) => ({ at: new Date(p.at).toISOString(), count: p.count })) } }, 200);

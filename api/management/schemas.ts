@@ -143,6 +143,19 @@ export const recentChangeSchema = z
 
 export const sizePointSchema = z.object({ at: z.string(), count: z.number().int() }).meta({ id: 'SizePoint' });
 
+/** An instant in a query string: ISO-8601, as epoch ms. */
+export const isoTimeSchema = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), { error: 'an ISO-8601 time, e.g. 2025-01-31T12:00:00Z' })
+  .transform((s) => Date.parse(s));
+
+/** The query of a size series: a range in event time and one point per minute, hour or day. */
+export const sizeQuerySchema = z.object({
+  start: isoTimeSchema.optional(),
+  end: isoTimeSchema.optional(),
+  granularity: z.enum(['minute', 'hour', 'day']).default('hour'),
+});
+
 export const publicApiErrorSchema = z
   .object({
     errors: z.array(

@@ -14,6 +14,7 @@
  *   explanation — before the merge they were another person).
  */
 import type { Database, RootDatabase } from 'lmdb';
+import type { ProfileEventQuery } from '../profiles/profile-sources.ts';
 import { compareKeys } from '../store/keys.ts';
 import { dbBytes, type LmdbStats } from './history-store.ts';
 
@@ -39,15 +40,8 @@ export interface IndexedMerge {
   readonly seq: number;
 }
 
-/** An index entry read back. */
-export interface EventEntry {
-  readonly profileId: string;
-  readonly timestamp: number;
-  readonly messageId: string;
-  readonly seq: number;
-  readonly name: string | null;
-  /** the instant the engine applied it (a late event counts from then, a traits write takes effect then). */
-  readonly applied: number;
+/** An index entry read back (`applied`: a late event counts from then, a traits write takes effect then). */
+export interface EventEntry extends Omit<IndexedEvent, 'space'> {
   /** the instant a replay of the log in event time (a backfill) applies it. */
   readonly replayed: number;
 }
@@ -65,17 +59,6 @@ export interface ProfileMember {
   readonly joinedAt: number;
 }
 
-export interface EventEntryQuery {
-  /** inclusive bounds on the timestamp. */
-  readonly start?: number;
-  readonly end?: number;
-  readonly include?: readonly string[];
-  readonly exclude?: readonly string[];
-  readonly limit: number;
-  readonly sort: 'asc' | 'desc';
-  /** keyset position (timestamp, then messageId): the last event of the previous page. */
-  readonly after?: { readonly timestamp: number; readonly messageId: string };
-}
 
 type EntryKey = [string, string, number, string];
 type StoredEntry = [number, string | null] | [number, string | null, number] | [number, string | null, number, number];
@@ -169,7 +152,7 @@ export class EventIndex {
    * One page of the events of `profiles` (a profile and those merged into it), by timestamp then
    * message id, ascending or descending.
    */
-  entries(space: string, profiles: readonly string[], query: EventEntryQuery): { entries: EventEntry[]; hasMore: boolean } {
+  entries(space: string, profiles: readonly string[], query: ProfileEventQuery): { entries: EventEntry[]; hasMore: boolean } {
     const desc = query.sort === 'desc';
     const lo = query.start ?? Number.NEGATIVE_INFINITY;
     const hi = query.end ?? Number.POSITIVE_INFINITY;

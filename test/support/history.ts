@@ -11,40 +11,24 @@ export async function commitHistory(store: CheckpointStore, history: Partial<His
   await store.commit({ position: meta.position, watermark, profiles: [], pending: [], changes: [], records: [], publishedThrough: meta.publishedThrough, history: { ...NONE, ...history } });
 }
 
-export function membership(kind: 'enter' | 'exit', profileId: string, at: number, options: { def?: string; version?: number; space?: string; cause?: ChangeCause } = {}): Change {
-  const def = options.def ?? 'aud_a';
-  const version = options.version ?? 1;
-  return {
-    id: `${def}.${version}.${profileId}.${at}.${kind === 'enter' ? 'e' : 'x'}`,
-    space: options.space ?? 'spa_h',
-    collection: 'users',
-    definitionId: def,
-    version,
-    profileId,
-    at,
-    cause: options.cause ?? { type: 'time' },
-    kind,
-    audienceKey: def.replace(/^aud_/, ''),
-  };
+type ChangeOptions = { def?: string; version?: number; space?: string; cause?: ChangeCause };
+
+/** The fields every change has; the key is the definition id without its `aud_`/`tra_` prefix. */
+function changeBase(profileId: string, at: number, dir: 'e' | 'x' | 't', o: ChangeOptions, fallbackDef: string, cause: ChangeCause) {
+  const def = o.def ?? fallbackDef;
+  const version = o.version ?? 1;
+  const base = { id: `${def}.${version}.${profileId}.${at}.${dir}`, space: o.space ?? 'spa_h', collection: 'users' as const, definitionId: def, version, profileId, at, cause: o.cause ?? cause };
+  return { base, key: def.replace(/^(aud|tra)_/, '') };
 }
 
-export function traitValue(profileId: string, at: number, value: unknown, previous: unknown, options: { def?: string; version?: number; space?: string; cause?: ChangeCause } = {}): Change {
-  const def = options.def ?? 'tra_t';
-  const version = options.version ?? 1;
-  return {
-    id: `${def}.${version}.${profileId}.${at}.t`,
-    space: options.space ?? 'spa_h',
-    collection: 'users',
-    definitionId: def,
-    version,
-    profileId,
-    at,
-    cause: options.cause ?? { type: 'event', messageId: `m-${profileId}-${at}` },
-    kind: 'trait',
-    traitKey: def.replace(/^tra_/, ''),
-    value,
-    previous,
-  };
+export function membership(kind: 'enter' | 'exit', profileId: string, at: number, options: ChangeOptions = {}): Change {
+  const { base, key } = changeBase(profileId, at, kind === 'enter' ? 'e' : 'x', options, 'aud_a', { type: 'time' });
+  return { ...base, kind, audienceKey: key };
+}
+
+export function traitValue(profileId: string, at: number, value: unknown, previous: unknown, options: ChangeOptions = {}): Change {
+  const { base, key } = changeBase(profileId, at, 't', options, 'tra_t', { type: 'event', messageId: `m-${profileId}-${at}` });
+  return { ...base, kind: 'trait', traitKey: key, value, previous };
 }
 
 /**
