@@ -5,19 +5,22 @@
  */
 import type { SuiteConfig } from './config.ts';
 import { RESULT_PREFIX, type Figure, type StageResult } from './figures.ts';
-import { backfill } from './stages/backfill.ts';
-import { live } from './stages/live.ts';
-import { peer } from './stages/peer.ts';
-import { recovery } from './stages/recovery.ts';
-import { throughput } from './stages/throughput.ts';
 
 type Stage = (config: SuiteConfig, progress: (line: string) => void, failures: string[]) => Promise<Figure[]>;
 
-const STAGES: Readonly<Record<string, Stage>> = { throughput, recovery, backfill, peer, live };
+/** Each child loads only its own stage (DuckDB, the HTTP client… only where they are used). */
+const STAGES: Readonly<Record<string, () => Promise<Stage>>> = {
+  throughput: async () => (await import('./stages/throughput.ts')).throughput,
+  recovery: async () => (await import('./stages/recovery.ts')).recovery,
+  backfill: async () => (await import('./stages/backfill.ts')).backfill,
+  peer: async () => (await import('./stages/peer.ts')).peer,
+  live: async () => (await import('./stages/live.ts')).live,
+};
 
 const name = process.argv[2] ?? '';
-const stage = STAGES[name];
-if (stage !== undefined && process.env.FLOCK_BENCH_SUITE !== undefined) {
+const load = STAGES[name];
+if (load !== undefined && process.env.FLOCK_BENCH_SUITE !== undefined) {
+  const stage = await load();
   const config = JSON.parse(process.env.FLOCK_BENCH_SUITE) as SuiteConfig;
   const started = performance.now();
   const failures: string[] = [];
