@@ -12,6 +12,7 @@ import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
+import { dumpHistory, historyLines } from '../support/history.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
 
@@ -27,7 +28,7 @@ class SimulatedCrash extends Error {}
 type CrashPoint = 'applied' | 'committed' | 'published';
 
 /** Runs the engine to the end of the log; at each listed (point, nth occurrence) the process "dies" and a new engine and resolver restore from LMDB. */
-async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number; merges: number }> {
+async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number; merges: number; history: string[] }> {
   const random = new Random(seed);
   const eventLog = await openEventLog({ dataDir: dir });
   await eventLog.append(EVENTS);
@@ -75,19 +76,29 @@ async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint
   const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
   await changeLog.close();
   await eventLog.close();
-  return { changes, restarts, merges };
+  // every profile the events resolved to (the absorbed ones too), for the history and the event index
+  const graph = new IdentityGraph();
+  const profiles = [...new Set(EVENTS.map((e) => graph.resolve(e).profileId).filter((p): p is string => p !== null))];
+  const store = CheckpointStore.open(join(dir, 'engine'), { readOnly: true });
+  const history = dumpHistory(store, 'spa_bench', profiles, { from: END - 5 * 86_400_000, to: CLOCK });
+  await store.close();
+  return { changes, restarts, merges, history };
 }
 
 const canonical = (cs: Change[]) => cs.map((c) => JSON.stringify(c)).sort();
 
 let reference: Change[] = [];
+let referenceHistory: string[] = [];
 let referenceGraph: IdentityGraph;
 
 test('uninterrupted run: merges happen, absorbed profiles exit, the graph is checkpointed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flock-identity-resume-'));
   try {
-    const { changes, merges } = await run(dir, 1, []);
+    const { changes, merges, history } = await run(dir, 1, []);
     reference = changes;
+    referenceHistory = history;
+    assert.equal(history.filter((l) => l.startsWith('h ')), historyLines(changes), 'every change in the history once');
+    assert.ok(history.filter((l) => l.startsWith('m ')).length >= 20, 'the merges are indexed');
     assert.ok(merges >= 20, `only ${merges} merges`);
     assert.ok(reference.length > 100, `only ${reference.length} changes`);
     // A merged-away profile left what it was in: its last change is an exit or a trait cleared.
@@ -116,11 +127,12 @@ for (let seed = 31; seed < 31 + RUNS; seed++) {
     const crashes = [{ point: 'applied' as const, at: random.int(1, 3) }, ...Array.from({ length: 3 }, () => ({ point: random.pick(points), at: random.int(1, 4) }))];
     const dir = mkdtempSync(join(tmpdir(), 'flock-identity-resume-'));
     try {
-      const { changes, restarts } = await run(dir, seed, crashes);
+      const { changes, restarts, history } = await run(dir, seed, crashes);
       assert.ok(restarts >= 1, 'no crash happened');
       const ids = changes.map((c) => c.id);
       assert.is(new Set(ids).size, ids.length, 'duplicate change ids on the change log');
       assert.equal(canonical(changes), canonical(reference));
+      assert.equal(history, referenceHistory, 'the history and the event index with its merges');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

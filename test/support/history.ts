@@ -33,7 +33,7 @@ export function traitValue(profileId: string, at: number, value: unknown, previo
 
 /**
  * Everything a store holds of one space's history and event index, as sorted lines: the records of
- * every version for `profiles`, each version's size by hour over `range`, the indexed events.
+ * every version for `profiles`, each version's size by hour over `range`, the indexed events and merges.
  */
 export function dumpHistory(store: CheckpointStore, space: string, profiles: readonly string[], range: { from: number; to: number }): string[] {
   const out: string[] = [];
@@ -44,7 +44,10 @@ export function dumpHistory(store: CheckpointStore, space: string, profiles: rea
     const sizes = store.history.sizeSeries(space, v.definitionId, v.version, { ...range, step: 'hour' });
     out.push(`s ${v.definitionId}@${v.version} ${sizes.map((s) => s.count).join(',')}`);
   }
-  for (const p of profiles) for (const e of store.events.known(space, p, Number.POSITIVE_INFINITY)) out.push(`e ${JSON.stringify(e)}`);
+  for (const p of profiles) {
+    for (const e of store.events.known(space, p, Number.POSITIVE_INFINITY)) out.push(`e ${JSON.stringify(e)}`);
+    for (const m of store.events.members(space, p)) if (m.into !== undefined) out.push(`m ${p} ${JSON.stringify(m)}`);
+  }
   return out.sort();
 }
 
