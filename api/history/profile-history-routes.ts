@@ -195,10 +195,11 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       const t = q.at ?? store.meta().watermark;
       checkInstant(t, historyRange(store, Number.NEGATIVE_INFINITY), PROFILE_CODES);
       const traits: Record<string, unknown> = {};
+      const computed = deps.registry.computeSet().get(p.spaceId) ?? [];
       for (const d of served(p.spaceId, q.class)) {
         if (q.include !== undefined && !q.include.has(d.key)) continue;
         const record = deps.registry.get(p.spaceId, d.id);
-        const info = record === undefined ? undefined : historyVersion(deps.registry, record, d.version);
+        const info = record === undefined ? undefined : historyVersion(deps.registry, record, d.version, computed);
         if (info === undefined || t < info.since) continue;
         const entry = store.history.entryAt(p.spaceId, d.id, d.version, profileId, t);
         const value = entry === undefined ? undefined : outputOf(entry);

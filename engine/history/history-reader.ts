@@ -2,7 +2,7 @@
  * The read side of history for the API: which version of a definition answers, from which instant
  * its history is complete, and explanations loaded from the engine's store and the event log.
  */
-import type { DefinitionRegistry } from '../definitions/registry.ts';
+import type { ComputeDefinition, DefinitionRegistry } from '../definitions/registry.ts';
 import { servingVersion, type DefinitionRecord } from '../definitions/registry-record.ts';
 import { computationInputs, inputOf } from '../lifecycle/lifecycle.ts';
 import type { DefinitionInput } from '../plan/plan.ts';
@@ -21,11 +21,14 @@ export interface HistoryVersionInfo {
   readonly inputs: readonly DefinitionInput[] | undefined;
 }
 
-/** The version of `record` that answers history queries: `version`, or the serving one. */
-export function historyVersion(registry: DefinitionRegistry, record: DefinitionRecord, version?: number): HistoryVersionInfo | undefined {
+/**
+ * The version of `record` that answers history queries: `version`, or the serving one. `computed`:
+ * the space's definitions as the engine computes them (`registry.computeSet()`), when the caller has them.
+ */
+export function historyVersion(registry: DefinitionRegistry, record: DefinitionRecord, version?: number, computed?: readonly ComputeDefinition[]): HistoryVersionInfo | undefined {
   const v = version ?? servingVersion(record);
   if (v === undefined || !record.versions.some((x) => x.version === v)) return undefined;
-  const defs = registry.computeSet().get(record.space) ?? [];
+  const defs = computed ?? registry.computeSet().get(record.space) ?? [];
   const d = defs.find((x) => x.id === record.id);
   const cv = d?.versions.find((x) => x.version === v);
   if (d === undefined || cv === undefined) return { record, version: v, since: Number.NEGATIVE_INFINITY, inputs: undefined };
