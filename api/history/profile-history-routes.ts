@@ -256,6 +256,8 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
           definition_id: record.id,
           version: info.version,
           value,
+          // false: the profile had no event by then (in nothing; the tree is not its)
+          known: x.known,
           summary: x.summary,
           condition: presentCondition(x.condition),
           last_change: x.lastChange === undefined ? null : { at: new Date(x.lastChange.at).toISOString(), kind: x.lastChange.kind, ...(x.lastChange.kind === 'trait' ? { value: x.lastChange.value ?? null } : {}), cause: presentCause(x.lastChange.cause, 'snake') },

@@ -125,7 +125,9 @@ test('as of: an instant not computed yet, one out of retention', async () => {
 
 test('explain: each sub-condition’s value, the events behind the last change, beside the recorded history', async () => {
   const alice = await json(await s.profile(`${P}/user_id:alice/explain/buyers`));
-  assert.is(alice['value'], true);
+  assert.equal([alice['value'], alice['known']], [true, true]);
+  const early = await json(await s.profile(`${P}/user_id:alice/explain/buyers?at=${iso(NOW - 400 * S)}`));
+  assert.equal([early['value'], early['known'], early['events']], [false, false, []]);
   assert.is(alice['summary'], 'Order Completed within 7 days: count 2 ≥ 1 ✓; NOT Order Refunded: count 0 ≥ 1 ✓');
   assert.equal(alice['last_change'], { at: iso(NOW - 200 * S), kind: 'enter', cause: { type: 'event', message_id: messages['aliceOrder1'] } });
   assert.equal(alice['events'].map((e: Json) => e.message_id), [messages['aliceOrder1']]);
