@@ -27,7 +27,7 @@ export interface LeftState {
 
 export const EMBEDDED = 'embedded';
 
-export async function throughput(config: SuiteConfig, progress: (line: string) => void): Promise<Figure[]> {
+export async function throughput(config: SuiteConfig, progress: (line: string) => void, failures: string[]): Promise<Figure[]> {
   const { plan } = compilePlan(compileQueryDefinitions(realisticDefinitions()));
   const figures: Figure[] = [];
   const run = async (kind: 'embedded' | 'jetstream', dir: string, natsUrl: string | undefined, events: Iterable<FlockEvent>) => {
@@ -85,7 +85,11 @@ export async function throughput(config: SuiteConfig, progress: (line: string) =
   }
   const server = await startNatsServer();
   try {
-    await run('jetstream', join(config.dir, 'jetstream'), server.url, generateEvents(workload(config, config.events)));
+    const js = await run('jetstream', join(config.dir, 'jetstream'), server.url, generateEvents(workload(config, config.events)));
+    // The same events, the same definitions: the same changes (give or take the final tick to the wall clock).
+    if (Math.abs(js.changes - embedded.changes) > embedded.changes / 100) {
+      failures.push(`throughput: the JetStream run published ${fmt(js.changes)} changes, the embedded run ${fmt(embedded.changes)}, for the same events`);
+    }
   } finally {
     await server.dispose();
   }
