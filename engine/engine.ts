@@ -409,8 +409,12 @@ export class Engine {
         const r = await Promise.race([next, sleep]);
         clearTimeout(handle);
         if (signal.aborted) break;
-        if (r === 'tick') this.tick();
-        else {
+        if (r === 'tick') {
+          // While catching up the watermark follows the log's event time: a batch that is merely slow to
+          // arrive must not move it to the wall clock (later events would all be late, their enters and
+          // exits evaluated at "now" instead of their instants). Only an idle log ends the catch-up.
+          if (!(this.#catchingUp && (this.#o.background?.pending() === true || (await this.#o.eventLog.lastSeq()) > this.#position))) this.tick();
+        } else {
           if (r.done === true) break;
           next = iterator.next();
           this.process(r.value);
@@ -425,9 +429,13 @@ export class Engine {
     }
   }
 
-  /** How long to wait for events before a tick: until the next timer, at most `tickMs`. */
+  /**
+   * How long to wait for events before a tick: until the next timer, at most `tickMs`. While catching
+   * up, timers are due in event time as the batches come, so only `tickMs` of silence counts.
+   */
   #idleDelay(): number {
     if (this.#o.background?.pending() === true) return 0;
+    if (this.#catchingUp) return this.#o.tickMs;
     const now = this.#o.clock();
     const untilTimer = this.runtime.nextTimer() - now;
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;

@@ -1,0 +1,101 @@
+/**
+ * The run loop while catching up: the watermark follows the log's event time however slowly the
+ * batches arrive — a log that is merely slow (JetStream fetches, a busy disk) must not be taken for
+ * an idle one and the watermark moved to the wall clock, or every later event would be evaluated
+ * late, at "now", and the enters and exits at their true instants would be lost.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Engine, decodeChangeRecord } from '../../engine/engine.ts';
+import { DirectResolver } from '../../engine/identity/resolver.ts';
+import type { EventLog, LoggedEvent } from '../../engine/log/event-log.ts';
+import type { ReadOptions } from '../../engine/log/append-log.ts';
+import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
+import { compilePlan } from '../../engine/plan/compile.ts';
+import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { generateEvents } from '../../bench/workload/generator.ts';
+import { mixedDefinitions } from '../support/engine-defs.ts';
+
+const DAY = 86_400_000;
+const END = Date.parse('2026-06-01T00:00:00Z');
+const EVENTS = [...generateEvents({ seed: 5, events: 1500, profiles: 40, spanMs: 3 * DAY, end: END - DAY })];
+const CLOCK = END + 10 * DAY;
+const { plan } = compilePlan(mixedDefinitions());
+const plans = new Map([['spa_bench', plan]]);
+
+/** The same log, each batch of at most 100 handed out only after `pauseMs`. */
+function slow(log: EventLog, pauseMs: number): EventLog {
+  return {
+    kind: log.kind,
+    append: (events) => log.append(events),
+    read: (from, max) => log.read(from, max),
+    async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
+      for await (const batch of log.tail(from, { ...options, maxBatch: 100 })) {
+        await sleep(pauseMs);
+        yield batch;
+      }
+    },
+    lastSeq: () => log.lastSeq(),
+    position: (name) => log.position(name),
+    commit: (name, seq) => log.commit(name, seq),
+    close: () => log.close(),
+  };
+}
+
+async function changesOf(dir: string): Promise<Change[]> {
+  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+  try {
+    return (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
+  } finally {
+    await changeLog.close();
+  }
+}
+
+const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
+
+test('a slow log while catching up: the same changes as the events applied in one go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-run-'));
+  try {
+    const eventLog = await openEventLog({ dataDir: join(dir, 'log') });
+    await eventLog.append(EVENTS);
+    const last = await eventLog.lastSeq();
+
+    // Reference: every event applied directly, then the clock.
+    {
+      const store = CheckpointStore.open(join(dir, 'ref', 'engine'));
+      const changeLog = await openAppendLog({ dataDir: join(dir, 'ref'), log: CHANGE_LOG });
+      const engine = await Engine.open({ eventLog, changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK });
+      engine.process(await eventLog.read(1, last));
+      engine.tick();
+      await engine.checkpoint();
+      await store.close();
+      await changeLog.close();
+    }
+    const reference = await changesOf(join(dir, 'ref'));
+    assert.ok(reference.filter((c) => c.kind === 'enter').length > 20, 'the workload has enters');
+
+    // The run loop over a log that hands out a batch every 20 ms: timers of past instants are due all along.
+    const store = CheckpointStore.open(join(dir, 'run', 'engine'));
+    const changeLog = await openAppendLog({ dataDir: join(dir, 'run'), log: CHANGE_LOG });
+    const engine = await Engine.open({ eventLog: slow(eventLog, 20), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200 });
+    const controller = new AbortController();
+    const running = engine.run(controller.signal);
+    while (engine.position < last) await sleep(10);
+    await sleep(500); // idle: the catch-up ends with a tick to the wall clock
+    controller.abort();
+    await running;
+    await store.close();
+    await changeLog.close();
+    await eventLog.close();
+    assert.equal(canonical(await changesOf(join(dir, 'run'))), canonical(reference));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
