@@ -219,9 +219,12 @@ export class Engine {
     this.#history.compact(space, definitionId, version);
   }
 
-  /** Emits changes computed outside the runtime (a version switch's difference); they go out with the next checkpoint. */
+  /**
+   * Emits changes computed outside the runtime (a version switch's difference, a BATCH run); they go
+   * out with the next checkpoint. Account changes get the account's users, as the runtime's do.
+   */
   announce(changes: readonly Change[]): void {
-    this.#outbox.push(...changes);
+    for (const c of changes) this.#outbox.push(c.collection === 'accounts' && c.users === undefined ? { ...c, users: [...(this.runtime.profile(c.space, c.profileId)?.links ?? [])] } : c);
     this.#noteDirty();
   }
 

@@ -328,6 +328,8 @@ test('an account audience over historical data: its users\' conditions under ANY
     await f.drain();
     await f.finish();
     assert.equal(summary(await f.changes()), ['group_id:acme enter buying_accounts v1 @18d', 'group_id:acme exit buying_accounts v1 @48d']);
+    // the backfill's announced enter lists the account's users, as the runtime's exit does
+    assert.equal((await f.changes()).map((c) => c.users), [['user_id:a'], ['user_id:a']]);
   } finally {
     await f.close();
   }
