@@ -619,19 +619,24 @@ export class Runtime {
     dst.firstSeen = Math.min(dst.firstSeen, src.firstSeen);
     dst.lastSeen = Math.max(dst.lastSeen, src.lastSeen);
     // The absorbed profile leaves everything it was part of.
-    // Account links move to the survivor; the accounts count their users again.
+    // Account links move to the survivor…
     for (const accountId of src.links) {
       const account = this.slot(space, accountId);
       const users = account.state.links.filter((u) => u !== from);
       if (!users.includes(into)) users.push(into);
       account.state.links = users;
       if (!dst.links.includes(accountId)) dst.links.push(accountId);
+    }
+    src.links = [];
+    // …and every account of the survivor — its own ones too, whose aggregates over their users now
+    // hold the absorbed profile's events — counts its users again and is evaluated at this instant.
+    for (const accountId of dst.links) {
+      const account = this.slot(space, accountId);
       account.everything = true;
       account.quantPlan = null;
       account.cause = messageId ?? null;
       this.enqueue(account);
     }
-    src.links = [];
     const cells = src.cells;
     const cause: ChangeCause = messageId === undefined ? { type: 'merge' } : { type: 'merge', messageId };
     for (let d = 0; d < cells.length; d++) {

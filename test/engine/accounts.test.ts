@@ -100,6 +100,20 @@ test('identity merges move account links: the merged user counts once', () => {
   assert.equal(rt.profile('spa_test', 'group_id:acme')!.links, ['known']);
 });
 
+test('a merge into a user of an account brings the absorbed profile\'s events to the account at once, and its later window flips', () => {
+  const { rt, send, log } = engine([
+    define('lapsed', "event('Logged In').between(30 days, 90 days).count() >= 1 AND event('Logged In').within(30 days).count() = 0"),
+    define('logins', "event('Logged In').count()", 'trait'),
+    define('any_login', "ANY event('Logged In').count() >= 1"),
+  ]);
+  send(group('known', 'acme', T0));
+  send(track('anon', 'Logged In', T0 + DAY)); // the anonymous profile, in no account
+  rt.advanceTo(T0 + 10 * DAY);
+  rt.merge('spa_test', 'anon', 'known');
+  rt.advanceTo(T0 + 50 * DAY);
+  assert.equal(log('group_id:acme'), ['logins=1 @10d', 'enter any_login @10d', 'enter lapsed @31d']);
+});
+
 test('a user-level definition cannot read an account definition; ANY/ALL only in account definitions', () => {
   const { failures } = compilePlan([
     define('acc', "ANY event('A').count() >= 1"),
