@@ -7,13 +7,14 @@ import {
   type AccountRecord,
   type AccountUserRecord,
   type AccountUsersReader,
+  type IdentifierTuple,
   type IdentityProfileRecord,
   type IdentityReader,
   type IdentityWrites,
   type MergeRecord,
 } from '../identity/records.ts';
 import type { Change } from '../runtime/change.ts';
-import { aggregatesByFingerprint, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
+import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
 import { byKey, compareKeys } from './keys.ts';
 import { EventIndex } from '../history/event-index.ts';
@@ -395,6 +396,86 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
       throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
     }
     return seq;
+  }
+
+  /** Number of profiles (users and accounts) stored in `space`. */
+  profileCount(space: string): number {
+    return this.#profiles.getKeysCount({ start: [space, ''], end: [`${space}\u0000`, ''] });
+  }
+
+  /** The ids of the profiles stored in `space`, in key order. */
+  *profileIds(space: string): Iterable<string> {
+    for (const key of this.#profiles.getKeys({ start: [space, ''], end: [`${space}\u0000`, ''] })) yield key[1];
+  }
+
+  /**
+   * Bench only (`npm run bench:scale`): grows the store by cloning every user profile of `space`
+   * `copies` times, so a restart can be measured over far more profiles than the engine could build in
+   * the time. Each clone gets its core (id renamed, account links dropped), node states, timer,
+   * published outputs and identity record, and owns a renamed copy of each identifier its original
+   * owns (`identifier(value, copy)`), so events can reach it; records are decoded and re-encoded
+   * through this store's handles (shared msgpack structures stay valid), in sorted batches. Not cloned:
+   * account profiles, merge records, membership history, the event index. Returns the clones written.
+   */
+  async cloneProfiles(o: {
+    readonly space: string;
+    readonly copies: number;
+    readonly profileId: (id: string, copy: number) => string;
+    readonly identifier: (value: string, copy: number) => string;
+    readonly progress?: (written: number) => void;
+  }): Promise<number> {
+    const { space } = o;
+    const originals: Array<{ id: string; core: Record<string, unknown>; nodes: Array<[string, unknown]>; identity: unknown }> = [];
+    for (const { key, value } of this.#profiles.getRange({ start: [space, ''], end: [`${space}\u0000`, ''] })) {
+      if (collectionOf(key[1]) !== 'users') continue;
+      originals.push({ id: key[1], core: value as Record<string, unknown>, nodes: [...this.#nodeRange(space, key[1])], identity: this.#idProfiles.get([space, key[1]]) });
+    }
+    const cloned = new Set(originals.map((p) => p.id));
+    const owners = [...this.#idOwners.getRange({ start: [space, '', ''], end: [`${space}\u0000`, '', ''] })].filter(({ value }) => cloned.has(value));
+    const published = [...this.#published.getRange({ start: [space, '', ''], end: [`${space}\u0000`, '', ''] })].filter(({ key }) => cloned.has(key[2]));
+    // Creation numbers (a merge keeps the earliest-created profile): copy k of a profile is numbered
+    // its original's number + k × the space's counter, so clones keep their originals' order.
+    const counter = this.identityCounter(space);
+    let written = 0;
+    const BATCH = 20_000; // records per transaction
+    const write = (batch: () => void) => this.#env.transaction(batch);
+    for (let copy = 1; copy <= o.copies; copy++) {
+      const ids = new Map(originals.map((p) => [p.id, o.profileId(p.id, copy)]));
+      const profiles = originals.map((p) => ({ p, id: ids.get(p.id)! })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (let from = 0; from < profiles.length; ) {
+        let to = from;
+        for (let n = 0; n < BATCH && to < profiles.length; to++) n += 2 + profiles[to]!.p.nodes.length;
+        const chunk = profiles.slice(from, to);
+        await write(() => {
+          for (const { p, id } of chunk) {
+            this.#profiles.put([space, id], { ...p.core, id, links: [] });
+            for (const [fp, node] of p.nodes) this.#nodes.put([space, id, fp], node);
+            const wake = p.core['wake'] as number;
+            if (Number.isFinite(wake)) this.#timers.put([wake, space, id], null);
+            const record = p.identity as IdentityProfileRecord | undefined;
+            if (record !== undefined) {
+              const ids = record.ids.map(([type, value, at, messageId, sourceId, raw]): IdentifierTuple => [type, o.identifier(value, copy), at, messageId, sourceId, raw === null ? null : o.identifier(raw, copy)]);
+              this.#idProfiles.put([space, id], { ...record, c: record.c + copy * counter, ids, groups: [] });
+            }
+          }
+          this.#idMeta.put([space], { next: (copy + 1) * counter });
+        });
+        from = to;
+        written += chunk.length;
+        o.progress?.(written);
+      }
+      const ownerRows = byKey(owners.map(({ key, value }) => ({ key: [space, key[1], o.identifier(key[2], copy)] as [string, string, string], value: ids.get(value)! })));
+      const publishedRows = byKey(published.map(({ key, value }) => ({ key: [space, key[1], ids.get(key[2])!] as [string, string, string], value })));
+      for (let i = 0; i < ownerRows.length; i += BATCH) {
+        const rows = ownerRows.slice(i, i + BATCH);
+        await write(() => rows.forEach((r) => this.#idOwners.put(r.key, r.value)));
+      }
+      for (let i = 0; i < publishedRows.length; i += BATCH) {
+        const rows = publishedRows.slice(i, i + BATCH);
+        await write(() => rows.forEach((r) => this.#published.put(r.key, r.value)));
+      }
+    }
+    return written;
   }
 
   async close(): Promise<void> {
