@@ -135,6 +135,8 @@ export function checkIdentityAgainstOracle(defs: readonly DefinitionInput[], run
 
   // Every profile that ever existed: absorbed ones must have left everything.
   const profiles = [...new Set(run.resolutions.flatMap((r) => (r.profileId === null ? [] : [r.profileId, ...r.merges.map((m) => m.from)])))];
+  // …and every account the engine has spoken of.
+  const accounts = new Set(run.changes.filter((c) => c.collection === 'accounts').map((c) => c.profileId));
   const cursor = new Map<string, unknown>();
   let next = 0;
   for (const t of candidates(defs, run)) {
@@ -143,7 +145,7 @@ export function checkIdentityAgainstOracle(defs: readonly DefinitionInput[], run
       cursor.set(keyOf(c), c.kind === 'trait' ? c.value : c.kind === 'enter');
     }
     const expected = identityOracleAt(defs, run.history, config, t);
-    for (const p of new Set([...profiles, ...expected.keys()])) {
+    for (const p of new Set([...profiles, ...expected.keys(), ...accounts])) {
       const exp = expected.get(p);
       for (const d of defs) {
         const none = d.kind === 'audience' ? false : undefined;

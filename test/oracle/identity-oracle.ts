@@ -1,14 +1,14 @@
 /**
  * The identity oracle: resolves who is who from the full history with Segment's rules, naively (a
  * list of profiles scanned for every identifier, no indexes, no caches, no persistence), then
- * evaluates definitions per resolved person with the reference oracle's `evaluateProfile`. It shares
+ * evaluates definitions per resolved person (and per account, over the people who joined it) with the reference oracle's `outputsAt`. It shares
  * with the engine only the id format (`profileIdFor`, a pure hash) and the configuration's JSON shape.
  */
 import type { FlockEvent } from '../../engine/event/model.ts';
 import { profileIdFor } from '../../engine/identity/profile-id.ts';
 import type { BlockedValue, IdentityRulesConfig } from '../../engine/identity/rules.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { evaluateProfile, type HistoryEntry, type Outputs } from './oracle.ts';
+import { outputsAt, type HistoryEntry, type Outputs } from './oracle.ts';
 
 interface Id {
   readonly type: string;
@@ -168,7 +168,7 @@ export interface IdentityHistoryEntry {
   readonly seq: number;
 }
 
-/** Every person's outputs at `t`: identities resolved from the events known at `t`, each person's events together. */
+/** Every person's outputs at `t`: identities resolved from the events known at `t`, each person's events together; accounts over the people who joined them. */
 export function identityOracleAt(defs: readonly DefinitionInput[], history: readonly IdentityHistoryEntry[], config: IdentityRulesConfig, t: number): Map<string, Outputs> {
   const known = history.filter((h) => h.arrival <= t).sort((a, b) => a.seq - b.seq);
   const { perEvent, canonical } = resolveIdentities(
@@ -184,7 +184,5 @@ export function identityOracleAt(defs: readonly DefinitionInput[], history: read
     list.push({ event: h.event, profileId: person, arrival: h.arrival, seq: h.seq });
     byPerson.set(person, list);
   });
-  const out = new Map<string, Outputs>();
-  for (const [person, entries] of byPerson) out.set(person, evaluateProfile(defs, entries, t));
-  return out;
+  return outputsAt(defs, byPerson, t);
 }

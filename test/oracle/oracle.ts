@@ -34,17 +34,29 @@ export interface OracleOptions {
  */
 export function oracleAt(defs: readonly DefinitionInput[], history: readonly HistoryEntry[], t: number): Map<string, Outputs> {
   const byProfile = new Map<string, HistoryEntry[]>();
-  const members = new Map<string, Set<string>>();
-  const groupCalls = new Map<string, HistoryEntry[]>();
   for (const h of history) {
     if (h.arrival > t) continue;
     const list = byProfile.get(h.profileId) ?? [];
     list.push(h);
     byProfile.set(h.profileId, list);
-    const g = h.event.groupId;
-    if (h.event.type === 'group' && g !== null && g !== '') {
+  }
+  return outputsAt(defs, byProfile, t);
+}
+
+/**
+ * Every profile's outputs at `t` from the events known for each (by profile id, in arrival order):
+ * users with the USERS definitions, and accounts (`group_id:<groupId>`, their users those who made
+ * a group call for them) with the ACCOUNTS definitions over all their users' events.
+ */
+export function outputsAt(defs: readonly DefinitionInput[], byProfile: ReadonlyMap<string, readonly HistoryEntry[]>, t: number): Map<string, Outputs> {
+  const members = new Map<string, Set<string>>();
+  const groupCalls = new Map<string, HistoryEntry[]>();
+  for (const [profileId, known] of byProfile) {
+    for (const h of known) {
+      const g = h.event.groupId;
+      if (h.event.type !== 'group' || g === null || g === '') continue;
       const account = `group_id:${g}`;
-      (members.get(account) ?? members.set(account, new Set()).get(account)!).add(h.profileId);
+      (members.get(account) ?? members.set(account, new Set()).get(account)!).add(profileId);
       (groupCalls.get(account) ?? groupCalls.set(account, []).get(account)!).push(h);
     }
   }
@@ -60,8 +72,8 @@ export function oracleAt(defs: readonly DefinitionInput[], history: readonly His
   if (accountDefs.length > 0) {
     for (const [account, users] of members) {
       const known = [...users].flatMap((u) => byProfile.get(u) ?? []);
-      const traits = traitsOf(groupCalls.get(account)!, true);
-      result.set(account, evaluate(accountDefs, known, traits, t, [...users].map((u) => userCtx.get(u)!)).outputs);
+      const calls = groupCalls.get(account)!.sort((a, b) => a.seq - b.seq);
+      result.set(account, evaluate(accountDefs, known, traitsOf(calls, true), t, [...users].map((u) => userCtx.get(u)!)).outputs);
     }
   }
   return result;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type { FlockEvent } from '../../engine/event/model.ts';
 import type { IdentityRulesConfig } from '../../engine/identity/rules.ts';
-import { DATE_POOL, EVENT_NAMES, T0 } from './arbitraries.ts';
+import { DATE_POOL, EVENT_NAMES, GROUPS, T0 } from './arbitraries.ts';
 import { base } from './events.ts';
 
 export const USER_IDS = ['u1', 'u2', 'u3'] as const;
@@ -67,7 +67,8 @@ const qValue = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('a', 'b', 'ab', 
 /** What the call carries besides identity: a track call or an identify with traits the definitions read. */
 type Payload =
   | { readonly kind: 'track'; readonly name: string; readonly p: unknown; readonly q: unknown; readonly d: unknown; readonly path: string; readonly blocked: boolean }
-  | { readonly kind: 'identify'; readonly traits: Record<string, unknown> };
+  | { readonly kind: 'identify'; readonly traits: Record<string, unknown> }
+  | { readonly kind: 'group'; readonly groupId: string; readonly traits: Record<string, unknown> };
 
 const payloadArb: fc.Arbitrary<Payload> = fc.oneof(
   {
@@ -104,8 +105,17 @@ const payloadArb: fc.Arbitrary<Payload> = fc.oneof(
   },
 );
 
+/** A group call: whoever makes it joins the account (the accounts' `tier` trait is what account definitions read). */
+const groupPayloadArb: fc.Arbitrary<Payload> = fc
+  .record({ groupId: fc.constantFrom(...GROUPS), tier: fc.constantFrom<unknown>('gold', 'silver', 'bronze', null, undefined) })
+  .map(({ groupId, tier }) => ({ kind: 'group' as const, groupId, traits: tier === undefined ? {} : { tier } }));
+
 export function identityEvent(shape: IdentityShape, payload: Payload, timestamp: number): FlockEvent {
   const context: Record<string, unknown> = {};
+  if (payload.kind === 'group') {
+    if (shape.device !== null) context['device'] = { ...shape.device };
+    return base({ type: 'group', event: null, userId: shape.userId, anonymousId: shape.anonymousId, groupId: payload.groupId, traits: { ...payload.traits }, context: Object.keys(context).length === 0 ? null : context, timestamp });
+  }
   let traits: Record<string, unknown> | null = null;
   if (payload.kind === 'identify') traits = { ...payload.traits };
   if (shape.email !== null) {
@@ -143,35 +153,42 @@ export type IdentityStep = { readonly kind: 'event'; readonly event: FlockEvent 
  * every timestamp distinct: two profiles' events at one instant have no defined order across a merge.
  * Distinct by construction — an event's millisecond offset is its index.
  */
-export const identityStepsArb: fc.Arbitrary<IdentityStep[]> = fc
-  .array(
-    fc.oneof(
-      {
-        weight: 8,
-        arbitrary: fc.record({
-          shape: identityShapeArb,
-          payload: payloadArb,
-          dt: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
-        }),
-      },
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((tick) => ({ tick })) },
-    ),
-    { minLength: 4, maxLength: 35, size: 'max' },
-  )
-  .map((raw) => {
-    let clock = T0;
-    const steps: IdentityStep[] = [];
-    raw.forEach((r, i) => {
-      if ('tick' in r) {
-        steps.push({ kind: 'tick', dt: r.tick * 1000 });
-        return;
-      }
-      const ts = clock + r.dt * 1000 + 1 + i;
-      if (r.dt > 0 && r.dt <= 20) clock += r.dt * 1000;
-      steps.push({ kind: 'event', event: identityEvent(r.shape, r.payload, ts) });
+export const identityStepsArb: fc.Arbitrary<IdentityStep[]> = identitySteps(payloadArb);
+
+/** The same journeys with group calls mixed in: people join accounts, also before or after they merge. */
+export const identityAccountStepsArb: fc.Arbitrary<IdentityStep[]> = identitySteps(fc.oneof({ weight: 3, arbitrary: payloadArb }, { weight: 1, arbitrary: groupPayloadArb }));
+
+function identitySteps(payloads: fc.Arbitrary<Payload>): fc.Arbitrary<IdentityStep[]> {
+  return fc
+    .array(
+      fc.oneof(
+        {
+          weight: 8,
+          arbitrary: fc.record({
+            shape: identityShapeArb,
+            payload: payloads,
+            dt: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
+          }),
+        },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((tick) => ({ tick })) },
+      ),
+      { minLength: 4, maxLength: 35, size: 'max' },
+    )
+    .map((raw) => {
+      let clock = T0;
+      const steps: IdentityStep[] = [];
+      raw.forEach((r, i) => {
+        if ('tick' in r) {
+          steps.push({ kind: 'tick', dt: r.tick * 1000 });
+          return;
+        }
+        const ts = clock + r.dt * 1000 + 1 + i;
+        if (r.dt > 0 && r.dt <= 20) clock += r.dt * 1000;
+        steps.push({ kind: 'event', event: identityEvent(r.shape, r.payload, ts) });
+      });
+      return steps;
     });
-    return steps;
-  });
+}
 
 /** Identity rules: Segment's defaults, or tight limits (some windowed, in seconds) that make every rule fire in 35 events. */
 export const identityRulesArb: fc.Arbitrary<IdentityRulesConfig> = fc.oneof(
