@@ -40,6 +40,13 @@ export const REQUIRED_FIGURES: Readonly<Record<string, readonly string[]>> = {
   live: ['live.rate', 'latency.p50', 'latency.p99', 'latency.p999', 'timer.p50', 'timer.p99', 'timer.exact'],
 };
 
+/** Every figure of `npm run bench:scale`, by stage, in the order the stages run (`scale-recovery` restarts over what `scale-state` left). */
+export const REQUIRED_SCALE_FIGURES: Readonly<Record<string, readonly string[]>> = {
+  'scale-state': ['scale.state.build'],
+  'scale-recovery': ['scale.recovery.seconds', 'scale.recovery.open', 'scale.recovery.profiles', 'scale.recovery.store'],
+  'scale-backfill': ['scale.backfill.time_to_live', 'scale.backfill.rate', 'scale.backfill.time_to_live_10m', 'scale.backfill.catch_up'],
+};
+
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

@@ -1,5 +1,5 @@
 /**
- * One stage of `npm run bench` in its own process (so each measures its own memory):
+ * One stage of `npm run bench` (or `npm run bench:scale`) in its own process (so each measures its own memory):
  * `node --expose-gc --import tsx bench/suite/stage.ts <stage>` with the suite config as JSON in
  * FLOCK_BENCH_SUITE. Progress goes to stderr; the result is the last line on stdout.
  */
@@ -15,6 +15,9 @@ const STAGES: Readonly<Record<string, () => Promise<Stage>>> = {
   backfill: async () => (await import('./stages/backfill.ts')).backfill,
   peer: async () => (await import('./stages/peer.ts')).peer,
   live: async () => (await import('./stages/live.ts')).live,
+  'scale-state': async () => (await import('./stages/scale-state.ts')).scaleState,
+  'scale-recovery': async () => (await import('./stages/scale-recovery.ts')).scaleRecovery,
+  'scale-backfill': async () => (await import('./stages/scale-backfill.ts')).scaleBackfill,
 };
 
 const name = process.argv[2] ?? '';
