@@ -48,9 +48,9 @@ export const SIZES: Record<SizeName, Omit<SuiteConfig, 'dir' | 'end'>> = {
 };
 
 /**
- * default: 1M profiles of state and a 5M-event backfill, about 11 minutes on the shared 2-core machine
- * (10M events, `--backfill-events 10000000`, took too long for the 20-minute budget: the live engine's
- * identity-only catch-up before the creation alone runs at ~10–13k events/s here); tiny: the smoke
+ * default: 1M profiles of state and a 5M-event backfill, about 12 minutes on the shared 2-core machine
+ * (10M events, `--backfill-events 10000000`, do not fit the 20-minute budget: the live engine's
+ * identity-only catch-up before the creation alone runs at ~12k events/s here); tiny: the smoke
  * test's (test/bench/scale-smoke.test.ts).
  */
 export const SCALE_SIZES: Record<ScaleSizeName, Omit<SuiteConfig, 'dir' | 'end'> & { readonly scale: ScaleSizes }> = {

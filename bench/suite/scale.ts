@@ -20,11 +20,11 @@ const repo = join(here, '../..');
 
 const program = new Command('npm run bench:scale')
   .description('recovery with 1M profiles of state and a backfill over a 5M-event log (10M with --backfill-events), measured')
-  .addOption(new Option('--size <size>', 'default (1M profiles of state, 5M events of backfill; ~11 min here), tiny (the smoke test)').choices(Object.keys(SCALE_SIZES)).default(process.env.FLOCK_BENCH_SCALE_SIZE ?? 'default'))
+  .addOption(new Option('--size <size>', 'default (1M profiles of state, 5M events of backfill; ~12 min here), tiny (the smoke test)').choices(Object.keys(SCALE_SIZES)).default(process.env.FLOCK_BENCH_SCALE_SIZE ?? 'default'))
   .option('--events <n>', 'events of the workload run through the engine for the real state (overrides the size)')
   .option('--profiles <n>', 'users of that workload (overrides the size)')
   .option('--state-profiles <n>', 'profiles of state at the restart (overrides the size)')
-  .option('--backfill-events <n>', 'events in the backfill log (overrides the size; users: a tenth, at most 1M): 10000000 measures 10M (~25 min here)')
+  .option('--backfill-events <n>', 'events in the backfill log (overrides the size; users: a tenth, at most 1M): 10000000 measures 10M (well over 20 min here)')
   .option('--stages <list>', `comma-separated subset of ${Object.keys(REQUIRED_SCALE_FIGURES).join(',')} (scale-recovery needs scale-state)`)
   .option('--results <file>', 'where the report goes', join(repo, 'bench/RESULTS.md'))
   .option('--no-results', 'print only, write no report')
