@@ -4,19 +4,17 @@
  * backfill, recovery, memory, and the DuckDB batch peer. Each stage runs in a child process (its own
  * memory); the figures go to a section of bench/RESULTS.md and a summary is printed.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { findNatsServer } from '../../test/support/nats-server.ts';
 import { writeResults, type ResultRow } from '../results.ts';
 import { SIZES, type SizeName, type SuiteConfig } from './config.ts';
-import { fmt, REQUIRED_FIGURES, RESULT_PREFIX, type Figure, type StageResult } from './figures.ts';
+import { fmt, REQUIRED_FIGURES, type Figure, type StageResult } from './figures.ts';
+import { repo, spawnStage } from './spawn-stage.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '../..');
 
 const program = new Command('npm run bench')
   .description('Flock end to end: throughput beside the floor, latency, timers, backfill, recovery, memory and a DuckDB batch peer')
@@ -48,44 +46,9 @@ let config: SuiteConfig = {
 };
 const stages = flags.stages === undefined ? Object.keys(REQUIRED_FIGURES) : flags.stages.split(',');
 
-/** Runs one stage in a child process; its stderr (progress) passes through. */
+/** Runs one stage in a child process (bench/suite/spawn-stage.ts). */
 function runStage(name: string): Promise<StageResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'stage.ts'), name], {
-      cwd: repo,
-      env: { ...process.env, FLOCK_BENCH_SUITE: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      // its own process group: a hung stage is killed with what it started (nats-server, npm start)
-      detached: true,
-    });
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const interrupted = () => {
-      killGroup();
-      rmSync(config.dir, { recursive: true, force: true });
-      process.exit(130);
-    };
-    process.once('SIGINT', interrupted);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    // A guard against a hung stage (not a budget): generous for the size.
-    const limit = 300 + config.events / 100;
-    const timer = setTimeout(killGroup, limit * 1000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      process.off('SIGINT', interrupted);
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (signal === 'SIGKILL') return reject(new Error(`stage ${name} did not finish within ${fmt(limit)} s and was killed`));
-      if (code !== 0 || line === undefined) return reject(new Error(`stage ${name} exited ${code}${line === undefined ? ' without a result' : ''}`));
-      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as StageResult);
-    });
-  });
+  return spawnStage(name, { config, limitSeconds: 300 + config.events / 100, onInterrupt: () => rmSync(config.dir, { recursive: true, force: true }) });
 }
 
 function version(pkg: string): string {

@@ -5,18 +5,15 @@
  * `--backfill-events 10000000`, and projected to 10M otherwise, labelled so). Stages of bench/suite run in child processes; the figures go to the
  * `scale` section of bench/RESULTS.md and a summary is printed.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { writeResults, type ResultRow } from '../results.ts';
 import { SCALE_SIZES, type ScaleSizeName, type SuiteConfig } from './config.ts';
-import { fmt, REQUIRED_SCALE_FIGURES, RESULT_PREFIX, type Figure, type StageResult } from './figures.ts';
+import { fmt, REQUIRED_SCALE_FIGURES, type Figure, type StageResult } from './figures.ts';
+import { repo, spawnStage } from './spawn-stage.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '../..');
 
 const program = new Command('npm run bench:scale')
   .description('recovery with 1M profiles of state and a backfill over a 5M-event log (10M with --backfill-events), measured')
@@ -57,44 +54,14 @@ const scale = config.scale!;
 const stages = flags.stages === undefined ? Object.keys(REQUIRED_SCALE_FIGURES) : flags.stages.split(',');
 
 /** The stages running (two at once: see below), each killed with what it started on Ctrl-C. */
-const running = new Set<() => void>();
-process.once('SIGINT', () => {
-  for (const kill of running) kill();
-  rmSync(config.dir, { recursive: true, force: true });
-  process.exit(130);
-});
-
-/** Runs one stage in a child process (a heap large enough for 1M profiles); its stderr (progress) passes through. */
+/** Runs one stage in a child process (bench/suite/spawn-stage.ts) with a heap large enough for 1M profiles. */
 function runStage(name: string, env: Record<string, string> = {}): Promise<StageResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=12288', '--import', 'tsx', join(here, 'stage.ts'), name], {
-      cwd: repo,
-      env: { ...process.env, ...env, FLOCK_BENCH_SUITE: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    running.add(killGroup);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('error', reject);
-    // A guard against a hung stage (not a budget): generous for the size.
-    const limit = 300 + (scale.stateProfiles + scale.backfillEvents) / 2000;
-    const timer = setTimeout(killGroup, limit * 1000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      running.delete(killGroup);
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (signal === 'SIGKILL') return reject(new Error(`stage ${name} did not finish within ${fmt(limit)} s and was killed`));
-      if (code !== 0 || line === undefined) return reject(new Error(`stage ${name} exited ${code}${line === undefined ? ' without a result' : ''}`));
-      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as StageResult);
-    });
+  return spawnStage(name, {
+    config,
+    env,
+    nodeArgs: ['--max-old-space-size=12288'],
+    limitSeconds: 300 + (scale.stateProfiles + scale.backfillEvents) / 2000,
+    onInterrupt: () => rmSync(config.dir, { recursive: true, force: true }),
   });
 }
 

@@ -1,41 +1,12 @@
 /** CI smoke run of `npm run bench` at the tiny size: it completes and reports every figure (no figure is judged: timings are not asserted). */
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REQUIRED_FIGURES, type Figure } from '../../bench/suite/figures.ts';
+import { REQUIRED_FIGURES } from '../../bench/suite/figures.ts';
+import { smokeRun } from '../support/bench-smoke.ts';
 import { natsServerAvailable } from '../support/nats-server.ts';
-
-const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 test('npm run bench --size tiny completes, writes its report and reports every figure', async () => {
   if (!natsServerAvailable('the bench smoke run (JetStream throughput)')) return;
-  const dir = mkdtempSync(join(tmpdir(), 'flock-bench-smoke-'));
-  try {
-    const results = join(dir, 'RESULTS.md');
-    const json = join(dir, 'figures.json');
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench/suite/run.ts'), '--size', 'tiny', '--results', results, '--json', json], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.once('exit', (code) => resolve({ code, output }));
-    });
-    assert.is(code, 0, output);
-    const { figures, problems } = JSON.parse(readFileSync(json, 'utf8')) as { figures: Figure[]; problems: string[] };
-    assert.equal(problems, []);
-    const ids = new Set(figures.filter((f) => Number.isFinite(f.value)).map((f) => f.id));
-    for (const id of Object.values(REQUIRED_FIGURES).flat()) assert.ok(ids.has(id), `${id} missing or not a number`);
-    const report = readFileSync(results, 'utf8');
-    assert.match(report, '<!-- bench:begin -->');
-    for (const f of figures) assert.ok(report.includes(f.measurement), `${f.id} not in the report`);
-    assert.match(report, /Versions: flock .*@duckdb\/node-api/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await smokeRun('bench/suite/run.ts', REQUIRED_FIGURES, 'bench', /Versions: flock .*@duckdb\/node-api/);
 });
 
 test.run();

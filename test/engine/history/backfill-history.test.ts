@@ -22,6 +22,7 @@ import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { Random } from '../../../bench/workload/random.ts';
 import { oracleAt, type HistoryEntry } from '../../oracle/oracle.ts';
+import { catchUp } from '../../support/catch-up.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-04-01T00:00:00Z');
@@ -91,13 +92,7 @@ async function setup(live = false) {
   let lifecycle!: Lifecycle;
   const engine = await Engine.open({ eventLog, changeLog, store, plans: new Map(), resolver, clock: () => time.now, background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() } });
   lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: () => time.now, stepEvents: 400 });
-  for (;;) {
-    const batch = await eventLog.read(engine.position + 1, 500);
-    if (batch.length === 0) break;
-    engine.process(batch);
-  }
-  engine.tick();
-  await engine.checkpoint();
+  await catchUp(engine, eventLog);
   return {
     time,
     store,

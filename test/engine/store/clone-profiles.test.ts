@@ -14,6 +14,7 @@ import { compilePlan } from '../../../engine/plan/compile.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
 import { collectionOf } from '../../../engine/runtime/profile-state.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
+import { catchUp } from '../../support/catch-up.ts';
 
 const SPACE = 'spa_bench';
 const DAY = 86_400_000;
@@ -27,13 +28,7 @@ async function runToEnd(dir: string, clock: number): Promise<Change[]> {
   const store = CheckpointStore.open(join(dir, 'engine'));
   const from = (await changeLog.lastSeq()) + 1;
   const engine = await Engine.open({ eventLog, changeLog, store, plans: new Map([[SPACE, plan]]), resolver: new IdentityGraph({ source: store }), clock: () => clock });
-  for (;;) {
-    const batch = await eventLog.read(engine.position + 1, 500);
-    if (batch.length === 0) break;
-    engine.process(batch);
-  }
-  engine.tick();
-  await engine.checkpoint();
+  await catchUp(engine, eventLog);
   const changes = (await changeLog.read(from, 1_000_000)).flatMap((r) => decodeChangeRecord(r.data));
   await store.close();
   await changeLog.close();
