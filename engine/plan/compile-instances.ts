@@ -27,10 +27,10 @@ export interface InstanceEnv {
   readonly ctx: EvalContext;
 }
 
-/** The instance being judged, and the chain of parent instances above it. */
+/** The instance being judged, and the chain of parent instances above it (read during the call only: a loop moves `index`). */
 interface Chain {
   readonly stream: number;
-  readonly index: number;
+  index: number;
   readonly parent: Chain | null;
 }
 
@@ -235,8 +235,9 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
       let maybe = 0;
       // children with parentTs ≤ ts ≤ min(parentTs + T, now)
       let j = lowerBound(items, parentTs);
+      const link: Chain = { stream: c, index: j, parent: chain };
       for (; j < items.length && items[j]! <= end; j++) {
-        const link: Chain = { stream: c, index: j, parent: chain };
+        link.index = j;
         let t: Truth = TRUE;
         for (const p of childConditions) {
           const x = p(env, link);
@@ -277,17 +278,36 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
   const asArray = reducer.kind === 'mode' && reducer.as === 'array';
   const store: InstanceStoreSpec = { streams: storeStreams, from: o.rootWindow[0], to: o.rootWindow[1], lateness: o.lateness };
 
+  // A root instance is decided for good once every window below it has closed (its truth then reads
+  // only stored items), unless its conditions read traits: then it is judged at every evaluation.
+  const span = storeStreams.reduce((sum, x) => sum + x.within, 0);
+  const memoize = traitPaths.length === 0 && Number.isFinite(span);
+  const judged = (env: InstanceEnv, i: number): boolean => {
+    if (!memoize) return holds(env, i);
+    const st = env.state;
+    let memo = st.memo;
+    if (memo === undefined || memo.length !== st.streams[root]!.t.length) memo = st.memo = new Array<number>(st.streams[root]!.t.length).fill(-1);
+    const known = memo[i]!;
+    if (known !== -1) return known === 1;
+    const h = holds(env, i);
+    const closes = st.streams[root]!.t[i]! + span;
+    if (env.now > closes) {
+      memo[i] = h ? 1 : 0;
+      if (st.memoUpTo === undefined || closes > st.memoUpTo) st.memoUpTo = closes;
+    }
+    return h;
+  };
   const value = (env: InstanceEnv): unknown => {
     const [lo, hi] = rootRange(store, env.state, env.now);
     const items = env.state.streams[root]!;
     if (reducer.kind === 'count') {
       let n = 0;
-      for (let i = lo; i < hi; i++) if (holds(env, i)) n++;
+      for (let i = lo; i < hi; i++) if (judged(env, i)) n++;
       return n;
     }
     const acc = createAggregate(spec, env.now);
     for (let i = lo; i < hi; i++) {
-      if (!holds(env, i)) continue;
+      if (!judged(env, i)) continue;
       const x = reducerInput(spec, items.v[i]![reducerCapture], asArray);
       if (x !== IGNORED) insert(spec, acc, items.t[i]!, x, env.now);
     }

@@ -29,6 +29,14 @@ export interface InstanceState {
   streams: StreamItems[];
   /** earliest matching root event (the aggregate exists from then on). */
   e0: number;
+  /**
+   * Not checkpointed: per root item (parallel to `streams[0]`), its truth once decided for good (1
+   * or 0; −1 not yet), so an evaluation does not judge again every instance in the window. An entry
+   * is decided when every window below the instance has closed and its conditions read no trait;
+   * `memoUpTo` is the latest such closing instant — a late child at or before it clears the memo.
+   */
+  memo?: number[] | undefined;
+  memoUpTo?: number | undefined;
 }
 
 export function createInstances(spec: InstanceStoreSpec, now: number): InstanceState {
@@ -42,6 +50,7 @@ export function insertInstance(spec: InstanceStoreSpec, st: InstanceState, s: nu
     if (ts < st.e0) st.e0 = ts;
     if (ts + spec.to <= now) return; // can never count again
   }
+  if (s !== 0 && st.memo !== undefined && ts <= st.memoUpTo!) forgetMemo(st); // a late child: decided instances may change
   const items = st.streams[s]!;
   const t = items.t;
   let p = t.length;
@@ -58,10 +67,17 @@ export function insertInstance(spec: InstanceStoreSpec, st: InstanceState, s: nu
   if (p === t.length) {
     t.push(ts);
     items.v.push(values);
+    if (s === 0) st.memo?.push(-1);
   } else {
     t.splice(p, 0, ts);
     items.v.splice(p, 0, values);
+    if (s === 0) st.memo?.splice(p, 0, -1);
   }
+}
+
+function forgetMemo(st: InstanceState): void {
+  st.memo = undefined;
+  st.memoUpTo = undefined;
 }
 
 /**
@@ -72,7 +88,10 @@ export function compactInstances(spec: InstanceStoreSpec, st: InstanceState, now
   if (now <= st.at) return;
   st.at = now;
   const root = st.streams[0]!;
-  if (Number.isFinite(spec.to)) dropBefore(root, (ts) => ts + spec.to <= now);
+  if (Number.isFinite(spec.to)) {
+    const k = dropBefore(root, (ts) => ts + spec.to <= now);
+    if (k > 0) st.memo?.splice(0, k);
+  }
   for (let s = 1; s < st.streams.length; s++) {
     const parent = st.streams[spec.streams[s]!.parent]!;
     const oldestParent = parent.t.length > 0 ? parent.t[0]! : Number.POSITIVE_INFINITY;
@@ -81,12 +100,14 @@ export function compactInstances(spec: InstanceStoreSpec, st: InstanceState, now
   }
 }
 
-function dropBefore(items: StreamItems, gone: (ts: number) => boolean): void {
+/** Drops the leading items that are `gone`; returns how many. */
+function dropBefore(items: StreamItems, gone: (ts: number) => boolean): number {
   let k = 0;
   while (k < items.t.length && gone(items.t[k]!)) k++;
-  if (k === 0) return;
+  if (k === 0) return 0;
   items.t.splice(0, k);
   items.v.splice(0, k);
+  return k;
 }
 
 /** Index range of root items counting at `now`: `ts + from ≤ now < ts + to`. */
@@ -107,23 +128,30 @@ export function rootRange(spec: InstanceStoreSpec, st: InstanceState, now: numbe
 export function nextInstanceChange(spec: InstanceStoreSpec, st: InstanceState): number {
   const now = st.at;
   let next = st.e0 > now ? st.e0 : Number.POSITIVE_INFINITY;
-  const consider = (x: number) => {
-    if (x > now && x < next) next = x;
+  // Each family of instants is `ts + offset` over a ts-sorted stream: its first one after `now` is
+  // found by binary search.
+  const consider = (t: readonly number[], offset: number) => {
+    const bound = now - offset;
+    let lo = 0;
+    let hi = t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]! <= bound) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < t.length) {
+      const x = t[lo]! + offset;
+      if (x > now && x < next) next = x;
+    }
   };
   const root = st.streams[0]!.t;
-  for (const ts of root) {
-    consider(ts + spec.from);
-    consider(ts + spec.to);
-  }
+  consider(root, spec.from);
+  consider(root, spec.to);
   for (let s = 0; s < st.streams.length; s++) {
     const t = st.streams[s]!.t;
     // Every child window that instances of this stream open: ts + T of each child stream.
-    for (let c = 1; c < spec.streams.length; c++) {
-      if (spec.streams[c]!.parent !== s) continue;
-      const T = spec.streams[c]!.within;
-      for (const ts of t) consider(ts + T);
-    }
-    for (const ts of t) consider(ts);
+    for (let c = 1; c < spec.streams.length; c++) if (spec.streams[c]!.parent === s) consider(t, spec.streams[c]!.within);
+    consider(t, 0);
   }
   return next;
 }

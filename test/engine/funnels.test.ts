@@ -43,6 +43,20 @@ test('began checkout without completing within 1 hour: enters exactly at the dea
   assert.equal(log('late'), ['enter abandoned_checkout @1h', 'exit abandoned_checkout @168h']);
 });
 
+test('a late child of a parent already decided still counts: did-not turns false, did turns true, when it arrives', () => {
+  const { rt, send, log } = engine([
+    define('abandoned', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() = 0).within(7 days).count() >= 1"),
+    define('converted', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() >= 1).within(7 days).count() >= 1"),
+  ]);
+  send(track('u', 'Checkout Started', T0));
+  rt.advanceTo(T0 + 2 * HOUR); // the first hour closed with no order: decided
+  send(track('u', 'Checkout Started', T0 + 2 * HOUR)); // evaluated again after the decision
+  rt.advanceTo(T0 + 2.5 * HOUR);
+  send(track('u', 'Order Completed', T0 + HOUR / 2)); // late, inside the first hour
+  rt.advanceTo(T0 + 4 * HOUR);
+  assert.equal(log('u'), ['enter abandoned @1h', 'exit abandoned @2.5h', 'enter converted @2.5h', 'enter abandoned @3h']);
+});
+
 test('abandoned cart over every parent instance: Added → Ordered → Added is still abandoned', () => {
   const { rt, send, log } = engine([define('cart', "event('Product Added').where(event('Order Completed').within(parent: 1 day).count() = 0).within(7 days).count() >= 1")]);
   send(track('u', 'Product Added', T0));
