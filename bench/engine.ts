@@ -200,7 +200,7 @@ async function main(): Promise<void> {
       });
     }
     rows.push(
-      { measurement: 'profiles / shared aggregate nodes', value: `${alone.profiles.toLocaleString('en-US')} / ${alone.aggregates}`, note: '100 audiences share 67 windowed aggregates' },
+      { measurement: 'profiles / shared aggregate nodes', value: `${alone.profiles.toLocaleString('en-US')} / ${alone.aggregates}`, note: `${definitions.length} audiences share ${alone.aggregates} aggregate nodes` },
       { measurement: 'heap per profile (engine alone, after GC)', value: `${Math.round(alone.heapPerProfile).toLocaleString('en-US')} bytes`, note: `resident set ${mb(alone.rss)} including the ${EVENTS.toLocaleString('en-US')} generated events` },
       { measurement: 'checkpoint record per profile (msgpack)', value: `${Math.round(alone.checkpointBytesPerProfile).toLocaleString('en-US')} bytes`, note: 'mean over the profiles of the first 20k events' },
     );
