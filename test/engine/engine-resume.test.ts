@@ -4,15 +4,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, decodeChangeRecord } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
+import { openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
+import { runWithCrashes, type CrashPoint } from '../support/crash-run.ts';
 import { dumpHistory, historyLines } from '../support/history.ts';
 
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -21,60 +21,14 @@ const CLOCK = END + 10 * 86_400_000;
 const { plan } = compilePlan(mixedDefinitions());
 const plans = new Map([['spa_bench', plan]]);
 
-class SimulatedCrash extends Error {}
-
-type CrashPoint = 'applied' | 'committed' | 'published';
-
 /**
- * Runs the engine over the log until the end (then advances the clock past every timer).
- * `crashes` lists (point, nth occurrence) at which the process "dies": the in-memory engine is dropped,
- * handles are closed without a final checkpoint, and a new engine restores from LMDB and the log.
+ * Runs the engine over the log until the end (then advances the clock past every timer), with the
+ * crashes listed (test/support/crash-run.ts).
  */
 async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>): Promise<{ changes: Change[]; restarts: number; history: string[] }> {
-  const random = new Random(seed);
   const eventLog = await openEventLog({ dataDir: dir });
   await eventLog.append(EVENTS);
-  const last = await eventLog.lastSeq();
-  let restarts = 0;
-  const seen = new Map<CrashPoint, number>();
-  let finished = false;
-  while (!finished) {
-    const store = CheckpointStore.open(join(dir, 'engine'));
-    const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-    const engine = await Engine.open({
-      eventLog,
-      changeLog,
-      store,
-      plans,
-      resolver: new DirectResolver(),
-      clock: () => CLOCK,
-      checkpointEvents: 1e9,
-      probe: (point) => {
-        const n = (seen.get(point) ?? 0) + 1;
-        seen.set(point, n);
-        if (crashes.some((c) => c.point === point && c.at === n)) throw new SimulatedCrash(`${point} #${n}`);
-      },
-    });
-    try {
-      while (engine.position < last) {
-        const batch = await eventLog.read(engine.position + 1, random.int(1, 700));
-        engine.process(batch);
-        if (random.chance(0.3)) await engine.checkpoint();
-      }
-      engine.tick();
-      await engine.checkpoint();
-      finished = true;
-    } catch (err) {
-      if (!(err instanceof SimulatedCrash)) throw err;
-      restarts++;
-    } finally {
-      await store.close();
-      await changeLog.close();
-    }
-  }
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
-  await changeLog.close();
+  const { changes, restarts } = await runWithCrashes({ dir, eventLog, plans, resolver: () => new DirectResolver(), clock: CLOCK, seed, crashes });
   await eventLog.close();
   const store = CheckpointStore.open(join(dir, 'engine'), { readOnly: true });
   const profiles = [...new Set(EVENTS.map((e) => `user_id:${e.userId}`))];

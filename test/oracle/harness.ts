@@ -48,7 +48,7 @@ export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step
 }
 
 /** Instants at which some output may change: arrivals, window ends, date flips, and every engine change. */
-function candidates(defs: readonly DefinitionInput[], run: EngineRun): number[] {
+export function candidates(defs: readonly DefinitionInput[], run: Pick<EngineRun, 'changes' | 'end'> & { readonly history: ReadonlyArray<{ readonly arrival: number; readonly event: { readonly timestamp: number } }> }): number[] {
   const durations = [0, ...durationsOf(defs)];
   const out = new Set<number>();
   for (const h of run.history) {
@@ -66,7 +66,7 @@ function candidates(defs: readonly DefinitionInput[], run: EngineRun): number[] 
   return [...out].filter((t) => t >= T0 - 120_000 && t <= run.end).sort((a, b) => a - b);
 }
 
-function same(a: unknown, b: unknown): boolean {
+export function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
   return JSON.stringify(a) === JSON.stringify(b);

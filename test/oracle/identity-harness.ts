@@ -8,10 +8,10 @@ import type { DefinitionInput } from '../../engine/plan/plan.ts';
 import { resolveProfiles, type ResolvedBatch } from '../../engine/pipeline/resolve-profiles.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { Runtime } from '../../engine/runtime/runtime.ts';
-import { toInstant } from '../../engine/eval/values.ts';
 import { DATE_POOL, durationsOf, T0 } from '../support/arbitraries.ts';
 import type { IdentityStep } from '../support/identity-arbitraries.ts';
 import { identityOracleAt, resolveIdentities, type IdentityHistoryEntry } from './identity-oracle.ts';
+import { candidates, same } from './harness.ts';
 
 export type Mode = 'replay' | 'live';
 
@@ -73,31 +73,6 @@ export function runIdentityEngine(defs: readonly DefinitionInput[], steps: reado
   rt.advanceTo(end);
   rt.close();
   return { changes, history, resolutions, demotions: resolver.stats.demotions, end };
-}
-
-/** Instants at which some output may change: arrivals, window ends, date flips, and every engine change. */
-function candidates(defs: readonly DefinitionInput[], run: IdentityRun): number[] {
-  const durations = [0, ...durationsOf(defs)];
-  const out = new Set<number>();
-  for (const h of run.history) {
-    out.add(h.arrival);
-    for (const d of durations) {
-      out.add(h.event.timestamp + d);
-      out.add(h.event.timestamp + d + 1);
-    }
-  }
-  for (const iso of DATE_POOL) {
-    const t = toInstant(iso);
-    for (const d of durations) for (const x of [t - d, t - d + 1, t + d, t + d + 1]) out.add(x);
-  }
-  for (const c of run.changes) out.add(c.at);
-  return [...out].filter((t) => t >= T0 - 120_000 && t <= run.end).sort((a, b) => a - b);
-}
-
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -271,8 +271,19 @@ const identifyArb = fc
 
 export const GROUPS = ['g1', 'g2'] as const;
 
-/** 1–2 user-level definitions, then 1–3 account-level ones: ANY/ALL/ALL NOT, account traits, aggregates over the users' events. */
-export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer({ min: 0, max: 2 }).chain((nUsers) =>
+/** 1–2 user-level definitions, then 1–3 account-level ones: ANY/ALL/ALL NOT, account traits, aggregates over the users' events (and reducers over a user trait). */
+export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = accountDefinitions(true);
+
+/**
+ * The same without reducers over a user trait (`mode(trait('plan'))`), for streams with identity
+ * merges: an event counts with the trait its profile had when it arrived, and an absorbed profile's
+ * events keep theirs (engine/identity/README.md, left out), where "one person from the start" would
+ * give them the survivor's.
+ */
+export const accountDefinitionsWithoutUserTraitsArb: fc.Arbitrary<DefinitionInput[]> = accountDefinitions(false);
+
+function accountDefinitions(userTraitReducers: boolean): fc.Arbitrary<DefinitionInput[]> {
+  return fc.integer({ min: 0, max: 2 }).chain((nUsers) =>
   fc.integer({ min: 1, max: 3 }).chain((nAccounts) => {
     let acc: fc.Arbitrary<DefinitionInput[]> = fc.constant([]);
     for (let i = 0; i < nUsers; i++) {
@@ -296,7 +307,7 @@ export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer
           ),
           comparisonArb(trait('tier'), 'text'),
           aggregateArb.chain(([a, k]) => comparisonArb(a, k)),
-          userTraitAggregateArb.chain(([a, k]) => comparisonArb(a, k)),
+          ...(userTraitReducers ? [userTraitAggregateArb.chain(([a, k]) => comparisonArb(a, k))] : []),
           ...accounts.map((d) => (d.kind === 'audience' ? comparisonArb(trait(d.key), 'bool') : comparisonArb(trait(d.key), 'any'))),
         ];
         const condition = fc.letrec<{ c: Condition }>((tie) => ({
@@ -313,7 +324,7 @@ export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer
             {
               weight: 2,
               arbitrary: fc
-                .oneof(aggregateArb, userTraitAggregateArb)
+                .oneof(aggregateArb, ...(userTraitReducers ? [userTraitAggregateArb] : []))
                 .map(([a]) => ({ ...computedTrait(`acct_${j}`, a), target: 'ACCOUNTS' as const, definition: { kind: 'trait' as const, target: 'ACCOUNTS' as const, value: a } })),
             },
           )
@@ -322,7 +333,8 @@ export const accountDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc.integer
     }
     return acc;
   }),
-);
+  );
+}
 
 const groupArb = fc
   .record({ group: fc.constantFrom(...GROUPS), tier: fc.constantFrom<unknown>('gold', 'silver', 'bronze', null, undefined) })

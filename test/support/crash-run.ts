@@ -1,0 +1,79 @@
+/**
+ * The resume tests' driver: runs an engine over an event log to its end; at each listed (point, nth
+ * occurrence) of the checkpoint protocol the process "dies" — the in-memory engine is dropped, handles
+ * are closed without a final checkpoint — and a new engine restores from LMDB and the log. Returns the
+ * change log's changes.
+ */
+import { join } from 'node:path';
+import { decodeChangeRecord, Engine } from '../../engine/engine.ts';
+import type { IdentityResolver } from '../../engine/identity/resolver.ts';
+import type { EventLog } from '../../engine/log/event-log.ts';
+import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
+import type { Plan } from '../../engine/plan/plan.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import { Random } from '../../bench/workload/random.ts';
+
+export type CrashPoint = 'applied' | 'committed' | 'published';
+
+class SimulatedCrash extends Error {}
+
+export interface CrashRunOptions {
+  readonly dir: string;
+  readonly eventLog: EventLog;
+  readonly plans: ReadonlyMap<string, Plan>;
+  /** a resolver for each (re)started engine, over its store. */
+  readonly resolver: (store: CheckpointStore) => IdentityResolver;
+  readonly clock: number;
+  /** batch sizes and when to checkpoint. */
+  readonly seed: number;
+  readonly crashes: ReadonlyArray<{ readonly point: CrashPoint; readonly at: number }>;
+}
+
+export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Change[]; restarts: number; merges: number }> {
+  const random = new Random(o.seed);
+  const last = await o.eventLog.lastSeq();
+  let restarts = 0;
+  let merges = 0;
+  const seen = new Map<CrashPoint, number>();
+  let finished = false;
+  while (!finished) {
+    const store = CheckpointStore.open(join(o.dir, 'engine'));
+    const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
+    const engine = await Engine.open({
+      eventLog: o.eventLog,
+      changeLog,
+      store,
+      plans: new Map(o.plans),
+      resolver: o.resolver(store),
+      clock: () => o.clock,
+      checkpointEvents: 1e9,
+      probe: (point) => {
+        const n = (seen.get(point) ?? 0) + 1;
+        seen.set(point, n);
+        if (o.crashes.some((c) => c.point === point && c.at === n)) throw new SimulatedCrash(`${point} #${n}`);
+      },
+    });
+    try {
+      while (engine.position < last) {
+        const batch = await o.eventLog.read(engine.position + 1, random.int(1, 700));
+        engine.process(batch);
+        if (random.chance(0.3)) await engine.checkpoint();
+      }
+      engine.tick();
+      await engine.checkpoint();
+      finished = true;
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err;
+      restarts++;
+    } finally {
+      merges += engine.stats.merges;
+      await store.close();
+      await changeLog.close();
+    }
+  }
+  const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
+  const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
+  await changeLog.close();
+  return { changes, restarts, merges };
+}
