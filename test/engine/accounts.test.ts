@@ -4,27 +4,19 @@ import * as assert from 'uvu/assert';
 import { parseDefinition } from '../../engine/lang/index.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { Runtime } from '../../engine/runtime/runtime.ts';
-import type { Change } from '../../engine/runtime/change.ts';
 import { base, identify, track } from '../support/events.ts';
+import { defineQuery, recordingRuntime } from '../support/runtime-harness.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-05-01T00:00:00Z');
 
-function define(key: string, query: string, kind: 'audience' | 'trait' = 'audience', target: 'USERS' | 'ACCOUNTS' = 'ACCOUNTS'): DefinitionInput {
-  const r = parseDefinition(query, { kind, target });
-  assert.ok(r.definition, `${query}: ${JSON.stringify(r.diagnostics)}`);
-  return { id: `${kind === 'audience' ? 'aud' : 'tra'}_${key}`, key, kind, target, version: 1, definition: r.definition! };
-}
+const define = (key: string, query: string, kind: 'audience' | 'trait' = 'audience', target: 'USERS' | 'ACCOUNTS' = 'ACCOUNTS') => defineQuery(key, query, kind, target);
 
 const group = (userId: string, groupId: string, ts: number, traits: Record<string, unknown> = {}) =>
   base({ type: 'group', event: null, userId, groupId, traits, timestamp: ts });
 
 function engine(defs: DefinitionInput[]) {
-  const { plan, failures } = compilePlan(defs);
-  assert.is(failures.size, 0, [...failures.values()].map((f) => f.message).join('; '));
-  const changes: Change[] = [];
-  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const { rt, changes } = recordingRuntime(defs);
   const send = (e: ReturnType<typeof track>) => rt.replay([{ event: e, profileId: e.userId! }]);
   const log = (id: string) =>
     changes.filter((c) => c.profileId === id).map((c) => `${c.kind === 'trait' ? `${c.traitKey}=${JSON.stringify(c.value)}` : `${c.kind} ${c.audienceKey}`} @${(c.at - T0) / DAY}d`);

@@ -1,29 +1,19 @@
 /** Funnels and dynamic property references: the spec's examples, abandoned-cart semantics, exact deadlines, bounded state. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseDefinition } from '../../engine/lang/index.ts';
-import { compilePlan } from '../../engine/plan/compile.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { Runtime } from '../../engine/runtime/runtime.ts';
-import type { Change } from '../../engine/runtime/change.ts';
 import { aggregatesByFingerprint } from '../../engine/runtime/profile-state.ts';
 import { identify, track } from '../support/events.ts';
+import { defineQuery, recordingRuntime } from '../support/runtime-harness.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.parse('2026-04-01T00:00:00Z');
 
-function define(key: string, query: string, kind: 'audience' | 'trait' = 'audience'): DefinitionInput {
-  const r = parseDefinition(query, { kind, target: 'USERS' });
-  assert.ok(r.definition, `${query}: ${JSON.stringify(r.diagnostics)}`);
-  return { id: `${kind === 'audience' ? 'aud' : 'tra'}_${key}`, key, kind, target: 'USERS', version: 1, definition: r.definition! };
-}
+const define = (key: string, query: string, kind: 'audience' | 'trait' = 'audience') => defineQuery(key, query, kind);
 
 function engine(defs: DefinitionInput[]) {
-  const { plan, failures } = compilePlan(defs);
-  assert.is(failures.size, 0, [...failures.values()].map((f) => f.message).join('; '));
-  const changes: Change[] = [];
-  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const { rt, changes } = recordingRuntime(defs);
   const send = (e: ReturnType<typeof track>) => rt.replay([{ event: e, profileId: e.userId! }]);
   const log = (u: string) => changes.filter((c) => c.profileId === u).map((c) => `${c.kind === 'trait' ? `${c.traitKey}=${String(c.value)}` : `${c.kind} ${c.audienceKey}`} @${(c.at - T0) / HOUR}h`);
   return { rt, changes, send, log };

@@ -1,27 +1,17 @@
 /** The documented query-language examples (spec §1.4) that use event and trait conditions: parse, compile and evaluate as described. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseDefinition } from '../../engine/lang/index.ts';
-import { compilePlan } from '../../engine/plan/compile.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
-import { Runtime } from '../../engine/runtime/runtime.ts';
-import type { Change } from '../../engine/runtime/change.ts';
 import { identify, track } from '../support/events.ts';
+import { defineQuery, recordingRuntime } from '../support/runtime-harness.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-02-01T00:00:00Z');
 
-function define(key: string, kind: 'audience' | 'trait', query: string): DefinitionInput {
-  const r = parseDefinition(query, { kind, target: 'USERS' });
-  assert.ok(r.definition, `${query}: ${JSON.stringify(r.diagnostics)}`);
-  return { id: `${kind === 'audience' ? 'aud' : 'tra'}_${key}`, key, kind, target: 'USERS', version: 1, definition: r.definition! };
-}
+const define = (key: string, kind: 'audience' | 'trait', query: string) => defineQuery(key, query, kind);
 
 function engine(defs: DefinitionInput[]) {
-  const { plan, failures } = compilePlan(defs);
-  assert.is(failures.size, 0, [...failures.values()].map((f) => f.message).join('; '));
-  const changes: Change[] = [];
-  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const { rt, changes } = recordingRuntime(defs);
   const at = (u: string, key: string, t: number) => {
     const enters = changes.filter((c) => c.profileId === u && c.at <= t && (c.kind === 'trait' ? c.traitKey : c.audienceKey) === key);
     const last = enters[enters.length - 1];
