@@ -4,7 +4,7 @@
  * user-level definitions only — for flips caused by an event and for flips caused by time (a window
  * expiring with no event).
  */
-import type { FlockEvent } from '../engine/event/model.ts';
+import { eventWith, type FlockEvent } from '../engine/event/model.ts';
 import { parseDefinition } from '../engine/lang/index.ts';
 import { compilePlan } from '../engine/plan/compile.ts';
 import type { DefinitionInput } from '../engine/plan/plan.ts';
@@ -25,24 +25,7 @@ function define(key: string, query: string, target: 'USERS' | 'ACCOUNTS'): Defin
 function event(userId: string, ts: number, fields: Partial<FlockEvent>): RuntimeInput {
   return {
     profileId: `user_id:${userId}`,
-    event: {
-      space: SPACE,
-      type: 'track',
-      event: null,
-      messageId: `${userId}-${ts}-${fields.type ?? 'track'}`,
-      userId,
-      anonymousId: null,
-      groupId: null,
-      previousId: null,
-      traits: null,
-      properties: null,
-      context: null,
-      integrations: null,
-      timestamp: ts,
-      receivedAt: ts,
-      sourceId: null,
-      ...fields,
-    },
+    event: eventWith({ space: SPACE, messageId: `${userId}-${ts}-${fields.type ?? 'track'}`, userId, timestamp: ts, ...fields }),
   };
 }
 

@@ -32,3 +32,22 @@ export interface FlockEvent {
   /** the source (write key's source id) the event came from; `sources({exclude})` filters on it. */
   readonly sourceId: string | null;
 }
+
+/** An event with every optional field absent (`null`): a track call unless `fields` say otherwise; received when it happened. */
+export function eventWith(fields: Partial<FlockEvent> & Pick<FlockEvent, 'space' | 'messageId' | 'timestamp'>): FlockEvent {
+  return {
+    type: 'track',
+    event: null,
+    userId: null,
+    anonymousId: null,
+    groupId: null,
+    previousId: null,
+    traits: null,
+    properties: null,
+    context: null,
+    integrations: null,
+    receivedAt: fields.timestamp,
+    sourceId: null,
+    ...fields,
+  };
+}

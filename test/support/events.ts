@@ -1,5 +1,5 @@
 /** Builders of normalised FlockEvents for tests. */
-import type { FlockEvent } from '../../engine/event/model.ts';
+import { eventWith, type FlockEvent } from '../../engine/event/model.ts';
 
 let counter = 0;
 
@@ -10,21 +10,5 @@ export function identify(userId: string, ts: number, traits: Record<string, unkn
   return base({ type: 'identify', event: null, userId, timestamp: ts, traits, ...extra });
 }
 export function base(e: Partial<FlockEvent> & { timestamp: number }): FlockEvent {
-  return {
-    space: 'spa_test',
-    type: 'track',
-    event: null,
-    messageId: `m${++counter}`,
-    userId: null,
-    anonymousId: null,
-    groupId: null,
-    previousId: null,
-    traits: null,
-    properties: null,
-    context: null,
-    integrations: null,
-    receivedAt: e.timestamp,
-    sourceId: null,
-    ...e,
-  };
+  return eventWith({ space: 'spa_test', messageId: `m${++counter}`, ...e });
 }

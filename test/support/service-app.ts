@@ -10,7 +10,7 @@ import type { Hono } from 'hono';
 import { createApp, type AppDeps } from '../../api/app.ts';
 import { DefinitionRegistry } from '../../engine/definitions/registry.ts';
 import { Engine } from '../../engine/engine.ts';
-import type { FlockEvent } from '../../engine/event/model.ts';
+import { eventWith, type FlockEvent } from '../../engine/event/model.ts';
 import { ExplorerStore } from '../../engine/explorer/explorer-store.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
 import { IdentityGraph } from '../../engine/identity/identity-graph.ts';
@@ -46,24 +46,8 @@ export const bearer = (token: string) => `Bearer ${token}`;
 let messages = 0;
 /** A normalised event of space `spa_a` (override anything). */
 export function event(fields: Partial<FlockEvent> & Pick<FlockEvent, 'type'>): FlockEvent {
-  return {
-    space: 'spa_a',
-    event: null,
-    messageId: `m-${++messages}`,
-    userId: null,
-    anonymousId: null,
-    groupId: null,
-    previousId: null,
-    traits: null,
-    properties: null,
-    context: null,
-    integrations: null,
-    sourceId: 'src_a',
-    ...fields,
-    timestamp: fields.timestamp ?? NOW - 60_000,
-    // received when it happened unless told: old events are then replayed in event time
-    receivedAt: fields.receivedAt ?? fields.timestamp ?? NOW - 60_000,
-  };
+  // received when it happened unless told: old events are then replayed in event time
+  return eventWith({ space: 'spa_a', messageId: `m-${++messages}`, sourceId: 'src_a', ...fields, timestamp: fields.timestamp ?? NOW - 60_000 });
 }
 
 export interface ServiceApp {
