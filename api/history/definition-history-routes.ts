@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { historyRange, historyVersion, SIZE_STEP_MS, type DefinitionRegistry, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
-import { decodeCursor, encodeCursor } from '../management/cursor.ts';
+import { pageCursor } from '../management/cursor.ts';
 import type { KindSpec } from '../management/present.ts';
 import { idParams, isoTimeSchema, paginationOutputSchema, publicApiErrorSchema, sizePointSchema, sizeQuerySchema } from '../management/schemas.ts';
 import { checkSizeRange } from '../management/size-range.ts';
@@ -85,8 +85,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
       const t = query.at ?? range.to;
       checkInstant(t, range, MANAGEMENT_CODES);
       const scope = { space: spaceId, list: `history-members:${id}@${info.version}@${t}` };
-      const cursor = query['pagination.cursor'];
-      const position = cursor === undefined ? {} : decodeCursor(cursor, scope, 'pagination.cursor');
+      const { position, pagination } = pageCursor(scope, query['pagination.cursor']);
       const after = typeof position['a'] === 'string' ? position['a'] : undefined;
       const page = store.history.membersAt(spaceId, id, info.version, t, { limit: query['pagination.count'], ...(after === undefined ? {} : { after }) });
       return c.json(
@@ -95,11 +94,7 @@ export function definitionHistoryRoutes(router: OpenAPIHono, spec: KindSpec, dep
             at: new Date(t).toISOString(),
             version: info.version,
             members: page.members.map((m) => ({ profileId: m.profileId, value: m.value, since: new Date(m.since).toISOString(), cause: presentCause(m.cause, 'camel') })),
-            pagination: {
-              current: cursor ?? encodeCursor(scope, {}),
-              next: page.hasMore ? encodeCursor(scope, { a: page.members.at(-1)!.profileId }) : null,
-              previous: null,
-            },
+            pagination: pagination(page.hasMore ? { a: page.members.at(-1)!.profileId } : null),
           },
         } as never,
         200,

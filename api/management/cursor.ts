@@ -34,3 +34,21 @@ export function decodeCursor(text: string, scope: CursorScope, field: string): R
 function cursorError(field: string, problem: string): HttpError {
   return new HttpError(400, 'input-validation', `${field} ${problem}`, {}, { issues: [{ message: `${field} ${problem}`, field }] });
 }
+
+/** One page of a Public API list: the position its `pagination.cursor` holds, and the `pagination` object of the answer. */
+export interface PageCursor {
+  readonly position: Readonly<Record<string, string | number>>;
+  /** this page's cursor (the one given, or the first page's). */
+  readonly current: string;
+  /** the answer's `pagination`: `next`/`previous` are the positions of the neighbouring pages, or null. */
+  pagination(next: Readonly<Record<string, string | number>> | null, previous?: Readonly<Record<string, string | number>> | null): { current: string; next: string | null; previous: string | null };
+}
+
+export function pageCursor(scope: CursorScope, cursor: string | undefined): PageCursor {
+  const current = cursor ?? encodeCursor(scope, {});
+  return {
+    position: cursor === undefined ? {} : decodeCursor(cursor, scope, 'pagination.cursor'),
+    current,
+    pagination: (next, previous = null) => ({ current, next: next === null ? null : encodeCursor(scope, next), previous: previous === null ? null : encodeCursor(scope, previous) }),
+  };
+}

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RegistryError, type DefinitionRegistry, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { pageCursor } from './cursor.ts';
 import { keyFromName, presentDefinition, presentPreview, registryHttpError, sizeOf, type KindSpec } from './present.ts';
 import {
   audienceSchema,
@@ -121,9 +121,7 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
       const { spaceId } = c.req.valid('param');
       const query = c.req.valid('query');
       const count = query['pagination.count'];
-      const cursor = query['pagination.cursor'];
-      const scope = { space: spaceId, list: spec.kind };
-      const position = cursor === undefined ? {} : decodeCursor(cursor, scope, 'pagination.cursor');
+      const { position, pagination } = pageCursor({ space: spaceId, list: spec.kind }, query['pagination.cursor']);
       const after = typeof position['a'] === 'number' ? position['a'] : undefined;
       const before = typeof position['b'] === 'number' ? position['b'] : undefined;
       const page = registry.list(spaceId, spec.kind, { limit: count, ...(after === undefined ? {} : { after }), ...(before === undefined ? {} : { before }) });
@@ -133,12 +131,7 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
         {
           data: {
             [spec.many]: page.records.map((r) => presentDefinition(r, spec, sizeOf(r, store))),
-            pagination: {
-              current: cursor ?? encodeCursor(scope, {}),
-              next: page.hasNext ? encodeCursor(scope, { a: last }) : null,
-              previous: page.hasPrevious ? encodeCursor(scope, { b: first }) : null,
-              totalEntries: page.totalEntries,
-            },
+            pagination: { ...pagination(page.hasNext ? { a: last } : null, page.hasPrevious ? { b: first } : null), totalEntries: page.totalEntries },
           },
         } as never,
         200,

@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { pageCursor } from './cursor.ts';
 import type { KindSpec } from './present.ts';
 import { idParams, memberSchema, paginationOutputSchema, publicApiErrorSchema, recentChangeSchema, sizePointSchema, sizeQuerySchema } from './schemas.ts';
 import { checkSizeRange } from './size-range.ts';
@@ -67,10 +67,8 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       const record = found(spaceId, id);
       const version = servingVersion(record);
       const scope = { space: spaceId, list: `members:${id}@${version ?? 0}` };
-      const cursor = query['pagination.cursor'];
-      const position = cursor === undefined ? {} : decodeCursor(cursor, scope, 'pagination.cursor');
-      const current = cursor ?? encodeCursor(scope, {});
-      if (version === undefined) return c.json({ data: { members: [], version: null, pagination: { current, next: null, previous: null, totalEntries: 0 } } }, 200);
+      const { position, pagination } = pageCursor(scope, query['pagination.cursor']);
+      if (version === undefined) return c.json({ data: { members: [], version: null, pagination: { ...pagination(null), totalEntries: 0 } } }, 200);
       const store = deps.store.get();
       if (store === undefined) throw new HttpError(503, 'unavailable', 'the engine state is not available yet');
       const after = typeof position['a'] === 'string' ? position['a'] : undefined;
@@ -82,13 +80,8 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
           data: {
             members: page.map((r) => ({ profileId: r.profileId, value: r.value, since: new Date(r.at).toISOString() })),
             version,
-            pagination: {
-              current,
-              next: rows.length > limit ? encodeCursor(scope, { a: page.at(-1)!.profileId }) : null,
-              // the outputs index reads forwards only
-              previous: null,
-              totalEntries: store.outputCount(spaceId, id),
-            },
+            // (the outputs index reads forwards only: no previous page)
+            pagination: { ...pagination(rows.length > limit ? { a: page.at(-1)!.profileId } : null), totalEntries: store.outputCount(spaceId, id) },
           },
         },
         200,
@@ -125,8 +118,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       found(spaceId, id);
       const store = explorer();
       const scope = { space: spaceId, list: `changes:${id}:${query.kind ?? '*'}` };
-      const cursor = query['pagination.cursor'];
-      const position = cursor === undefined ? {} : decodeCursor(cursor, scope, 'pagination.cursor');
+      const { position, pagination } = pageCursor(scope, query['pagination.cursor']);
       const before = typeof position['t'] === 'number' && typeof position['i'] === 'string' ? { at: position['t'], id: position['i'] } : undefined;
       const page = store.recent(spaceId, id, {
         limit: query['pagination.count'],
@@ -145,11 +137,7 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
               at: new Date(ch.at).toISOString(),
               ...(ch.kind === 'trait' ? { value: ch.value ?? null, previous: ch.previous ?? null } : {}),
             })),
-            pagination: {
-              current: cursor ?? encodeCursor(scope, {}),
-              next: page.hasMore && last !== undefined ? encodeCursor(scope, { t: last.at, i: last.id }) : null,
-              previous: null,
-            },
+            pagination: pagination(page.hasMore && last !== undefined ? { t: last.at, i: last.id } : null),
           },
         } as never,
         200,
