@@ -416,7 +416,7 @@ export class Engine {
           // While catching up the watermark follows the log's event time: a batch that is merely slow to
           // arrive must not move it to the wall clock (later events would all be late, their enters and
           // exits evaluated at "now" instead of their instants). Only an idle log ends the catch-up.
-          if (!(this.#catchingUp && (this.#o.background?.pending() === true || (await this.#o.eventLog.lastSeq()) > this.#position))) this.tick();
+          if (!(this.#catchingUp && (await this.#o.eventLog.lastSeq()) > this.#position)) this.tick();
         } else {
           if (r.done === true) break;
           next = iterator.next();

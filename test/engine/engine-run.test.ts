@@ -98,4 +98,32 @@ test('a slow log while catching up: the same changes as the events applied in on
   }
 });
 
+test('the catch-up ends when the log is idle, also while a background job (a backfill) keeps the loop busy', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-run-'));
+  try {
+    const eventLog = await openEventLog({ dataDir: join(dir, 'log') });
+    await eventLog.append(EVENTS);
+    const last = await eventLog.lastSeq();
+    const store = CheckpointStore.open(join(dir, 'engine'));
+    const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+    let steps = 0;
+    const background = { pending: () => true, step: async () => void (steps++, await sleep(5)) };
+    const engine = await Engine.open({ eventLog, changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200, background });
+    const controller = new AbortController();
+    const running = engine.run(controller.signal);
+    while (engine.position < last) await sleep(10);
+    await sleep(300);
+    const watermark = engine.runtime.watermark;
+    controller.abort();
+    await running;
+    await store.close();
+    await changeLog.close();
+    await eventLog.close();
+    assert.ok(steps > 0, 'the background job ran');
+    assert.is(watermark, CLOCK, 'the watermark reached the wall clock');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
