@@ -72,6 +72,28 @@ export function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The output key of a change: profile and definition key. */
+export const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
+
+/** The engine's change stream must be well formed: in time order, enters and exits alternating, traits chaining their values, ids unique. */
+export function checkWellFormed(changes: readonly Change[]): void {
+  const lastValue = new Map<string, unknown>();
+  let lastAt = Number.NEGATIVE_INFINITY;
+  for (const c of changes) {
+    if (c.at < lastAt) throw new Error(`changes out of order: ${c.id}`);
+    lastAt = c.at;
+    const k = keyOf(c);
+    if (c.kind === 'trait') {
+      if (!same(lastValue.get(k), c.previous)) throw new Error(`trait change ${c.id}: previous ${JSON.stringify(c.previous)} but was ${JSON.stringify(lastValue.get(k))}`);
+      lastValue.set(k, c.value);
+    } else {
+      if ((c.kind === 'enter') === (lastValue.get(k) === true)) throw new Error(`repeated ${c.kind}: ${c.id}`);
+      lastValue.set(k, c.kind === 'enter');
+    }
+  }
+  if (new Set(changes.map((c) => c.id)).size !== changes.length) throw new Error('duplicate change ids');
+}
+
 /** Throws with a readable report when the engine and the oracle disagree at some instant. */
 export function checkAgainstOracle(defs: readonly DefinitionInput[], run: EngineRun): void {
   const profiles = [
@@ -81,25 +103,7 @@ export function checkAgainstOracle(defs: readonly DefinitionInput[], run: Engine
     ]),
   ];
   const collectionOf = (p: string) => (p.startsWith('group_id:') ? 'ACCOUNTS' : 'USERS');
-  const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
-  // The engine's change stream must be well formed: alternate enters/exits, traits chain their values.
-  const lastValue = new Map<string, unknown>();
-  let lastAt = Number.NEGATIVE_INFINITY;
-  for (const c of run.changes) {
-    if (c.at < lastAt) throw new Error(`changes out of order: ${c.id}`);
-    lastAt = c.at;
-    const k = keyOf(c);
-    if (c.kind === 'trait') {
-      if (!same(lastValue.get(k), c.previous)) throw new Error(`trait change ${c.id}: previous ${JSON.stringify(c.previous)} but was ${JSON.stringify(lastValue.get(k))}`);
-      lastValue.set(k, c.value);
-    } else {
-      const was = lastValue.get(k) === true;
-      if ((c.kind === 'enter') === was) throw new Error(`repeated ${c.kind}: ${c.id}`);
-      lastValue.set(k, c.kind === 'enter');
-    }
-  }
-  const ids = new Set(run.changes.map((c) => c.id));
-  if (ids.size !== run.changes.length) throw new Error('duplicate change ids');
+  checkWellFormed(run.changes);
 
   const cursor = new Map<string, unknown>();
   let next = 0;

@@ -11,7 +11,7 @@ import { Runtime } from '../../engine/runtime/runtime.ts';
 import { DATE_POOL, durationsOf, T0 } from '../support/arbitraries.ts';
 import type { IdentityStep } from '../support/identity-arbitraries.ts';
 import { identityOracleAt, resolveIdentities, type IdentityHistoryEntry } from './identity-oracle.ts';
-import { candidates, same } from './harness.ts';
+import { candidates, checkWellFormed, keyOf, same } from './harness.ts';
 
 export type Mode = 'replay' | 'live';
 
@@ -90,23 +90,7 @@ export function checkIdentityAgainstOracle(defs: readonly DefinitionInput[], run
     if (!same(want, got)) throw new Error(`event ${i} (${run.history[i]!.event.messageId}): oracle ${JSON.stringify(want)}, engine ${JSON.stringify(got)}`);
   });
 
-  const keyOf = (c: Change) => `${c.profileId}|${c.kind === 'trait' ? c.traitKey : c.audienceKey}`;
-  // Well formed: alternating enters and exits, trait changes chaining their values, unique ids, in time order.
-  const lastValue = new Map<string, unknown>();
-  let lastAt = Number.NEGATIVE_INFINITY;
-  for (const c of run.changes) {
-    if (c.at < lastAt) throw new Error(`changes out of order: ${c.id}`);
-    lastAt = c.at;
-    const k = keyOf(c);
-    if (c.kind === 'trait') {
-      if (!same(lastValue.get(k), c.previous)) throw new Error(`trait change ${c.id}: previous ${JSON.stringify(c.previous)} but was ${JSON.stringify(lastValue.get(k))}`);
-      lastValue.set(k, c.value);
-    } else {
-      if ((c.kind === 'enter') === (lastValue.get(k) === true)) throw new Error(`repeated ${c.kind}: ${c.id}`);
-      lastValue.set(k, c.kind === 'enter');
-    }
-  }
-  if (new Set(run.changes.map((c) => c.id)).size !== run.changes.length) throw new Error('duplicate change ids');
+  checkWellFormed(run.changes);
 
   // Every profile that ever existed: absorbed ones must have left everything.
   const profiles = [...new Set(run.resolutions.flatMap((r) => (r.profileId === null ? [] : [r.profileId, ...r.merges.map((m) => m.from)])))];
