@@ -1,40 +1,16 @@
 /** `npm start` with the engine: events sent over HTTP become audience changes on the change log; bad definitions stop the start. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../../engine/index.ts';
+import { startFlock } from '../support/flock-process.ts';
 
-const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const root = mkdtempSync(join(tmpdir(), 'flock-main-engine-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<Record<string, unknown>> = [];
-  let buffer = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffer += chunk;
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const p of parts) lines.push(JSON.parse(p) as Record<string, unknown>);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const waitFor = async (message: string, ms = 20_000) => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      const line = lines.find((l) => l['message'] === message);
-      if (line !== undefined) return line;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no "${message}": ${JSON.stringify(lines)}`);
-  };
-  return { child, lines, exited, waitFor };
-}
+const start = (args: string[]) => startFlock(args);
 
 async function changes(dataDir: string): Promise<Change[]> {
   const log = await openAppendLog({ dataDir, log: CHANGE_LOG });

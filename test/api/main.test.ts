@@ -1,7 +1,7 @@
 /** End-to-end tests of `npm start` (api/main.ts) as a process: start, ingest, graceful SIGTERM, and the failures at start. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,63 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openEventLog } from '../../engine/log/open-event-log.ts';
 import { natsServerAvailable, startNatsServer } from '../support/nats-server.ts';
+import { startFlock as flock } from '../support/flock-process.ts';
 
 const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const root = mkdtempSync(join(tmpdir(), 'flock-main-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
-
-interface Flock {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  readonly exited: Promise<number | null>;
-  /** resolves with the first log line whose message matches. */
-  waitFor(message: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-}
-
-function flock(args: string[], env: Record<string, string> = {}): Flock {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], {
-    cwd: repo,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const waiters: Array<{ message: string; resolve: (line: Record<string, unknown>) => void }> = [];
-  let buffer = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) !== -1) {
-      const text = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      let line: Record<string, unknown>;
-      try {
-        line = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        line = { message: '(not json)', text };
-      }
-      lines.push(line);
-      for (const waiter of waiters.filter((w) => w.message === line['message'])) waiter.resolve(line);
-    }
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor(message, timeoutMs = 20_000) {
-      const seen = lines.find((line) => line['message'] === message);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${message}" log line; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), timeoutMs);
-        waiters.push({ message, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-        void exited.then(() => setTimeout(() => reject(new Error(`exited before "${message}"; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), 100));
-      });
-    },
-  };
-}
 
 test('start, warn about the development space, ingest, stop on SIGTERM, the event is durable', async () => {
   const dataDir = join(root, 'embedded');

@@ -5,47 +5,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../support/nats-server.ts';
+import { startFlock } from '../support/flock-process.ts';
 
 type Json = Record<string, any>;
-const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const root = mkdtempSync(join(tmpdir(), 'flock-e2e-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 const access = `Basic ${Buffer.from('dev_access_token:').toString('base64')}`;
 const management = 'Bearer dev_management_token';
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Json[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffer += chunk;
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const p of parts) lines.push(JSON.parse(p) as Json);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const waitFor = async (message: string, ms = 30_000) => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      const line = lines.find((l) => l['message'] === message);
-      if (line !== undefined) return line;
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no "${message}": ${JSON.stringify(lines)} ${stderr}`);
-  };
-  return { child, lines, exited, waitFor };
-}
+const start = (args: string[]) => startFlock(args);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
