@@ -5,6 +5,7 @@
  * the registry's path, so a watcher in another thread sees an edit within milliseconds; watchers
  * also poll a revision counter, which covers other processes.
  */
+import { closeEnv } from '../store/close-env.ts';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -705,10 +706,7 @@ export class DefinitionRegistry {
     if (this.#closed) return;
     this.#closed = true;
     this.#channel.close();
-    // let any write settle before closing (lmdb-js hung when closed in the turn of a transaction).
-    await this.#env.flushed;
-    await new Promise((r) => setImmediate(r));
-    await this.#env.close();
+    await closeEnv(this.#env);
   }
 
   // ---------------------------------------------------------------------------------------------

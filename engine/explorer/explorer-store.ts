@@ -8,6 +8,7 @@
  * Deltas, unlike sampled counts, need no clock on the reading side, come out the same on a replay,
  * and a backfill (whose changes carry historical instants) fills in history as it runs.
  */
+import { closeEnv } from '../store/close-env.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -184,9 +185,7 @@ export class ExplorerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#env.flushed;
-    await new Promise((r) => setImmediate(r));
-    await this.#env.close();
+    await closeEnv(this.#env);
   }
 }
 

@@ -1,4 +1,5 @@
 /** The embedded AppendLog: an LMDB environment holding records, dedupe ids, named positions and the structure registry. */
+import { closeEnv } from '../store/close-env.ts';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -280,9 +281,7 @@ export class EmbeddedLog implements AppendLog {
       await Promise.allSettled([...this.#pending]);
       // after the pending appends: their broadcasts still wake tails in other threads
       this.#channel.close();
-      await this.#env.flushed;
-      await new Promise((resolve) => setImmediate(resolve));
-      await this.#env.close();
+      await closeEnv(this.#env);
     })();
     return this.#closing;
   }

@@ -1,4 +1,5 @@
 /** The engine's LMDB checkpoint: profile state, timers, outputs index, outbox, input position and watermark, committed in one transaction. */
+import { closeEnv } from './close-env.ts';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LogRecord } from '../log/append-log.ts';
@@ -481,9 +482,6 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Let any write settle before closing (lmdb-js hung when closed in the turn of a transaction).
-    await this.#env.flushed;
-    await new Promise((r) => setImmediate(r));
-    await this.#env.close();
+    await closeEnv(this.#env);
   }
 }
