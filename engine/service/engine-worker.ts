@@ -1,13 +1,12 @@
 /** The engine's worker thread: runs the Engine over the event log so a busy engine never blocks the HTTP API. */
+import { openEngineWithLifecycle } from '../lifecycle/open-engine.ts';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DefinitionRegistry } from '../definitions/registry.ts';
-import { Engine } from '../engine.ts';
 import { IdentityGraph } from '../identity/identity-graph.ts';
 import { identityRules, type IdentityRules } from '../identity/rules.ts';
 import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
-import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import type { EngineThreadConfig, EngineThreadMessage } from './engine-thread.ts';
 
@@ -32,20 +31,20 @@ async function main(): Promise<void> {
     rules.set(space, checked.rules);
   }
   const resolver = new IdentityGraph({ source: store, rules });
-  let lifecycle!: Lifecycle;
-  const engine = await Engine.open({
-    eventLog,
-    changeLog,
-    store,
-    plans: new Map(),
-    resolver,
-    tickMs: config.tickMs,
-    checkpointMs: config.checkpointMs,
-    partitions: config.partitions,
-    historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
-    background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() },
-  });
-  lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: Date.now });
+  const { engine, lifecycle } = await openEngineWithLifecycle(
+    {
+      eventLog,
+      changeLog,
+      store,
+      plans: new Map(),
+      resolver,
+      tickMs: config.tickMs,
+      checkpointMs: config.checkpointMs,
+      partitions: config.partitions,
+      historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
+    },
+    { registry, clock: Date.now },
+  );
   await lifecycle.reconcile();
   const unwatch = registry.watch(() => lifecycle.requestReconcile(), { pollMs: 500 });
   const controller = new AbortController();

@@ -1,13 +1,13 @@
 /** Definition lifecycle: backfill over history to Live, going live without history, an edit switching with only the difference, failures. */
+import { openEngineWithLifecycle } from '../../engine/lifecycle/open-engine.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefinitionRegistry } from '../../engine/definitions/registry.ts';
-import { Engine } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import { Lifecycle, type LifecycleOptions } from '../../engine/lifecycle/lifecycle.ts';
+import type { LifecycleOptions } from '../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
@@ -28,17 +28,10 @@ async function setup(history: ReturnType<typeof track>[], lifecycleOptions: Part
   const resolver = new DirectResolver();
   const open = async () => {
     const store = CheckpointStore.open(join(dir, 'engine'));
-    let lifecycle!: Lifecycle;
-    const engine = await Engine.open({
-      eventLog,
-      changeLog,
-      store,
-      plans: new Map(),
-      resolver,
-      clock: () => clock,
-      background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() },
-    });
-    lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: () => clock, stepEvents: 3, ...lifecycleOptions });
+    const { engine, lifecycle } = await openEngineWithLifecycle(
+      { eventLog, changeLog, store, plans: new Map(), resolver, clock: () => clock },
+      { registry, clock: () => clock, stepEvents: 3, ...lifecycleOptions },
+    );
     await lifecycle.reconcile();
     return { store, engine, lifecycle };
   };

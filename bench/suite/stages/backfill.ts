@@ -3,11 +3,10 @@
  * gets a new audience with historical data; its backfill replays the log through a runtime of its
  * own and the definition goes Live. Time from creation to Live, and the replay's events/s.
  */
+import { openEngineWithLifecycle } from '../../../engine/lifecycle/open-engine.ts';
 import { join } from 'node:path';
 import { DefinitionRegistry } from '../../../engine/definitions/registry.ts';
-import { Engine } from '../../../engine/engine.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
-import { Lifecycle } from '../../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { SPACE, type SuiteConfig } from '../config.ts';
@@ -47,9 +46,7 @@ export async function timeToLive(o: {
   const store = CheckpointStore.open(join(o.dir, 'engine'));
   const registry = DefinitionRegistry.open(join(o.dir, 'registry'), { clock });
   const resolver = new IdentityGraph({ source: store });
-  let lifecycle!: Lifecycle;
-  const engine = await Engine.open({ eventLog, changeLog, store, plans: new Map(), resolver, clock, background: { step: () => lifecycle.step(), pending: () => lifecycle.backfills > 0 } });
-  lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock, stepEvents: 5000 });
+  const { engine, lifecycle } = await openEngineWithLifecycle({ eventLog, changeLog, store, plans: new Map(), resolver, clock }, { registry, clock, stepEvents: 5000 });
   try {
     // The live engine catches up first (no definitions yet: identity resolution only).
     const last = await eventLog.lastSeq();

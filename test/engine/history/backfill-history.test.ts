@@ -4,15 +4,15 @@
  * past instant equal the oracle's — also after an edit, whose new version replaces the old one's
  * history; announced changes carry their cause.
  */
+import { openEngineWithLifecycle } from '../../../engine/lifecycle/open-engine.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefinitionRegistry } from '../../../engine/definitions/registry.ts';
-import { Engine, decodeChangeRecord } from '../../../engine/engine.ts';
+import { decodeChangeRecord } from '../../../engine/engine.ts';
 import { DirectResolver } from '../../../engine/identity/resolver.ts';
-import { Lifecycle } from '../../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { outputOf } from '../../../engine/history/history-store.ts';
 import { explainProfile, historyVersion } from '../../../engine/history/history-reader.ts';
@@ -89,9 +89,7 @@ async function setup(live = false) {
   const store = CheckpointStore.open(join(dir, 'engine'));
   const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => time.now });
   const resolver = new DirectResolver();
-  let lifecycle!: Lifecycle;
-  const engine = await Engine.open({ eventLog, changeLog, store, plans: new Map(), resolver, clock: () => time.now, background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() } });
-  lifecycle = new Lifecycle({ registry, engine, eventLog, resolver, clock: () => time.now, stepEvents: 400 });
+  const { engine, lifecycle } = await openEngineWithLifecycle({ eventLog, changeLog, store, plans: new Map(), resolver, clock: () => time.now }, { registry, clock: () => time.now, stepEvents: 400 });
   await catchUp(engine, eventLog);
   return {
     time,
