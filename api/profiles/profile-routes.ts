@@ -266,10 +266,10 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
       const view = profile(p.spaceId, p.collection, p.identifier);
-      if (deps.events === undefined) throw new HttpError(501, 'not_implemented', "this Flock engine keeps no per-profile event index yet: a profile's events cannot be listed");
+      const source = provided(deps.events, "a per-profile event index: a profile's events cannot be listed");
       const after = q.next === undefined || q.next === '' ? undefined : decodeEventCursor(q.next);
       const start = Math.max(q.start ?? Number.NEGATIVE_INFINITY, deps.clock() - EVENTS_LOOKBACK_MS);
-      const { events, hasMore } = await deps.events.events(p.spaceId, view.id, {
+      const { events, hasMore } = await source.events(p.spaceId, view.id, {
         start,
         ...(q.end === undefined ? {} : { end: q.end }),
         ...(q.include === undefined ? {} : { include: [...q.include] }),
@@ -324,8 +324,7 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
       const view = profile(p.spaceId, p.collection, p.identifier);
-      if (deps.links === undefined) throw new HttpError(501, 'not_implemented', 'this Flock engine keeps no account links yet (group calls are not resolved to accounts)');
-      const links = await deps.links.links(p.spaceId, p.collection, view.id, q.limit);
+      const links = await provided(deps.links, 'account links').links(p.spaceId, p.collection, view.id, q.limit);
       return c.json(
         {
           data: links.map((l) => ({
@@ -379,4 +378,10 @@ function decodeEventCursor(next: string): { timestamp: number; messageId: string
   const m = /^(\d{1,25})::(.+)$/s.exec(text);
   if (m === null) throw new HttpError(400, 'invalid_request_error', 'next is not a cursor of events');
   return { timestamp: Number(BigInt(m[1]!) / 1_000_000n), messageId: m[2]! };
+}
+
+/** An optional source of the service, or 501 `not_implemented` naming what this service was started without. */
+function provided<T>(source: T | undefined, what: string): T {
+  if (source === undefined) throw new HttpError(501, 'not_implemented', `this Flock service runs without ${what}`);
+  return source;
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../../engine/index.ts';
-import { startFlock } from '../support/flock-process.ts';
+import { startFlock, writeWalkthroughDefinitions } from '../support/flock-process.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-main-engine-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -24,15 +24,7 @@ async function changes(dataDir: string): Promise<Change[]> {
 test('HTTP ingest → engine thread → change log, then a clean stop with a final checkpoint', async () => {
   const dataDir = join(root, 'data');
   const defs = join(root, 'defs.json');
-  writeFileSync(
-    defs,
-    JSON.stringify({
-      definitions: [
-        { space: 'spa_default', key: 'shoe_viewers', kind: 'audience', query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1" },
-        { space: 'spa_default', key: 'revenue_30d', kind: 'trait', query: "event('Order Completed').within(30 days).sum(property('total'))" },
-      ],
-    }),
-  );
+  writeWalkthroughDefinitions(defs);
   const flock = start(['--port', '0', '--data-dir', dataDir, '--definitions-file', defs]);
   assert.is((await flock.waitFor('engine ready'))['definitions'], 2);
   const url = String((await flock.waitFor('flock listening'))['url']);

@@ -5,11 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../support/nats-server.ts';
-import { startFlock } from '../support/flock-process.ts';
+import { startFlock, writeWalkthroughDefinitions } from '../support/flock-process.ts';
 
 type Json = Record<string, any>;
 const root = mkdtempSync(join(tmpdir(), 'flock-e2e-'));
@@ -38,15 +38,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 async function journey(label: string, extraArgs: string[]): Promise<void> {
   const dir = join(root, label);
   const defs = join(root, `${label}-defs.json`);
-  writeFileSync(
-    defs,
-    JSON.stringify({
-      definitions: [
-        { space: 'spa_default', key: 'shoe_viewers', kind: 'audience', query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1" },
-        { space: 'spa_default', key: 'revenue_30d', kind: 'trait', query: "event('Order Completed').within(30 days).sum(property('total'))" },
-      ],
-    }),
-  );
+  writeWalkthroughDefinitions(defs);
   const flock = start(['--port', '0', '--data-dir', dir, '--definitions-file', defs, ...extraArgs]);
   try {
     const url = String((await flock.waitFor('flock listening'))['url']);

@@ -26,9 +26,7 @@ export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step
   let seq = 0;
   for (const step of steps) {
     if (step.kind === 'tick') {
-      wall += step.dt;
-      if (mode === 'replay') rt.advanceTo(Math.max(rt.watermark, T0) + step.dt);
-      else rt.live([], wall);
+      wall = tick(rt, mode, wall, step.dt);
       continue;
     }
     const { event, profileId } = step;
@@ -45,6 +43,13 @@ export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step
   rt.advanceTo(end);
   rt.close();
   return { changes, history, end };
+}
+
+/** A clock tick of `dt` with no event: replay advances the watermark, live moves the wall clock; returns the new wall clock. */
+export function tick(rt: Runtime, mode: Mode, wall: number, dt: number): number {
+  if (mode === 'replay') rt.advanceTo(Math.max(rt.watermark, T0) + dt);
+  else rt.live([], wall + dt);
+  return wall + dt;
 }
 
 /** Instants at which some output may change: arrivals, window ends, date flips, and every engine change. */

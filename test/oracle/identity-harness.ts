@@ -11,9 +11,8 @@ import { Runtime } from '../../engine/runtime/runtime.ts';
 import { DATE_POOL, durationsOf, T0 } from '../support/arbitraries.ts';
 import type { IdentityStep } from '../support/identity-arbitraries.ts';
 import { identityOracleAt, resolveIdentities, type IdentityHistoryEntry } from './identity-oracle.ts';
-import { candidates, checkWellFormed, keyOf, same } from './harness.ts';
+import { candidates, checkWellFormed, keyOf, same, tick, type Mode } from './harness.ts';
 
-export type Mode = 'replay' | 'live';
 
 export interface IdentityRun {
   readonly changes: Change[];
@@ -49,9 +48,7 @@ export function runIdentityEngine(defs: readonly DefinitionInput[], steps: reado
   let seq = 0;
   for (const step of steps) {
     if (step.kind === 'tick') {
-      wall += step.dt;
-      if (mode === 'replay') rt.advanceTo(Math.max(rt.watermark, T0) + step.dt);
-      else rt.live([], wall);
+      wall = tick(rt, mode, wall, step.dt);
       continue;
     }
     const { event } = step;

@@ -1,5 +1,6 @@
 /** Test support: `npm start` in a child process, its JSON log lines collected, waiting for a given line. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,4 +58,18 @@ export function startFlock(args: string[], env: Record<string, string> = {}): Fl
       });
     },
   };
+}
+
+/** Writes the README walkthrough's definitions file (`shoe_viewers`, `revenue_30d` in `spa_default`) to `path`. */
+export function writeWalkthroughDefinitions(path: string): string {
+  writeFileSync(
+    path,
+    JSON.stringify({
+      definitions: [
+        { space: 'spa_default', key: 'shoe_viewers', kind: 'audience', query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1" },
+        { space: 'spa_default', key: 'revenue_30d', kind: 'trait', query: "event('Order Completed').within(30 days).sum(property('total'))" },
+      ],
+    }),
+  );
+  return path;
 }
