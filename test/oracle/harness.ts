@@ -15,12 +15,17 @@ export interface EngineRun {
   readonly end: number;
 }
 
-/** Drives a fresh runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
-export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step[], mode: Mode): EngineRun {
+/** A runtime over `defs` in space `spa_test` (late events placed exactly, whatever their lateness), recording its changes. */
+export function oracleRuntime(defs: readonly DefinitionInput[]): { rt: Runtime; changes: Change[] } {
   const { plan, failures } = compilePlan(defs, { distinctCap: 10_000, allowedLatenessMs: 1e12 });
   if (failures.size > 0) throw new Error(`compile failed: ${[...failures.values()].map((f) => f.message).join('; ')}`);
   const changes: Change[] = [];
-  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  return { rt: new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) }), changes };
+}
+
+/** Drives a fresh runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
+export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step[], mode: Mode): EngineRun {
+  const { rt, changes } = oracleRuntime(defs);
   const history: HistoryEntry[] = [];
   let wall = T0;
   let seq = 0;

@@ -3,15 +3,13 @@ import { of } from 'rxjs';
 import { IdentityGraph } from '../../engine/identity/identity-graph.ts';
 import { identityRules, type IdentityRulesConfig } from '../../engine/identity/rules.ts';
 import type { Resolution } from '../../engine/identity/resolver.ts';
-import { compilePlan } from '../../engine/plan/compile.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
 import { resolveProfiles, type ResolvedBatch } from '../../engine/pipeline/resolve-profiles.ts';
 import type { Change } from '../../engine/runtime/change.ts';
-import { Runtime } from '../../engine/runtime/runtime.ts';
 import { DATE_POOL, durationsOf, T0 } from '../support/arbitraries.ts';
 import type { IdentityStep } from '../support/identity-arbitraries.ts';
 import { identityOracleAt, resolveIdentities, type IdentityHistoryEntry } from './identity-oracle.ts';
-import { candidates, checkWellFormed, keyOf, same, tick, type Mode } from './harness.ts';
+import { candidates, checkWellFormed, keyOf, oracleRuntime, same, tick, type Mode } from './harness.ts';
 
 
 export interface IdentityRun {
@@ -35,13 +33,10 @@ function resolveOne(resolver: IdentityGraph, seq: number, event: IdentityHistory
 
 /** Drives a fresh resolver and runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
 export function runIdentityEngine(defs: readonly DefinitionInput[], steps: readonly IdentityStep[], config: IdentityRulesConfig, mode: Mode): IdentityRun {
-  const { plan, failures } = compilePlan(defs, { distinctCap: 10_000, allowedLatenessMs: 1e12 });
-  if (failures.size > 0) throw new Error(`compile failed: ${[...failures.values()].map((f) => f.message).join('; ')}`);
   const rules = identityRules(config);
   if (!rules.ok) throw new Error(`rules: ${JSON.stringify(rules.issues)}`);
   const resolver = new IdentityGraph({ rules: new Map([['spa_test', rules.rules]]) });
-  const changes: Change[] = [];
-  const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+  const { rt, changes } = oracleRuntime(defs);
   const history: IdentityHistoryEntry[] = [];
   const resolutions: Resolution[] = [];
   let wall = T0;
