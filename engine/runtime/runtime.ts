@@ -481,6 +481,8 @@ export class Runtime {
   private readonly timers = new TimerHeap<Slot | { readonly space: string; readonly id: string }, string | null>();
   private readonly queue: Slot[] = [];
   private readonly accountQueue: Slot[] = [];
+  /** pending profiles restored from a checkpoint, queued at the runtime's first use (`resumePending`). */
+  private readonly deferredPending: PendingEntry[] = [];
   /** slots changed since the last `takePersist()`. */
   private readonly toPersist: Slot[] = [];
   private readonly source: ProfileSource | undefined;
@@ -500,7 +502,7 @@ export class Runtime {
 
   /** Replaces a space's plan (definitions added, edited or removed). */
   setPlan(space: string, plan: Plan): void {
-    this.close();
+    this.closeInstant();
     this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
   }
 
@@ -583,6 +585,7 @@ export class Runtime {
    * instant) and is deleted at the next checkpoint. `messageId`: the event whose identifiers linked them (the changes' cause).
    */
   merge(space: string, from: string, into: string, messageId?: string): void {
+    this.resumePending();
     if (from === into || !this.exists(space, from)) return;
     const plan = this.space(space).plan;
     const a = this.slot(space, from);
@@ -664,6 +667,7 @@ export class Runtime {
 
   /** Applies one event to profile `profileId` at the current watermark. */
   apply(event: FlockEvent, profileId: string): void {
+    this.resumePending();
     const sr = this.space(event.space);
     const slot = this.slot(event.space, profileId);
     const st = slot.state;
@@ -801,6 +805,7 @@ export class Runtime {
 
   /** Moves the watermark to `t` (no-op if not later), firing every timer before it at its own instant. */
   advanceTo(t: number): void {
+    this.resumePending();
     if (!(t > this.w)) return;
     this.close();
     while (this.timers.peekTime() < t) {
@@ -814,12 +819,16 @@ export class Runtime {
     this.fireAt(t);
   }
 
-  /** Evaluates every profile touched at the open instant. */
   /**
    * Evaluates every profile touched at the open instant: users first, then accounts, which read
    * their users' outputs and states at this instant.
    */
   close(): void {
+    this.resumePending();
+    this.closeInstant();
+  }
+
+  private closeInstant(): void {
     const now = this.w;
     const emit = this.onChange;
     for (const queue of [this.queue, this.accountQueue]) {
@@ -869,6 +878,7 @@ export class Runtime {
    * receives the instant each event was applied at.
    */
   live(events: ReadonlyArray<RuntimeInput>, now: number, instants?: number[]): void {
+    this.resumePending();
     this.advanceTo(Math.max(now, this.w + 1));
     for (const input of events) {
       if (input.merges !== undefined) for (const m of input.merges) this.merge(input.event.space, m.from, m.into, input.event.messageId);
@@ -884,6 +894,7 @@ export class Runtime {
    * receives the instant each event was applied at.
    */
   replay(events: ReadonlyArray<RuntimeInput>, cap = Number.POSITIVE_INFINITY, instants?: number[]): void {
+    this.resumePending();
     for (const input of events) {
       const t = Math.min(input.event.timestamp, cap);
       if (t > this.w) this.advanceTo(t);
@@ -921,9 +932,9 @@ export class Runtime {
     return out;
   }
 
-  /** The open instant's pending work, as plain data for a checkpoint. */
+  /** The open instant's pending work, as plain data for a checkpoint (restored entries not yet resumed included). */
   pendingEntries(): PendingEntry[] {
-    return [...this.queue, ...this.accountQueue].map((slot) => {
+    return [...this.deferredPending, ...[...this.queue, ...this.accountQueue].map((slot) => {
       const plan = this.space(slot.state.space).plan;
       return {
         space: slot.state.space,
@@ -936,11 +947,27 @@ export class Runtime {
         everything: slot.everything,
         ...(slot.cause === null ? {} : { cause: slot.cause }),
       };
-    });
+    })];
   }
 
-  /** Re-queues a checkpointed pending profile after a restart. */
-  restorePending(space: string, id: string, pending: PendingEntry): void {
+  /**
+   * Re-queues a checkpointed pending profile after a restart — deferred until the runtime is first
+   * used: loading a profile binds its state to its space's plan, and a service sets its plans only
+   * after the engine opens; a profile loaded before would be bound to no plan and lose every node.
+   */
+  restorePending(_space: string, _id: string, pending: PendingEntry): void {
+    this.deferredPending.push(pending);
+  }
+
+  /** Loads and queues the restored pending profiles (at the first use of the runtime after a restart). */
+  private resumePending(): void {
+    if (this.deferredPending.length === 0) return;
+    const entries = this.deferredPending.splice(0);
+    for (const pending of entries) this.requeue(pending);
+  }
+
+  private requeue(pending: PendingEntry): void {
+    const { space, id } = pending;
     const slot = this.slot(space, id);
     const plan = this.space(space).plan;
     slot.all ||= pending.all;

@@ -45,7 +45,8 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
       eventLog: o.eventLog,
       changeLog,
       store,
-      plans: new Map(o.plans),
+      // (as the engine worker does: the engine opens with no plans, then the lifecycle sets them)
+      plans: new Map(),
       resolver: o.resolver(store),
       clock: () => o.clock,
       checkpointEvents: 1e9,
@@ -55,6 +56,7 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
         if (o.crashes.some((c) => c.point === point && c.at === n)) throw new SimulatedCrash(`${point} #${n}`);
       },
     });
+    for (const [space, plan] of o.plans) engine.setPlan(space, plan);
     try {
       while (engine.position < last) {
         const batch = await o.eventLog.read(engine.position + 1, random.int(1, 700));
