@@ -6,7 +6,7 @@ import { fnv1a32 } from './log/partition.ts';
 import type { IdentityResolver } from './identity/resolver.ts';
 import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
-import { changeId, type Change } from './runtime/change.ts';
+import { changeId, RUN_TAG, type Change } from './runtime/change.ts';
 import type { CheckpointStore } from './store/checkpoint-store.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
@@ -113,7 +113,8 @@ export class Engine {
   #uncheckpointedEvents = 0;
   #dirtySince = Number.POSITIVE_INFINITY;
   #failure: unknown = undefined;
-  #catchingUp = false;
+  /** replaying the log's past (the watermark follows event time); an engine starts so, until the log proves idle. */
+  #catchingUp = true;
   /** history and event-index writes for the next checkpoint. */
   readonly #history: HistoryCollector;
 
@@ -260,9 +261,9 @@ export class Engine {
       if (info.kind === 'audience') {
         const isIn = value === true;
         if ((before === true) === isIn) continue;
-        out.push({ ...base, id: changeId(definitionId, version, profileId, at, isIn ? 'e' : 'x'), kind: isIn ? 'enter' : 'exit', audienceKey: info.key });
+        out.push({ ...base, id: changeId(definitionId, version, profileId, at, isIn ? 'e' : 'x', RUN_TAG), kind: isIn ? 'enter' : 'exit', audienceKey: info.key });
       } else if (!sameValue(before, value)) {
-        out.push({ ...base, id: changeId(definitionId, version, profileId, at, 't'), kind: 'trait', traitKey: info.key, value, previous: before });
+        out.push({ ...base, id: changeId(definitionId, version, profileId, at, 't', RUN_TAG), kind: 'trait', traitKey: info.key, value, previous: before });
       }
     }
     this.announce(out);

@@ -7,7 +7,7 @@ import type { Definition } from '../lang/ast.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { IdentityResolver } from '../identity/resolver.ts';
 import type { Change } from '../runtime/change.ts';
-import { changeId, TIME_CAUSE } from '../runtime/change.ts';
+import { causeTag, changeId, TIME_CAUSE, type ChangeCause } from '../runtime/change.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { DefinitionCell } from '../runtime/profile-state.ts';
 import { BackfillError, BackfillJob } from './backfill-job.ts';
@@ -279,7 +279,7 @@ export class Lifecycle {
     }
     // …and only the difference is announced: a new definition's members at the instants they entered.
     const fresh = d.liveVersion === null;
-    const changes = withCauses(difference(d, v.version, space, now, fresh, before, after), fresh, job.backfill.history, d.liveVersion);
+    const changes = difference(d, v.version, space, now, fresh, before, after, causes(fresh, job.backfill.history, d.liveVersion ?? v.version));
     // History: the backfill's changes at their true instants. A recomputed version (enabled again)
     // replaces its own; an older version goes when the new one's history reaches as far back.
     engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, job.backfill.history, { replace: d.liveVersion === v.version });
@@ -426,10 +426,13 @@ function sameInputs(a: ReadonlyMap<string, DefinitionInput>, b: ReadonlyMap<stri
  * The causes of a switch's announced changes: a new definition's member entered for the reason its
  * history says (the backfill's change at that instant); otherwise the change is the version switch.
  */
-function withCauses(changes: readonly Change[], fresh: boolean, history: readonly Change[], from: number | null): Change[] {
-  if (!fresh) return changes.map((c) => ({ ...c, cause: { type: 'version', from: from ?? c.version } }));
-  const causes = new Map(history.map((c) => [`${c.profileId}\u0000${c.at}`, c.cause]));
-  return changes.map((c) => ({ ...c, cause: causes.get(`${c.profileId}\u0000${c.at}`) ?? TIME_CAUSE }));
+function causes(fresh: boolean, history: readonly Change[], from: number): (profileId: string, at: number) => ChangeCause {
+  if (!fresh) {
+    const cause: ChangeCause = { type: 'version', from };
+    return () => cause;
+  }
+  const byInstant = new Map(history.map((c) => [`${c.profileId}\u0000${c.at}`, c.cause]));
+  return (profileId, at) => byInstant.get(`${profileId}\u0000${at}`) ?? TIME_CAUSE;
 }
 
 /**
@@ -445,10 +448,14 @@ function difference(
   fresh: boolean,
   before: ReadonlyMap<string, unknown>,
   after: ReadonlyMap<string, DefinitionCell>,
+  causeAt: (profileId: string, at: number) => ChangeCause,
 ): Change[] {
   const changes: Change[] = [];
   const collection = d.target === 'ACCOUNTS' ? 'accounts' : 'users';
-  const base = (profileId: string, at: number, dir: 'e' | 'x' | 't') => ({ id: changeId(d.id, version, profileId, at, dir), space, collection, definitionId: d.id, version, profileId, at }) as const;
+  const base = (profileId: string, at: number, dir: 'e' | 'x' | 't') => {
+    const cause = causeAt(profileId, at);
+    return { id: changeId(d.id, version, profileId, at, dir, causeTag(cause)), space, collection, definitionId: d.id, version, profileId, at, cause } as const;
+  };
   const ids = [...new Set([...before.keys(), ...after.keys()])].sort();
   for (const profileId of ids) {
     const old = before.get(profileId);

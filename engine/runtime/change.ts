@@ -1,7 +1,7 @@
 /** The changes the engine emits: audience enters/exits and computed-trait value changes, with deterministic ids. */
 
 interface ChangeBase {
-  /** deterministic: definition id and version, profile, instant and direction — a replay regenerates it. */
+  /** deterministic and unique per change: definition id and version, profile, instant, direction and cause (`changeId`) — a replay regenerates it. */
   readonly id: string;
   readonly space: string;
   readonly collection: 'users' | 'accounts';
@@ -52,6 +52,32 @@ export interface TraitChange extends ChangeBase {
 
 export type Change = MembershipChange | TraitChange;
 
-export function changeId(definitionId: string, version: number, profileId: string, at: number, direction: 'e' | 'x' | 't'): string {
-  return `${definitionId}.${version}.${profileId}.${at}.${direction}`;
+/**
+ * A change's id: `<definitionId>.<version>.<profileId>.<at>.<direction>.<cause tag>`. Deterministic
+ * (a replay regenerates it, so consumers deduplicate on it) and unique per change: one profile is
+ * evaluated once per instant, and a second evaluation at the same instant happens only when something
+ * new touched it there — a late event, a merge, a version switch, a BATCH run — whose tag differs.
+ */
+export function changeId(definitionId: string, version: number, profileId: string, at: number, direction: 'e' | 'x' | 't', tag: string): string {
+  return `${definitionId}.${version}.${profileId}.${at}.${direction}.${tag}`;
+}
+
+/** The tag of a BATCH run's published difference (one run per definition and instant). */
+export const RUN_TAG = 'r';
+
+/**
+ * The last part of a change id, from its cause: `m<messageId>` (an event), `t` (time), `g` or
+ * `g<messageId>` (a merge), `v<from>` (a version switch).
+ */
+export function causeTag(cause: ChangeCause): string {
+  switch (cause.type) {
+    case 'event':
+      return `m${cause.messageId}`;
+    case 'time':
+      return 't';
+    case 'merge':
+      return `g${cause.messageId ?? ''}`;
+    case 'version':
+      return `v${cause.from}`;
+  }
 }

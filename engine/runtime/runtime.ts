@@ -26,7 +26,7 @@ import type { InstanceProgram } from '../plan/compile-instances.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
-import { causeOf, changeId, type Change, type ChangeCause } from './change.ts';
+import { causeOf, causeTag, changeId, type Change, type ChangeCause } from './change.ts';
 import { accountProfileId, bindProfile, createProfileState, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
@@ -407,7 +407,7 @@ function membershipChange(def: CompiledDefinition, st: ProfileState, at: number,
     return { ...accountBase(def, st, at, isIn ? 'e' : 'x', cause), kind: isIn ? 'enter' : 'exit', audienceKey: input.key };
   }
   return {
-    id: changeId(input.id, input.version, st.id, at, isIn ? 'e' : 'x'),
+    id: changeId(input.id, input.version, st.id, at, isIn ? 'e' : 'x', causeTag(cause)),
     space: st.space,
     collection: 'users',
     definitionId: input.id,
@@ -423,7 +423,7 @@ function membershipChange(def: CompiledDefinition, st: ProfileState, at: number,
 function accountBase(def: CompiledDefinition, st: ProfileState, at: number, direction: 'e' | 'x' | 't', cause: ChangeCause) {
   const input = def.input;
   return {
-    id: changeId(input.id, input.version, st.id, at, direction),
+    id: changeId(input.id, input.version, st.id, at, direction, causeTag(cause)),
     space: st.space,
     collection: 'accounts' as const,
     definitionId: input.id,
@@ -439,7 +439,7 @@ function traitChange(def: CompiledDefinition, st: ProfileState, at: number, valu
   const input = def.input;
   if (st.collection === 'accounts') return { ...accountBase(def, st, at, 't', cause), kind: 'trait', traitKey: input.key, value, previous };
   return {
-    id: changeId(input.id, input.version, st.id, at, 't'),
+    id: changeId(input.id, input.version, st.id, at, 't', causeTag(cause)),
     space: st.space,
     collection: 'users',
     definitionId: input.id,

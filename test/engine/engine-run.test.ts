@@ -58,7 +58,8 @@ async function changesOf(dir: string): Promise<Change[]> {
 
 const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
 
-test('a slow log while catching up: the same changes as the events applied in one go', async () => {
+/** The run loop over a log that hands out a batch every 20 ms, with `background` work if given, against the events applied at once. */
+async function slowRunMatchesReference(background?: { step(): Promise<void>; pending(): boolean }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flock-run-'));
   try {
     const eventLog = await openEventLog({ dataDir: join(dir, 'log') });
@@ -82,7 +83,7 @@ test('a slow log while catching up: the same changes as the events applied in on
     // The run loop over a log that hands out a batch every 20 ms: timers of past instants are due all along.
     const store = CheckpointStore.open(join(dir, 'run', 'engine'));
     const changeLog = await openAppendLog({ dataDir: join(dir, 'run'), log: CHANGE_LOG });
-    const engine = await Engine.open({ eventLog: slow(eventLog, 20), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200 });
+    const engine = await Engine.open({ eventLog: slow(eventLog, 20), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200, ...(background === undefined ? {} : { background }) });
     const controller = new AbortController();
     const running = engine.run(controller.signal);
     while (engine.position < last) await sleep(10);
@@ -96,7 +97,14 @@ test('a slow log while catching up: the same changes as the events applied in on
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test('a slow log while catching up: the same changes as the events applied in one go', () => slowRunMatchesReference());
+
+// A fresh engine with a backfill pending does not wait between loop turns: before the first batch
+// arrives it must not take the log for idle and move the watermark to the wall clock.
+test('a slow first batch while a background job keeps the loop busy: the same changes', () =>
+  slowRunMatchesReference({ pending: () => true, step: () => sleep(1) }));
 
 test('the catch-up ends when the log is idle, also while a background job (a backfill) keeps the loop busy', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flock-run-'));
