@@ -153,8 +153,10 @@ async function main(): Promise<void> {
     eventSource: eventLog,
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
-      const position = engine?.stats()?.position;
-      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: position ?? null, target } };
+      const stats = engine?.stats();
+      // the position and watermark of the last checkpoint: what the APIs answer up to
+      const watermark = stats !== undefined && Number.isFinite(stats.watermark) ? new Date(stats.watermark).toISOString() : null;
+      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: stats?.position ?? null, target, watermark } };
     },
     engineStats: () => engine?.stats(),
     eventLogLastSeq: () => eventLog.lastSeq(),
