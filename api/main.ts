@@ -21,6 +21,7 @@ import {
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
+import { signalEcho, SIGNAL_ECHO_MS } from './signal-echo.ts';
 
 const logger = jsonLogger();
 
@@ -187,13 +188,17 @@ async function main(): Promise<void> {
     spaces: config.spaces.map((space) => space.id),
   });
 
-  let stopping = false;
+  const decide = signalEcho();
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) {
+    const decision = decide();
+    if (decision === 'echo') {
+      logger.info('signal repeated while stopping: the same stop', { signal, withinMs: SIGNAL_ECHO_MS });
+      return;
+    }
+    if (decision === 'force') {
       logger.warn('second signal: exiting without waiting', { signal });
       process.exit(1);
     }
-    stopping = true;
     logger.info('shutting down', { signal });
     // the server first, so every accepted request finishes its append before the log closes.
     await server.close(config.shutdownTimeoutMs);
