@@ -447,8 +447,12 @@ export class Engine {
       signal.removeEventListener('abort', onAbort);
       await iterator.return?.();
       if (this.#failure === undefined) {
-        if (signal.aborted) await this.#drain();
-        await this.checkpoint();
+        try {
+          if (signal.aborted) await this.#drain();
+        } finally {
+          // (a log that fails while draining: what was applied is still checkpointed, then the error goes on)
+          if (this.#failure === undefined) await this.checkpoint();
+        }
       }
     }
   }
