@@ -21,6 +21,7 @@ import {
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
+import { signalEcho, SIGNAL_ECHO_MS } from './signal-echo.ts';
 
 const logger = jsonLogger();
 
@@ -153,8 +154,10 @@ async function main(): Promise<void> {
     eventSource: eventLog,
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
-      const position = engine?.stats()?.position;
-      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: position ?? null, target } };
+      const stats = engine?.stats();
+      // the position and watermark of the last checkpoint: what the APIs answer up to
+      const watermark = stats !== undefined && Number.isFinite(stats.watermark) ? new Date(stats.watermark).toISOString() : null;
+      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: stats?.position ?? null, target, watermark } };
     },
     engineStats: () => engine?.stats(),
     eventLogLastSeq: () => eventLog.lastSeq(),
@@ -185,13 +188,17 @@ async function main(): Promise<void> {
     spaces: config.spaces.map((space) => space.id),
   });
 
-  let stopping = false;
+  const decide = signalEcho();
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) {
+    const decision = decide();
+    if (decision === 'echo') {
+      logger.info('signal repeated while stopping: the same stop', { signal, withinMs: SIGNAL_ECHO_MS });
+      return;
+    }
+    if (decision === 'force') {
       logger.warn('second signal: exiting without waiting', { signal });
       process.exit(1);
     }
-    stopping = true;
     logger.info('shutting down', { signal });
     // the server first, so every accepted request finishes its append before the log closes.
     await server.close(config.shutdownTimeoutMs);

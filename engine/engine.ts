@@ -25,7 +25,7 @@ export interface EngineOptions {
   readonly tickMs?: number;
   /** checkpoint after this many events … */
   readonly checkpointEvents?: number;
-  /** … or this long after the first uncheckpointed change (ms). */
+  /** … or this long after the first uncheckpointed change or applied event (ms). */
   readonly checkpointMs?: number;
   /** checkpoint interval (events) while catching up, when latency does not matter. */
   readonly catchUpCheckpointEvents?: number;
@@ -112,6 +112,8 @@ export class Engine {
   #position: number;
   #uncheckpointedEvents = 0;
   #dirtySince = Number.POSITIVE_INFINITY;
+  /** the watermark of the last checkpoint: what the APIs read as "computed up to". */
+  #checkpointedWatermark: number;
   #failure: unknown = undefined;
   /** replaying the log's past (the watermark follows event time); an engine starts so, until the log proves idle. */
   #catchingUp = true;
@@ -137,6 +139,7 @@ export class Engine {
     const meta = options.store.meta();
     this.#position = meta.position;
     this.#published = meta.publishedThrough;
+    this.#checkpointedWatermark = meta.watermark;
     this.runtime = new Runtime({
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
@@ -321,18 +324,31 @@ export class Engine {
     this.#noteDirty();
   }
 
+  /**
+   * Starts the latency clock of the next checkpoint at the first thing the APIs cannot see yet: a
+   * change, or an event read from the log (applied: its profile, the identity graph and the event
+   * index changed — an identify that flips nothing must still show on the Profile API; skipped: the
+   * position moved).
+   */
   #noteDirty(): void {
-    if ((this.#outbox.length > 0 || this.#held.length > 0) && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
+    if (this.#dirtySince !== Number.POSITIVE_INFINITY) return;
+    if (this.#outbox.length > 0 || this.#held.length > 0 || this.#uncheckpointedEvents > 0) this.#dirtySince = this.#o.clock();
   }
 
   /**
-   * Whether a checkpoint is due: enough events, or — when live — changes waiting longer than
-   * `checkpointMs` (their latency). While catching up (replay) only the event count matters: fewer,
-   * larger checkpoints write each busy profile once instead of many times.
+   * Whether a checkpoint is due: enough events, or — when live — anything waiting longer than
+   * `checkpointMs` (see `#noteDirty`), or a watermark half a tick past the checkpointed one (an idle
+   * engine's clock moves on every tick, and what it has computed up to with it: history `as_of`, the
+   * watermark lag). While catching up (replay) only the event count matters: fewer, larger
+   * checkpoints write each busy profile once instead of many times.
    */
   checkpointDue(): boolean {
     if (this.#catchingUp) return this.#uncheckpointedEvents >= this.#o.catchUpCheckpointEvents;
-    return this.#uncheckpointedEvents >= this.#o.checkpointEvents || this.#o.clock() - this.#dirtySince >= this.#o.checkpointMs;
+    return (
+      this.#uncheckpointedEvents >= this.#o.checkpointEvents ||
+      this.#o.clock() - this.#dirtySince >= this.#o.checkpointMs ||
+      this.runtime.watermark - this.#checkpointedWatermark >= this.#o.tickMs / 2
+    );
   }
 
   /**
@@ -351,10 +367,11 @@ export class Engine {
     const released = this.#released;
     this.#released = [];
     const position = this.#position;
+    const watermark = this.runtime.watermark;
     const records = encodeChangeRecords(changes, this.#o.partitions);
     const seq = await this.#o.store.commit({
       position,
-      watermark: this.runtime.watermark,
+      watermark,
       profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
       pending: this.runtime.pendingEntries(),
       changes,
@@ -366,6 +383,7 @@ export class Engine {
       releasedHeld: released,
     });
     for (const s of slots) s.savedWake = s.state.wake;
+    this.#checkpointedWatermark = watermark;
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
     this.#o.probe?.('committed', seq);
@@ -379,7 +397,7 @@ export class Engine {
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = performance.now() - started;
     this.stats.position = position;
-    this.stats.watermark = this.runtime.watermark;
+    this.stats.watermark = watermark;
     this.stats.droppedValues = this.runtime.droppedValues;
     this.stats.profiles = this.runtime.size;
   }
@@ -393,8 +411,8 @@ export class Engine {
 
   /**
    * Runs until `signal` aborts: reads the event log from the checkpointed position, ticks at the next
-   * timer instant (or every `tickMs`) when no events come, checkpoints when due, and makes a final
-   * checkpoint on the way out.
+   * timer instant (or every `tickMs`) when no events come, checkpoints when due, and on the way out
+   * applies what the log holds (when live) and makes a final checkpoint.
    */
   async run(signal: AbortSignal): Promise<void> {
     const iterator = this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
@@ -429,7 +447,29 @@ export class Engine {
     } finally {
       signal.removeEventListener('abort', onAbort);
       await iterator.return?.();
-      if (this.#failure === undefined) await this.checkpoint();
+      if (this.#failure === undefined) {
+        try {
+          if (signal.aborted) await this.#drain();
+        } finally {
+          // (a log that fails while draining: what was applied is still checkpointed, then the error goes on)
+          if (this.#failure === undefined) await this.checkpoint();
+        }
+      }
+    }
+  }
+
+  /**
+   * A stop applies the events the log holds as it stops, so the final checkpoint has every event
+   * accepted before it (the server stops accepting first). Live, that is a few batches at most; while
+   * catching up the rest waits for the next start.
+   */
+  async #drain(): Promise<void> {
+    if (this.#catchingUp) return;
+    const end = await this.#o.eventLog.lastSeq();
+    while (this.#position < end) {
+      const batch = await this.#o.eventLog.read(this.#position + 1, Math.min(this.#o.maxBatch, end - this.#position));
+      if (batch.length === 0) break;
+      this.process(batch);
     }
   }
 

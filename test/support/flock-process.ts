@@ -10,16 +10,23 @@ export interface Flock {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
   readonly exited: Promise<number | null>;
+  /** sends `signal` to the child's process group (with `npm: true`: npm and the service, as Ctrl-C in a terminal does). */
+  signalGroup(signal: NodeJS.Signals): void;
   /** resolves with the first log line whose message matches. */
   waitFor(message: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** `npm start` (api/main.ts) as a child process with `args` and a bare environment plus `env`; its JSON log lines parsed. */
-export function startFlock(args: string[], env: Record<string, string> = {}): Flock {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], {
+/**
+ * `npm start` (api/main.ts) as a child process with `args` and a bare environment plus `env`; its
+ * JSON log lines parsed. `npm: true` runs the `npm start` script itself, in a process group of its own.
+ */
+export function startFlock(args: string[], env: Record<string, string> = {}, options: { readonly npm?: boolean } = {}): Flock {
+  const [command, argv] = options.npm === true ? ['npm', ['start', '--', ...args]] : [process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args]];
+  const child = spawn(command, argv, {
     cwd: repo,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.npm === true,
   });
   const lines: Record<string, unknown>[] = [];
   const waiters: Array<{ message: string; resolve: (line: Record<string, unknown>) => void }> = [];
@@ -48,6 +55,7 @@ export function startFlock(args: string[], env: Record<string, string> = {}): Fl
     child,
     lines,
     exited,
+    signalGroup: (signal) => process.kill(-child.pid!, signal),
     waitFor(message, timeoutMs = 30_000) {
       const seen = lines.find((line) => line['message'] === message);
       if (seen !== undefined) return Promise.resolve(seen);
