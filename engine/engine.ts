@@ -461,11 +461,11 @@ export class Engine {
   /**
    * A stop applies the events the log holds as it stops, so the final checkpoint has every event
    * accepted before it (the server stops accepting first). Live, that is a few batches at most; while
-   * catching up the rest waits for the next start.
+   * catching up (an engine starts so) a longer rest waits for the next start.
    */
   async #drain(): Promise<void> {
-    if (this.#catchingUp) return;
     const end = await this.#o.eventLog.lastSeq();
+    if (this.#catchingUp && end - this.#position > this.#o.maxBatch) return;
     while (this.#position < end) {
       const batch = await this.#o.eventLog.read(this.#position + 1, Math.min(this.#o.maxBatch, end - this.#position));
       if (batch.length === 0) break;
