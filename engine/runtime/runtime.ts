@@ -83,6 +83,11 @@ export interface RuntimeOptions {
   readonly onChange: (change: Change) => void;
   /** initial watermark (restored from a checkpoint). */
   readonly watermark?: number;
+  /**
+   * A sum read by these definitions (keys) of `space` overflowed the double range, so they read it as
+   * no value — called once per definition (for a log line).
+   */
+  readonly onOverflow?: (space: string, definitions: readonly string[]) => void;
 }
 
 /** What is pending for one profile at the open instant. */
@@ -175,6 +180,8 @@ class SpaceRuntime implements EvalContext {
 
   /** A user's state by profile id (set by the runtime; accounts read their users through it). */
   userState: (id: string) => ProfileState | undefined = () => undefined;
+  /** A sum node overflowed the double range for the profile being evaluated (set by the runtime: a metric and a notice). */
+  overflowed: (node: number) => void = () => {};
   /** A hidden user-level definition flipped for a user (because of event `messageId`, null: time): the runtime marks the user's accounts. */
   hiddenFlipped: (slot: Slot, definition: number, satisfied: boolean, messageId: string | null) => void = () => {};
 
@@ -248,6 +255,8 @@ class SpaceRuntime implements EvalContext {
     } else {
       advance(node.spec, st as AggregateState, this.now);
       v = aggregateValue(node.spec, st as AggregateState);
+      // (a sum has no value only when its exact value is beyond the double range)
+      if (v === null && node.spec.reducer.kind === 'sum') this.overflowed(index);
     }
     this.memoEpoch[index] = this.epoch;
     this.memo[index] = v;
@@ -542,6 +551,11 @@ export class Runtime {
   private readonly slots = new Map<string, Slot>();
   /** values mode/unique dropped at their distinct-value cap (a metric). */
   droppedValues = 0;
+  /** reads of a sum beyond the double range, which then has no value (a metric: once per profile, node and evaluation). */
+  overflowedValues = 0;
+  /** definitions (`space\0id`) whose overflow was reported through `onOverflow`. */
+  private readonly overflowReported = new Set<string>();
+  private readonly onOverflow: ((space: string, definitions: readonly string[]) => void) | undefined;
   /** profiles absorbed by a merge (their records are deleted at the next checkpoint). */
   private readonly absorbed = new Set<string>();
   /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
@@ -560,6 +574,7 @@ export class Runtime {
     for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
     this.source = options.source;
     this.onChange = options.onChange;
+    this.onOverflow = options.onOverflow;
     this.w = options.watermark ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -590,6 +605,22 @@ export class Runtime {
     sr.space = space;
     sr.schedule = (time, slot, fp) => this.timers.push(time, slot, fp);
     sr.userState = (id) => (this.exists(sr.space, id) ? this.slot(sr.space, id).state : undefined);
+    sr.overflowed = (index) => {
+      this.overflowedValues++;
+      const node = sr.plan.aggregates[index]!;
+      const fresh: string[] = [];
+      const defs = sr.plan.definitions;
+      // (a hidden user-level condition is reported as the account definitions that count it)
+      const readers = [...node.dependents, ...node.accountDependents].flatMap((d) => (defs[d]!.hidden ? defs[d]!.accountDependents : [d]));
+      for (const d of readers) {
+        const def = defs[d]!;
+        const key = `${space}\u0000${def.input.id}`;
+        if (this.overflowReported.has(key)) continue;
+        this.overflowReported.add(key);
+        fresh.push(def.input.key);
+      }
+      if (fresh.length > 0) this.onOverflow?.(space, fresh);
+    };
     sr.hiddenFlipped = (slot, d, satisfied, messageId) => {
       // A user-level condition under ANY/ALL flipped: the user's accounts update their counts.
       for (const account of slot.state.links) {
