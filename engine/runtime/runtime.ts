@@ -643,7 +643,10 @@ export class Runtime {
     const plan = this.space(space).plan;
     const loaded = this.absorbed.has(key) ? undefined : this.source?.load(space, id);
     slot = new Slot(key, loaded ?? createProfileState(space, id, this.w, plan));
-    if (loaded === undefined) slot.all = true;
+    if (loaded === undefined) {
+      slot.all = true;
+      slot.state.firstSeen = Number.POSITIVE_INFINITY; // its first event's timestamp, once applied
+    }
     else {
       slot.savedWake = loaded.wake;
       bindProfile(loaded, plan);
@@ -773,6 +776,7 @@ export class Runtime {
     bindProfile(st, sr.plan);
     const now = this.w;
     if (now > st.lastSeen) st.lastSeen = now;
+    if (event.timestamp < st.firstSeen) st.firstSeen = event.timestamp;
     slot.cause = event.messageId;
     const c = noteCause(slot, event.messageId);
     const ctxTraits = (event.context as { traits?: unknown } | null)?.traits;
@@ -850,6 +854,7 @@ export class Runtime {
     if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp, noteCause(account, event.messageId));
     const now = this.w;
     if (now > account.state.lastSeen) account.state.lastSeen = now;
+    if (event.timestamp < account.state.firstSeen) account.state.firstSeen = event.timestamp;
     account.cause = event.messageId;
     this.enqueue(account);
   }
