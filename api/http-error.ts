@@ -13,7 +13,7 @@ export interface ErrorBody {
 export interface HttpIssue {
   readonly message: string;
   readonly field?: string;
-  /** a finer code than the error's, e.g. a query diagnostic's (`syntax_error`, `unknown_key`). */
+  /** a finer code than the error's, e.g. a query diagnostic's (`syntax_error`, `reference_cycle`). */
   readonly code?: string;
   readonly line?: number;
   readonly column?: number;

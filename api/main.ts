@@ -103,6 +103,9 @@ async function main(): Promise<void> {
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
           if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
+          if (m.type === 'overflow') {
+            logger.warn('a sum overflowed the number range (beyond ±1.8e308): it has no value until its values leave the window', { space: m.space, definitions: m.definitions });
+          }
         },
       );
     } catch (error) {

@@ -42,6 +42,8 @@ export interface EngineOptions {
   readonly historyRetention?: HistoryRetention;
   /** keep membership history and the per-profile event index (default true; benchmarks compare without). */
   readonly history?: boolean;
+  /** a sum read by these definitions overflowed the double range (they read it as no value): once per definition. */
+  readonly onOverflow?: (space: string, definitions: readonly string[]) => void;
 }
 
 export interface EngineStats {
@@ -57,6 +59,8 @@ export interface EngineStats {
   watermark: number;
   /** values mode/unique traits dropped at their distinct-value cap. */
   droppedValues: number;
+  /** reads of a sum beyond the double range, which then has no value. */
+  overflowedValues: number;
   /** profiles held in memory. */
   profiles: number;
 }
@@ -100,7 +104,7 @@ export function decodeChangeRecord(data: Uint8Array): Change[] {
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background'>> & Pick<EngineOptions, 'probe' | 'background'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
   /** BATCH definitions (ids): their changes are held for the next run instead of published. */
@@ -148,6 +152,7 @@ export class Engine {
         (this.#batch.size !== 0 && this.#batch.has(c.definitionId) ? this.#held : this.#outbox).push(c);
       },
       watermark: meta.watermark,
+      ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
     });
     for (const t of options.store.timers()) this.runtime.restoreTimer(t.space, t.id, t.wake);
     for (const p of meta.pending) this.runtime.restorePending(p.space, p.id, p);
@@ -161,6 +166,7 @@ export class Engine {
       position: meta.position,
       watermark: meta.watermark,
       droppedValues: 0,
+      overflowedValues: 0,
       profiles: 0,
     };
     this.#input
@@ -399,6 +405,7 @@ export class Engine {
     this.stats.position = position;
     this.stats.watermark = watermark;
     this.stats.droppedValues = this.runtime.droppedValues;
+    this.stats.overflowedValues = this.runtime.overflowedValues;
     this.stats.profiles = this.runtime.size;
   }
 

@@ -59,6 +59,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   engineCounter('flock_engine_checkpoints_total', 'checkpoints committed', (s) => s.checkpoints);
   engineCounter('flock_engine_merges_total', 'profile merges identity resolution performed', (s) => s.merges);
   engineCounter('flock_engine_dropped_values_total', 'values mode/unique traits dropped at their distinct-value cap', (s) => s.droppedValues);
+  engineCounter('flock_engine_overflowed_values_total', 'reads of a sum beyond the number range (±1.8e308), which then has no value', (s) => s.overflowedValues);
   new Gauge({
     name: 'flock_engine_profiles',
     help: 'profiles the engine holds in memory',

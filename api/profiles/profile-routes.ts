@@ -224,7 +224,7 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       request: { params, query: z.object({ verbose: flag }) },
       responses: {
         200: {
-          description: 'created_at and updated_at are when the engine first and last saw an event of the profile',
+          description: "created_at is the timestamp of the profile's earliest event (as Segment's); updated_at is when the engine last applied an event of the profile",
           content: { 'application/json': { schema: z.object({ metadata: z.object({ created_at: z.string(), updated_at: z.string(), expires_at: z.null() }) }) } },
         },
         ...errorResponses,

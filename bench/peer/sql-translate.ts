@@ -170,7 +170,8 @@ class Builder {
     }
     let alias = this.aggregates.get(expr);
     if (alias === undefined) this.aggregates.set(expr, (alias = `a${this.aggregates.size}`));
-    // (a profile without any of the stream's events has no row in the subquery)
+    // (a profile without any of the stream's events has no row in the subquery; the empty-window rule of
+    // operators/README.md: count, sum and unique count are 0, avg, min and max have no value)
     return zero ? `coalesce(a.${alias}, 0)` : `a.${alias}`;
   }
 

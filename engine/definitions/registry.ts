@@ -298,8 +298,8 @@ export class DefinitionRegistry {
 
   /**
    * Parses a query as the definition `key` of `space` would be: the catalog holds the space's other
-   * definitions, so `trait('k') = true` of an unknown audience (`unknown_key`) and reference cycles
-   * (`reference_cycle`) are diagnostics with line and column.
+   * definitions, so reference cycles (`reference_cycle`) are diagnostics with line and column; a
+   * `trait('k')` naming no definition is a custom trait.
    */
   validate(space: string, input: { kind: DefinitionKind; type: DefinitionTargetType; query: string; key?: string }): ValidationResult {
     const catalog: DefinitionCatalog = {

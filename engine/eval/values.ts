@@ -35,7 +35,10 @@ const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 /** The numeric value of `v`, or NaN when it is not numeric. */
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return Number.isFinite(v) ? v : Number.NaN;
-  if (typeof v === 'string' && NUMERIC.test(v)) return Number(v);
+  if (typeof v === 'string' && NUMERIC.test(v)) {
+    const n = Number(v); // ('1e400' is no more a number than Infinity is)
+    return Number.isFinite(n) ? n : Number.NaN;
+  }
   return Number.NaN;
 }
 

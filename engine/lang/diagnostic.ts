@@ -23,8 +23,6 @@ export const DIAGNOSTIC_CODES = [
   'misplaced_quantifier',
   /** more than 50 primary expressions. */
   'too_many_expressions',
-  /** `trait('<key>')` names an audience or computed trait that is not defined — only for keys the catalog knows are definitions. */
-  'unknown_key',
   /** definitions that reference each other in a cycle. */
   'reference_cycle',
   /** a construct the language has but Flock does not evaluate (e.g. `entity()` of Linked Audiences). */

@@ -10,10 +10,13 @@ export interface CatalogEntry {
   readonly references: readonly string[];
 }
 
+/**
+ * The space's other definitions. A `trait('k')` whose key names none of them is a custom trait,
+ * whatever it is compared with (`trait('vip') = true` included): traits may be set after the
+ * definition, and a deleted definition's key stays on profiles as a custom trait (spec §3.4).
+ */
 export interface DefinitionCatalog {
   lookup(key: string): CatalogEntry | undefined;
-  /** custom trait keys seen in the space, if known */
-  knownTraitKeys?(): ReadonlySet<string>;
 }
 
 export interface ParseOptions {

@@ -302,7 +302,10 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         return (ctx) => {
           // A trait's value is an output: every change of its aggregate matters.
           ctx.aggregateFlip(slot.index, null, []);
-          return touched(ctx) ? get(ctx) : undefined;
+          // (no value — null: an empty window's avg, min, max, first, last, mode or list, an overflowed sum — is no trait)
+          if (!touched(ctx)) return undefined;
+          const v = get(ctx);
+          return v === null ? undefined : v;
         };
       };
     }

@@ -25,7 +25,9 @@ export interface ProfileView {
   readonly id: string;
   /** sorted by key; a definition's output wins over a custom trait of the same key. */
   readonly traits: readonly ProfileTrait[];
+  /** the timestamp of its earliest event (Segment's `created_at`). */
   readonly firstSeen: number;
+  /** when the engine last applied one of its events. */
   readonly lastSeen: number;
 }
 
@@ -70,7 +72,8 @@ export class ProfileReader {
       space,
       id: profileId,
       traits: [...traits.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-      firstSeen: state.firstSeen,
+      // (a profile with no event of its own yet — only a merge could make one — was created when first seen)
+      firstSeen: Number.isFinite(state.firstSeen) ? state.firstSeen : state.lastSeen,
       lastSeen: state.lastSeen,
     };
   }

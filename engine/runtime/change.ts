@@ -18,7 +18,9 @@ interface ChangeBase {
 
 /**
  * Why a change happened, deterministic like its id (a replay regenerates it):
- * - `event`: an event applied to the profile at that instant (the last one, when several share it);
+ * - `event`: the event that made this definition change — of the events applied to the profile at
+ *   that instant, the latest that touched a node or trait the definition reads (directly or through
+ *   the definitions it reads); for a new profile's starting outputs, the event that created it;
  * - `time`: no event — a window edge or a date passed (a timer fired at that instant);
  * - `merge`: identity resolution merged the profile into another (the event whose identifiers linked them);
  * - `version`: a new version of the definition went live and this is the difference to the old one.

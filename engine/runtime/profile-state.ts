@@ -61,7 +61,11 @@ export interface ProfileState {
   /** the plan the indices refer to; null for a state just loaded (its entries wait in `unbound`). */
   bound: Plan | null;
   unbound: { aggs: Array<[string, NodeState]>; cells: Array<[string, DefinitionCell]> } | null;
-  /** first and last instant the profile was seen (event arrival). */
+  /**
+   * `firstSeen`: the timestamp of the profile's earliest event (Segment's `created_at`; +Infinity
+   * until its first event is applied); `lastSeen`: the instant the engine last applied one of its
+   * events (the watermark then).
+   */
   firstSeen: number;
   lastSeen: number;
   /** the earliest instant one of its definitions may flip (the checkpoint's timer index). */

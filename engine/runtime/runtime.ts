@@ -26,7 +26,7 @@ import type { InstanceProgram } from '../plan/compile-instances.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
-import { causeOf, causeTag, changeId, type Change, type ChangeCause } from './change.ts';
+import { causeOf, causeTag, changeId, TIME_CAUSE, type Change, type ChangeCause } from './change.ts';
 import { accountProfileId, bindProfile, createProfileState, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
@@ -41,8 +41,14 @@ export interface PendingEntry {
   readonly hidden?: readonly string[];
   /** every definition is due (after a merge or a new member). */
   readonly everything?: boolean;
-  /** the message id of the last event applied to it at the open instant (its changes' cause). */
+  /** the message id of the last event (or merge) that touched it at the open instant. */
   readonly cause?: string;
+  /** the message ids of the events applied to it at the open instant, in order (see `Slot.causes`)… */
+  readonly causes?: readonly string[];
+  /** … and, parallel to `aggs`, `traits` and `hidden`, the index in `causes` of the event behind each (−1: none). */
+  readonly aggCauses?: readonly number[];
+  readonly traitCauses?: readonly number[];
+  readonly hiddenCauses?: readonly number[];
 }
 
 /**
@@ -77,6 +83,11 @@ export interface RuntimeOptions {
   readonly onChange: (change: Change) => void;
   /** initial watermark (restored from a checkpoint). */
   readonly watermark?: number;
+  /**
+   * A sum read by these definitions (keys) of `space` overflowed the double range, so they read it as
+   * no value — called once per definition (for a log line).
+   */
+  readonly onOverflow?: (space: string, definitions: readonly string[]) => void;
 }
 
 /** What is pending for one profile at the open instant. */
@@ -107,8 +118,17 @@ export class Slot {
   quantPlan: Plan | null = null;
   /** fingerprints of the nodes whose state changed since the last checkpoint (derived changes — expiry, compaction — are not tracked: they replay identically). */
   dirtyNodes: string[] = [];
-  /** the message id of the last event that touched the profile at the open instant; null: only time did (a timer). */
+  /** the message id of the last event (or merge) that touched the profile at the open instant; null: only time did (a timer). */
   cause: string | null = null;
+  /**
+   * The message ids of the events applied to the profile at the open instant, in order, and parallel
+   * to `aggs`, `traits` and `hiddenFlips` the index here of the event that touched each (−1: none):
+   * a change's cause is the latest event that touched what its definition reads.
+   */
+  causes: string[] = [];
+  aggCauses: number[] = [];
+  traitCauses: number[] = [];
+  hiddenCauses: number[] = [];
   constructor(
     readonly key: string,
     public state: ProfileState,
@@ -123,6 +143,9 @@ class SpaceRuntime implements EvalContext {
   slot: Slot | null = null;
   private epoch = 0;
   private readonly mark: Int32Array;
+  /** per definition, in one evaluation: the index in the slot's `causes` of the latest event that touched what it reads (valid when `whyEpoch` is the epoch). */
+  private readonly why: Int32Array;
+  private readonly whyEpoch: Int32Array;
   private readonly memoEpoch: Int32Array;
   private readonly memo: unknown[];
   private readonly stateEpoch: Int32Array;
@@ -137,6 +160,8 @@ class SpaceRuntime implements EvalContext {
   constructor(readonly plan: Plan) {
     this.hidden = plan.definitions.filter((d) => d.hidden).map((d) => d.index);
     this.mark = new Int32Array(plan.definitions.length);
+    this.why = new Int32Array(plan.definitions.length);
+    this.whyEpoch = new Int32Array(plan.definitions.length);
     this.memoEpoch = new Int32Array(plan.aggregates.length);
     this.memo = new Array(plan.aggregates.length);
     this.stateEpoch = new Int32Array(plan.aggregates.length);
@@ -155,8 +180,10 @@ class SpaceRuntime implements EvalContext {
 
   /** A user's state by profile id (set by the runtime; accounts read their users through it). */
   userState: (id: string) => ProfileState | undefined = () => undefined;
-  /** A hidden user-level definition flipped for a user: the runtime marks the user's accounts. */
-  hiddenFlipped: (slot: Slot, definition: number, satisfied: boolean) => void = () => {};
+  /** A sum node overflowed the double range for the profile being evaluated (set by the runtime: a metric and a notice). */
+  overflowed: (node: number) => void = () => {};
+  /** A hidden user-level definition flipped for a user (because of event `messageId`, null: time): the runtime marks the user's accounts. */
+  hiddenFlipped: (slot: Slot, definition: number, satisfied: boolean, messageId: string | null) => void = () => {};
 
   /** The node's state for the profile being evaluated: its own, or — for an account — merged over its users. */
   private nodeState(index: number): NodeState | undefined {
@@ -228,6 +255,8 @@ class SpaceRuntime implements EvalContext {
     } else {
       advance(node.spec, st as AggregateState, this.now);
       v = aggregateValue(node.spec, st as AggregateState);
+      // (a sum has no value only when its exact value is beyond the double range)
+      if (v === null && node.spec.reducer.kind === 'sum') this.overflowed(index);
     }
     this.memoEpoch[index] = this.epoch;
     this.memo[index] = v;
@@ -268,7 +297,12 @@ class SpaceRuntime implements EvalContext {
   /** Schedules a definition's flip (set by the runtime that owns the timers). */
   schedule: (time: number, slot: Slot, fp: string) => void = () => {};
 
-  /** Evaluates the pending definitions of `slot` at `now` in dependency order; emits changes. */
+  /**
+   * Evaluates the pending definitions of `slot` at `now` in dependency order; emits changes. A
+   * change's cause is the latest event of the instant that touched a node or trait its definition
+   * reads (or, through a definition it reads, that definition's cause); with none, time — or, when
+   * every definition is evaluated (a new profile, a merge, a new account member), what did that.
+   */
   evaluate(slot: Slot, now: number, emit: (c: Change) => void): void {
     const plan = this.plan;
     const defs = plan.definitions;
@@ -279,8 +313,14 @@ class SpaceRuntime implements EvalContext {
     this.now = now;
     const epoch = ++this.epoch;
     const mark = this.mark;
+    const why = this.why;
+    const whyEpoch = this.whyEpoch;
     const collection = st.collection;
     const accounts = collection === 'accounts';
+    // What no event of the instant explains: time, unless everything is evaluated because of an
+    // event or a merge (built once, and only when something changes).
+    let fallback: ChangeCause | undefined;
+    const fallbackMessage = slot.everything || slot.all ? slot.cause : null;
     let first = defs.length;
     if (slot.everything) {
       // After a merge or a new link: every output is recomputed from the profile's state.
@@ -289,23 +329,26 @@ class SpaceRuntime implements EvalContext {
       slot.everything = false;
       slot.all = false;
     }
-    // Built once per evaluation, and only when something changes.
-    let cause: ChangeCause | undefined;
     if (slot.all) {
-      // A new profile starts from the empty profile's outputs (no evaluation needed for those).
+      // A new profile starts from the empty profile's outputs (no evaluation needed for those),
+      // caused by the event that created it.
+      let born: ChangeCause | undefined;
       for (const [d, value] of accounts ? this.baseline.accounts : this.baseline.users) {
         const def = defs[d]!;
         cells[d] = { v: value, at: now, flip: Number.POSITIVE_INFINITY };
         if (def.hidden) continue;
-        cause ??= causeOf(slot.cause);
-        emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true, cause) : traitChange(def, st, now, value, undefined, cause));
+        born ??= causeOf(slot.causes[0] ?? slot.cause);
+        emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true, born) : traitChange(def, st, now, value, undefined, born));
       }
     }
     const aggs = slot.aggs;
+    const aggCauses = slot.aggCauses;
     for (let i = 0; i < aggs.length; i++) {
       const node = plan.aggregates[aggs[i]!]!;
+      const c = aggCauses[i] ?? -1;
       if (accounts) {
         for (const d of node.accountDependents) {
+          this.blame(d, c);
           mark[d] = epoch;
           if (d < first) first = d;
         }
@@ -315,11 +358,12 @@ class SpaceRuntime implements EvalContext {
       const polarity = node.polarity;
       for (let j = 0; j < dependents.length; j++) {
         const d = dependents[j]!;
-        if (mark[d] === epoch) continue;
         // A new event only adds to a count: a definition monotone in it cannot flip from the side
         // it is on (its flip timer stays valid, at worst early).
         const p = polarity[j]!;
         if (p !== 0 && (cells[d]?.v === true) === p > 0) continue;
+        this.blame(d, c);
+        if (mark[d] === epoch) continue;
         mark[d] = epoch;
         if (d < first) first = d;
       }
@@ -327,8 +371,10 @@ class SpaceRuntime implements EvalContext {
     for (let i = 0; i < slot.traits.length; i++) {
       const dependents = plan.definitionsByTrait.get(slot.traits[i]!);
       if (dependents === undefined) continue;
+      const c = slot.traitCauses[i] ?? -1;
       for (let j = 0; j < dependents.length; j++) {
         const d = dependents[j]!;
+        this.blame(d, c);
         mark[d] = epoch;
         if (d < first) first = d;
       }
@@ -340,16 +386,21 @@ class SpaceRuntime implements EvalContext {
       if (d < first) first = d;
     }
     for (let i = 0; i < slot.hiddenFlips.length; i++) {
+      const c = slot.hiddenCauses[i] ?? -1;
       for (const d of defs[slot.hiddenFlips[i]!]!.accountDependents) {
+        this.blame(d, c);
         mark[d] = epoch;
         if (d < first) first = d;
       }
     }
     slot.all = false;
     slot.aggs.length = 0;
+    slot.aggCauses.length = 0;
     slot.traits.length = 0;
+    slot.traitCauses.length = 0;
     slot.flips.length = 0;
     slot.hiddenFlips.length = 0;
+    slot.hiddenCauses.length = 0;
 
     for (let d = first; d < defs.length; d++) {
       if (mark[d] !== epoch) continue;
@@ -364,12 +415,18 @@ class SpaceRuntime implements EvalContext {
       const isAudience = def.input.kind === 'audience';
       const next = isAudience ? (value === true ? true : undefined) : value;
       if (isAudience ? next !== previous : !sameValue(previous, next)) {
-        cause ??= causeOf(slot.cause);
+        const blamed = whyEpoch[d] === epoch;
+        const messageId = blamed ? slot.causes[why[d]!]! : fallbackMessage;
+        const cause = blamed ? causeOf(messageId) : (fallback ??= fallbackMessage === null ? TIME_CAUSE : causeOf(fallbackMessage));
         change = isAudience ? membershipChange(def, st, now, next === true, cause) : traitChange(def, st, now, next, previous, cause);
-        if (def.hidden) this.hiddenFlipped(slot, d, next === true);
+        if (def.hidden) this.hiddenFlipped(slot, d, next === true, messageId);
         else emit(change);
         const dependents = def.dependents;
-        for (let j = 0; j < dependents.length; j++) mark[dependents[j]!] = epoch;
+        for (let j = 0; j < dependents.length; j++) {
+          const dep = dependents[j]!;
+          mark[dep] = epoch;
+          if (blamed) this.blame(dep, why[d]!);
+        }
       }
       if (cell === undefined) {
         if (next !== undefined || flip !== Number.POSITIVE_INFINITY) cells[d] = cell = { v: next, at: now, flip };
@@ -385,7 +442,17 @@ class SpaceRuntime implements EvalContext {
       if (flip !== Number.POSITIVE_INFINITY) this.schedule(flip, slot, def.fp);
     }
     slot.cause = null;
+    slot.causes.length = 0;
     this.slot = null;
+  }
+
+  /** Notes that event `c` (an index in the slot's `causes`; −1: none) touched what definition `d` reads; the latest wins. */
+  private blame(d: number, c: number): void {
+    if (c < 0) return;
+    if (this.whyEpoch[d] !== this.epoch || this.why[d]! < c) {
+      this.why[d] = c;
+      this.whyEpoch[d] = this.epoch;
+    }
   }
 
   /** The profile's next timer (for the checkpoint's timer index): the earliest flip of its definitions. */
@@ -454,6 +521,15 @@ function traitChange(def: CompiledDefinition, st: ProfileState, at: number, valu
   };
 }
 
+/** The index of event `messageId` in the slot's `causes` (appended unless it is the last one already). */
+function noteCause(slot: Slot, messageId: string): number {
+  const causes = slot.causes;
+  const n = causes.length;
+  if (n > 0 && causes[n - 1] === messageId) return n - 1;
+  causes.push(messageId);
+  return n;
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
@@ -475,6 +551,11 @@ export class Runtime {
   private readonly slots = new Map<string, Slot>();
   /** values mode/unique dropped at their distinct-value cap (a metric). */
   droppedValues = 0;
+  /** reads of a sum beyond the double range, which then has no value (a metric: once per profile, node and evaluation). */
+  overflowedValues = 0;
+  /** definitions (`space\0id`) whose overflow was reported through `onOverflow`. */
+  private readonly overflowReported = new Set<string>();
+  private readonly onOverflow: ((space: string, definitions: readonly string[]) => void) | undefined;
   /** profiles absorbed by a merge (their records are deleted at the next checkpoint). */
   private readonly absorbed = new Set<string>();
   /** (instant, profile, definition) timers; a `null` key is a checkpointed profile still on disk. */
@@ -493,6 +574,7 @@ export class Runtime {
     for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
     this.source = options.source;
     this.onChange = options.onChange;
+    this.onOverflow = options.onOverflow;
     this.w = options.watermark ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -523,12 +605,29 @@ export class Runtime {
     sr.space = space;
     sr.schedule = (time, slot, fp) => this.timers.push(time, slot, fp);
     sr.userState = (id) => (this.exists(sr.space, id) ? this.slot(sr.space, id).state : undefined);
-    sr.hiddenFlipped = (slot, d, satisfied) => {
+    sr.overflowed = (index) => {
+      this.overflowedValues++;
+      const node = sr.plan.aggregates[index]!;
+      const fresh: string[] = [];
+      const defs = sr.plan.definitions;
+      // (a hidden user-level condition is reported as the account definitions that count it)
+      const readers = [...node.dependents, ...node.accountDependents].flatMap((d) => (defs[d]!.hidden ? defs[d]!.accountDependents : [d]));
+      for (const d of readers) {
+        const def = defs[d]!;
+        const key = `${space}\u0000${def.input.id}`;
+        if (this.overflowReported.has(key)) continue;
+        this.overflowReported.add(key);
+        fresh.push(def.input.key);
+      }
+      if (fresh.length > 0) this.onOverflow?.(space, fresh);
+    };
+    sr.hiddenFlipped = (slot, d, satisfied, messageId) => {
       // A user-level condition under ANY/ALL flipped: the user's accounts update their counts.
       for (const account of slot.state.links) {
         const a = this.slot(slot.state.space, account);
         if (a.quantPlan === sr.plan) a.quantCounts![d]! += satisfied ? 1 : -1;
         a.hiddenFlips.push(d);
+        a.hiddenCauses.push(messageId === null ? -1 : noteCause(a, messageId));
         a.cause = slot.cause;
         this.enqueue(a);
       }
@@ -544,7 +643,10 @@ export class Runtime {
     const plan = this.space(space).plan;
     const loaded = this.absorbed.has(key) ? undefined : this.source?.load(space, id);
     slot = new Slot(key, loaded ?? createProfileState(space, id, this.w, plan));
-    if (loaded === undefined) slot.all = true;
+    if (loaded === undefined) {
+      slot.all = true;
+      slot.state.firstSeen = Number.POSITIVE_INFINITY; // its first event's timestamp, once applied
+    }
     else {
       slot.savedWake = loaded.wake;
       bindProfile(loaded, plan);
@@ -674,12 +776,14 @@ export class Runtime {
     bindProfile(st, sr.plan);
     const now = this.w;
     if (now > st.lastSeen) st.lastSeen = now;
+    if (event.timestamp < st.firstSeen) st.firstSeen = event.timestamp;
     slot.cause = event.messageId;
+    const c = noteCause(slot, event.messageId);
     const ctxTraits = (event.context as { traits?: unknown } | null)?.traits;
     if (ctxTraits !== null && typeof ctxTraits === 'object' && !Array.isArray(ctxTraits)) {
-      this.applyTraits(slot, ctxTraits as Record<string, unknown>, event.timestamp);
+      this.applyTraits(slot, ctxTraits as Record<string, unknown>, event.timestamp, c);
     }
-    if (event.type === 'identify' && event.traits !== null) this.applyTraits(slot, event.traits, event.timestamp);
+    if (event.type === 'identify' && event.traits !== null) this.applyTraits(slot, event.traits, event.timestamp, c);
     if (event.event !== null) {
       const nodes = sr.plan.aggregatesByEvent.get(event.event);
       if (nodes !== undefined) {
@@ -689,6 +793,7 @@ export class Runtime {
           if (node.program !== null) {
             if (this.applyInstance(st, i, node.program, event, now)) {
               slot.aggs.push(i);
+              slot.aggCauses.push(c);
               slot.dirtyNodes.push(node.fp);
             }
             continue;
@@ -708,6 +813,7 @@ export class Runtime {
           // mode/unique keep at most `cap` distinct values per profile; the rest are counted here
           if (agg.dropped !== dropped) this.droppedValues += agg.dropped - dropped;
           slot.aggs.push(i);
+          slot.aggCauses.push(c);
           slot.dirtyNodes.push(node.fp);
         }
       }
@@ -715,11 +821,14 @@ export class Runtime {
     if (event.type === 'group' && event.groupId !== null && event.groupId !== '' && st.collection === 'users') this.applyGroup(slot, event);
     // The user's accounts read nodes merged over their users: mark the ones this event changed.
     if (st.links.length > 0 && slot.aggs.length > 0) {
-      for (const i of slot.aggs) {
+      for (let k = 0; k < slot.aggs.length; k++) {
+        if (slot.aggCauses[k] !== c) continue; // touched by an earlier event of the instant (passed on then)
+        const i = slot.aggs[k]!;
         if (sr.plan.aggregates[i]!.accountDependents.length === 0) continue;
         for (const account of st.links) {
           const a = this.slot(event.space, account);
           a.aggs.push(i);
+          a.aggCauses.push(noteCause(a, event.messageId));
           a.cause = event.messageId;
           this.enqueue(a);
         }
@@ -742,9 +851,10 @@ export class Runtime {
       account.everything = true;
       account.quantPlan = null;
     }
-    if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp);
+    if (event.traits !== null) this.applyTraits(account, event.traits, event.timestamp, noteCause(account, event.messageId));
     const now = this.w;
     if (now > account.state.lastSeen) account.state.lastSeen = now;
+    if (event.timestamp < account.state.firstSeen) account.state.firstSeen = event.timestamp;
     account.cause = event.messageId;
     this.enqueue(account);
   }
@@ -768,7 +878,8 @@ export class Runtime {
     return stored;
   }
 
-  private applyTraits(slot: Slot, traits: Readonly<Record<string, unknown>>, ts: number): void {
+  /** Applies custom-trait writes of the event at index `cause` of the slot's `causes`. */
+  private applyTraits(slot: Slot, traits: Readonly<Record<string, unknown>>, ts: number, cause: number): void {
     const st = slot.state;
     for (const key of Object.keys(traits)) {
       const at = st.traitAt[key];
@@ -783,6 +894,7 @@ export class Runtime {
         st.traits[key] = v;
       }
       slot.traits.push(key);
+      slot.traitCauses.push(cause);
     }
   }
 
@@ -946,6 +1058,10 @@ export class Runtime {
         hidden: slot.hiddenFlips.map((d) => plan.definitions[d]!.fp),
         everything: slot.everything,
         ...(slot.cause === null ? {} : { cause: slot.cause }),
+        causes: [...slot.causes],
+        aggCauses: [...slot.aggCauses],
+        traitCauses: [...slot.traitCauses],
+        hiddenCauses: [...slot.hiddenCauses],
       };
     })];
   }
@@ -971,16 +1087,30 @@ export class Runtime {
     const slot = this.slot(space, id);
     const plan = this.space(space).plan;
     slot.all ||= pending.all;
-    for (const fp of pending.aggs) {
+    // (a checkpoint written before per-node causes: every node and trait blames its one cause)
+    const causes = pending.causes ?? (pending.cause === undefined ? [] : [pending.cause]);
+    const index = causes.map((messageId) => noteCause(slot, messageId));
+    const causeAt = (list: readonly number[] | undefined, k: number): number => {
+      const c = list === undefined ? (causes.length > 0 ? 0 : -1) : (list[k] ?? -1);
+      return c < 0 ? -1 : (index[c] ?? -1);
+    };
+    pending.aggs.forEach((fp, k) => {
       const i = plan.aggregateByFp.get(fp);
-      if (i !== undefined) slot.aggs.push(i);
-    }
-    slot.traits.push(...pending.traits);
+      if (i === undefined) return;
+      slot.aggs.push(i);
+      slot.aggCauses.push(causeAt(pending.aggCauses, k));
+    });
+    pending.traits.forEach((key, k) => {
+      slot.traits.push(key);
+      slot.traitCauses.push(causeAt(pending.traitCauses, k));
+    });
     slot.flips.push(...pending.flips);
-    for (const fp of pending.hidden ?? []) {
+    (pending.hidden ?? []).forEach((fp, k) => {
       const d = plan.definitionByFp.get(fp);
-      if (d !== undefined) slot.hiddenFlips.push(d);
-    }
+      if (d === undefined) return;
+      slot.hiddenFlips.push(d);
+      slot.hiddenCauses.push(causeAt(pending.hiddenCauses, k));
+    });
     slot.everything ||= pending.everything === true;
     if (pending.cause !== undefined) slot.cause = pending.cause;
     this.enqueue(slot);

@@ -25,6 +25,8 @@ export type EngineThreadMessage =
   | { readonly type: 'ready'; readonly definitions: number }
   | { readonly type: 'stats'; readonly stats: EngineThreadStats }
   | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
+  /** a sum these definitions read overflowed the double range (once per definition) */
+  | { readonly type: 'overflow'; readonly space: string; readonly definitions: readonly string[] }
   | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       store,
       plans: new Map(),
       resolver,
+      onOverflow: (space, definitions) => send({ type: 'overflow', space, definitions }),
       tickMs: config.tickMs,
       checkpointMs: config.checkpointMs,
       partitions: config.partitions,

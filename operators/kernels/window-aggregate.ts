@@ -1,5 +1,5 @@
 /** Per-profile state of one windowed aggregate (`event(..).within(..).sum(..)`): exact over a monotone watermark. */
-import { exactSumAdd, exactSumValue, type ExactSum } from './exact-sum.ts';
+import { exactSumAdd, exactSumMean, exactSumMerge, exactSumValue, type ExactSum } from './exact-sum.ts';
 import { heapPop, heapPush, heapSize, numberAsc, numberDesc, textAsc, textDesc, type Before, type ValueHeap } from './value-heap.ts';
 
 /**
@@ -144,9 +144,13 @@ export function reducerInput(spec: AggregateSpec, raw: unknown, asArray: boolean
 export { NONE as IGNORED };
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+/** A finite number, or NONE: ±Infinity and NaN (and numeric strings beyond the double range, like '1e400') are ignored. */
 function numeric(raw: unknown): number | typeof NONE {
   if (typeof raw === 'number') return Number.isFinite(raw) ? raw : NONE;
-  if (typeof raw === 'string' && NUMERIC.test(raw)) return Number(raw);
+  if (typeof raw === 'string' && NUMERIC.test(raw)) {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : NONE;
+  }
   return NONE;
 }
 function textOf(raw: unknown): string {
@@ -384,16 +388,28 @@ export function nextChange(spec: AggregateSpec, st: AggregateState): number {
   return next;
 }
 
-/** The reducer's value at the state's instant (call `advance` first). `null` = absent. */
+/**
+ * The reducer's value at the state's instant (call `advance` first). `null` = no value.
+ *
+ * Empty windows (no counting value): `count`, `sum` and `unique(…).count()` are 0 — how much there
+ * is; `avg`, `min`, `max`, `first`, `last`, `mode` and `unique(…)` (the list) have no value — there
+ * is nothing to average, pick or list. A sum whose exact value is beyond the double range (±1.8e308)
+ * has no value either (a sum has no value only then); the mean of such values stays finite.
+ */
 export function aggregateValue(spec: AggregateSpec, st: AggregateState): unknown {
   const r = spec.reducer;
   switch (r.kind) {
     case 'count':
       return st.n;
-    case 'sum':
-      return exactSumValue(st.s!);
-    case 'avg':
-      return st.n === 0 ? null : exactSumValue(st.s!) / st.n;
+    case 'sum': {
+      const v = exactSumValue(st.s!);
+      return Number.isFinite(v) ? v : null;
+    }
+    case 'avg': {
+      if (st.n === 0) return null;
+      const v = exactSumMean(st.s!, st.n);
+      return Number.isFinite(v) ? v : null;
+    }
     case 'min':
     case 'max': {
       if (spec.window.kind === 'all') return Number.isNaN(st.bt) ? null : st.bx;
@@ -426,10 +442,11 @@ export function aggregateValue(spec: AggregateSpec, st: AggregateState): unknown
     case 'unique': {
       const f = st.f;
       if (r.count) return f === null ? 0 : f.size;
-      return f === null ? [] : [...f.keys()].sort();
+      return f === null || f.size === 0 ? null : [...f.keys()].sort();
     }
   }
 }
+
 
 function heapTop(spec: AggregateSpec, st: AggregateState): unknown {
   const w = spec.window;
@@ -567,7 +584,7 @@ export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: Aggre
   out.e0 = Math.min(a.e0, b.e0);
   if (spec.window.kind === 'all') {
     out.n = a.n + b.n;
-    for (const s of [a, b]) if (s.s !== null && out.s !== null) for (const p of s.s) exactSumAdd(out.s, p);
+    for (const s of [a, b]) if (s.s !== null && out.s !== null) exactSumMerge(out.s, s.s);
     for (const s of [a, b]) if (s.f !== null) for (const [k, c] of s.f) (out.f ??= new Map()).set(k, (out.f.get(k) ?? 0) + c);
     const r = spec.reducer.kind;
     for (const s of [a, b]) {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import type { EngineStats } from '../../engine/index.ts';
 import { NOW, serviceApp } from '../support/service-app.ts';
 
-const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, profiles: 900 };
+const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, overflowedValues: 2, profiles: 900 };
 
 test('healthz is always 200; readyz follows the readiness function', async () => {
   let ready = false;
@@ -46,6 +46,7 @@ test('metrics: request counts by route pattern, engine stats, lag, definitions b
     assert.is(line('flock_engine_up '), 'flock_engine_up 1');
     assert.is(line('flock_engine_merges_total '), 'flock_engine_merges_total 5');
     assert.is(line('flock_engine_profiles '), 'flock_engine_profiles 900');
+    assert.is(line('flock_engine_overflowed_values_total '), 'flock_engine_overflowed_values_total 2');
     assert.is(line('flock_definitions{space="spa_a",kind="audience",status="Backfilling"}'), 'flock_definitions{space="spa_a",kind="audience",status="Backfilling"} 1');
     assert.is(line(`flock_definition_backfill_progress{space="spa_a",id="${a.id}",key="buyers",version="1"}`), `flock_definition_backfill_progress{space="spa_a",id="${a.id}",key="buyers",version="1"} 0.4`);
     assert.ok(line('flock_process_cpu_user_seconds_total'), 'process defaults');

@@ -8,7 +8,7 @@ import type { Aggregate, ComparatorArg, ComparatorName, Condition, EventStream, 
 import type { FlockEvent } from '../../engine/event/model.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
 import { compareValues, getPath, InstantArg, isPresent, toNumber, toText } from '../../engine/eval/values.ts';
-import { exactSumOf } from '../../operators/kernels/exact-sum.ts';
+import { exactMeanOf, exactSumOf } from '../../operators/kernels/exact-sum.ts';
 
 /** One event as the oracle sees it: which profile, and the instant the engine learnt of it. */
 export interface HistoryEntry {
@@ -103,7 +103,8 @@ function evaluate(
     if (def.definition.kind === 'audience') value = condition(def.definition.condition, ctx);
     else {
       const a = def.definition.value;
-      value = performed(a.stream, ctx) ? reduce(a, ctx) : undefined;
+      // (a computed trait exists from its first matching event; a reducer with no value gives none)
+      value = performed(a.stream, ctx) ? (reduce(a, ctx) ?? undefined) : undefined;
     }
     visiting.delete(key);
     outputs.set(key, value);
@@ -369,16 +370,20 @@ function reduce(a: Aggregate, ctx: Ctx): unknown {
   };
   const raw = entries.map(read).filter(isPresent);
   switch (r.kind) {
-    case 'sum':
-      return exactSumOf(raw.map(toNumber).filter((n) => !Number.isNaN(n)));
+    // Empty windows: count, sum and unique count are 0; every other reducer has no value (null).
+    // Non-finite numbers are not numeric; a sum beyond the double range has no value.
+    case 'sum': {
+      const sum = exactSumOf(raw.map(toNumber).filter(Number.isFinite));
+      return Number.isFinite(sum) ? sum : null;
+    }
     case 'avg': {
-      const nums = raw.map(toNumber).filter((n) => !Number.isNaN(n));
-      return nums.length === 0 ? null : exactSumOf(nums) / nums.length;
+      const nums = raw.map(toNumber).filter(Number.isFinite);
+      return nums.length === 0 ? null : exactMeanOf(nums);
     }
     case 'min':
     case 'max': {
       const vals: Array<number | string> =
-        r.as === 'number' ? raw.map(toNumber).filter((n) => !Number.isNaN(n)) : raw.map((v) => (typeof v === 'string' ? v : toText(v)));
+        r.as === 'number' ? raw.map(toNumber).filter(Number.isFinite) : raw.map((v) => (typeof v === 'string' ? v : toText(v)));
       if (vals.length === 0) return null;
       let best = vals[0]!;
       for (const v of vals) if (r.kind === 'min' ? v < best : v > best) best = v;
@@ -396,7 +401,7 @@ function reduce(a: Aggregate, ctx: Ctx): unknown {
         const texts = Array.isArray(v) && !asArray ? v.filter(isPresent).map(toText) : [toText(v)];
         for (const k of texts) counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      if (r.kind === 'unique') return r.count ? counts.size : [...counts.keys()].sort();
+      if (r.kind === 'unique') return r.count ? counts.size : counts.size === 0 ? null : [...counts.keys()].sort();
       let best: string | null = null;
       let bestCount = 0;
       for (const [k, c] of counts) if (c > bestCount || (c === bestCount && best !== null && k < best)) [best, bestCount] = [k, c];

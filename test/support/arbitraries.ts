@@ -228,6 +228,8 @@ const propValue = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: -2, max: 9 }) },
   { weight: 1, arbitrary: fc.constantFrom('5', '1.5', 'x', 2.25) },
   { weight: 1, arbitrary: fc.constant(undefined) },
+  // sums beyond the double range (no value), and values no numeric reducer counts
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(1e308, -1e308, 1e308, Number.POSITIVE_INFINITY, Number.NaN, '1e400') },
 );
 const qValue = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('a', 'b', 'ab', 'ba', 'c') },

@@ -16,7 +16,6 @@ import { reducerArguments } from './reducer-arguments.ts';
 import { referenceCycle } from './reference-cycle.ts';
 import { tooManyExpressions } from './too-many-expressions.ts';
 import { unknownFunction } from './unknown-function.ts';
-import { unknownKey } from './unknown-key.ts';
 import { unsupportedEntity } from './unsupported-entity.ts';
 import { unsupportedFunnelReducer } from './unsupported-funnel-reducer.ts';
 
@@ -37,7 +36,6 @@ export const AST_RULES: readonly AstRule[] = [
   tooManyExpressions,
   unsupportedEntity,
   unsupportedFunnelReducer,
-  unknownKey,
   referenceCycle,
 ];
 

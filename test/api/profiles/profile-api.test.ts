@@ -64,6 +64,23 @@ test('traits: keyset pages (next is the first key of the next page) and verbose 
   assert.type(verbose['traits'].revenue.updated_at, 'string');
 });
 
+test('metadata.created_at is the first event\'s time (as Segment), not its arrival; a later event from before moves it back', async () => {
+  const app = serviceApp();
+  try {
+    // live: the events arrive at the wall clock (NOW), after they happened
+    await app.runEngine([event({ type: 'track', event: 'Page Viewed', userId: 'zoe', timestamp: NOW - 1500 }), event({ type: 'track', event: 'Page Viewed', userId: 'zoe', timestamp: NOW - 500 })]);
+    const first = await json(await app.profile(`${P}/user_id:zoe/metadata`));
+    assert.equal(first['metadata'], { created_at: new Date(NOW - 1500).toISOString(), updated_at: new Date(NOW).toISOString(), expires_at: null });
+    // an event that happened before them, sent later (an offline client)
+    app.clock.now = NOW + 60_000;
+    await app.runEngine([event({ type: 'track', event: 'Page Viewed', userId: 'zoe', timestamp: NOW - 3_600_000 })]);
+    const again = await json(await app.profile(`${P}/user_id:zoe/metadata`));
+    assert.is(again['metadata'].created_at, new Date(NOW - 3_600_000).toISOString());
+  } finally {
+    await app.close();
+  }
+});
+
 test('external_ids, metadata: from the profile the engine keeps', async () => {
   const ids = await json(await s.profile(`${P}/user_id:alice/external_ids`));
   assert.equal(ids['data'], [{ id: 'alice', type: 'user_id', collection: 'users', encoding: 'none', created_at: new Date(NOW - 120_000).toISOString(), source_id: null }]);

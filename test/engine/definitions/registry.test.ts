@@ -70,14 +70,15 @@ test('keys: taken in the space (across kinds), free in another space, reserved f
   await r.close();
 });
 
-test('validation: diagnostics with line and column; unknown audience keys and reference cycles through the catalog', async () => {
+test('validation: diagnostics with line and column; custom traits in the membership form; reference cycles through the catalog', async () => {
   const r = fresh();
   const syntax = await rejects(r.create(audience('bad', "event('A').count( >= 1")), 'invalid_definition');
   assert.is(syntax.details.diagnostics?.[0]?.code, 'syntax_error');
   assert.is(syntax.details.diagnostics?.[0]?.line, 1);
   assert.is(syntax.details.field, 'definition.query');
-  const unknown = await rejects(r.create(audience('x', "event('A').count() >= 1 AND\n  trait('ghost') = true")), 'invalid_definition');
-  assert.equal(unknown.details.diagnostics?.map((d) => [d.code, d.line, d.column]), [['unknown_key', 2, 3]]);
+  // a trait() naming no definition is a custom trait, also compared with a boolean
+  const custom = await r.create(audience('x', "event('A').count() >= 1 AND\n  trait('ghost') = true"));
+  assert.equal(custom.versions[0]!.references, ['ghost']);
   const base = await r.create(audience('base'));
   const mid = await r.create(audience('mid', "trait('base') = true"));
   assert.equal(mid.versions[0]!.references, ['base']);
@@ -227,8 +228,8 @@ test('seed: idempotent; a raised version is a new version; changed queries witho
   assert.match(reserved.problems[0]!, /spa_a\/gone: the key was deleted/);
   const wrongKind = await r.seed([{ ...entries[1]!, kind: 'trait', query: "event('A').count()" }]);
   assert.match(wrongKind.problems[0]!, /is an audience already/);
-  const bad = await r.seed([{ space: 'spa_a', key: 'bad', kind: 'audience', query: "trait('nope') = true", target: 'USERS', version: 1 }]);
-  assert.match(bad.problems[0]!, /spa_a\/bad: unknown_key at 1:1/);
+  const bad = await r.seed([{ space: 'spa_a', key: 'bad', kind: 'audience', query: "event('A').count()", target: 'USERS', version: 1 }]);
+  assert.match(bad.problems[0]!, /spa_a\/bad: not_boolean at 1:1/);
   await r.close();
 });
 

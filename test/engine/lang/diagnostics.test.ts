@@ -11,7 +11,6 @@ const catalog: DefinitionCatalog = {
       big_spenders: { kind: 'audience' as const, target: 'USERS' as const, references: ['loyal'] },
       loyal: { kind: 'audience' as const, target: 'USERS' as const, references: ['churn_risk'] },
     })[key],
-  knownTraitKeys: () => new Set(['is_vip']),
 };
 
 interface Case {
@@ -50,13 +49,6 @@ const CASES: Case[] = [
     source: Array.from({ length: 51 }, (_, i) => `trait('t${i}') = ${i}`).join('\nOR '),
     at: '51:4',
     message: /at most 50 primary expressions \(comparisons\); this one has 51/,
-  },
-  {
-    code: 'unknown_key',
-    source: "trait('big_spenders') = true AND\n  trait('gone') = false",
-    options: { ...USERS_AUDIENCE, catalog },
-    at: '2:3',
-    message: /trait\('gone'\) tests membership of 'gone', but no audience or trait with that key exists/,
   },
   {
     code: 'reference_cycle',

@@ -33,18 +33,14 @@ test('referencedKeys: the first segment of every trait(), once, in source order'
   assert.equal(referencedKeys(parseDefinition("event('E').count()", USERS_TRAIT).definition!), []);
 });
 
-test('the catalog: definitions and known custom traits are fine in the membership form', () => {
+test('the catalog: a trait() naming no definition is a custom trait, whatever it is compared with', () => {
   const catalog: DefinitionCatalog = {
     lookup: (key) => (key === 'vip' ? { kind: 'audience', target: 'USERS', references: [] } : undefined),
-    knownTraitKeys: () => new Set(['newsletter']),
   };
   const options = { ...USERS_AUDIENCE, catalog };
   assert.equal(parseDefinition("trait('vip') = true AND trait('newsletter') != false", options).diagnostics, []);
-  // Plain custom traits are never unknown_key, whatever the catalog says.
   assert.equal(parseDefinition("trait('unknown_trait') = 'pro' AND trait('other') > 3", options).diagnostics, []);
-  assert.equal(parseDefinition("trait('gone') = true", options).diagnostics.map((d) => d.code), ['unknown_key']);
-  // Without a catalog nothing can be known to be missing.
-  assert.equal(parseDefinition("trait('gone') = true", USERS_AUDIENCE).diagnostics, []);
+  assert.equal(parseDefinition("trait('gone') = true AND NOT (trait('gone2') = false)", options).diagnostics, []);
 });
 
 test('name tables are exported for other modules', () => {

@@ -20,7 +20,7 @@ import {
   type ReducerSpec,
   type WindowSpec,
 } from '../../../operators/kernels/window-aggregate.ts';
-import { exactSumOf } from '../../../operators/kernels/exact-sum.ts';
+import { exactMeanOf, exactSumOf } from '../../../operators/kernels/exact-sum.ts';
 import { nextCountFlip } from '../../../operators/kernels/count-flip.ts';
 
 const windows: fc.Arbitrary<WindowSpec> = fc.oneof(
@@ -44,7 +44,12 @@ const reducers: fc.Arbitrary<ReducerSpec> = fc.constantFrom<ReducerSpec>(
   { kind: 'unique', count: true },
   { kind: 'unique', count: false },
 );
-const rawValue = fc.oneof(fc.integer({ min: -3, max: 9 }), fc.constantFrom<unknown>('a', 'b', 'c', '7', 'x', null, 0.1, 0.2, ['a', 'b']));
+// (1e308 and −1e308 overflow sums; Infinity, NaN and '1e400' are ignored by every numeric reducer)
+const rawValue = fc.oneof(
+  fc.integer({ min: -3, max: 9 }),
+  fc.constantFrom<unknown>('a', 'b', 'c', '7', 'x', null, 0.1, 0.2, ['a', 'b']),
+  fc.constantFrom<unknown>(1e308, -1e308, 1.5e300, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, '1e400'),
+);
 
 interface Seen {
   ts: number;
@@ -69,10 +74,12 @@ function bruteForce(spec: AggregateSpec, seen: readonly Seen[], now: number): un
   if (r.kind === 'count') return counting.length;
   const inputs = counting.map((e) => reducerInput(spec, e.raw, false)).filter((x) => x !== IGNORED);
   switch (r.kind) {
-    case 'sum':
-      return exactSumOf(inputs as number[]);
+    case 'sum': {
+      const sum = exactSumOf(inputs as number[]);
+      return Number.isFinite(sum) ? sum : null;
+    }
     case 'avg':
-      return inputs.length === 0 ? null : exactSumOf(inputs as number[]) / inputs.length;
+      return inputs.length === 0 ? null : exactMeanOf(inputs as number[]);
     case 'min':
     case 'max': {
       if (inputs.length === 0) return null;
@@ -86,7 +93,7 @@ function bruteForce(spec: AggregateSpec, seen: readonly Seen[], now: number): un
     case 'unique': {
       const f = new Map<string, number>();
       for (const x of inputs) for (const k of typeof x === 'string' ? [x] : (x as string[])) f.set(k, (f.get(k) ?? 0) + 1);
-      if (r.kind === 'unique') return r.count ? f.size : [...f.keys()].sort();
+      if (r.kind === 'unique') return r.count ? f.size : f.size === 0 ? null : [...f.keys()].sort();
       let best: string | null = null;
       let bc = 0;
       for (const [k, c] of f) if (c > bc || (c === bc && best !== null && k < best)) [best, bc] = [k, c];
@@ -205,6 +212,63 @@ test('numeric reducers ignore non-numeric values; numeric strings count', () => 
   assert.is(reducerInput(spec, null, false), IGNORED);
   assert.is(reducerInput(spec, Number.NaN, false), IGNORED);
   assert.is(reducerInput(spec, true, false), IGNORED);
+  // not finite: ignored like any other value that is not a number
+  for (const x of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '1e400', '-1e400']) assert.is(reducerInput(spec, x, false), IGNORED, String(x));
+  assert.is(reducerInput({ ...spec, reducer: { kind: 'max', as: 'number' } }, '1e400', false), IGNORED);
+});
+
+test('an emptied window: count, sum and unique count are 0; avg, min, max, first, last, mode and the unique list have no value', () => {
+  const empty: Array<[ReducerSpec, unknown]> = [
+    [{ kind: 'count' }, 0],
+    [{ kind: 'sum' }, 0],
+    [{ kind: 'unique', count: true }, 0],
+    [{ kind: 'avg' }, null],
+    [{ kind: 'min', as: 'number' }, null],
+    [{ kind: 'max', as: 'number' }, null],
+    [{ kind: 'min', as: 'string' }, null],
+    [{ kind: 'max', as: 'string' }, null],
+    [{ kind: 'first' }, null],
+    [{ kind: 'last' }, null],
+    [{ kind: 'mode', minFrequency: 1 }, null],
+    [{ kind: 'unique', count: false }, null],
+  ];
+  for (const window of [{ kind: 'range', from: 0, to: 10 }, { kind: 'session', gap: 10, keep: 1e9 }] as WindowSpec[]) {
+    for (const [reducer, want] of empty) {
+      const spec: AggregateSpec = { window, reducer, cap: 100 };
+      const st = createAggregate(spec, 0);
+      insert(spec, st, 1, reducerInput(spec, 4, false), 1);
+      assert.is.not(aggregateValue(spec, st), want, `${reducer.kind} has a value while its event counts`);
+      advance(spec, st, 11);
+      assert.equal(aggregateValue(spec, st), want, `${window.kind} ${JSON.stringify(reducer)}`);
+      // a profile that never had an event starts from the same value
+      assert.equal(aggregateValue(spec, createAggregate(spec, 0)), want, `new ${JSON.stringify(reducer)}`);
+    }
+  }
+});
+
+test('a sum beyond the double range has no value, and has one again when the large values leave; the mean stays finite', () => {
+  for (const window of [{ kind: 'all' }, { kind: 'range', from: 0, to: 10 }] as WindowSpec[]) {
+    const sum: AggregateSpec = { window, reducer: { kind: 'sum' }, cap: 100 };
+    const avg: AggregateSpec = { window, reducer: { kind: 'avg' }, cap: 100 };
+    const s = createAggregate(sum, 0);
+    const a = createAggregate(avg, 0);
+    for (const spec of [sum, avg]) {
+      const st = spec === sum ? s : a;
+      insert(spec, st, 1, 1e308, 1);
+      insert(spec, st, 2, 1e308, 2);
+      insert(spec, st, 5, 2.5, 5);
+    }
+    assert.is(aggregateValue(sum, s), null, window.kind);
+    assert.ok(Math.abs((aggregateValue(avg, a) as number) / ((1e308 / 3) * 2) - 1) < 1e-15, window.kind);
+    if (window.kind === 'range') {
+      advance(sum, s, 12); // both 1e308 left the window
+      assert.is(aggregateValue(sum, s), 2.5);
+    }
+    // merges keep the large parts exactly
+    const other = createAggregate(sum, 0);
+    insert(sum, other, 12, -1e308, 12);
+    assert.is(aggregateValue(sum, mergeAggregates(sum, s, other, 12)), window.kind === 'all' ? 1e308 + 2.5 : -1e308 + 2.5);
+  }
 });
 
 test('count flips in closed form: ≥ k flips when the (n−k+1)-th oldest event expires', () => {
