@@ -102,6 +102,7 @@ async function main(): Promise<void> {
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
           if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
+          if (m.type === 'skipped-event') logger.warn('skipped an event that identifies nobody', { seq: m.seq, space: m.space, messageId: m.messageId, code: m.code, problem: m.message });
         },
       );
     } catch (error) {

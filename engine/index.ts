@@ -101,6 +101,7 @@ export {
   type LookupResult,
 } from './identity/lookup.ts';
 export type { IdentityReader, AccountUsersReader, MergeRecord } from './identity/records.ts';
+export { unidentified } from './identity/unidentified.ts';
 
 // the query language
 export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';

@@ -12,6 +12,11 @@ export interface NormalizeMeta {
   readonly sourceId: string | null;
   /** makes the id of a call sent without `messageId`; defaults to `flock-<uuid>`. */
   readonly newMessageId?: () => string;
+  /**
+   * Refuses an event the engine would not apply (the service passes identity's `unidentified` with
+   * the space's rules), so what is accepted is what is applied.
+   */
+  readonly refuse?: (event: FlockEvent) => Rejection | null;
 }
 
 /** A batch's top-level fields that every item inherits (the item's own values win). */
@@ -52,7 +57,9 @@ export function normalizeCall(
   }
   const parsed = parseCall(callType, raw);
   if (!parsed.ok) return parsed;
-  return { ok: true, event: toFlockEvent(parsed.value, meta, inherited) };
+  const event = toFlockEvent(parsed.value, meta, inherited);
+  const refused = meta.refuse?.(event) ?? null;
+  return refused === null ? { ok: true, event } : { ok: false, rejection: refused };
 }
 
 function toFlockEvent(parsed: Call, meta: NormalizeMeta, inherited: Inherited | undefined): FlockEvent {

@@ -25,6 +25,7 @@ export type EngineThreadMessage =
   | { readonly type: 'ready'; readonly definitions: number }
   | { readonly type: 'stats'; readonly stats: EngineThreadStats }
   | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
+  | { readonly type: 'skipped-event'; readonly seq: number; readonly space: string; readonly messageId: string; readonly code: string; readonly message: string }
   | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 
