@@ -23,6 +23,7 @@ import {
   type StoreHandle,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
+import { boundedParam, MAX_PATH_ID_LENGTH, profileIdentifierParam } from '../path-params.ts';
 import { isoTimeSchema } from '../management/schemas.ts';
 import { checkInstant, decodeHistoryCursor, encodeHistoryCursor, engineStore, PROFILE_CODES, presentCause, presentEvent } from './history-present.ts';
 
@@ -46,7 +47,7 @@ const errors = {
 const params = z.object({
   spaceId: z.string(),
   collection: z.enum(['users', 'accounts'], { error: 'the collection is "users" or "accounts"' }),
-  identifier: z.string().min(1),
+  identifier: profileIdentifierParam,
 });
 const keyList = z
   .string()
@@ -218,7 +219,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       tags,
       summary: 'Why a profile is in or out of an audience (or has a computed trait’s value) at an instant: each sub-condition’s value and the events behind the last change',
       security: SECURITY,
-      request: { params: params.extend({ key: z.string().min(1) }), query: z.object({ at: isoTimeSchema.optional() }) },
+      request: { params: params.extend({ key: boundedParam(MAX_PATH_ID_LENGTH, 'key_too_long', 'a key') }), query: z.object({ at: isoTimeSchema.optional() }) },
       responses: {
         200: { description: 'the explanation, beside what the history recorded', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
         ...errors,

@@ -17,6 +17,7 @@ import {
   type SpaceDirectory,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
+import { profileIdentifierParam } from '../path-params.ts';
 import { profileAuth } from './profile-auth.ts';
 
 export interface ProfileDeps {
@@ -52,7 +53,7 @@ const externalIdSchema = z
 const params = z.object({
   spaceId: z.string(),
   collection: z.enum(['users', 'accounts'], { error: 'the collection is "users" or "accounts"' }),
-  identifier: z.string().min(1),
+  identifier: profileIdentifierParam,
 });
 const list = z
   .string()
