@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   };
   let server;
   try {
-    server = await startServer(app, { host: config.host, port: config.port });
+    server = await startServer(app, { host: config.host, port: config.port, limits: config.http });
   } catch (error) {
     await engine?.stop();
     await closeReaders();
