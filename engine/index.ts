@@ -102,6 +102,7 @@ export {
 } from './identity/lookup.ts';
 export type { IdentityReader, AccountUsersReader, MergeRecord } from './identity/records.ts';
 export { unidentified } from './identity/unidentified.ts';
+export { escapeKey, unescapeKey, unescapeKeys } from './event/safe-keys.ts';
 
 // the query language
 export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';

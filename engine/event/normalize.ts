@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventType, FlockEvent, JsonObject } from './model.ts';
 import type { Rejection } from './rejection.ts';
+import { escapeKeys } from './safe-keys.ts';
 import { eventTypeSchema, isJsonObject, parseCall, rejectionFromIssues, type Call } from './schema.ts';
 
 /** What the receiving side knows about a call: where it goes and when it arrived. */
@@ -74,10 +75,11 @@ function toFlockEvent(parsed: Call, meta: NormalizeMeta, inherited: Inherited | 
     anonymousId: call.anonymousId,
     groupId: parsed.type === 'group' ? parsed.call.groupId : null,
     previousId: parsed.type === 'alias' ? parsed.call.previousId : null,
-    traits: call.traits,
-    properties: properties(parsed),
-    context: merge(inherited?.context ?? null, call.context),
-    integrations: merge(inherited?.integrations ?? null, call.integrations),
+    // user keys in their stored spelling (safe-keys.ts): `__proto__` and `constructor` survive msgpackr
+    traits: escapeKeys(call.traits),
+    properties: escapeKeys(properties(parsed)),
+    context: escapeKeys(merge(inherited?.context ?? null, call.context)),
+    integrations: escapeKeys(merge(inherited?.integrations ?? null, call.integrations)),
     timestamp: eventTime(call.timestamp, call.originalTimestamp, sentAt, meta.receivedAt),
     receivedAt: meta.receivedAt,
     sourceId: meta.sourceId,
