@@ -45,12 +45,28 @@ export function unescapeKey(key: string): string {
  * which defines own data properties: a `__proto__` key stays a key.
  */
 export function escapeKeys<T>(value: T): T {
-  return mapKeys(value, escapeKey, needsEscape);
+  // a read-only pass first: almost no value has such a key, and it allocates nothing
+  return anyKey(value, needsEscape) ? mapKeys(value, escapeKey, needsEscape) : value;
+}
+
+/** Whether any object key at any depth of `value` satisfies `test`. */
+function anyKey(value: unknown, test: (key: string) => boolean): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (anyKey(value[i], test)) return true;
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    if (test(key) || anyKey(object[key], test)) return true;
+  }
+  return false;
 }
 
 /** `value` with every stored key back in the spelling it was sent with (for what the APIs serve). */
 export function unescapeKeys<T>(value: T): T {
-  return mapKeys(value, unescapeKey, (key) => unescapeKey(key) !== key);
+  const escaped = (key: string) => unescapeKey(key) !== key;
+  return anyKey(value, escaped) ? mapKeys(value, unescapeKey, escaped) : value;
 }
 
 function mapKeys<T>(value: T, map: (key: string) => string, changes: (key: string) => boolean): T {
