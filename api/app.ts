@@ -138,5 +138,7 @@ function validationFailed(c: Context, target: string, zodError: ZodError): never
     return { message: `${field}: ${issue.message}`, field };
   });
   const publicApi = c.get('errorEnvelope') === 'public-api';
-  throw new HttpError(400, publicApi ? 'input-validation' : 'validation_error', issues.map((i) => i.message).join('; ') || `invalid ${target}`, {}, { issues });
+  // a schema may name its failure (path-params.ts: an over-long id); otherwise the API's generic code
+  const own = zodError.issues.map((issue) => (issue.code === 'custom' ? issue.params?.['code'] : undefined)).find((code) => typeof code === 'string');
+  throw new HttpError(400, typeof own === 'string' ? own : publicApi ? 'input-validation' : 'validation_error', issues.map((i) => i.message).join('; ') || `invalid ${target}`, {}, { issues });
 }

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
           if (m.type === 'overflow') {
             logger.warn('a sum overflowed the number range (beyond ±1.8e308): it has no value until its values leave the window', { space: m.space, definitions: m.definitions });
           }
+          if (m.type === 'skipped-event') logger.warn('skipped an event that identifies nobody', { seq: m.seq, space: m.space, messageId: m.messageId, code: m.code, problem: m.message });
         },
       );
     } catch (error) {
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
   };
   let server;
   try {
-    server = await startServer(app, { host: config.host, port: config.port });
+    server = await startServer(app, { host: config.host, port: config.port, limits: config.http });
   } catch (error) {
     await engine?.stop();
     await closeReaders();

@@ -20,6 +20,11 @@ export const CONFIG_SETTINGS = {
   profileRateLimit: { flag: 'profile-rate-limit', env: 'FLOCK_PROFILE_RATE_LIMIT', help: 'Profile API requests per second per space (0 = no limit; a space may set its own in the spaces file); over it: 429', fallback: '10000' },
   spacesFile: { flag: 'spaces-file', env: 'FLOCK_SPACES_FILE', help: 'JSON file of spaces and write keys; unset = the development space', fallback: undefined },
   publicApiHost: { flag: 'public-api-host', env: 'FLOCK_PUBLIC_API_HOST', help: 'host[:port][/path] clients reach the tracking API at, served in /v1/projects/<key>/settings (default: the request Host + /v1)', fallback: undefined },
+  headersTimeout: { flag: 'headers-timeout', env: 'FLOCK_HEADERS_TIMEOUT', help: 'how long a client may take to send request headers (a connection that sends nothing included); then 408 and the connection is closed', fallback: '5s' },
+  requestTimeout: { flag: 'request-timeout', env: 'FLOCK_REQUEST_TIMEOUT', help: 'how long a client may take to send a whole request, body included; then 408 and the connection is closed', fallback: '15s' },
+  keepAliveTimeout: { flag: 'keep-alive-timeout', env: 'FLOCK_KEEP_ALIVE_TIMEOUT', help: 'how long an idle keep-alive connection stays open', fallback: '5s' },
+  maxConnections: { flag: 'max-connections', env: 'FLOCK_MAX_CONNECTIONS', help: 'open HTTP connections in all (0 = no cap); more are dropped', fallback: '10000' },
+  maxConnectionsPerAddress: { flag: 'max-connections-per-address', env: 'FLOCK_MAX_CONNECTIONS_PER_ADDRESS', help: 'open HTTP connections from one client address (0 = no cap; raise it behind a proxy); more are dropped', fallback: '1000' },
   shutdownTimeout: { flag: 'shutdown-timeout', env: 'FLOCK_SHUTDOWN_TIMEOUT', help: 'how long shutdown waits for open requests before closing them', fallback: '10s' },
   definitionsFile: { flag: 'definitions-file', env: 'FLOCK_DEFINITIONS_FILE', help: 'JSON file of audiences and computed traits (query language) the engine computes', fallback: undefined },
   engine: { flag: 'engine', env: 'FLOCK_ENGINE', help: 'run the engine in this process (on) or only the API (off)', fallback: 'on' },
@@ -82,6 +87,11 @@ export const configSchema = z
     profileRateLimit: z.coerce.number().min(0),
     spacesFile: z.string().min(1).optional(),
     publicApiHost: z.string().min(1).optional(),
+    headersTimeout: duration.pipe(z.number().min(1, { error: 'the headers timeout must be positive' })),
+    requestTimeout: duration.pipe(z.number().min(1, { error: 'the request timeout must be positive' })),
+    keepAliveTimeout: duration.pipe(z.number().min(1, { error: 'the keep-alive timeout must be positive' })),
+    maxConnections: integer(0, 10_000_000),
+    maxConnectionsPerAddress: integer(0, 10_000_000),
     shutdownTimeout: duration,
     definitionsFile: z.string().min(1).optional(),
     engine: z.enum(['on', 'off'], { error: 'engine is "on" or "off"' }),
@@ -89,6 +99,7 @@ export const configSchema = z
     checkpointInterval: duration.pipe(z.number().min(1, { error: 'the checkpoint interval must be positive' })),
     historyRetention: duration.optional(),
   })
+  .refine((raw) => raw.headersTimeout <= raw.requestTimeout, { error: 'the headers timeout must not exceed the request timeout', path: ['headersTimeout'] })
   .transform((raw) => ({
     dataDir: raw.dataDir,
     host: raw.host,
@@ -111,6 +122,14 @@ export const configSchema = z
     profileRateLimit: raw.profileRateLimit,
     spacesFile: raw.spacesFile,
     publicApiHost: raw.publicApiHost,
+    /** the HTTP server's time and connection limits (api/serve.ts `ServerLimits`; caps: 0 = none). */
+    http: {
+      headersTimeoutMs: raw.headersTimeout,
+      requestTimeoutMs: raw.requestTimeout,
+      keepAliveTimeoutMs: raw.keepAliveTimeout,
+      maxConnections: raw.maxConnections,
+      maxConnectionsPerAddress: raw.maxConnectionsPerAddress,
+    },
     shutdownTimeoutMs: raw.shutdownTimeout,
     definitionsFile: raw.definitionsFile,
     engine: raw.engine === 'on',

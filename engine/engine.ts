@@ -8,7 +8,7 @@ import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { changeId, RUN_TAG, type Change } from './runtime/change.ts';
 import type { CheckpointStore } from './store/checkpoint-store.ts';
-import { resolveProfiles } from './pipeline/resolve-profiles.ts';
+import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
 
@@ -34,6 +34,8 @@ export interface EngineOptions {
   /** name of the engine's position on the event log. */
   readonly consumer?: string;
   readonly partitions?: number;
+  /** called for each event identity resolution skipped (it identifies nobody), with the reason: the service logs it. */
+  readonly onSkipped?: (skip: SkippedEvent) => void;
   /** test hook: called at named points of the loop; throwing there simulates a crash. */
   readonly probe?: (point: 'applied' | 'committed' | 'published', detail: number) => void;
   /** work interleaved with live batches (backfills): `step` runs between inputs while `pending()`. */
@@ -104,7 +106,7 @@ export function decodeChangeRecord(data: Uint8Array): Change[] {
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
   /** BATCH definitions (ids): their changes are held for the next run instead of published. */
@@ -204,6 +206,7 @@ export class Engine {
     this.#position = Math.max(this.#position, b.lastSeq);
     this.stats.eventsIn += b.events.length;
     this.stats.eventsSkipped += b.skipped;
+    if (this.#o.onSkipped !== undefined) for (const skip of b.skips) this.#o.onSkipped(skip);
     this.stats.merges += b.merges.length;
     this.#uncheckpointedEvents += b.events.length + b.skipped;
     if (this.#o.history) this.#history.applied(b);

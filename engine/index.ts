@@ -2,7 +2,7 @@
 
 // events
 export { EVENT_TYPES, type EventType, type FlockEvent, type JsonObject } from './event/model.ts';
-export { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_REQUEST_BYTES } from './event/limits.ts';
+export { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_IDENTIFIER_LENGTH, MAX_JSON_DEPTH, MAX_REQUEST_BYTES } from './event/limits.ts';
 export { REJECTION_CODES, type Rejection, type RejectionCode } from './event/rejection.ts';
 export { normalizeCall, type Inherited, type NormalizeMeta, type NormalizeResult } from './event/normalize.ts';
 export { normalizeBatch, type BatchRejection, type BatchResult } from './event/normalize-batch.ts';
@@ -101,6 +101,8 @@ export {
   type LookupResult,
 } from './identity/lookup.ts';
 export type { IdentityReader, AccountUsersReader, MergeRecord } from './identity/records.ts';
+export { unidentified } from './identity/unidentified.ts';
+export { escapeKey, unescapeKey, unescapeKeys } from './event/safe-keys.ts';
 
 // the query language
 export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';

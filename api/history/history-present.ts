@@ -1,6 +1,7 @@
 /** Shared by the history routes: the `at` parameter and its bounds, causes and events as JSON, the engine state or 503. */
 import { z } from 'zod';
 import type { ChangeCause, CheckpointStore, FlockEvent, StoreHandle } from '../../engine/index.ts';
+import { unescapeKeys } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 
 /** The two APIs' spellings of the history errors: Profile API codes, management API types. */
@@ -56,9 +57,10 @@ export function presentEvent(e: FlockEvent): Record<string, unknown> {
     type: e.type,
     event: e.event,
     timestamp: new Date(e.timestamp).toISOString(),
-    properties: e.properties,
-    traits: e.traits,
-    context: e.context,
+    // user keys as sent (engine safe-keys.ts)
+    properties: unescapeKeys(e.properties),
+    traits: unescapeKeys(e.traits),
+    context: unescapeKeys(e.context),
   };
 }
 

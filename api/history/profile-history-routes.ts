@@ -12,6 +12,7 @@ import {
   historyVersion,
   outputOf,
   ProfileStoreUnavailableError,
+  unescapeKeys,
   type CheckpointStore,
   type Collection,
   type ConditionExplanation,
@@ -23,6 +24,7 @@ import {
   type StoreHandle,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
+import { boundedParam, MAX_PATH_ID_LENGTH, profileIdentifierParam } from '../path-params.ts';
 import { isoTimeSchema } from '../management/schemas.ts';
 import { checkInstant, decodeHistoryCursor, encodeHistoryCursor, engineStore, PROFILE_CODES, presentCause, presentEvent } from './history-present.ts';
 
@@ -46,7 +48,7 @@ const errors = {
 const params = z.object({
   spaceId: z.string(),
   collection: z.enum(['users', 'accounts'], { error: 'the collection is "users" or "accounts"' }),
-  identifier: z.string().min(1),
+  identifier: profileIdentifierParam,
 });
 const keyList = z
   .string()
@@ -157,7 +159,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
               definition_id: e.definitionId,
               version: e.version,
               kind: e.kind,
-              ...(e.kind === 'trait' ? { value: e.value ?? null } : {}),
+              ...(e.kind === 'trait' ? { value: unescapeKeys(e.value ?? null) } : {}),
               cause: presentCause(e.cause, 'snake'),
             };
           }),
@@ -205,7 +207,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
         const value = entry === undefined ? undefined : outputOf(entry);
         if (d.kind === 'audience') {
           if (value === true || q.include !== undefined) traits[d.key] = value === true;
-        } else if (value !== undefined) traits[d.key] = value;
+        } else if (value !== undefined) traits[d.key] = unescapeKeys(value);
       }
       return c.json({ at: new Date(t).toISOString(), traits }, 200);
     },
@@ -218,7 +220,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
       tags,
       summary: 'Why a profile is in or out of an audience (or has a computed trait’s value) at an instant: each sub-condition’s value and the events behind the last change',
       security: SECURITY,
-      request: { params: params.extend({ key: z.string().min(1) }), query: z.object({ at: isoTimeSchema.optional() }) },
+      request: { params: params.extend({ key: boundedParam(MAX_PATH_ID_LENGTH, 'key_too_long', 'a key') }), query: z.object({ at: isoTimeSchema.optional() }) },
       responses: {
         200: { description: 'the explanation, beside what the history recorded', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
         ...errors,
@@ -246,7 +248,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
         throw error;
       }
       const { explanation: x, recorded, missing } = result;
-      const value = record.kind === 'audience' ? x.value === true : (x.value ?? null);
+      const value = record.kind === 'audience' ? x.value === true : unescapeKeys(x.value ?? null);
       const recordedValue = recorded === undefined ? (record.kind === 'audience' ? false : null) : presentRecorded(recorded, record.kind)!['value'];
       return c.json(
         {
@@ -260,7 +262,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
           known: x.known,
           summary: x.summary,
           condition: presentCondition(x.condition),
-          last_change: x.lastChange === undefined ? null : { at: new Date(x.lastChange.at).toISOString(), kind: x.lastChange.kind, ...(x.lastChange.kind === 'trait' ? { value: x.lastChange.value ?? null } : {}), cause: presentCause(x.lastChange.cause, 'snake') },
+          last_change: x.lastChange === undefined ? null : { at: new Date(x.lastChange.at).toISOString(), kind: x.lastChange.kind, ...(x.lastChange.kind === 'trait' ? { value: unescapeKeys(x.lastChange.value ?? null) } : {}), cause: presentCause(x.lastChange.cause, 'snake') },
           events: x.events.map((e) => presentEvent(e.event)),
           recorded: presentRecorded(recorded, record.kind),
           // the explanation replays the profile's indexed events; the history is what the engine recorded
@@ -276,7 +278,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
 /** The history's entry at the instant: the value since its last change (audiences: membership). */
 function presentRecorded(entry: HistoryEntry | undefined, kind: 'audience' | 'trait'): Record<string, unknown> | null {
   if (entry === undefined) return null;
-  const value = kind === 'audience' ? outputOf(entry) === true : (outputOf(entry) ?? null);
+  const value = kind === 'audience' ? outputOf(entry) === true : unescapeKeys(outputOf(entry) ?? null);
   return { value, since: new Date(entry.at).toISOString(), kind: entry.kind, cause: presentCause(entry.cause, 'snake') };
 }
 
@@ -288,6 +290,6 @@ function presentCondition(c: ConditionExplanation): Record<string, unknown> {
     case 'not':
       return { kind: 'not', result: c.result, operand: presentCondition(c.operand) };
     case 'comparison':
-      return { kind: 'comparison', result: c.result, text: c.text, subject: c.subject, value: c.value ?? null, comparator: c.comparator, args: c.args, summary: c.summary };
+      return { kind: 'comparison', result: c.result, text: c.text, subject: c.subject, value: unescapeKeys(c.value ?? null), comparator: c.comparator, args: c.args, summary: c.summary };
   }
 }

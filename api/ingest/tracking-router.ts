@@ -1,11 +1,13 @@
 /** The Segment HTTP tracking API: `POST /v1/{track,identify,page,screen,group,alias,batch}` and the short paths `/v1/{t,i,p,s,g,a,b}`. */
 import { Hono, type Context } from 'hono';
 import {
+  DEFAULT_IDENTITY_RULES,
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
   MAX_REQUEST_BYTES,
   normalizeBatch,
   normalizeCall,
+  unidentified,
   type EventLog,
   type EventType,
   type FlockEvent,
@@ -80,10 +82,13 @@ export function trackingRouter(deps: TrackingDeps): Hono {
       });
     }
 
+    const rules = grant.identity ?? DEFAULT_IDENTITY_RULES;
     const meta: NormalizeMeta = {
       space: grant.space.id,
       receivedAt: deps.clock(),
       sourceId: grant.sourceId,
+      // the engine's own test: a call identifying nobody would be skipped, so it is refused here
+      refuse: (event) => unidentified(event, rules),
       ...(deps.newMessageId === undefined ? {} : { newMessageId: deps.newMessageId }),
     };
     if (kind === 'batch') {

@@ -102,6 +102,8 @@ export function registryHttpError(error: RegistryError): HttpError {
         cause: error,
         issues: (error.details.diagnostics ?? []).map((d) => ({ message: d.message, field: 'definition.query', code: d.code, line: d.line, column: d.column })),
       });
+    case 'reserved_word':
+      return new HttpError(422, 'input-validation', error.message, {}, { cause: error, issues: [{ message: error.message, code: error.code, ...(field === undefined ? {} : { field }) }] });
     default:
       return new HttpError(409, 'conflict', error.message, {}, { cause: error, issues: [{ message: error.message, code: error.code, ...(field === undefined ? {} : { field }) }] });
   }

@@ -1,6 +1,7 @@
 /** The management API's zod schemas (Segment Public API shapes): requests are validated and the OpenAPI document generated from them. */
 import { z } from 'zod';
 import { BATCH_INTERVALS, DEFINITION_STATUSES } from '../../engine/index.ts';
+import { boundedParam, MAX_PATH_ID_LENGTH } from '../path-params.ts';
 
 export const targetTypeSchema = z.enum(['USERS', 'ACCOUNTS']);
 export const keySchema = z.string().regex(/^[a-z0-9_]{1,120}$/, { error: 'a key is 1–120 lowercase letters, digits or "_"' });
@@ -165,4 +166,5 @@ export const publicApiErrorSchema = z
   .meta({ id: 'PublicApiErrors' });
 
 export const spaceParams = z.object({ spaceId: z.string() });
-export const idParams = z.object({ spaceId: z.string(), id: z.string() });
+/** `{id}` of a definition or preview; one over MAX_PATH_ID_LENGTH answers 400 `id-too-long`. */
+export const idParams = z.object({ spaceId: z.string(), id: boundedParam(MAX_PATH_ID_LENGTH, 'id-too-long', 'an id') });

@@ -15,8 +15,10 @@ import {
   type ProfileReader,
   type ProfileView,
   type SpaceDirectory,
+  unescapeKeys,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
+import { profileIdentifierParam } from '../path-params.ts';
 import { profileAuth } from './profile-auth.ts';
 
 export interface ProfileDeps {
@@ -52,7 +54,7 @@ const externalIdSchema = z
 const params = z.object({
   spaceId: z.string(),
   collection: z.enum(['users', 'accounts'], { error: 'the collection is "users" or "accounts"' }),
-  identifier: z.string().min(1),
+  identifier: profileIdentifierParam,
 });
 const list = z
   .string()
@@ -145,10 +147,10 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       const start = q.next === undefined || q.next === '' ? 0 : lowerBound(selected, q.next);
       const page = selected.slice(start, start + q.limit);
       const following = selected[start + q.limit];
-      const traits: Record<string, unknown> = {};
-      for (const t of page) {
-        traits[t.key] = q.verbose ? { value: t.value, ...(t.updatedAt === undefined ? {} : { updated_at: new Date(t.updatedAt).toISOString() }) } : t.value;
-      }
+      // fromEntries defines own keys: a `__proto__` trait is a key, not the object's prototype
+      const traits = Object.fromEntries(
+        page.map((t) => [t.key, q.verbose ? { value: t.value, ...(t.updatedAt === undefined ? {} : { updated_at: new Date(t.updatedAt).toISOString() }) } : t.value]),
+      );
       const search = new URLSearchParams({ limit: String(q.limit) });
       if (q.include !== undefined) search.set('include', [...q.include].join(','));
       if (q.class !== undefined) search.set('class', q.class);
@@ -286,13 +288,14 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
         {
           data: events.map((e) => ({
             external_ids: e.externalIds.map((x) => ({ collection: x.collection, type: x.type, id: x.id, encoding: x.encoding })),
-            context: e.context,
+            // user keys as sent (engine safe-keys.ts)
+            context: unescapeKeys(e.context),
             type: e.type,
             message_id: e.messageId,
             source_id: e.sourceId,
             timestamp: new Date(e.timestamp).toISOString(),
-            properties: e.properties,
-            traits: e.traits,
+            properties: unescapeKeys(e.properties),
+            traits: unescapeKeys(e.traits),
             event: e.event,
             related: { users: view.id },
           })),

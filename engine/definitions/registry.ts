@@ -50,7 +50,15 @@ export type RegistryErrorCode =
   /** other definitions use this one (`details.referencedBy`). */
   | 'referenced'
   /** an explicit id that exists already (seeding). */
-  | 'id_taken';
+  | 'id_taken'
+  /** the key is `__proto__` or `constructor` (RESERVED_KEYS): refused at creation. */
+  | 'reserved_word';
+
+/**
+ * Keys a definition may not have: as a key of a plain object (the Profile API's traits, values by
+ * key, every msgpackr store) they are the object's prototype or constructor, not data.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
 
 export class RegistryError extends Error {
   constructor(
@@ -738,6 +746,7 @@ export class DefinitionRegistry {
 
   /** Creates a definition inside a write transaction. */
   #createIn(input: CreateDefinitionInput): DefinitionRecord {
+    if (RESERVED_KEYS.has(input.key)) throw new RegistryError('reserved_word', `the key ${input.key} is reserved: choose another`, { field: 'key' });
     const holder = this.#keys.get([input.space, input.key]);
     if (holder !== undefined) {
       const existing = this.#definitions.get(holder);

@@ -1,5 +1,6 @@
 /** Value semantics of the query language: path lookup, coercion, comparators and the instants at which time-relative comparators flip. */
 import type { ComparatorName } from '../lang/ast.ts';
+import { escapeKey } from '../event/safe-keys.ts';
 
 /**
  * The rules (documented in engine/README.md, shared by the engine and the test oracle):
@@ -16,12 +17,19 @@ import type { ComparatorName } from '../lang/ast.ts';
 
 export type Path = readonly string[];
 
-/** `a.b.c` lookup through nested objects; anything else on the way yields undefined. */
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * `a.b.c` lookup through nested objects; anything else on the way yields undefined. Only own keys
+ * count (`trait('constructor')` is no inherited function), in their stored spelling (safe-keys.ts).
+ */
 export function getPath(root: unknown, path: Path): unknown {
   let cur: unknown = root;
   for (let i = 0; i < path.length; i++) {
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[path[i]!];
+    const key = escapeKey(path[i]!);
+    if (!hasOwn.call(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
 }

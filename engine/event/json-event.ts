@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CorruptRecordError } from '../log/log-errors.ts';
 import { EVENT_TYPES, type FlockEvent } from './model.ts';
+import { escapeKeys } from './safe-keys.ts';
 
 const object = z.record(z.string(), z.unknown()).nullable().default(null);
 const id = z.string().min(1).max(200).nullable().default(null);
@@ -52,5 +53,14 @@ export function decodeJsonEvent(data: Uint8Array, key: string): FlockEvent {
   }
   const e = parsed.data;
   if (e.space !== undefined && e.space !== space) throw new CorruptRecordError(`event space ${e.space} published on the subject of space ${space}`);
-  return { ...e, space, receivedAt: e.receivedAt ?? e.timestamp };
+  // (as ingest stores user keys: safe-keys.ts)
+  return {
+    ...e,
+    traits: escapeKeys(e.traits),
+    properties: escapeKeys(e.properties),
+    context: escapeKeys(e.context),
+    integrations: escapeKeys(e.integrations),
+    space,
+    receivedAt: e.receivedAt ?? e.timestamp,
+  };
 }

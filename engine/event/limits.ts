@@ -9,6 +9,8 @@ export const MAX_BATCH_EVENTS = 2_500;
 /** `messageId` must be shorter than 100 characters. */
 export const MAX_MESSAGE_ID_LENGTH = 99;
 export const MAX_GROUP_ID_LENGTH = 500;
+/** `userId`, `anonymousId` and every other identifier: longer values identify nobody (engine/identity). */
+export const MAX_IDENTIFIER_LENGTH = 500;
 /** Segment rejects an identify with 300 traits or more. */
 export const MAX_TRAITS = 299;
 export const MAX_PROPERTIES = 300;

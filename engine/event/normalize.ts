@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventType, FlockEvent, JsonObject } from './model.ts';
 import type { Rejection } from './rejection.ts';
+import { escapeKeys } from './safe-keys.ts';
 import { eventTypeSchema, isJsonObject, parseCall, rejectionFromIssues, type Call } from './schema.ts';
 
 /** What the receiving side knows about a call: where it goes and when it arrived. */
@@ -12,6 +13,11 @@ export interface NormalizeMeta {
   readonly sourceId: string | null;
   /** makes the id of a call sent without `messageId`; defaults to `flock-<uuid>`. */
   readonly newMessageId?: () => string;
+  /**
+   * Refuses an event the engine would not apply (the service passes identity's `unidentified` with
+   * the space's rules), so what is accepted is what is applied.
+   */
+  readonly refuse?: (event: FlockEvent) => Rejection | null;
 }
 
 /** A batch's top-level fields that every item inherits (the item's own values win). */
@@ -52,7 +58,9 @@ export function normalizeCall(
   }
   const parsed = parseCall(callType, raw);
   if (!parsed.ok) return parsed;
-  return { ok: true, event: toFlockEvent(parsed.value, meta, inherited) };
+  const event = toFlockEvent(parsed.value, meta, inherited);
+  const refused = meta.refuse?.(event) ?? null;
+  return refused === null ? { ok: true, event } : { ok: false, rejection: refused };
 }
 
 function toFlockEvent(parsed: Call, meta: NormalizeMeta, inherited: Inherited | undefined): FlockEvent {
@@ -67,10 +75,11 @@ function toFlockEvent(parsed: Call, meta: NormalizeMeta, inherited: Inherited | 
     anonymousId: call.anonymousId,
     groupId: parsed.type === 'group' ? parsed.call.groupId : null,
     previousId: parsed.type === 'alias' ? parsed.call.previousId : null,
-    traits: call.traits,
-    properties: properties(parsed),
-    context: merge(inherited?.context ?? null, call.context),
-    integrations: merge(inherited?.integrations ?? null, call.integrations),
+    // user keys in their stored spelling (safe-keys.ts): `__proto__` and `constructor` survive msgpackr
+    traits: escapeKeys(call.traits),
+    properties: escapeKeys(properties(parsed)),
+    context: escapeKeys(merge(inherited?.context ?? null, call.context)),
+    integrations: escapeKeys(merge(inherited?.integrations ?? null, call.integrations)),
     timestamp: eventTime(call.timestamp, call.originalTimestamp, sentAt, meta.receivedAt),
     receivedAt: meta.receivedAt,
     sourceId: meta.sourceId,

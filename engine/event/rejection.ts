@@ -17,6 +17,10 @@ export const REJECTION_CODES = [
   'invalid_message_id',
   /** `userId` / `anonymousId` / `previousId` is neither a string nor a number. */
   'invalid_id',
+  /** `userId` or `anonymousId` over 500 characters: the engine would not identify anybody by it. */
+  'id_too_long',
+  /** every identifier of the call is blocked or disabled by the space's identity rules (e.g. `userId: "null"` alone). */
+  'blocked_identifier',
   /** `context`, `integrations`, `properties` or `traits` is not a JSON object. */
   'invalid_field',
   /** an identify call with 300 traits or more. */

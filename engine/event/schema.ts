@@ -4,6 +4,7 @@ import { EVENT_TYPES, type EventType, type JsonObject } from './model.ts';
 import { parseIsoTimestamp } from './iso-timestamp.ts';
 import {
   MAX_GROUP_ID_LENGTH,
+  MAX_IDENTIFIER_LENGTH,
   MAX_MESSAGE_ID_LENGTH,
   MAX_PROPERTIES,
   MAX_TRAITS,
@@ -62,11 +63,17 @@ const properties = jsonObject.refine(
   { error: `more than ${MAX_PROPERTIES} properties are not accepted`, params: { code: 'too_many_properties' } },
 );
 
+/** `userId` and `anonymousId`: longer than identity resolution takes (MAX_IDENTIFIER_LENGTH), the engine could not apply the call. */
+const identifying = id.refine((value) => value === null || value.length <= MAX_IDENTIFIER_LENGTH, {
+  error: `must be at most ${MAX_IDENTIFIER_LENGTH} characters`,
+  params: { code: 'id_too_long' },
+});
+
 /** Fields every call may carry. Unknown fields (`_metadata`, `writeKey`, `version`, `channel` …) are allowed and ignored. */
 const common = {
   messageId,
-  userId: id,
-  anonymousId: id,
+  userId: identifying,
+  anonymousId: identifying,
   context: jsonObject,
   integrations: jsonObject,
   traits,

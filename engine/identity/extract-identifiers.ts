@@ -1,4 +1,5 @@
 /** The identifiers an event carries, read from the locations Segment documents (spec §6), normalised, blocked values dropped, in priority order. */
+import { MAX_IDENTIFIER_LENGTH } from '../event/limits.ts';
 import type { FlockEvent } from '../event/model.ts';
 import { validIdentifierType, type IdentityRules } from './rules.ts';
 
@@ -21,7 +22,7 @@ export interface EventIdentifiers {
 type Obj = Record<string, unknown>;
 
 /** Longer values are not promoted (Segment drops a groupId over 500 characters); it also keeps graph keys within LMDB's key size. */
-export const MAX_IDENTIFIER_LENGTH = 500;
+export { MAX_IDENTIFIER_LENGTH };
 
 const asObject = (v: unknown): Obj | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null);
 
@@ -39,17 +40,30 @@ function byPriority(a: Identifier, b: Identifier): number {
   return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
 
-/** Adds one identifier unless it is no text, too long, of a disabled type, blocked or already there. */
-function add(rules: IdentityRules, list: Identifier[], type: string, v: unknown): void {
+/** Why a value is not promoted to an identifier of `type`. */
+export type IdentifierProblem = 'absent' | 'not_text' | 'too_long' | 'disabled' | 'blocked';
+
+/** Why `v` would not be promoted to an identifier of `type` under `rules`, or null when it would. */
+export function identifierProblem(rules: IdentityRules, type: string, v: unknown): IdentifierProblem | null {
+  if (v === null || v === undefined) return 'absent';
   const raw = text(v);
-  if (raw === null || raw.length > MAX_IDENTIFIER_LENGTH) return;
+  if (raw === null) return 'not_text';
+  if (raw.length > MAX_IDENTIFIER_LENGTH) return 'too_long';
   const rule = rules.rule(type);
-  if (!rule.enabled) return;
+  if (!rule.enabled) return 'disabled';
   const value = raw.toLowerCase();
   const blocked = rule.blocked;
-  for (let i = 0; i < blocked.length; i++) if (blocked[i]!(value)) return;
+  for (let i = 0; i < blocked.length; i++) if (blocked[i]!(value)) return 'blocked';
+  return null;
+}
+
+/** Adds one identifier unless it is no text, too long, of a disabled type, blocked (`identifierProblem`) or already there. */
+function add(rules: IdentityRules, list: Identifier[], type: string, v: unknown): void {
+  if (identifierProblem(rules, type, v) !== null) return;
+  const raw = text(v)!;
+  const value = raw.toLowerCase();
   for (let i = 0; i < list.length; i++) if (list[i]!.type === type && list[i]!.value === value) return;
-  list.push({ type, value, raw, rank: rule.priority });
+  list.push({ type, value, raw, rank: rules.rule(type).priority });
 }
 
 /**

@@ -1,6 +1,7 @@
 /** The identity graph: Segment's flat matching (create, attach, merge) with limits, priority demotion and merge protection; the engine's IdentityResolver. */
 import type { FlockEvent } from '../event/model.ts';
 import { extractIdentifiers, type Identifier } from './extract-identifiers.ts';
+import { unidentified } from './unidentified.ts';
 import { invariant } from './invariant.ts';
 import { profileIdFor } from './profile-id.ts';
 import {
@@ -66,7 +67,6 @@ class SpaceGraph {
 }
 
 const NO_MERGES: readonly ProfileMerge[] = Object.freeze([]);
-const NOBODY: Resolution = Object.freeze({ profileId: null, merges: NO_MERGES });
 
 export class IdentityGraph implements IdentityResolver, IdentityReader {
   readonly stats: IdentityStats = { resolved: 0, unidentified: 0, created: 0, merges: 0, demotions: {}, dropped: 0 };
@@ -135,10 +135,12 @@ export class IdentityGraph implements IdentityResolver, IdentityReader {
    */
   resolve(event: FlockEvent): Resolution {
     const g = this.#graph(event.space);
-    const { users, accounts } = extractIdentifiers(event, g.rules);
+    const identifiers = extractIdentifiers(event, g.rules);
+    const { users, accounts } = identifiers;
     if (users.length === 0) {
       this.stats.unidentified++;
-      return NOBODY;
+      // (the tracking API refuses such calls by the same test; JSON producers on the log may send them)
+      return { profileId: null, merges: NO_MERGES, skip: unidentified(event, g.rules, identifiers)! };
     }
     this.stats.resolved++;
     // The common case: every identifier known, all on one profile, nothing to link.

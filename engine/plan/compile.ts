@@ -12,6 +12,7 @@ import type {
 } from '../lang/ast.ts';
 import { walkDefinition } from '../lang/ast-walk.ts';
 import type { FlockEvent } from '../event/model.ts';
+import { escapeKey } from '../event/safe-keys.ts';
 import { compareValues, getPath, InstantArg, isTimeRelative, nextFlip } from '../eval/values.ts';
 import { canonicalCondition, canonicalFilters, canonicalJson, fingerprint } from './canonical.ts';
 import { compileInstances, InstanceCompileError, needsInstances, type InstanceProgram } from './compile-instances.ts';
@@ -198,7 +199,8 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         const rest = path.slice(1);
         return rest.length === 0 ? (ctx) => ctx.output(target) : (ctx) => getPath(ctx.output(target), rest);
       }
-      traitKeys.push(key);
+      // (the runtime reports changed traits by their stored spelling)
+      traitKeys.push(escapeKey(key));
       return (ctx) => ctx.trait(path);
     };
 

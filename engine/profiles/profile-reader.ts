@@ -4,6 +4,7 @@
  * so a disabled definition shows its frozen values and a BATCH one its last run's.
  */
 import type { DefinitionRegistry } from '../definitions/registry.ts';
+import { unescapeKey, unescapeKeys } from '../event/safe-keys.ts';
 import type { StoreHandle } from './store-handle.ts';
 
 export type TraitClass = 'custom' | 'audience' | 'computed_trait';
@@ -55,9 +56,11 @@ export class ProfileReader {
     const state = store.loadProfile(space, profileId);
     if (state === undefined) return undefined;
     const traits = new Map<string, ProfileTrait>();
-    for (const [key, value] of Object.entries(state.traits)) {
+    for (const [stored, value] of Object.entries(state.traits)) {
       if (value === null || value === undefined) continue;
-      traits.set(key, { key, value, class: 'custom', updatedAt: state.traitAt[key] });
+      // keys and values as they were sent (safe-keys.ts)
+      const key = unescapeKey(stored);
+      traits.set(key, { key, value: unescapeKeys(value), class: 'custom', updatedAt: state.traitAt[stored] });
     }
     for (const d of this.registry.served(space)) {
       const row = store.output(space, d.id, profileId);
@@ -65,7 +68,7 @@ export class ProfileReader {
         const member = row?.value === true;
         traits.set(d.key, { key: d.key, value: member, class: 'audience', updatedAt: row?.at, definitionId: d.id, member });
       } else if (row !== undefined) {
-        traits.set(d.key, { key: d.key, value: row.value, class: 'computed_trait', updatedAt: row.at, definitionId: d.id });
+        traits.set(d.key, { key: d.key, value: unescapeKeys(row.value), class: 'computed_trait', updatedAt: row.at, definitionId: d.id });
       }
     }
     return {

@@ -27,6 +27,7 @@ export type EngineThreadMessage =
   | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
   /** a sum these definitions read overflowed the double range (once per definition) */
   | { readonly type: 'overflow'; readonly space: string; readonly definitions: readonly string[] }
+  | { readonly type: 'skipped-event'; readonly seq: number; readonly space: string; readonly messageId: string; readonly code: string; readonly message: string }
   | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 

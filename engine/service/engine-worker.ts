@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       checkpointMs: config.checkpointMs,
       partitions: config.partitions,
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
+      onSkipped: (s) => send({ type: 'skipped-event', seq: s.seq, space: s.space, messageId: s.messageId, code: s.reason.code, message: s.reason.message }),
     },
     { registry, clock: Date.now },
   );

@@ -1,7 +1,7 @@
 /** A space — one tenant: its own profiles, definitions and event subjects — and the write keys that send into it. */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { identityRules, type IdentityRulesConfig } from '../identity/rules.ts';
+import { identityRules, type IdentityRules, type IdentityRulesConfig } from '../identity/rules.ts';
 
 /** Space ids become part of NATS subjects (`flock.events.<space>.<partition>`): no dots, spaces or wildcards. */
 export const spaceIdSchema = z
@@ -44,6 +44,8 @@ export interface Space {
 export interface WriteKeyGrant {
   readonly space: Space;
   readonly sourceId: string;
+  /** the space's identity rules, which decide what ingest refuses as identifying nobody; undefined: Segment's defaults. */
+  readonly identity?: IdentityRules;
 }
 
 /** A space with its write keys resolved (every key has a source id) and its read tokens. */

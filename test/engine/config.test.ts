@@ -188,4 +188,13 @@ test('spaces file failures: missing, not JSON, bad shape, duplicates, empty', ()
   }
 });
 
+test('HTTP limits: defaults match the server ones, flags and variables set them, headers may not outlast the request', async () => {
+  const { DEFAULT_SERVER_LIMITS } = await import('../../api/serve.ts');
+  assert.equal(ok(loadConfig({ env: {}, argv: [] })).http, DEFAULT_SERVER_LIMITS);
+  const set = ok(loadConfig({ env: { FLOCK_MAX_CONNECTIONS: '0' }, argv: ['--headers-timeout', '2s', '--request-timeout', '1m', '--keep-alive-timeout', '500ms', '--max-connections-per-address', '50'] }));
+  assert.equal(set.http, { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 500, maxConnections: 0, maxConnectionsPerAddress: 50 });
+  assert.equal(issues(loadConfig({ env: {}, argv: ['--headers-timeout', '20s', '--request-timeout', '10s'] })), ['--headers-timeout: the headers timeout must not exceed the request timeout']);
+  assert.equal(issues(loadConfig({ env: { FLOCK_MAX_CONNECTIONS: '-1' }, argv: [] })).length, 1);
+});
+
 test.run();

@@ -7,6 +7,7 @@ import { ingestApp, WRITE_KEY, basic } from '../../support/ingest-app.ts';
 import { TRACKING_PATHS } from '../../../api/ingest/tracking-router.ts';
 import { EVENT_TYPES } from '../../../engine/event/model.ts';
 import type { FlockEvent } from '../../../engine/event/model.ts';
+import { DEFAULT_IDENTITY_RULES } from '../../../engine/identity/rules.ts';
 
 const paths = Object.keys(TRACKING_PATHS).map((p) => `/v1/${p}`);
 
@@ -121,7 +122,8 @@ test('random requests: no crash, no 5xx, a JSON answer, only well-formed events 
 test('random but valid calls are always accepted', async () => {
   const { post, log } = ingestApp();
   const validTrack = fc.record({
-    userId: fc.string({ minLength: 1, maxLength: 40 }),
+    // (not a value Segment's default identity rules block: such a call identifies nobody and is refused)
+    userId: fc.string({ minLength: 1, maxLength: 40 }).filter((id) => !DEFAULT_IDENTITY_RULES.isBlocked('user_id', id.toLowerCase())),
     event: fc.string({ minLength: 1, maxLength: 40 }),
     properties: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 10 }),
     timestamp: fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),

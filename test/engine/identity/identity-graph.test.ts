@@ -194,7 +194,8 @@ test('alias calls do not merge: previousId is ignored, the call resolves by its 
 
 test('blocked values identify nobody: the event is skipped; mixed with a good id, only the good one counts', () => {
   const g = graph();
-  assert.equal(g.resolve(ev({ userId: 'null', anonymousId: '00000000' })), { profileId: null, merges: [] });
+  const skipped = g.resolve(ev({ userId: 'null', anonymousId: '00000000' }));
+  assert.equal([skipped.profileId, skipped.merges, skipped.skip?.code], [null, [], 'blocked_identifier']);
   assert.is(g.stats.unidentified, 1);
   const p = g.resolve(ev({ userId: 'u1', anonymousId: 'anonymous' })).profileId!;
   const q = g.resolve(ev({ userId: 'u2', anonymousId: 'anonymous' })).profileId!;
