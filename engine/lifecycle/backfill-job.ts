@@ -9,8 +9,8 @@ import { Runtime, type RuntimeInput } from '../runtime/runtime.ts';
 import { EventTimeIndex } from './event-time-order.ts';
 import type { LoggedEvent } from '../log/event-log.ts';
 
-/** Events of a space a backfill orders in memory at most (20 bytes each: 2 GB). */
-export const DEFAULT_BACKFILL_MAX_EVENTS = 100_000_000;
+/** Events of a space a backfill orders in memory at most (20 bytes each: 1 GB). */
+export const DEFAULT_BACKFILL_MAX_EVENTS = 50_000_000;
 
 export interface BackfillOptions {
   readonly space: string;
