@@ -57,6 +57,8 @@ export interface LifecycleOptions {
   readonly compile?: CompileOptions;
   /** events a backfill replays per step (the engine interleaves steps with live batches). */
   readonly stepEvents?: number;
+  /** events of a space a backfill orders by event time at most (default DEFAULT_BACKFILL_MAX_EVENTS: 20 bytes each in memory). */
+  readonly backfillMaxEvents?: number;
   /** a preview fails when it takes longer than this (ms) … */
   readonly previewTimeoutMs?: number;
   /** … or holds more profiles than this. */
@@ -227,6 +229,7 @@ export class Lifecycle {
       clock: this.#o.clock,
       history,
       ...(this.#o.compile === undefined ? {} : { compile: this.#o.compile }),
+      ...(this.#o.backfillMaxEvents === undefined ? {} : { maxEvents: this.#o.backfillMaxEvents }),
     });
   }
 
