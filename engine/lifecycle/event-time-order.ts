@@ -12,8 +12,8 @@
  */
 import type { EventLog, LoggedEvent } from '../log/event-log.ts';
 
-/** Positions this close together are read with one ranged read (reading a few unneeded events is cheaper than another read). */
-const MERGE_GAP = 512;
+/** Positions this close together are read with one ranged read: a read costs about as much as decoding 40 events, so reading a few unneeded ones is cheaper than another read, and a sparse run is not read whole. */
+const MERGE_GAP = 32;
 
 export class EventTimeIndex {
   #ts = new Float64Array(1024);
