@@ -3,7 +3,7 @@
  * order the events arrived in. Decides which events come next and reads them from the log.
  *
  * An index of one space's events up to a cut position — 20 bytes per event (timestamp and position
- * as float64, a uint32 permutation) — is built by scanning the log once, sorted, and then walked: each
+ * as float64, a uint32 permutation; up to twice the float64 part while its arrays grow) — is built by scanning the log once, sorted, and then walked: each
  * step reads the next events of the order from the log, merging nearby positions into ranged reads.
  * A log in about event-time order is read about twice (index, replay); each event that arrived out
  * of order costs a short ranged read of its own. The index is bounded by `maxEvents` (beyond it the
