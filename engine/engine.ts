@@ -220,11 +220,11 @@ export class Engine {
 
   /**
    * Records a backfill's history of `version` (its changes at their true instants, the log replayed
-   * up to this engine's position); it is written with the next checkpoint. `replace`: the version was
-   * computed before (enabled again) — its old history goes first.
+   * up to this engine's position, in event-time order up to `orderedThrough`); it is written with the
+   * next checkpoint. `replace`: the version was computed before (enabled again) — its old history goes first.
    */
-  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean }): void {
-    if (this.#o.history) this.#history.backfilled(version, changes, this.#position, options.replace);
+  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean; readonly orderedThrough?: number }): void {
+    if (this.#o.history) this.#history.backfilled(version, changes, this.#position, options.replace, options.orderedThrough ?? 0);
   }
 
   /** Drops a superseded version's history (from the next checkpoint on, in bounded steps). */

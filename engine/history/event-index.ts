@@ -183,15 +183,16 @@ export class EventIndex {
 
   /**
    * Every event of one profile id applied by instant `t`: those at or before log position `replayedThrough`
-   * as a replay in event time applied them (a backfill computed the version that far), the later ones
-   * as the engine did. In timestamp order.
+   * as a replay in event time applied them (a backfill computed the version that far: at their
+   * timestamp up to `orderedThrough`, which it replayed in event-time order, then in log order), the
+   * later ones as the engine did. In timestamp order.
    */
-  known(space: string, profileId: string, t: number, replayedThrough = 0): EventEntry[] {
+  known(space: string, profileId: string, t: number, replayedThrough = 0, orderedThrough = 0): EventEntry[] {
     const out: EventEntry[] = [];
     // (an event from the future is applied before its timestamp: the whole range is read)
     for (const { key, value } of this.#events.getRange({ start: [space, profileId, Number.NEGATIVE_INFINITY, ''], end: [space, profileId, Number.POSITIVE_INFINITY, ''] }) as Iterable<{ key: EntryKey; value: StoredEntry }>) {
       const entry = entryOf(key, value);
-      const at = entry.seq <= replayedThrough ? entry.replayed : entry.applied;
+      const at = entry.seq <= orderedThrough ? entry.timestamp : entry.seq <= replayedThrough ? entry.replayed : entry.applied;
       if (at <= t) out.push({ ...entry, applied: at });
     }
     return out;

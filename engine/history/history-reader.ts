@@ -54,8 +54,8 @@ export interface ExplanationResult {
  */
 export async function explainProfile(store: CheckpointStore, log: EventSource, space: string, inputs: readonly DefinitionInput[], profileId: string, t: number): Promise<ExplanationResult> {
   const [target, ...references] = inputs;
-  const replayed = store.history.version(space, target!.id, target!.version)?.replayedThrough ?? 0;
-  const { events, merges, missing } = await explanationEvents(store, log, space, profileId, t, replayed);
+  const version = store.history.version(space, target!.id, target!.version);
+  const { events, merges, missing } = await explanationEvents(store, log, space, profileId, t, version?.replayedThrough ?? 0, version?.orderedThrough ?? 0);
   const explanation = explain({ space, profileId, at: t, target: target!, references, events, merges });
   return { explanation, recorded: store.history.entryAt(space, target!.id, target!.version, profileId, t), missing };
 }

@@ -47,9 +47,11 @@ export interface HistoryVersion {
   readonly key: string;
   /** a backfill replayed the log in event time up to this position; the live engine computed the rest (0: all of it). */
   readonly replayedThrough?: number;
+  /** … in event-time order (timestamp, then position) up to this one, then in log order. */
+  readonly orderedThrough?: number;
 }
 
-type CatalogValue = { kind: 'audience' | 'trait'; key: string; live?: number };
+type CatalogValue = { kind: 'audience' | 'trait'; key: string; live?: number; ordered?: number };
 
 /** A member (or valued profile) at an instant: its value and the change that made it so. */
 export interface MemberAt {
@@ -126,7 +128,7 @@ function entryOf(key: RecordKey, stored: StoredRecord): HistoryEntry {
 }
 
 function versionOf(key: [string, string, number], value: CatalogValue): HistoryVersion {
-  return { definitionId: key[1], version: key[2], kind: value.kind, key: value.key, ...(value.live === undefined ? {} : { replayedThrough: value.live }) };
+  return { definitionId: key[1], version: key[2], kind: value.kind, key: value.key, ...(value.live === undefined ? {} : { replayedThrough: value.live }), ...(value.ordered === undefined ? {} : { orderedThrough: value.ordered }) };
 }
 
 /** Whether the entry leaves the profile in the audience (or with a trait value). */
@@ -257,9 +259,9 @@ export class HistoryStore {
     return written;
   }
 
-  /** Notes that a backfill computed the version up to log position `seq`, when it went live. */
-  setReplayedThrough(space: string, definitionId: string, version: number, entry: { kind: 'audience' | 'trait'; key: string }, seq: number): void {
-    this.#versions.put([space, definitionId, version], { kind: entry.kind, key: entry.key, live: seq });
+  /** Notes that a backfill computed the version up to log position `seq` (in event-time order up to `ordered`), when it went live. */
+  setReplayedThrough(space: string, definitionId: string, version: number, entry: { kind: 'audience' | 'trait'; key: string }, seq: number, ordered = 0): void {
+    this.#versions.put([space, definitionId, version], { kind: entry.kind, key: entry.key, live: seq, ...(ordered > 0 ? { ordered } : {}) });
   }
 
   /**

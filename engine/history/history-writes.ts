@@ -17,7 +17,7 @@ export interface HistoryWrites {
   /** versions computed again: their history goes before `changes` are written (at once, in this checkpoint). */
   readonly replace?: ReadonlyArray<{ readonly space: string; readonly definitionId: string; readonly version: number }>;
   /** versions a backfill computed up to a log position, when they went live. */
-  readonly replayed?: ReadonlyArray<BackfilledVersion & { readonly through: number }>;
+  readonly replayed?: ReadonlyArray<BackfilledVersion & { readonly through: number; readonly ordered?: number }>;
   /** history before this instant may go (−∞: keep everything) … */
   readonly horizon: number;
   /** … and index entries of events before this one. */
@@ -57,7 +57,7 @@ export class HistoryCollector {
   #batches: AppliedBatch[] = [];
   #compact: Array<{ space: string; definitionId: string; version: number }> = [];
   #replace: Array<{ space: string; definitionId: string; version: number }> = [];
-  #replayed: Array<BackfilledVersion & { through: number }> = [];
+  #replayed: Array<BackfilledVersion & { through: number; ordered: number }> = [];
 
   constructor(readonly retention: HistoryRetention) {}
 
@@ -80,17 +80,17 @@ export class HistoryCollector {
 
   /**
    * A backfill's history of `version`, computed up to log position `through` (the live engine
-   * computes the version from there on); `replace`: the version was computed before (enabled again),
+   * computes the version from there on), up to `ordered` in event-time order; `replace`: the version was computed before (enabled again),
    * its old history goes first.
    */
-  backfilled(version: BackfilledVersion, changes: readonly Change[], through: number, replace: boolean): void {
+  backfilled(version: BackfilledVersion, changes: readonly Change[], through: number, replace: boolean, ordered = 0): void {
     const { space, definitionId } = version;
     if (replace) {
       this.#replace.push({ space, definitionId, version: version.version });
       this.#changes = this.#changes.filter((c) => c.space !== space || c.definitionId !== definitionId || c.version !== version.version);
     }
     this.changes(changes);
-    this.#replayed.push({ ...version, through });
+    this.#replayed.push({ ...version, through, ordered });
   }
 
   /** Everything collected since the last call, for the checkpoint at `watermark`. */
@@ -128,7 +128,7 @@ export class HistoryCollector {
 export function writeHistory(history: HistoryStore, index: EventIndex, w: HistoryWrites): void {
   for (const r of w.replace ?? []) history.dropVersion(r.space, r.definitionId, r.version);
   const records = history.write(w.changes);
-  for (const v of w.replayed ?? []) history.setReplayedThrough(v.space, v.definitionId, v.version, v, v.through);
+  for (const v of w.replayed ?? []) history.setReplayedThrough(v.space, v.definitionId, v.version, v, v.through, v.ordered ?? 0);
   index.write(w.events, w.merges);
   for (const c of w.compact) history.requestCompaction(c.space, c.definitionId, c.version);
   history.compactStep(COMPACT_BUDGET);

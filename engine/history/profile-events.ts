@@ -72,7 +72,8 @@ export function profileEvent(e: FlockEvent): ProfileEvent {
 
 /**
  * What `explain` replays for a profile at `t`, as the version was computed: up to log position
- * `replayedThrough` by a backfill — the log in event time, identities as resolved then (the profiles
+ * `replayedThrough` by a backfill — the log in event time (each event at its timestamp up to
+ * `orderedThrough`, replayed in event-time order; after it in log order), identities as resolved then (the profiles
  * merged into this one by then are this one) — and after it by the engine, events at the instants it
  * applied them and merges where they happened. `missing` counts indexed events the log no longer
  * holds (past its retention): an explanation without them may disagree with the history.
@@ -84,10 +85,11 @@ export async function explanationEvents(
   profileId: string,
   t: number,
   replayedThrough = 0,
+  orderedThrough = 0,
 ): Promise<{ events: ExplainEvent[]; merges: ExplainMerge[]; missing: number }> {
   const members = store.events.members(space, profileId).filter((m) => m.joinedAt <= t);
   const folded = new Set(members.filter((m) => m.into !== undefined && m.mergedBySeq <= replayedThrough).map((m) => m.profileId));
-  const entries = members.flatMap((m) => store.events.known(space, m.profileId, t, replayedThrough));
+  const entries = members.flatMap((m) => store.events.known(space, m.profileId, t, replayedThrough, orderedThrough));
   const found = await readEvents(log, entries.map((e) => e.seq));
   const events: ExplainEvent[] = [];
   for (const entry of entries) {

@@ -39,8 +39,11 @@ export interface LifecycleEngine {
   releaseHeld(space: string, definitionId: string, at: number): number;
   /** commits state and outputs (a switch is checkpointed before its version is reported Live). */
   checkpoint(): Promise<void>;
-  /** records a backfill's changes as its version's history (`replace`: the version is recomputed, its old history goes). */
-  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean }): void;
+  /**
+   * records a backfill's changes as its version's history (`replace`: the version is recomputed, its
+   * old history goes; `orderedThrough`: the backfill replayed the log up to this position in event-time order).
+   */
+  recordHistory(version: BackfilledVersion, changes: readonly Change[], options: { readonly replace: boolean; readonly orderedThrough: number }): void;
   /** drops a superseded version's history. */
   compactHistory(space: string, definitionId: string, version: number): void;
 }
@@ -54,6 +57,8 @@ export interface LifecycleOptions {
   readonly compile?: CompileOptions;
   /** events a backfill replays per step (the engine interleaves steps with live batches). */
   readonly stepEvents?: number;
+  /** events of a space a backfill orders by event time at most (default DEFAULT_BACKFILL_MAX_EVENTS: 20 bytes each in memory). */
+  readonly backfillMaxEvents?: number;
   /** a preview fails when it takes longer than this (ms) … */
   readonly previewTimeoutMs?: number;
   /** … or holds more profiles than this. */
@@ -184,8 +189,15 @@ export class Lifecycle {
     const engine = this.#o.engine;
     for (const [key, job] of [...this.#jobs]) {
       const until = engine.position;
-      await job.backfill.step(this.#o.stepEvents ?? 5000, until);
-      if (job.backfill.position >= until) {
+      try {
+        await job.backfill.step(this.#o.stepEvents ?? 5000, until);
+      } catch (err) {
+        if (!(err instanceof BackfillError)) throw err;
+        this.#jobs.delete(key);
+        await this.#o.registry.reportStatus(job.definition.id, job.version.version, { status: 'Failed', failureReason: err.message });
+        continue;
+      }
+      if (job.backfill.caughtUp(until)) {
         this.#jobs.delete(key);
         await this.#switch(job);
         continue;
@@ -217,6 +229,7 @@ export class Lifecycle {
       clock: this.#o.clock,
       history,
       ...(this.#o.compile === undefined ? {} : { compile: this.#o.compile }),
+      ...(this.#o.backfillMaxEvents === undefined ? {} : { maxEvents: this.#o.backfillMaxEvents }),
     });
   }
 
@@ -282,7 +295,7 @@ export class Lifecycle {
     const changes = difference(d, v.version, space, now, fresh, before, after, causes(fresh, job.backfill.history, d.liveVersion ?? v.version));
     // History: the backfill's changes at their true instants. A recomputed version (enabled again)
     // replaces its own; an older version goes when the new one's history reaches as far back.
-    engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, job.backfill.history, { replace: d.liveVersion === v.version });
+    engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, job.backfill.history, { replace: d.liveVersion === v.version, orderedThrough: job.backfill.cut });
     const old = d.versions.find((x) => x.version === d.liveVersion);
     if (old !== undefined && old !== v && (inputOf(d, v).since ?? Number.NEGATIVE_INFINITY) <= (inputOf(d, old).since ?? Number.NEGATIVE_INFINITY)) {
       engine.compactHistory(space, d.id, old.version);
@@ -334,7 +347,14 @@ export class Lifecycle {
   async #stepPreview(id: string, job: PreviewJob): Promise<void> {
     const until = this.#o.engine.position;
     const { preview, backfill } = job;
-    await backfill.step(this.#o.stepEvents ?? 5000, until);
+    try {
+      await backfill.step(this.#o.stepEvents ?? 5000, until);
+    } catch (err) {
+      if (!(err instanceof BackfillError)) throw err;
+      this.#previews.delete(id);
+      await this.#o.registry.reportPreview(id, { status: 'FAILED', failureReason: err.message });
+      return;
+    }
     const elapsed = this.#o.clock() - backfill.startedAt;
     const failure =
       elapsed > (this.#o.previewTimeoutMs ?? 120_000)
@@ -347,7 +367,7 @@ export class Lifecycle {
       await this.#o.registry.reportPreview(id, { status: 'FAILED', failureReason: failure });
       return;
     }
-    if (backfill.position < until) return;
+    if (!backfill.caughtUp(until)) return;
     this.#previews.delete(id);
     backfill.finishAt(this.#o.engine.runtime.watermark);
     const outputs = backfill.outputs();

@@ -73,7 +73,8 @@ export function needsInstances(stream: EventStream): boolean {
 
 export interface InstanceCompileOptions {
   readonly distinctCap: number;
-  readonly lateness: number;
+  /** how far behind the watermark a late event can still arrive (Infinity: unbounded). */
+  readonly retention: number;
   /** compiles a static event-only condition (reused from the plan compiler). */
   readonly eventCondition: (c: Condition) => EventPredicate;
   /** the root stream's window as [from, to). */
@@ -276,7 +277,7 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
     cap: o.distinctCap,
   };
   const asArray = reducer.kind === 'mode' && reducer.as === 'array';
-  const store: InstanceStoreSpec = { streams: storeStreams, from: o.rootWindow[0], to: o.rootWindow[1], lateness: o.lateness };
+  const store: InstanceStoreSpec = { streams: storeStreams, from: o.rootWindow[0], to: o.rootWindow[1], retention: o.retention };
 
   // A root instance is decided for good once every window below it has closed (its truth then reads
   // only stored items), unless its conditions read traits: then it is judged at every evaluation.

@@ -39,11 +39,20 @@ export class CompileError extends Error {
 export interface CompileOptions {
   /** distinct values kept per mode/unique state. */
   readonly distinctCap: number;
-  /** how far behind the watermark a late event still bridges session windows exactly. */
-  readonly allowedLatenessMs: number;
+  /**
+   * the event log's retention (ms; 0 = forever): a late event of any lateness inside it counts
+   * exactly, so state is kept as long as an event the log can still deliver could make it count
+   * (funnel children, sessions a late event may bridge); beyond it nothing is promised.
+   */
+  readonly retentionMs: number;
 }
 
-export const DEFAULT_COMPILE_OPTIONS: CompileOptions = { distinctCap: 10_000, allowedLatenessMs: 24 * 3600_000 };
+export const DEFAULT_COMPILE_OPTIONS: CompileOptions = { distinctCap: 10_000, retentionMs: 0 };
+
+/** The kernels' lateness bound: how far behind the watermark an event can still arrive (Infinity: unbounded). */
+function retentionOf(options: CompileOptions): number {
+  return options.retentionMs > 0 ? options.retentionMs : Number.POSITIVE_INFINITY;
+}
 
 export interface CompileResult {
   readonly plan: Plan;
@@ -361,7 +370,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
       try {
         program = compileInstances(a, {
           distinctCap: options.distinctCap,
-          lateness: options.allowedLatenessMs,
+          retention: retentionOf(options),
           eventCondition,
           rootWindow: window.kind === 'range' ? [window.from, window.to] : [0, Number.POSITIVE_INFINITY],
           trait,
@@ -430,7 +439,7 @@ export function compilePlan(inputs: readonly DefinitionInput[], options: Compile
         return { kind: 'range', from: w.from.ms, to: w.to.ms };
       case 'expires_after':
         if (w.duration.ms <= 0) throw new CompileError('invalid_window', 'expires_after needs a positive duration');
-        return { kind: 'session', gap: w.duration.ms, keep: options.allowedLatenessMs };
+        return { kind: 'session', gap: w.duration.ms, retention: retentionOf(options) };
       default:
         throw new CompileError('invalid_window', 'unknown window');
     }

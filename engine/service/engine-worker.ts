@@ -8,6 +8,7 @@ import { identityRules, type IdentityRules } from '../identity/rules.ts';
 import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
+import { DEFAULT_COMPILE_OPTIONS } from '../plan/compile.ts';
 import type { EngineThreadConfig, EngineThreadMessage } from './engine-thread.ts';
 
 const port = parentPort!;
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
       onSkipped: (s) => send({ type: 'skipped-event', seq: s.seq, space: s.space, messageId: s.messageId, code: s.reason.code, message: s.reason.message }),
     },
-    { registry, clock: Date.now },
+    // late events of any lateness inside the log's retention count exactly (operators/README.md)
+    { registry, clock: Date.now, compile: { ...DEFAULT_COMPILE_OPTIONS, retentionMs: stream?.maxAgeMs ?? 0 } },
   );
   await lifecycle.reconcile();
   const unwatch = registry.watch(() => lifecycle.requestReconcile(), { pollMs: 500 });

@@ -13,8 +13,11 @@ export interface InstanceStoreSpec {
   /** the root's window: `[ts + from, ts + to)` (`to` Infinity for all-time). */
   readonly from: number;
   readonly to: number;
-  /** how far behind the watermark a late event is still placed exactly. */
-  readonly lateness: number;
+  /**
+   * how far behind the watermark a late event can still arrive (ms): the event log's retention, or
+   * Infinity (the log keeps events forever, so lateness is unbounded).
+   */
+  readonly retention: number;
 }
 
 export interface StreamItems {
@@ -81,8 +84,13 @@ function forgetMemo(st: InstanceState): void {
 }
 
 /**
- * Drops what no condition can reach: root instances that left the window, and child instances
- * older than every root (or parent) instance still kept and than the lateness horizon.
+ * Drops what no condition can reach. A root instance at `p` counts while `now < p + to`; a child
+ * (grandchild …) item is reached only from an instance at or before it. So an item can still matter
+ * if an instance kept can reach it (it is not older than the oldest kept item of its parent stream)
+ * or if a parent that can still count may yet arrive before it: late events arrive with a timestamp
+ * of at least `now − retention`, and a root counts again only if `p > now − to`. Items older than
+ * both horizons go. With unbounded lateness (`retention` Infinity) and an all-time root window,
+ * children are kept as long as the profile's roots are (forever).
  */
 export function compactInstances(spec: InstanceStoreSpec, st: InstanceState, now: number): void {
   if (now <= st.at) return;
@@ -92,10 +100,12 @@ export function compactInstances(spec: InstanceStoreSpec, st: InstanceState, now
     const k = dropBefore(root, (ts) => ts + spec.to <= now);
     if (k > 0) st.memo?.splice(0, k);
   }
+  // (no parent that may still arrive is older than this)
+  const arriving = Math.max(now - spec.retention, now - spec.to);
   for (let s = 1; s < st.streams.length; s++) {
     const parent = st.streams[spec.streams[s]!.parent]!;
     const oldestParent = parent.t.length > 0 ? parent.t[0]! : Number.POSITIVE_INFINITY;
-    const horizon = Math.min(oldestParent, now - spec.lateness - spec.streams[s]!.within);
+    const horizon = Math.min(oldestParent, arriving);
     dropBefore(st.streams[s]!, (ts) => ts < horizon);
   }
 }

@@ -27,8 +27,11 @@ import { heapPop, heapPush, heapSize, numberAsc, numberDesc, textAsc, textDesc, 
 export type WindowSpec =
   | { readonly kind: 'all' }
   | { readonly kind: 'range'; readonly from: number; readonly to: number }
-  /** `keep`: how far behind the watermark a late event may still bridge sessions (allowed lateness). */
-  | { readonly kind: 'session'; readonly gap: number; readonly keep: number };
+  /**
+   * `retention`: how far behind the watermark a late event can still arrive (the event log's
+   * retention; Infinity: the log keeps events forever, lateness is unbounded).
+   */
+  | { readonly kind: 'session'; readonly gap: number; readonly retention: number };
 
 export type ReducerSpec =
   | { readonly kind: 'count' }
@@ -512,13 +515,22 @@ function recomputeSession(spec: AggregateSpec, st: AggregateState): void {
   for (let i = a; i < b; i++) addCounting(spec, st, t[i]!, valueAt(st, i));
 }
 
-/** Drops items no session that can count again can reach: older than both the session and the lateness horizon. */
+/**
+ * Drops the sessions no event can join any more. A closed session before the current one counts
+ * again only if late events bridge it to the newest one, and a late event arrives with a timestamp of
+ * at least `at − retention`: a prefix of items goes when it ends a session (the next item is a gap
+ * `≥ gap` later) and its last item is `≥ gap` before that. With unbounded lateness (`retention`
+ * Infinity) any session may still be bridged: nothing goes.
+ */
 function trimSession(spec: AggregateSpec, st: AggregateState): void {
-  const w = spec.window as { gap: number; keep: number };
-  const horizon = st.at - w.keep - w.gap;
+  const w = spec.window as { gap: number; retention: number };
+  const reach = st.at - w.retention - w.gap;
+  const t = st.t;
   let k = 0;
-  while (k < st.lo && st.t[k]! < horizon) k++;
-  if (k >= 16 && k * 2 >= st.t.length) {
+  while (k < st.lo && t[k]! <= reach) k++;
+  // (cut at a session boundary: the item after the cut must not be in the same session)
+  while (k > 0 && k < t.length && t[k]! - t[k - 1]! < w.gap) k--;
+  if (k >= 16 && k * 2 >= t.length) {
     dropFront(st, k);
     st.lo -= k;
     st.hi -= k;
@@ -545,10 +557,10 @@ function advanceSession(spec: AggregateSpec, st: AggregateState, previous: numbe
 }
 
 function insertSession(spec: AggregateSpec, st: AggregateState, ts: number, x: ItemValue, now: number): boolean {
-  const w = spec.window as { gap: number; keep: number };
+  const w = spec.window as { gap: number; retention: number };
   const t = st.t;
-  // Beyond the lateness horizon and out of reach of every kept item: it cannot join a session that counts.
-  if (ts < now - w.keep - w.gap && (t.length === 0 || ts + w.gap <= t[0]!)) return false;
+  // Out of reach of every kept item and of every event that can still arrive: it cannot join a session that counts.
+  if (ts <= now - w.retention - w.gap && (t.length === 0 || ts + w.gap <= t[0]!)) return false;
   const p = upperBound(t, ts, 0);
   const extendsOpenSession = p === st.hi && st.hi > 0 && t[p - 1]! + w.gap > now && ts - t[p - 1]! < w.gap;
   insertAt(st, p, ts, x);

@@ -1,10 +1,16 @@
 /** Funnels and dynamic property references: the spec's examples, abandoned-cart semantics, exact deadlines, bounded state. */
 import { test } from 'uvu';
+import fc from 'fast-check';
 import * as assert from 'uvu/assert';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
+import { compilePlan, DEFAULT_COMPILE_OPTIONS } from '../../engine/plan/compile.ts';
+import type { Change } from '../../engine/runtime/change.ts';
+import { Runtime } from '../../engine/runtime/runtime.ts';
 import { aggregatesByFingerprint } from '../../engine/runtime/profile-state.ts';
 import { identify, track } from '../support/events.ts';
 import { defineQuery, recordingRuntime } from '../support/runtime-harness.ts';
+import { checkAgainstOracle } from '../oracle/harness.ts';
+import type { HistoryEntry } from '../oracle/oracle.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -124,6 +130,78 @@ test('funnel state stays bounded: instances out of the window are dropped', () =
   const streams = (state as { streams: Array<{ t: number[] }> }).streams.map((s) => s.t.length);
   assert.ok(streams[0]! <= 145, `parents kept: ${streams[0]} (one day of adds every 10 minutes is 144)`);
   assert.ok(streams[1]! <= 60, `children kept: ${streams[1]}`);
+});
+
+test('a checkout that arrives 29.7 h after its order still finds it (live, late events of any lateness count as the oracle counts them)', () => {
+  const defs = [
+    define('checkout_then_order', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() >= 1).count() >= 1"),
+    define('checkout_then_order_7d', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() >= 1).within(7 days).count() >= 1"),
+    define('checkout_no_order_7d', "event('Checkout Started').where(event('Order Completed').within(parent: 1 hour).count() = 0).within(7 days).count() >= 1"),
+  ];
+  const { rt, changes, log } = engine(defs);
+  const history: HistoryEntry[] = [];
+  const arrive = (e: ReturnType<typeof track>, wall: number) => {
+    rt.live([{ event: e, profileId: e.userId! }], wall);
+    history.push({ event: e, profileId: e.userId!, arrival: rt.watermark, seq: history.length });
+  };
+  const checkoutAt = T0 + 10 * 60_000;
+  arrive(track('offline', 'Order Completed', T0 + 20 * 60_000), T0 + 20 * 60_000);
+  for (let h = 1; h <= 29; h++) rt.live([], T0 + h * HOUR); // the clock moves on (state is compacted as it goes)
+  const late = T0 + 20 * 60_000 + 29.7 * HOUR;
+  arrive(track('offline', 'Checkout Started', checkoutAt), late); // the offline client's checkout, 29.7 h late
+  const end = T0 + 9 * DAY;
+  rt.advanceTo(end);
+  rt.close();
+  const at = `@${(late - T0) / HOUR}h`;
+  assert.equal(log('offline'), [`enter checkout_then_order ${at}`, `enter checkout_then_order_7d ${at}`, `exit checkout_then_order_7d @${(checkoutAt + 7 * DAY - T0) / HOUR}h`]);
+  checkAgainstOracle(defs, { changes, history, end });
+});
+
+test('funnels with parents and children of any lateness (up to 8 days, shuffled arrival): engine = oracle, live and with a retention just above the largest lateness', () => {
+  const forms = ['>= 1', '= 0', '>= 2'];
+  const windows = ['', '.within(3 days)', '.between(1 day, 5 days)'];
+  fc.assert(
+    fc.property(
+      fc.record({
+        form: fc.constantFrom(...forms),
+        window: fc.constantFrom(...windows),
+        t: fc.integer({ min: 1, max: 30 }),
+        grandchild: fc.boolean(),
+        events: fc.array(fc.record({ name: fc.constantFrom('A', 'B', 'C'), user: fc.constantFrom('u1', 'u2'), h: fc.integer({ min: 0, max: 200 }) }), { minLength: 1, maxLength: 14 }),
+        order: fc.array(fc.nat(), { minLength: 14, maxLength: 14 }),
+        finite: fc.boolean(),
+      }),
+      ({ form, window, t, grandchild, events, order, finite }) => {
+        const child = grandchild ? `event('B').where(event('C').within(parent: ${t} hours).count() >= 1)` : "event('B')";
+        const defs = [define('f', `event('A').where(${child}.within(parent: ${t} hours).count() ${form})${window}.count() >= 1`)];
+        // arrival: a random permutation of the events, each arriving when the clock has reached it or later
+        const sent = events.map((e, i) => ({ e: track(e.user, e.name, T0 + e.h * HOUR), key: order[i]! }));
+        sent.sort((a, b) => a.key - b.key);
+        const history: HistoryEntry[] = [];
+        let wall = T0;
+        const run = (retentionMs: number) => {
+          const { plan, failures } = compilePlan(defs, { ...DEFAULT_COMPILE_OPTIONS, retentionMs });
+          assert.is(failures.size, 0);
+          const changes: Change[] = [];
+          const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) });
+          history.length = 0;
+          wall = T0;
+          for (const { e } of sent) {
+            wall = Math.max(wall + HOUR, e.timestamp);
+            rt.live([{ event: e, profileId: e.userId! }], wall);
+            history.push({ event: e, profileId: e.userId!, arrival: rt.watermark, seq: history.length });
+          }
+          const end = T0 + 210 * HOUR + 8 * DAY;
+          rt.advanceTo(end);
+          rt.close();
+          checkAgainstOracle(defs, { changes, history, end });
+        };
+        run(0);
+        if (finite) run(Math.max(1, ...history.map((h) => h.arrival - h.event.timestamp)));
+      },
+    ),
+    { numRuns: Number(process.env.FLOCK_ORACLE_RUNS ?? 1000) / 2 },
+  );
 });
 
 test.run();

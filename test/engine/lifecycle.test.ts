@@ -272,6 +272,27 @@ test('BATCH: changes are held and published at each run as the difference since 
   }
 });
 
+test('a backfill over more events than it may order in memory fails with a reason (and so does a preview)', async () => {
+  const history = Array.from({ length: 8 }, (_, i) => track('a', 'Order Completed', T0 + i * DAY));
+  const f = await setup(history, { backfillMaxEvents: 5 });
+  try {
+    await f.drain();
+    const created = await f.registry.create({ space: 'spa_test', kind: 'audience', key: 'buyers', name: 'B', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
+    const preview = await f.registry.createPreview({ space: 'spa_test', kind: 'audience', definition: { query: "event('Order Completed').count() >= 2", type: 'USERS' } });
+    f.lifecycle.requestReconcile();
+    await f.finish();
+    const version = f.registry.get('spa_test', created.id)!.versions[0]!;
+    assert.is(version.status, 'Failed');
+    assert.match(version.failureReason ?? '', /more than 5 events of space spa_test/);
+    const p = f.registry.getPreview('spa_test', preview.id)!;
+    assert.is(p.status, 'FAILED');
+    assert.match(p.failureReason ?? '', /more than 5 events/);
+    assert.is(f.lifecycle.backfills, 0);
+  } finally {
+    await f.close();
+  }
+});
+
 test('previews: size and a sample; an edit preview gives the difference to the current members; too slow a preview fails with a reason', async () => {
   const history = [track('a', 'Order Completed', T0 + 18 * DAY, { total: 50 }), track('b', 'Order Completed', T0 + 18 * DAY, { total: 150 }), track('c', 'Order Completed', T0 + 18 * DAY, { total: 250 })];
   const f = await setup(history, { previewTimeoutMs: 60_000 });

@@ -1,5 +1,5 @@
 /** Runs the engine over random steps and checks its change stream against the oracle at every instant that matters. */
-import { compilePlan } from '../../engine/plan/compile.ts';
+import { compilePlan, DEFAULT_COMPILE_OPTIONS } from '../../engine/plan/compile.ts';
 import type { DefinitionInput } from '../../engine/plan/plan.ts';
 import { Runtime } from '../../engine/runtime/runtime.ts';
 import type { Change } from '../../engine/runtime/change.ts';
@@ -15,17 +15,25 @@ export interface EngineRun {
   readonly end: number;
 }
 
-/** A runtime over `defs` in space `spa_test` (late events placed exactly, whatever their lateness), recording its changes. */
-export function oracleRuntime(defs: readonly DefinitionInput[]): { rt: Runtime; changes: Change[] } {
-  const { plan, failures } = compilePlan(defs, { distinctCap: 10_000, allowedLatenessMs: 1e12 });
+export interface RunOptions {
+  /** the generated timeline's unit (ms): 1000 = seconds, 3_600_000 = hours. */
+  readonly unitMs?: number;
+  /** the event log's retention the engine is compiled with (0 = forever: late events of any lateness count). */
+  readonly retentionMs?: number;
+}
+
+/** A runtime over `defs` in space `spa_test` (the production compile options: late events inside the retention placed exactly), recording its changes. */
+export function oracleRuntime(defs: readonly DefinitionInput[], retentionMs = 0): { rt: Runtime; changes: Change[] } {
+  const { plan, failures } = compilePlan(defs, { ...DEFAULT_COMPILE_OPTIONS, retentionMs });
   if (failures.size > 0) throw new Error(`compile failed: ${[...failures.values()].map((f) => f.message).join('; ')}`);
   const changes: Change[] = [];
   return { rt: new Runtime({ plans: new Map([['spa_test', plan]]), onChange: (c) => changes.push(c) }), changes };
 }
 
 /** Drives a fresh runtime: replay = watermark follows event time; live = one batch per step at a wall clock. */
-export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step[], mode: Mode): EngineRun {
-  const { rt, changes } = oracleRuntime(defs);
+export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step[], mode: Mode, options: RunOptions = {}): EngineRun {
+  const { rt, changes } = oracleRuntime(defs, options.retentionMs);
+  const unit = options.unitMs ?? 1000;
   const history: HistoryEntry[] = [];
   let wall = T0;
   let seq = 0;
@@ -37,7 +45,7 @@ export function runEngine(defs: readonly DefinitionInput[], steps: readonly Step
     const { event, profileId } = step;
     if (mode === 'replay') rt.replay([{ event, profileId }]);
     else {
-      if (event.timestamp > wall && event.timestamp <= wall + 20_000) wall = event.timestamp;
+      if (event.timestamp > wall && event.timestamp <= wall + 20 * unit) wall = event.timestamp;
       rt.live([{ event, profileId }], wall);
     }
     history.push({ event, profileId, arrival: rt.watermark, seq: seq++ });
@@ -73,7 +81,8 @@ export function candidates(defs: readonly DefinitionInput[], run: Pick<EngineRun
     for (const d of durations) for (const x of [t - d, t - d + 1, t + d, t + d + 1]) out.add(x);
   }
   for (const c of run.changes) out.add(c.at);
-  return [...out].filter((t) => t >= T0 - 120_000 && t <= run.end).sort((a, b) => a - b);
+  const start = Math.min(T0, ...run.history.map((h) => h.event.timestamp)) - 120_000;
+  return [...out].filter((t) => t >= start && t <= run.end).sort((a, b) => a - b);
 }
 
 export function same(a: unknown, b: unknown): boolean {

@@ -101,6 +101,11 @@ const reducerArb: fc.Arbitrary<[Reducer, Kind]> = fc.oneof(
   ),
 );
 
+/** A session window (`expires_after`) with any reducer. */
+const sessionAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc
+  .tuple(fc.constantFrom(...EVENT_NAMES), fc.integer({ min: 2, max: 40 }), reducerArb)
+  .map(([name, g, [r, k]]) => [agg(event(name, expiresAfter(seconds(g))), r), k]);
+
 const plainAggregateArb: fc.Arbitrary<[Aggregate, Kind]> = fc.tuple(streamArb, reducerArb).map(([s, [r, k]]) => [agg(s, r), k]);
 
 /**
@@ -368,25 +373,67 @@ export type Step =
   | { readonly kind: 'tick'; readonly dt: number };
 
 /**
- * A stream: mostly increasing timestamps (steps of 0–20 s), some late events (up to 60 s behind)
- * and some from the future (up to 30 s ahead, for live mode), interleaved with clock ticks.
+ * A stream: mostly increasing timestamps (steps of 0–20 s), some late events (up to `lateMax` s
+ * behind) and some from the future (up to 30 s ahead, for live mode), interleaved with clock ticks.
  */
-export const stepsArb: fc.Arbitrary<Step[]> = fc.array(
-  fc.oneof(
-    {
-      weight: 8,
-      arbitrary: fc
-        .tuple(
-          fc.oneof(trackArb, trackArb, identifyArb),
-          fc.constantFrom(...PROFILES),
-          fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: -60, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
-        )
-        .map(([shape, profileId, dt]) => ({ shape, profileId, dt })),
-    },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((dt) => ({ tick: dt })) },
-  ),
-  { minLength: 1, maxLength: 30 },
-).map(toSteps);
+export function stepsWith(lateMax: number, lateWeight = 1, length: { minLength: number; maxLength: number } = { minLength: 1, maxLength: 30 }): fc.Arbitrary<Step[]> {
+  return fc.array(
+    fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc
+          .tuple(
+            fc.oneof(trackArb, trackArb, identifyArb),
+            fc.constantFrom(...PROFILES),
+            fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: lateWeight, arbitrary: fc.integer({ min: -lateMax, max: -1 }) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 50 }) }),
+          )
+          .map(([shape, profileId, dt]) => ({ shape, profileId, dt })),
+      },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((dt) => ({ tick: dt })) },
+    ),
+    length,
+  ).map(toSteps);
+}
+
+export const stepsArb: fc.Arbitrary<Step[]> = stepsWith(60);
+
+/** One hour per second of the generated timeline. */
+export const HOUR_SCALE = 3600;
+
+/**
+ * Late by days: definitions and streams on a timeline in hours instead of seconds (every duration
+ * and every offset from T0 × 3600), with events up to 150 h (6 days) late — beyond any fixed
+ * lateness guess, inside windows of up to 90 h, funnels and sessions of hours.
+ */
+export const lateDefinitionsArb: fc.Arbitrary<DefinitionInput[]> = fc
+  .array(
+    fc.oneof(
+      { weight: 3, arbitrary: funnelAggregateArb.chain(([a, k]) => comparisonArb(a, k)) },
+      { weight: 2, arbitrary: sessionAggregateArb.chain(([a, k]) => comparisonArb(a, k)) },
+      { weight: 1, arbitrary: audienceConditionArb([]) },
+    ),
+    { minLength: 1, maxLength: 3 },
+  )
+  .chain((conditions) =>
+    fc.boolean().map((trait) => [
+      ...conditions.map((c, i) => audience(`aud_${i}`, c)),
+      // (a computed trait over a session or a funnel: its value, not only a threshold)
+      ...(trait ? [computedTrait('ct_late', agg(event('B', expiresAfter(seconds(7))), { kind: 'sum', of: prop('p') }))] : []),
+    ]),
+  )
+  .map((defs) => defs.map((d) => inHours(d)));
+export const lateStepsArb: fc.Arbitrary<Step[]> = stepsWith(150, 3, { minLength: 8, maxLength: 40 }).map((steps) =>
+  steps.map((s): Step => (s.kind === 'tick' ? { kind: 'tick', dt: s.dt * HOUR_SCALE } : { ...s, event: { ...s.event, timestamp: T0 + (s.event.timestamp - T0) * HOUR_SCALE } })),
+);
+
+/** `node` with every duration in seconds turned into the same number of hours. */
+function inHours<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(inHours) as T;
+  if (node === null || typeof node !== 'object') return node;
+  const d = node as { kind?: string; unit?: string; amount?: number };
+  if (d.kind === 'duration' && d.unit === 'second') return { ...node, unit: 'hour', ms: d.amount! * 3_600_000 };
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inHours(v)])) as T;
+}
 
 function toSteps(raw: ReadonlyArray<{ tick: number } | { shape: Partial<FlockEvent>; profileId: string; dt: number }>): Step[] {
   let clock = T0;

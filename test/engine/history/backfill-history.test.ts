@@ -23,6 +23,7 @@ import { generateEvents } from '../../../bench/workload/generator.ts';
 import { Random } from '../../../bench/workload/random.ts';
 import { oracleAt, type HistoryEntry } from '../../oracle/oracle.ts';
 import { catchUp } from '../../support/catch-up.ts';
+import { eventWith } from '../../../engine/event/model.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-04-01T00:00:00Z');
@@ -38,10 +39,11 @@ const DEFINITIONS = [
   { kind: 'audience', key: 'big_spender', query: "trait('revenue_30d') > 400 AND trait('plan') != 'free'" },
 ] as const;
 
-/** The oracle's view of the log as the backfill replayed it: in log order, each event known from max(ts, watermark then). */
+/** The oracle's view of the log as the backfill replayed it: in event-time order (timestamp, then log position), each event known from max(ts, watermark then). */
 function oracleHistory(): HistoryEntry[] {
   let w = Number.NEGATIVE_INFINITY;
-  return EVENTS.map((event, seq) => {
+  const ordered = EVENTS.map((event, seq) => ({ event, seq })).sort((a, b) => a.event.timestamp - b.event.timestamp || a.seq - b.seq);
+  return ordered.map(({ event }, seq) => {
     w = Math.max(w, Math.min(event.timestamp, CLOCK));
     return { event, profileId: `user_id:${event.userId}`, arrival: Math.max(event.timestamp, w), seq };
   });
@@ -218,6 +220,75 @@ test('explanations of a backfilled version agree with its history, also when the
     assert.ok(members > 10, `${members} members among the explanations`);
   } finally {
     await f.close();
+  }
+});
+
+test('the README in order (walkthrough today, then November events that arrive after it): the backfill gives the full event-time timeline', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-readme-sequence-'));
+  const today = Date.parse('2026-12-07T10:00:00Z');
+  const time = { now: today };
+  const eventLog = await openEventLog({ dataDir: dir });
+  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+  const store = CheckpointStore.open(join(dir, 'engine'));
+  const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => time.now });
+  try {
+    const { engine, lifecycle } = await openEngineWithLifecycle({ eventLog, changeLog, store, plans: new Map(), resolver: new DirectResolver(), clock: () => time.now }, { registry, clock: () => time.now, stepEvents: 2 });
+    const finish = async () => {
+      await lifecycle.reconcile();
+      for (let i = 0; i < 100 && lifecycle.backfills > 0; i++) await lifecycle.step();
+      assert.is(lifecycle.backfills, 0);
+      engine.tick();
+      await engine.checkpoint();
+    };
+    let n = 0;
+    const send = async (events: ReadonlyArray<{ event: string; properties: Record<string, unknown>; at: number }>) => {
+      await eventLog.append(events.map((e) => eventWith({ space: 'spa_default', type: 'track', userId: 'alice', messageId: `m${++n}`, event: e.event, properties: e.properties, timestamp: e.at, receivedAt: time.now })));
+      await catchUp(engine, eventLog);
+    };
+    // the walkthrough: its definitions, alice's view and order (one batch, received now)
+    await registry.create({ space: 'spa_default', kind: 'audience', key: 'shoe_viewers', name: 'shoe_viewers', definition: { query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1", type: 'USERS' }, options: { includeHistoricalData: true } });
+    await finish();
+    await send([
+      { event: 'Product Viewed', properties: { category: 'shoes' }, at: today },
+      { event: 'Order Completed', properties: { total: 42.5 }, at: today },
+    ]);
+    // the membership-history section: November's events arrive after today's, then the audience
+    time.now += 60_000;
+    await send([
+      { event: 'Product Viewed', properties: { category: 'shoes' }, at: Date.parse('2026-11-10T10:00:00Z') },
+      { event: 'Product Viewed', properties: { category: 'shoes' }, at: Date.parse('2026-11-20T09:00:00Z') },
+      { event: 'Order Completed', properties: { total: 42.5 }, at: Date.parse('2026-11-21T12:00:00Z') },
+    ]);
+    time.now += 60_000;
+    const fans = await registry.create({
+      space: 'spa_default',
+      kind: 'audience',
+      key: 'shoe_fans',
+      name: 'Shoe fans',
+      definition: { query: "event('Product Viewed').where(property('category') = 'shoes').within(7 days).count() >= 1 AND NOT event('Order Completed').within(7 days).count() >= 1", type: 'USERS' },
+      options: { includeHistoricalData: true },
+    });
+    await finish();
+    const timeline = store.history.entries('spa_default', fans.id, 1, 'user_id:alice').map((e) => `${e.kind} ${new Date(e.at).toISOString()} ${e.cause?.type}`);
+    assert.equal(timeline, [
+      'enter 2026-11-10T10:00:00.000Z event',
+      'exit 2026-11-17T10:00:00.000Z time',
+      'enter 2026-11-20T09:00:00.000Z event',
+      'exit 2026-11-21T12:00:00.000Z event',
+    ]);
+    const record = registry.get('spa_default', fans.id)!;
+    const info = historyVersion(registry, record)!;
+    const { explanation, recorded } = await explainProfile(store, eventLog, 'spa_default', info.inputs!, 'user_id:alice', Date.parse('2026-11-21T12:00:00Z'));
+    assert.is(explanation.known, true, 'alice had events by then');
+    assert.is(explanation.value, false);
+    assert.is(recorded?.kind, 'exit');
+    assert.is(explanation.lastChange?.at, Date.parse('2026-11-21T12:00:00Z'));
+  } finally {
+    await store.close();
+    await changeLog.close();
+    await eventLog.close();
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -16,7 +16,7 @@ import { printDefinitionsForReport } from '../../oracle/report.ts';
 
 const runs = Number(process.env.FLOCK_EXPLAIN_RUNS ?? 150);
 /** the options the harness compiles with */
-const COMPILE = { distinctCap: 10_000, allowedLatenessMs: 1e12 };
+const COMPILE = { distinctCap: 10_000, retentionMs: 0 };
 
 function engineValue(run: EngineRun, d: DefinitionInput, profileId: string, t: number): unknown {
   let v: unknown = d.kind === 'audience' ? false : undefined;

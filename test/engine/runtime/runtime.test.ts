@@ -109,7 +109,7 @@ test('a threshold count keeps only the newest events it needs; a computed count 
 });
 
 test('unique/mode keep at most `distinctCap` values per profile; the rest are counted, never stored', () => {
-  const { plan } = compilePlan([computedTrait('pages', agg(event('Page Viewed'), { kind: 'unique', of: prop('path'), count: true }))], { distinctCap: 3, allowedLatenessMs: 0 });
+  const { plan } = compilePlan([computedTrait('pages', agg(event('Page Viewed'), { kind: 'unique', of: prop('path'), count: true }))], { distinctCap: 3, retentionMs: 0 });
   const rt = new Runtime({ plans: new Map([['spa_test', plan]]), onChange: () => {} });
   for (const path of ['/a', '/b', '/c', '/d', '/e', '/a']) rt.replay([{ event: track('u', 'Page Viewed', T0, { path }), profileId: 'u' }]);
   rt.close();

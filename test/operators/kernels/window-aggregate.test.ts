@@ -27,7 +27,7 @@ const windows: fc.Arbitrary<WindowSpec> = fc.oneof(
   fc.constant<WindowSpec>({ kind: 'all' }),
   fc.integer({ min: 1, max: 50 }).map((n) => ({ kind: 'range' as const, from: 0, to: n })),
   fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 30 })).map(([a, w]) => ({ kind: 'range' as const, from: a, to: a + w })),
-  fc.integer({ min: 1, max: 20 }).map((g) => ({ kind: 'session' as const, gap: g, keep: 1e9 })),
+  fc.integer({ min: 1, max: 20 }).map((g) => ({ kind: 'session' as const, gap: g, retention: Number.POSITIVE_INFINITY })),
 );
 const reducers: fc.Arbitrary<ReducerSpec> = fc.constantFrom<ReducerSpec>(
   { kind: 'count' },
@@ -136,6 +136,57 @@ test('kernel = brute force at every step, for every window and reducer (late and
     ),
     { numRuns: 3000 },
   );
+});
+
+test('sessions with late events anywhere inside the retention (bridging old sessions to the current one) = brute force; state is trimmed only where no such event can reach', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 12 }),
+      fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 200 })),
+      fc.constantFrom<ReducerSpec>({ kind: 'count' }, { kind: 'sum' }, { kind: 'first' }, { kind: 'unique', count: true }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 1000 }), rawValue), { minLength: 20, maxLength: 150 }),
+      (gap, retention, reducer, steps) => {
+        const spec: AggregateSpec = { window: { kind: 'session', gap, retention }, reducer, cap: 10_000 };
+        let now = 1000;
+        const st = createAggregate(spec, now);
+        const seen: Seen[] = [];
+        let seq = 0;
+        for (const [kind, r, raw] of steps) {
+          if (kind === 0) {
+            now += 1 + (r % 40);
+            advance(spec, st, now);
+          } else {
+            // mostly on time; else late by up to the retention (all of it when unbounded)
+            const lateness = kind <= 5 ? r % 3 : Number.isFinite(retention) ? r % (retention + 1) : r;
+            const ts = now - lateness;
+            touch(st, ts);
+            const x = reducerInput(spec, raw, false);
+            insert(spec, st, ts, x === IGNORED ? null : x, now);
+            seen.push({ ts, raw, seq: seq++ });
+          }
+          assert.equal(aggregateValue(spec, st), bruteForce(spec, seen, now), `at ${now}`);
+        }
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+test('a session window with a finite retention keeps only what a late event could still bridge', () => {
+  const spec: AggregateSpec = { window: { kind: 'session', gap: 10, retention: 100 }, reducer: { kind: 'count' }, cap: 10_000 };
+  const unbounded: AggregateSpec = { ...spec, window: { kind: 'session', gap: 10, retention: Number.POSITIVE_INFINITY } };
+  const st = createAggregate(spec, 0);
+  const all = createAggregate(unbounded, 0);
+  // sessions of 3 events every 50 (gaps of 20 and more between them)
+  for (let s = 0; s < 400; s++) {
+    for (const ts of [s * 50, s * 50 + 2, s * 50 + 4]) {
+      insert(spec, st, ts, null, ts);
+      insert(unbounded, all, ts, null, ts);
+    }
+  }
+  assert.is(aggregateValue(spec, st), 3);
+  assert.ok(st.t.length <= 2 * ((100 + 10) / 50 + 1) * 3 + 16, `kept ${st.t.length}`);
+  assert.is(all.t.length, 1200, 'with unbounded lateness every session may still be bridged');
 });
 
 test('checkpoint form round-trips every field, and an unknown format is a named error', () => {
