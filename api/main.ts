@@ -16,6 +16,7 @@ import {
   startEngineThread,
   staticSpaceDirectory,
   type EngineThread,
+  type PauseReason,
   type SeedEntry,
 } from '../engine/index.ts';
 import { createApp } from './app.ts';
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
 
   // The engine runs in its own thread: at full event rate its loop is busy nearly all the time.
   let engine: EngineThread | undefined;
+  // why the engine waits (its log unreachable, a full disk), as it last reported; null while it runs
+  let enginePaused: PauseReason | null = null;
   if (config.engine) {
     try {
       engine = await startEngineThread(
@@ -102,6 +105,11 @@ async function main(): Promise<void> {
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
           if (m.type === 'invalid-record') logger.warn('skipped an invalid event record', { seq: m.seq, problem: m.message });
+          if (m.type === 'paused') {
+            enginePaused = m.reason;
+            if (m.reason === null) logger.info('engine resumed');
+            else logger.warn('engine paused: retrying until it can go on', { reason: m.reason, problem: m.message });
+          }
         },
       );
     } catch (error) {
@@ -154,7 +162,10 @@ async function main(): Promise<void> {
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
       const position = engine?.stats()?.position;
-      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: position ?? null, target } };
+      if (engine === undefined) return { ready: true, details: { engine: 'off' } };
+      const details = { position: position ?? null, target };
+      if (enginePaused !== null) return { ready: false, details: { ...details, reason: enginePaused } };
+      return { ready: checkCaughtUp(), details };
     },
     engineStats: () => engine?.stats(),
     eventLogLastSeq: () => eventLog.lastSeq(),

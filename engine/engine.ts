@@ -11,6 +11,7 @@ import type { CheckpointStore } from './store/checkpoint-store.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
+import { backoffDelay, isTransientLogError, retrying, RetryAbortedError, sleep, type BackoffPolicy } from './log/retry.ts';
 
 export interface EngineOptions {
   readonly eventLog: EventLog;
@@ -42,7 +43,15 @@ export interface EngineOptions {
   readonly historyRetention?: HistoryRetention;
   /** keep membership history and the per-profile event index (default true; benchmarks compare without). */
   readonly history?: boolean;
+  /** waits between retries of a log (or store) that fails: capped exponential backoff with jitter. */
+  readonly backoff?: BackoffPolicy;
+  /** told when the engine starts or stops waiting for its logs or its store (to log it once). */
+  readonly onPause?: (reason: PauseReason | null, error?: unknown) => void;
 }
+
+/** Why the engine waits instead of running: a log unreachable (NATS down), or no space to write. */
+export type PauseReason = 'log_unreachable' | 'disk_full';
+export const PAUSE_REASONS: readonly PauseReason[] = ['log_unreachable', 'disk_full'];
 
 export interface EngineStats {
   eventsIn: number;
@@ -59,6 +68,10 @@ export interface EngineStats {
   droppedValues: number;
   /** profiles held in memory. */
   profiles: number;
+  /** why the engine is waiting (retrying), or null while it runs. */
+  paused: PauseReason | null;
+  /** failed attempts retried, by reason. */
+  retries: Record<PauseReason, number>;
 }
 
 /** Changes per change-log record. */
@@ -100,7 +113,7 @@ export function decodeChangeRecord(data: Uint8Array): Change[] {
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background'>> & Pick<EngineOptions, 'probe' | 'background'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'backoff' | 'onPause'>> & Pick<EngineOptions, 'probe' | 'background' | 'backoff' | 'onPause'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
   /** BATCH definitions (ids): their changes are held for the next run instead of published. */
@@ -116,6 +129,8 @@ export class Engine {
   #catchingUp = false;
   /** history and event-index writes for the next checkpoint. */
   readonly #history: HistoryCollector;
+  /** the running loop's stop signal: retries end with it. */
+  #signal: AbortSignal | undefined;
 
   private constructor(options: EngineOptions) {
     this.#o = {
@@ -158,6 +173,8 @@ export class Engine {
       watermark: meta.watermark,
       droppedValues: 0,
       profiles: 0,
+      paused: null,
+      retries: { log_unreachable: 0, disk_full: 0 },
     };
     this.#input
       .pipe(
@@ -368,13 +385,20 @@ export class Engine {
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
     this.#o.probe?.('committed', seq);
-    if (seq !== 0) {
-      await this.#o.changeLog.append(records);
-      this.#published = seq;
-      this.stats.changesOut += changes.length;
+    try {
+      if (seq !== 0) {
+        await this.#retrying(`publish of ${records.length} change-log records`, () => this.#o.changeLog.append(records));
+        this.#published = seq;
+        this.stats.changesOut += changes.length;
+      }
+      this.#o.probe?.('published', seq);
+      // only after the publish: a restart republishes the outbox before the input moves on
+      await this.#retrying(`commit of position ${position}`, () => this.#o.eventLog.commit(this.#o.consumer, position));
+    } catch (error) {
+      // Stopping while the log is away: the outbox keeps the records, the next open publishes them.
+      if (error instanceof RetryAbortedError) return;
+      throw error;
     }
-    this.#o.probe?.('published', seq);
-    await this.#o.eventLog.commit(this.#o.consumer, position);
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = performance.now() - started;
     this.stats.position = position;
@@ -385,9 +409,51 @@ export class Engine {
 
   async #republish(): Promise<void> {
     for (const { seq, records } of this.#o.store.unpublished()) {
-      await this.#o.changeLog.append(records.map((r) => ({ id: r.id, key: r.key, data: r.data })));
+      await this.#retrying(`republish of ${records.length} change-log records`, () => this.#o.changeLog.append(records.map((r) => ({ id: r.id, key: r.key, data: r.data }))));
       this.#published = seq;
     }
+  }
+
+  /**
+   * Runs a log operation until it succeeds: a transient failure (the log unreachable, no space) pauses
+   * the engine — `stats.paused` says why, `stats.retries` counts — and is retried with backoff until the
+   * log is back or the engine stops (then RetryAbortedError). Any other failure is thrown at once.
+   */
+  #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return retrying(operation, {
+      what,
+      retryable: isTransientLogError,
+      signal: this.#signal,
+      ...(this.#o.backoff === undefined ? {} : { policy: this.#o.backoff }),
+      onFailure: (error) => this.#paused(error),
+      onRecovery: () => this.#recovered(),
+    });
+  }
+
+  /** Notes a failed attempt (pausing the engine) and waits the backoff delay of attempt `attempt`. */
+  async #waitOut(error: unknown, attempt: number): Promise<void> {
+    this.#paused(error);
+    await sleep(backoffDelay(attempt, Math.random(), this.#o.backoff), this.#signal);
+  }
+
+  #paused(error: unknown): void {
+    const reason = this.#pauseReason(error);
+    this.stats.retries[reason]++;
+    if (this.stats.paused === reason) return;
+    this.stats.paused = reason;
+    this.#o.onPause?.(reason, error);
+  }
+
+  #recovered(): void {
+    if (this.stats.paused === null) return;
+    this.stats.paused = null;
+    this.#o.onPause?.(null);
+  }
+
+  /** An embedded (LMDB) log that cannot write is out of space; a JetStream log that fails is unreachable. */
+  #pauseReason(error: unknown): PauseReason {
+    void error;
+    return this.#o.changeLog.kind === 'jetstream' ? 'log_unreachable' : 'disk_full';
   }
 
   /**
@@ -396,8 +462,12 @@ export class Engine {
    * checkpoint on the way out.
    */
   async run(signal: AbortSignal): Promise<void> {
-    const iterator = this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
+    this.#signal = signal;
+    const open = () => this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
+    let iterator = open();
     let next = iterator.next();
+    // a failed tail (the log unreachable) is opened again from the last applied position, after backoff
+    let tailFailures = 0;
     let wake: (() => void) | undefined;
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -409,14 +479,29 @@ export class Engine {
           wake = () => resolve('tick');
           handle = setTimeout(wake, delay);
         });
-        const r = await Promise.race([next, sleep]);
+        let r: Awaited<typeof next> | 'tick';
+        try {
+          r = await Promise.race([next, sleep]);
+        } catch (error) {
+          clearTimeout(handle);
+          if (!isTransientLogError(error) || signal.aborted) throw error;
+          // the tail failed (the log unreachable): wait, then tail again from the last applied position
+          await this.#waitOut(error, tailFailures++);
+          iterator = open();
+          next = iterator.next();
+          continue;
+        }
         clearTimeout(handle);
         if (signal.aborted) break;
+        if (r !== 'tick' && tailFailures > 0) {
+          tailFailures = 0;
+          this.#recovered();
+        }
         if (r === 'tick') {
           // While catching up the watermark follows the log's event time: a batch that is merely slow to
           // arrive must not move it to the wall clock (later events would all be late, their enters and
           // exits evaluated at "now" instead of their instants). Only an idle log ends the catch-up.
-          if (!(this.#catchingUp && (await this.#o.eventLog.lastSeq()) > this.#position)) this.tick();
+          if (!(this.#catchingUp && (await this.#retrying('reading the log end', () => this.#o.eventLog.lastSeq())) > this.#position)) this.tick();
         } else {
           if (r.done === true) break;
           next = iterator.next();
@@ -425,6 +510,9 @@ export class Engine {
         if (this.#o.background?.pending() === true) await this.#o.background.step();
         if (this.checkpointDue()) await this.checkpoint();
       }
+    } catch (error) {
+      // stopped while waiting for the log: not a failure
+      if (!(error instanceof RetryAbortedError)) throw error;
     } finally {
       signal.removeEventListener('abort', onAbort);
       await iterator.return?.();

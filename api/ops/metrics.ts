@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEFINITION_STATUSES, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
+import { DEFINITION_STATUSES, isTransientLogError, PAUSE_REASONS, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
 
 export interface MetricsSources {
   /** the engine thread's latest stats (undefined: no engine in this process, or not ready yet). */
@@ -60,6 +60,38 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   engineCounter('flock_engine_merges_total', 'profile merges identity resolution performed', (s) => s.merges);
   engineCounter('flock_engine_dropped_values_total', 'values mode/unique traits dropped at their distinct-value cap', (s) => s.droppedValues);
   new Gauge({
+    name: 'flock_log_reachable',
+    help: "1 while the engine reaches its logs, 0 while it waits for an unreachable log (NATS down)",
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s !== undefined) this.set(s.paused === 'log_unreachable' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_paused',
+    help: '1 while the engine waits (retrying) for this reason: log_unreachable, disk_full',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s === undefined) return;
+      for (const reason of PAUSE_REASONS) this.set({ reason }, s.paused === reason ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'flock_engine_retries_total',
+    help: 'failed log or store operations the engine retried, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s === undefined) return;
+      this.reset();
+      for (const reason of PAUSE_REASONS) this.inc({ reason }, s.retries[reason]);
+    },
+  });
+  new Gauge({
     name: 'flock_engine_profiles',
     help: 'profiles the engine holds in memory',
     registers: [registry],
@@ -101,7 +133,16 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     async collect() {
       const s = stats();
       if (s === undefined || sources.eventLogLastSeq === undefined) return;
-      this.set(Math.max(0, (await sources.eventLogLastSeq()) - s.position));
+      let last: number;
+      try {
+        last = await sources.eventLogLastSeq();
+      } catch (error) {
+        // The log is unreachable (NATS down): the lag is unknown, and the scrape must still answer —
+        // flock_log_reachable and flock_engine_paused say why.
+        if (isTransientLogError(error)) return;
+        throw error;
+      }
+      this.set(Math.max(0, last - s.position));
     },
   });
   new Gauge({

@@ -1,7 +1,7 @@
 /** Starts the engine in a worker thread and talks to it: ready, stats, stop. */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { EngineStats } from '../engine.ts';
+import type { EngineStats, PauseReason } from '../engine.ts';
 import type { IdentityRulesConfig } from '../identity/rules.ts';
 import type { StreamLimitsConfig } from '../log/open-event-log.ts';
 
@@ -25,6 +25,8 @@ export type EngineThreadMessage =
   | { readonly type: 'ready'; readonly definitions: number }
   | { readonly type: 'stats'; readonly stats: EngineThreadStats }
   | { readonly type: 'invalid-record'; readonly seq: number; readonly message: string }
+  /** the engine started waiting for an unreachable log or a full disk (`reason`), or resumed (null). */
+  | { readonly type: 'paused'; readonly reason: PauseReason | null; readonly message?: string }
   | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 

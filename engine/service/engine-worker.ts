@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     rules.set(space, checked.rules);
   }
   const resolver = new IdentityGraph({ source: store, rules });
+  // the stats (metrics, readiness) show a pause at once, not within a second (a no-op until the engine is open)
+  let reportNow = () => {};
   const { engine, lifecycle } = await openEngineWithLifecycle(
     {
       eventLog,
@@ -42,6 +44,10 @@ async function main(): Promise<void> {
       checkpointMs: config.checkpointMs,
       partitions: config.partitions,
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
+      onPause: (reason, error) => {
+        send(reason === null ? { type: 'paused', reason } : { type: 'paused', reason, message: describe(error) });
+        reportNow();
+      },
     },
     { registry, clock: Date.now },
   );
@@ -51,8 +57,9 @@ async function main(): Promise<void> {
   port.on('message', (m: { type: string }) => {
     if (m.type === 'stop') controller.abort();
   });
-  const stats = () => ({ ...engine.stats, backfills: lifecycle.backfills });
-  const report = setInterval(() => send({ type: 'stats', stats: stats() }), 1000);
+  const stats = () => ({ ...engine.stats, retries: { ...engine.stats.retries }, backfills: lifecycle.backfills });
+  reportNow = () => send({ type: 'stats', stats: stats() });
+  const report = setInterval(reportNow, 1000);
   send({ type: 'ready', definitions: [...registry.computeSet().values()].reduce((n, defs) => n + defs.length, 0) });
   try {
     await engine.run(controller.signal);
@@ -65,6 +72,15 @@ async function main(): Promise<void> {
     await eventLog.close();
   }
   send({ type: 'stopped', stats: stats() });
+}
+
+/** An error and its causes on one line: the log line says what failed and why. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }
 
 main().catch((error: unknown) => {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import type { EngineStats } from '../../engine/index.ts';
 import { NOW, serviceApp } from '../support/service-app.ts';
 
-const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, profiles: 900 };
+const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, profiles: 900, paused: null, retries: { log_unreachable: 0, disk_full: 0 } };
 
 test('healthz is always 200; readyz follows the readiness function', async () => {
   let ready = false;
