@@ -162,13 +162,16 @@ async function main(): Promise<void> {
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
       const position = engine?.stats()?.position;
-      if (engine === undefined) return { ready: true, details: { engine: 'off' } };
+      // (the ingest's own connection tells an outage even while an idle engine has nothing to publish)
+      const reason = eventLog.reachable?.() === false ? 'log_unreachable' : enginePaused;
+      if (engine === undefined) return reason === null ? { ready: true, details: { engine: 'off' } } : { ready: false, details: { engine: 'off', reason } };
       const details = { position: position ?? null, target };
-      if (enginePaused !== null) return { ready: false, details: { ...details, reason: enginePaused } };
+      if (reason !== null) return { ready: false, details: { ...details, reason } };
       return { ready: checkCaughtUp(), details };
     },
     engineStats: () => engine?.stats(),
     eventLogLastSeq: () => eventLog.lastSeq(),
+    logReachable: () => eventLog.reachable?.() ?? true,
     spaceIds: config.spaces.map((space) => space.id),
   });
   const closeReaders = async () => {

@@ -507,7 +507,9 @@ export class Engine {
           next = iterator.next();
           this.process(r.value);
         }
-        if (this.#o.background?.pending() === true) await this.#o.background.step();
+        // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
+        const background = this.#o.background;
+        if (background?.pending() === true) await this.#retrying('a background step', () => background.step());
         if (this.checkpointDue()) await this.checkpoint();
       }
     } catch (error) {

@@ -13,6 +13,8 @@ export interface MetricsSources {
   readonly engineStats?: (() => EngineStats | undefined) | undefined;
   /** the event log's newest position, for the lag. */
   readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
+  /** whether this process's own event-log connection is up (ingest). */
+  readonly logReachable?: (() => boolean) | undefined;
   readonly registry?: DefinitionRegistry | undefined;
   /** the spaces whose definitions are counted. */
   readonly spaceIds?: readonly string[] | undefined;
@@ -61,11 +63,10 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   engineCounter('flock_engine_dropped_values_total', 'values mode/unique traits dropped at their distinct-value cap', (s) => s.droppedValues);
   new Gauge({
     name: 'flock_log_reachable',
-    help: "1 while the engine reaches its logs, 0 while it waits for an unreachable log (NATS down)",
+    help: '1 while ingest and the engine reach their logs, 0 while a log is unreachable (NATS down)',
     registers: [registry],
     collect() {
-      const s = stats();
-      if (s !== undefined) this.set(s.paused === 'log_unreachable' ? 0 : 1);
+      this.set(sources.logReachable?.() === false || stats()?.paused === 'log_unreachable' ? 0 : 1);
     },
   });
   new Gauge({
@@ -137,10 +138,11 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       try {
         last = await sources.eventLogLastSeq();
       } catch (error) {
-        // The log is unreachable (NATS down): the lag is unknown, and the scrape must still answer —
-        // flock_log_reachable and flock_engine_paused say why.
-        if (isTransientLogError(error)) return;
-        throw error;
+        // The log is unreachable (NATS down): the lag is unknown (NaN), and the scrape must still
+        // answer — flock_log_reachable and flock_engine_paused say why.
+        if (!isTransientLogError(error)) throw error;
+        this.set(Number.NaN);
+        return;
       }
       this.set(Math.max(0, last - s.position));
     },

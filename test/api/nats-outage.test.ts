@@ -114,6 +114,15 @@ if (natsServerAvailable('the NATS outage test')) {
       assert.is(all.length, 2 * accepted);
       assert.is(await metric(url, 'flock_engine_events_in_total'), accepted);
       assert.is(await metric(url, 'flock_log_reachable'), 1);
+      // an idle engine has nothing to publish: the connection itself tells the outage
+      await nats.kill();
+      await until('/readyz to report an idle outage', async () => {
+        const r = await fetch(`${url}/readyz`);
+        return r.status === 503 && ((await r.json()) as { details: { reason?: string } }).details.reason === 'log_unreachable' ? true : undefined;
+      }, 10_000);
+      assert.is(await metric(url, 'flock_log_reachable'), 0);
+      await nats.restart();
+      await until('/readyz after the idle outage', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 60_000);
       assert.is(flock.child.exitCode, null);
       flock.child.kill('SIGTERM');
       assert.is(await flock.exited, 0);
