@@ -51,12 +51,15 @@ async function main(): Promise<void> {
     ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
     duplicateWindowMs: config.stream.duplicateWindowMs,
   };
+  // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
+  const storage = { minFreeBytes: config.minFreeBytes };
   const eventLog = await openEventLog({
     dataDir: config.dataDir,
     natsUrl: config.natsUrl,
     partitions: config.partitions,
     stream,
     timeoutMs: config.natsTimeoutMs,
+    storage,
   });
 
   // Definitions of the file, unparsed: what the registry is seeded with.
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
           tickMs: config.tickMs,
           checkpointMs: config.checkpointMs,
           historyRetentionMs: config.historyRetentionMs,
+          minFreeBytes: config.minFreeBytes,
         },
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });

@@ -7,7 +7,8 @@ import type { IdentityResolver } from './identity/resolver.ts';
 import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { changeId, type Change } from './runtime/change.ts';
-import type { CheckpointStore } from './store/checkpoint-store.ts';
+import type { CheckpointInput, CheckpointStore } from './store/checkpoint-store.ts';
+import { isStorageFull } from './store/storage-guard.ts';
 import { resolveProfiles } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
@@ -368,7 +369,8 @@ export class Engine {
     this.#released = [];
     const position = this.#position;
     const records = encodeChangeRecords(changes, this.#o.partitions);
-    const seq = await this.#o.store.commit({
+    // (a full disk refuses the commit before it writes anything: the same input is committed once space returns)
+    const input: CheckpointInput = {
       position,
       watermark: this.runtime.watermark,
       profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
@@ -380,7 +382,15 @@ export class Engine {
       history: this.#o.history ? this.#history.take(this.runtime.watermark) : undefined,
       held,
       releasedHeld: released,
-    });
+    };
+    let seq: number;
+    try {
+      seq = await this.#retrying('checkpoint commit', () => this.#o.store.commit(input));
+    } catch (error) {
+      // stopping while the disk is full: the log still holds every event since the last checkpoint
+      if (error instanceof RetryAbortedError) return;
+      throw error;
+    }
     for (const s of slots) s.savedWake = s.state.wake;
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
@@ -415,14 +425,14 @@ export class Engine {
   }
 
   /**
-   * Runs a log operation until it succeeds: a transient failure (the log unreachable, no space) pauses
+   * Runs a log or store operation until it succeeds: a transient failure (the log unreachable, no space) pauses
    * the engine — `stats.paused` says why, `stats.retries` counts — and is retried with backoff until the
    * log is back or the engine stops (then RetryAbortedError). Any other failure is thrown at once.
    */
   #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return retrying(operation, {
       what,
-      retryable: isTransientLogError,
+      retryable: (error) => isTransientLogError(error) || isStorageFull(error),
       signal: this.#signal,
       ...(this.#o.backoff === undefined ? {} : { policy: this.#o.backoff }),
       onFailure: (error) => this.#paused(error),
@@ -450,10 +460,9 @@ export class Engine {
     this.#o.onPause?.(null);
   }
 
-  /** An embedded (LMDB) log that cannot write is out of space; a JetStream log that fails is unreachable. */
+  /** No space left under the reserve (a store or an embedded log), else a log that cannot be reached. */
   #pauseReason(error: unknown): PauseReason {
-    void error;
-    return this.#o.changeLog.kind === 'jetstream' ? 'log_unreachable' : 'disk_full';
+    return isStorageFull(error) ? 'disk_full' : 'log_unreachable';
   }
 
   /**

@@ -19,6 +19,8 @@ export interface EngineThreadConfig {
   readonly checkpointMs: number;
   /** how far back membership history answers (ms; 0 = forever); the event index keeps what the log keeps. */
   readonly historyRetentionMs?: number | undefined;
+  /** free disk space kept in reserve: below it the engine's writes wait (paused: disk_full). */
+  readonly minFreeBytes?: number | undefined;
 }
 
 export type EngineThreadMessage =

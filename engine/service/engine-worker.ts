@@ -16,10 +16,11 @@ const send = (m: EngineThreadMessage) => port.postMessage(m);
 
 async function main(): Promise<void> {
   const stream = config.stream;
-  const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs });
+  const storage = { minFreeBytes: config.minFreeBytes ?? 0 };
+  const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs, storage });
   (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
-  const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs });
-  const store = CheckpointStore.open(join(config.dataDir, 'engine'));
+  const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs, storage });
+  const store = CheckpointStore.open(join(config.dataDir, 'engine'), { storage });
   // The definitions the management API (and the definitions file) wrote: the lifecycle computes them.
   const registry = DefinitionRegistry.open(config.registryPath);
   // Identity resolution with each space's rules (Segment's defaults unless configured), reading the
