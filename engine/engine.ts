@@ -440,12 +440,6 @@ export class Engine {
     });
   }
 
-  /** Notes a failed attempt (pausing the engine) and waits the backoff delay of attempt `attempt`. */
-  async #waitOut(error: unknown, attempt: number): Promise<void> {
-    this.#paused(error);
-    await sleep(backoffDelay(attempt, Math.random(), this.#o.backoff), this.#signal);
-  }
-
   #paused(error: unknown): void {
     const reason = this.#pauseReason(error);
     this.stats.retries[reason]++;
@@ -474,9 +468,15 @@ export class Engine {
     this.#signal = signal;
     const open = () => this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
     let iterator = open();
-    let next = iterator.next();
-    // a failed tail (the log unreachable) is opened again from the last applied position, after backoff
-    let tailFailures = 0;
+    // A tail may fail while the loop awaits something else (a checkpoint retrying its publish): the
+    // failure is taken up by the next race; marking it handled here keeps it from counting as an
+    // unhandled rejection meanwhile (which ends the thread).
+    const pull = () => {
+      const p = iterator.next();
+      p.catch(() => {});
+      return p;
+    };
+    let next = pull();
     let wake: (() => void) | undefined;
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -484,28 +484,28 @@ export class Engine {
       while (!signal.aborted) {
         const delay = this.#idleDelay();
         let handle: NodeJS.Timeout | undefined;
-        const sleep = new Promise<'tick'>((resolve) => {
+        const idle = new Promise<'tick'>((resolve) => {
           wake = () => resolve('tick');
           handle = setTimeout(wake, delay);
         });
         let r: Awaited<typeof next> | 'tick';
         try {
-          r = await Promise.race([next, sleep]);
+          r = await Promise.race([next, idle]);
         } catch (error) {
           clearTimeout(handle);
           if (!isTransientLogError(error) || signal.aborted) throw error;
-          // the tail failed (the log unreachable): wait, then tail again from the last applied position
-          await this.#waitOut(error, tailFailures++);
+          // The tail failed (the log unreachable): wait until the log answers again, then tail again
+          // from the last applied position.
+          this.#paused(error);
+          await sleep(backoffDelay(0, Math.random(), this.#o.backoff), signal);
+          await this.#retrying(`tail from ${this.#position + 1}`, () => this.#o.eventLog.lastSeq());
+          this.#recovered();
           iterator = open();
-          next = iterator.next();
+          next = pull();
           continue;
         }
         clearTimeout(handle);
         if (signal.aborted) break;
-        if (r !== 'tick' && tailFailures > 0) {
-          tailFailures = 0;
-          this.#recovered();
-        }
         if (r === 'tick') {
           // While catching up the watermark follows the log's event time: a batch that is merely slow to
           // arrive must not move it to the wall clock (later events would all be late, their enters and
@@ -513,7 +513,7 @@ export class Engine {
           if (!(this.#catchingUp && (await this.#retrying('reading the log end', () => this.#o.eventLog.lastSeq())) > this.#position)) this.tick();
         } else {
           if (r.done === true) break;
-          next = iterator.next();
+          next = pull();
           this.process(r.value);
         }
         // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
