@@ -15,6 +15,8 @@ import {
   readOnlyStore,
   startEngineThread,
   staticSpaceDirectory,
+  storageGuard,
+  StorageFullError,
   type EngineThread,
   type PauseReason,
   type SeedEntry,
@@ -53,6 +55,16 @@ async function main(): Promise<void> {
   };
   // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
   const storage = { minFreeBytes: config.minFreeBytes };
+  const checkSpace = storageGuard(config.dataDir, storage);
+  const diskFull = (): boolean => {
+    try {
+      checkSpace();
+      return false;
+    } catch (error) {
+      if (error instanceof StorageFullError) return true;
+      throw error;
+    }
+  };
   const eventLog = await openEventLog({
     dataDir: config.dataDir,
     natsUrl: config.natsUrl,
@@ -166,8 +178,9 @@ async function main(): Promise<void> {
     profileRateLimit: config.profileRateLimit,
     readiness: () => {
       const position = engine?.stats()?.position;
-      // (the ingest's own connection tells an outage even while an idle engine has nothing to publish)
-      const reason = eventLog.reachable?.() === false ? 'log_unreachable' : enginePaused;
+      // (the ingest's own connection and the disk tell an outage or a full disk even while an idle
+      // engine has nothing to write)
+      const reason = eventLog.reachable?.() === false ? 'log_unreachable' : diskFull() ? 'disk_full' : enginePaused;
       if (engine === undefined) return reason === null ? { ready: true, details: { engine: 'off' } } : { ready: false, details: { engine: 'off', reason } };
       const details = { position: position ?? null, target };
       if (reason !== null) return { ready: false, details: { ...details, reason } };
