@@ -493,7 +493,8 @@ export class Engine {
           r = await Promise.race([next, idle]);
         } catch (error) {
           clearTimeout(handle);
-          if (!isTransientLogError(error) || signal.aborted) throw error;
+          if (!isTransientLogError(error)) throw error;
+          if (signal.aborted) break;
           // The tail failed (the log unreachable): wait until the log answers again, then tail again
           // from the last applied position.
           this.#paused(error);
