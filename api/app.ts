@@ -59,6 +59,8 @@ export interface AppDeps {
   /** the engine thread's stats and the event log's end, for `/metrics`. */
   readonly engineStats?: (() => EngineStats | undefined) | undefined;
   readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
+  /** whether this process's event-log connection is up (metrics: flock_log_reachable). */
+  readonly logReachable?: (() => boolean) | undefined;
   /** spaces whose definitions `/metrics` counts. */
   readonly spaceIds?: readonly string[] | undefined;
 }
@@ -74,6 +76,7 @@ export function createApp(deps: AppDeps): Hono {
   const metrics = createMetrics({
     engineStats: deps.engineStats,
     eventLogLastSeq: deps.eventLogLastSeq,
+    logReachable: deps.logReachable,
     registry: deps.registry,
     spaceIds: deps.spaceIds,
     clock,

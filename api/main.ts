@@ -15,7 +15,10 @@ import {
   readOnlyStore,
   startEngineThread,
   staticSpaceDirectory,
+  storageGuard,
+  StorageFullError,
   type EngineThread,
+  type PauseReason,
   type SeedEntry,
 } from '../engine/index.ts';
 import { createApp } from './app.ts';
@@ -51,12 +54,25 @@ async function main(): Promise<void> {
     ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
     duplicateWindowMs: config.stream.duplicateWindowMs,
   };
+  // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
+  const storage = { minFreeBytes: config.minFreeBytes };
+  const checkSpace = storageGuard(config.dataDir, storage);
+  const diskFull = (): boolean => {
+    try {
+      checkSpace();
+      return false;
+    } catch (error) {
+      if (error instanceof StorageFullError) return true;
+      throw error;
+    }
+  };
   const eventLog = await openEventLog({
     dataDir: config.dataDir,
     natsUrl: config.natsUrl,
     partitions: config.partitions,
     stream,
     timeoutMs: config.natsTimeoutMs,
+    storage,
   });
 
   // Definitions of the file, unparsed: what the registry is seeded with.
@@ -85,6 +101,8 @@ async function main(): Promise<void> {
 
   // The engine runs in its own thread: at full event rate its loop is busy nearly all the time.
   let engine: EngineThread | undefined;
+  // why the engine waits (its log unreachable, a full disk), as it last reported; null while it runs
+  let enginePaused: PauseReason | null = null;
   if (config.engine) {
     try {
       engine = await startEngineThread(
@@ -99,6 +117,7 @@ async function main(): Promise<void> {
           tickMs: config.tickMs,
           checkpointMs: config.checkpointMs,
           historyRetentionMs: config.historyRetentionMs,
+          minFreeBytes: config.minFreeBytes,
         },
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });
@@ -107,6 +126,11 @@ async function main(): Promise<void> {
             logger.warn('a sum overflowed the number range (beyond ±1.8e308): it has no value until its values leave the window', { space: m.space, definitions: m.definitions });
           }
           if (m.type === 'skipped-event') logger.warn('skipped an event that identifies nobody', { seq: m.seq, space: m.space, messageId: m.messageId, code: m.code, problem: m.message });
+          if (m.type === 'paused') {
+            enginePaused = m.reason;
+            if (m.reason === null) logger.info('engine resumed');
+            else logger.warn('engine paused: retrying until it can go on', { reason: m.reason, problem: m.message });
+          }
         },
       );
     } catch (error) {
@@ -161,10 +185,17 @@ async function main(): Promise<void> {
       const stats = engine?.stats();
       // the position and watermark of the last checkpoint: what the APIs answer up to
       const watermark = stats !== undefined && Number.isFinite(stats.watermark) ? new Date(stats.watermark).toISOString() : null;
-      return { ready: checkCaughtUp(), details: engine === undefined ? { engine: 'off' } : { position: stats?.position ?? null, target, watermark } };
+      // (the ingest's own connection and the disk tell an outage or a full disk even while an idle
+      // engine has nothing to write)
+      const reason = eventLog.reachable?.() === false ? 'log_unreachable' : diskFull() ? 'disk_full' : enginePaused;
+      if (engine === undefined) return reason === null ? { ready: true, details: { engine: 'off' } } : { ready: false, details: { engine: 'off', reason } };
+      const details = { position: stats?.position ?? null, target, watermark };
+      if (reason !== null) return { ready: false, details: { ...details, reason } };
+      return { ready: checkCaughtUp(), details };
     },
     engineStats: () => engine?.stats(),
     eventLogLastSeq: () => eventLog.lastSeq(),
+    logReachable: () => eventLog.reachable?.() ?? true,
     spaceIds: config.spaces.map((space) => space.id),
   });
   const closeReaders = async () => {

@@ -30,6 +30,7 @@ export const CONFIG_SETTINGS = {
   engine: { flag: 'engine', env: 'FLOCK_ENGINE', help: 'run the engine in this process (on) or only the API (off)', fallback: 'on' },
   tick: { flag: 'tick', env: 'FLOCK_TICK', help: 'longest wait before the engine moves its clock with no events (window exits wake it at their instant regardless)', fallback: '1s' },
   checkpointInterval: { flag: 'checkpoint-interval', env: 'FLOCK_CHECKPOINT_INTERVAL', help: 'how long changes may wait before a checkpoint publishes them', fallback: '50ms' },
+  minFreeSpace: { flag: 'min-free-space', env: 'FLOCK_MIN_FREE_SPACE', help: 'free disk space kept in reserve under the data dir: below it ingest answers 503 storage_full and the engine pauses, both going on once space returns (0 = no check)', fallback: '100MB' },
   historyRetention: { flag: 'history-retention', env: 'FLOCK_HISTORY_RETENTION', help: 'how far back membership history answers, in event time (e.g. 400d; 0 = forever; default: --stream-max-age, as long as the log keeps events)', fallback: undefined },
 } as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
 
@@ -98,6 +99,7 @@ export const configSchema = z
     tick: duration.pipe(z.number().min(10, { error: 'the tick must be at least 10ms' })),
     checkpointInterval: duration.pipe(z.number().min(1, { error: 'the checkpoint interval must be positive' })),
     historyRetention: duration.optional(),
+    minFreeSpace: byteSize,
   })
   .refine((raw) => raw.headersTimeout <= raw.requestTimeout, { error: 'the headers timeout must not exceed the request timeout', path: ['headersTimeout'] })
   .transform((raw) => ({
@@ -137,6 +139,8 @@ export const configSchema = z
     checkpointMs: raw.checkpointInterval,
     /** how far back history answers (ms of event time); 0 = forever. */
     historyRetentionMs: raw.historyRetention ?? raw.streamMaxAge,
+    /** free bytes kept on the data dir's filesystem (embedded logs, engine state); 0 = no check. */
+    minFreeBytes: raw.minFreeSpace,
   }));
 
 export type FlockConfig = z.output<typeof configSchema> & {

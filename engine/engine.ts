@@ -7,10 +7,12 @@ import type { IdentityResolver } from './identity/resolver.ts';
 import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { changeId, RUN_TAG, type Change } from './runtime/change.ts';
-import type { CheckpointStore } from './store/checkpoint-store.ts';
+import type { CheckpointInput, CheckpointStore } from './store/checkpoint-store.ts';
+import { isStorageFull } from './store/storage-guard.ts';
 import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
+import { backoffDelay, isTransientLogError, retrying, RetryAbortedError, sleep, type BackoffPolicy } from './log/retry.ts';
 
 export interface EngineOptions {
   readonly eventLog: EventLog;
@@ -46,7 +48,15 @@ export interface EngineOptions {
   readonly history?: boolean;
   /** a sum read by these definitions overflowed the double range (they read it as no value): once per definition. */
   readonly onOverflow?: (space: string, definitions: readonly string[]) => void;
+  /** waits between retries of a log (or store) that fails: capped exponential backoff with jitter. */
+  readonly backoff?: BackoffPolicy;
+  /** told when the engine starts or stops waiting for its logs or its store (to log it once). */
+  readonly onPause?: (reason: PauseReason | null, error?: unknown) => void;
 }
+
+/** Why the engine waits instead of running: a log unreachable (NATS down), or no space to write. */
+export type PauseReason = 'log_unreachable' | 'disk_full';
+export const PAUSE_REASONS: readonly PauseReason[] = ['log_unreachable', 'disk_full'];
 
 export interface EngineStats {
   eventsIn: number;
@@ -65,6 +75,10 @@ export interface EngineStats {
   overflowedValues: number;
   /** profiles held in memory. */
   profiles: number;
+  /** why the engine is waiting (retrying), or null while it runs. */
+  paused: PauseReason | null;
+  /** failed attempts retried, by reason. */
+  retries: Record<PauseReason, number>;
 }
 
 /** Changes per change-log record. */
@@ -106,7 +120,7 @@ export function decodeChangeRecord(data: Uint8Array): Change[] {
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
   /** BATCH definitions (ids): their changes are held for the next run instead of published. */
@@ -125,6 +139,8 @@ export class Engine {
   #catchingUp = true;
   /** history and event-index writes for the next checkpoint. */
   readonly #history: HistoryCollector;
+  /** the running loop's stop signal: retries end with it. */
+  #signal: AbortSignal | undefined;
 
   private constructor(options: EngineOptions) {
     this.#o = {
@@ -170,6 +186,8 @@ export class Engine {
       droppedValues: 0,
       overflowedValues: 0,
       profiles: 0,
+      paused: null,
+      retries: { log_unreachable: 0, disk_full: 0 },
     };
     this.#input
       .pipe(
@@ -378,7 +396,8 @@ export class Engine {
     const position = this.#position;
     const watermark = this.runtime.watermark;
     const records = encodeChangeRecords(changes, this.#o.partitions);
-    const seq = await this.#o.store.commit({
+    // (a full disk refuses the commit before it writes anything: the same input is committed once space returns)
+    const input: CheckpointInput = {
       position,
       watermark,
       profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
@@ -390,19 +409,34 @@ export class Engine {
       history: this.#o.history ? this.#history.take(this.runtime.watermark) : undefined,
       held,
       releasedHeld: released,
-    });
+    };
+    let seq: number;
+    try {
+      seq = await this.#retrying('checkpoint commit', () => this.#o.store.commit(input));
+    } catch (error) {
+      // stopping while the disk is full: the log still holds every event since the last checkpoint
+      if (error instanceof RetryAbortedError) return;
+      throw error;
+    }
     for (const s of slots) s.savedWake = s.state.wake;
     this.#checkpointedWatermark = watermark;
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
     this.#o.probe?.('committed', seq);
-    if (seq !== 0) {
-      await this.#o.changeLog.append(records);
-      this.#published = seq;
-      this.stats.changesOut += changes.length;
+    try {
+      if (seq !== 0) {
+        await this.#retrying(`publish of ${records.length} change-log records`, () => this.#o.changeLog.append(records));
+        this.#published = seq;
+        this.stats.changesOut += changes.length;
+      }
+      this.#o.probe?.('published', seq);
+      // only after the publish: a restart republishes the outbox before the input moves on
+      await this.#retrying(`commit of position ${position}`, () => this.#o.eventLog.commit(this.#o.consumer, position));
+    } catch (error) {
+      // Stopping while the log is away: the outbox keeps the records, the next open publishes them.
+      if (error instanceof RetryAbortedError) return;
+      throw error;
     }
-    this.#o.probe?.('published', seq);
-    await this.#o.eventLog.commit(this.#o.consumer, position);
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = performance.now() - started;
     this.stats.position = position;
@@ -414,9 +448,44 @@ export class Engine {
 
   async #republish(): Promise<void> {
     for (const { seq, records } of this.#o.store.unpublished()) {
-      await this.#o.changeLog.append(records.map((r) => ({ id: r.id, key: r.key, data: r.data })));
+      await this.#retrying(`republish of ${records.length} change-log records`, () => this.#o.changeLog.append(records.map((r) => ({ id: r.id, key: r.key, data: r.data }))));
       this.#published = seq;
     }
+  }
+
+  /**
+   * Runs a log or store operation until it succeeds: a transient failure (the log unreachable, no space) pauses
+   * the engine — `stats.paused` says why, `stats.retries` counts — and is retried with backoff until the
+   * log is back or the engine stops (then RetryAbortedError). Any other failure is thrown at once.
+   */
+  #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return retrying(operation, {
+      what,
+      retryable: (error) => isTransientLogError(error) || isStorageFull(error),
+      signal: this.#signal,
+      ...(this.#o.backoff === undefined ? {} : { policy: this.#o.backoff }),
+      onFailure: (error) => this.#paused(error),
+      onRecovery: () => this.#recovered(),
+    });
+  }
+
+  #paused(error: unknown): void {
+    const reason = this.#pauseReason(error);
+    this.stats.retries[reason]++;
+    if (this.stats.paused === reason) return;
+    this.stats.paused = reason;
+    this.#o.onPause?.(reason, error);
+  }
+
+  #recovered(): void {
+    if (this.stats.paused === null) return;
+    this.stats.paused = null;
+    this.#o.onPause?.(null);
+  }
+
+  /** No space left under the reserve (a store or an embedded log), else a log that cannot be reached. */
+  #pauseReason(error: unknown): PauseReason {
+    return isStorageFull(error) ? 'disk_full' : 'log_unreachable';
   }
 
   /**
@@ -425,8 +494,18 @@ export class Engine {
    * applies what the log holds (when live) and makes a final checkpoint.
    */
   async run(signal: AbortSignal): Promise<void> {
-    const iterator = this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
-    let next = iterator.next();
+    this.#signal = signal;
+    const open = () => this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
+    let iterator = open();
+    // A tail may fail while the loop awaits something else (a checkpoint retrying its publish): the
+    // failure is taken up by the next race; marking it handled here keeps it from counting as an
+    // unhandled rejection meanwhile (which ends the thread).
+    const pull = () => {
+      const p = iterator.next();
+      p.catch(() => {});
+      return p;
+    };
+    let next = pull();
     let wake: (() => void) | undefined;
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -434,26 +513,47 @@ export class Engine {
       while (!signal.aborted) {
         const delay = this.#idleDelay();
         let handle: NodeJS.Timeout | undefined;
-        const sleep = new Promise<'tick'>((resolve) => {
+        const idle = new Promise<'tick'>((resolve) => {
           wake = () => resolve('tick');
           handle = setTimeout(wake, delay);
         });
-        const r = await Promise.race([next, sleep]);
+        let r: Awaited<typeof next> | 'tick';
+        try {
+          r = await Promise.race([next, idle]);
+        } catch (error) {
+          clearTimeout(handle);
+          if (!isTransientLogError(error)) throw error;
+          if (signal.aborted) break;
+          // The tail failed (the log unreachable): wait until the log answers again, then tail again
+          // from the last applied position.
+          this.#paused(error);
+          await sleep(backoffDelay(0, Math.random(), this.#o.backoff), signal);
+          await this.#retrying(`tail from ${this.#position + 1}`, () => this.#o.eventLog.lastSeq());
+          this.#recovered();
+          iterator = open();
+          next = pull();
+          continue;
+        }
         clearTimeout(handle);
         if (signal.aborted) break;
         if (r === 'tick') {
           // While catching up the watermark follows the log's event time: a batch that is merely slow to
           // arrive must not move it to the wall clock (later events would all be late, their enters and
           // exits evaluated at "now" instead of their instants). Only an idle log ends the catch-up.
-          if (!(this.#catchingUp && (await this.#o.eventLog.lastSeq()) > this.#position)) this.tick();
+          if (!(this.#catchingUp && (await this.#retrying('reading the log end', () => this.#o.eventLog.lastSeq())) > this.#position)) this.tick();
         } else {
           if (r.done === true) break;
-          next = iterator.next();
+          next = pull();
           this.process(r.value);
         }
-        if (this.#o.background?.pending() === true) await this.#o.background.step();
+        // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
+        const background = this.#o.background;
+        if (background?.pending() === true) await this.#retrying('a background step', () => background.step());
         if (this.checkpointDue()) await this.checkpoint();
       }
+    } catch (error) {
+      // stopped while waiting for the log: not a failure
+      if (!(error instanceof RetryAbortedError)) throw error;
     } finally {
       signal.removeEventListener('abort', onAbort);
       await iterator.return?.();

@@ -18,7 +18,9 @@ export { CONFIG_SETTINGS, configHelp, loadConfig, type ConfigIssue, type ConfigR
 
 // the engine
 export { startEngineThread, EngineThreadError, type EngineThread, type EngineThreadConfig, type EngineThreadMessage } from './service/engine-thread.ts';
-export { Engine, decodeChangeRecord, encodeChangeRecords, type EngineOptions, type EngineStats } from './engine.ts';
+export { isTransientLogError } from './log/retry.ts';
+export { isStorageFull, storageGuard, StorageFullError, type StorageGuardConfig } from './store/storage-guard.ts';
+export { Engine, PAUSE_REASONS, decodeChangeRecord, encodeChangeRecords, type EngineOptions, type EngineStats, type PauseReason } from './engine.ts';
 export type { Change, MembershipChange, TraitChange } from './runtime/change.ts';
 export { CheckpointStore, type OutputRow } from './store/checkpoint-store.ts';
 export { openAppendLog, CHANGE_LOG, EVENT_LOG } from './log/open-event-log.ts';

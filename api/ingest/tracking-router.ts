@@ -14,6 +14,7 @@ import {
   type NormalizeMeta,
   type SpaceDirectory,
   type WriteKeyGrant,
+  isStorageFull,
 } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
@@ -34,6 +35,9 @@ export interface TrackingDeps {
 }
 
 type Kind = EventType | 'batch';
+
+/** a full disk is freed by an operator, not in a second: clients wait longer before retrying. */
+const STORAGE_FULL_RETRY_S = 10;
 
 /** Every path, long and short: analytics.js posts to the first letter of the type, mobile libraries to `/b`. */
 export const TRACKING_PATHS: Readonly<Record<string, Kind>> = {
@@ -109,6 +113,9 @@ export function trackingRouter(deps: TrackingDeps): Hono {
       await deps.eventLog.append(events);
     } catch (error) {
       deps.logger.error('event log append failed', { requestId: c.get('requestId'), events: events.length, error });
+      if (isStorageFull(error)) {
+        throw new HttpError(503, 'storage_full', 'the server is out of disk space: the events were not stored; retry later', { 'Retry-After': String(STORAGE_FULL_RETRY_S) }, { cause: error });
+      }
       throw new HttpError(503, 'log_unavailable', 'the events were not stored; retry the request', { 'Retry-After': '1' }, { cause: error });
     }
   };

@@ -6,13 +6,15 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEFINITION_STATUSES, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
+import { DEFINITION_STATUSES, isTransientLogError, PAUSE_REASONS, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
 
 export interface MetricsSources {
   /** the engine thread's latest stats (undefined: no engine in this process, or not ready yet). */
   readonly engineStats?: (() => EngineStats | undefined) | undefined;
   /** the event log's newest position, for the lag. */
   readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
+  /** whether this process's own event-log connection is up (ingest). */
+  readonly logReachable?: (() => boolean) | undefined;
   readonly registry?: DefinitionRegistry | undefined;
   /** the spaces whose definitions are counted. */
   readonly spaceIds?: readonly string[] | undefined;
@@ -61,6 +63,37 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   engineCounter('flock_engine_dropped_values_total', 'values mode/unique traits dropped at their distinct-value cap', (s) => s.droppedValues);
   engineCounter('flock_engine_overflowed_values_total', 'reads of a sum beyond the number range (±1.8e308), which then has no value', (s) => s.overflowedValues);
   new Gauge({
+    name: 'flock_log_reachable',
+    help: '1 while ingest and the engine reach their logs, 0 while a log is unreachable (NATS down)',
+    registers: [registry],
+    collect() {
+      this.set(sources.logReachable?.() === false || stats()?.paused === 'log_unreachable' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'flock_engine_paused',
+    help: '1 while the engine waits (retrying) for this reason: log_unreachable, disk_full',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s === undefined) return;
+      for (const reason of PAUSE_REASONS) this.set({ reason }, s.paused === reason ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'flock_engine_retries_total',
+    help: 'failed log or store operations the engine retried, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (s === undefined) return;
+      this.reset();
+      for (const reason of PAUSE_REASONS) this.inc({ reason }, s.retries[reason]);
+    },
+  });
+  new Gauge({
     name: 'flock_engine_profiles',
     help: 'profiles the engine holds in memory',
     registers: [registry],
@@ -102,7 +135,17 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     async collect() {
       const s = stats();
       if (s === undefined || sources.eventLogLastSeq === undefined) return;
-      this.set(Math.max(0, (await sources.eventLogLastSeq()) - s.position));
+      let last: number;
+      try {
+        last = await sources.eventLogLastSeq();
+      } catch (error) {
+        // The log is unreachable (NATS down): the lag is unknown (NaN), and the scrape must still
+        // answer — flock_log_reachable and flock_engine_paused say why.
+        if (!isTransientLogError(error)) throw error;
+        this.set(Number.NaN);
+        return;
+      }
+      this.set(Math.max(0, last - s.position));
     },
   });
   new Gauge({

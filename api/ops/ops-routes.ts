@@ -1,4 +1,4 @@
-/** Operations: liveness (`/healthz`), readiness (`/readyz`: the engine has caught up), Prometheus `/metrics`, the OpenAPI document. */
+/** Operations: liveness (`/healthz`), readiness (`/readyz`: the engine has caught up and is not waiting for its log or disk), Prometheus `/metrics`, the OpenAPI document. */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
@@ -35,10 +35,10 @@ export function opsRoutes(router: OpenAPIHono, deps: OpsDeps): void {
       method: 'get',
       path: '/readyz',
       tags,
-      summary: 'Readiness: the engine has caught up with the event log as it was at start (always ready without an engine)',
+      summary: 'Readiness: the engine has caught up with the event log as it was at start (always, without an engine), and the log is reachable and the disk above its reserve (else details.reason: log_unreachable, disk_full)',
       responses: {
         200: { description: 'ready', content: { 'application/json': { schema: readinessSchema } } },
-        503: { description: 'still catching up', content: { 'application/json': { schema: readinessSchema } } },
+        503: { description: 'still catching up, or waiting for the log (log_unreachable) or for disk space (disk_full)', content: { 'application/json': { schema: readinessSchema } } },
       },
     }),
     async (c) => {

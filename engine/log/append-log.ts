@@ -70,6 +70,11 @@ export interface AppendLog {
   lastSeq(): Promise<number>;
   position(name: string): Promise<number>;
   commit(name: string, seq: number): Promise<void>;
+  /**
+   * Whether the log's server is reachable right now (JetStream: the connection is up); a log without
+   * a server leaves it out. Readiness reads it: an idle engine does not notice an outage by itself.
+   */
+  reachable?(): boolean;
   /** the registered structures from index `from` on (every one when 0). */
   structures(from: number): Promise<Structure[]>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 /** The embedded AppendLog: an LMDB environment holding records, dedupe ids, named positions and the structure registry. */
 import { closeEnv } from '../store/close-env.ts';
+import { storageGuard, type StorageGuardConfig } from '../store/storage-guard.ts';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,6 +32,8 @@ export interface EmbeddedLogConfig {
    * this process, in any thread, wake it at once through a BroadcastChannel.
    */
   readonly pollMs?: number;
+  /** the free-space reserve: appends and commits are refused (StorageFullError as the cause) below it. */
+  readonly storage?: StorageGuardConfig | undefined;
 }
 
 /** LMDB keys are at most 511 bytes; long ids are stored as their digest (collisions are not a practical concern). */
@@ -77,11 +80,13 @@ export class EmbeddedLog implements AppendLog {
   readonly #pollMs: number;
   readonly #waiters = new Set<() => void>();
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #checkSpace: () => void;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(path: string, env: RootDatabase, pollMs: number) {
+  private constructor(path: string, env: RootDatabase, pollMs: number, storage: StorageGuardConfig | undefined) {
     this.path = path;
+    this.#checkSpace = storageGuard(path, storage);
     this.#env = env;
     this.#pollMs = pollMs;
     this.#records = env.openDB<Buffer, number>({ name: 'records', encoding: 'binary' });
@@ -104,7 +109,7 @@ export class EmbeddedLog implements AppendLog {
     } catch (error) {
       throw new LogOpenError(`cannot open the embedded log at ${path}`, { cause: error });
     }
-    return new EmbeddedLog(path, env, config.pollMs ?? DEFAULT_POLL_MS);
+    return new EmbeddedLog(path, env, config.pollMs ?? DEFAULT_POLL_MS, config.storage);
   }
 
   async append(records: readonly LogRecord[], options?: AppendOptions): Promise<AppendResult> {
@@ -118,6 +123,7 @@ export class EmbeddedLog implements AppendLog {
     const keys = records.map((record) => idKey(record.id));
     let result: AppendResult;
     try {
+      this.#checkSpace();
       result = await this.#env.childTransaction(() => {
         if (update !== undefined) {
           const count = this.#structureCount();
@@ -245,6 +251,7 @@ export class EmbeddedLog implements AppendLog {
     this.#assertOpen('commit');
     const work = (async () => {
       try {
+        this.#checkSpace();
         await this.#positions.put(name, seq);
         await this.#env.flushed;
       } catch (error) {

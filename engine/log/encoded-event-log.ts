@@ -124,6 +124,10 @@ export class EncodedEventLog implements EventLog {
     return this.#log.commit(name, seq);
   }
 
+  reachable(): boolean {
+    return this.#log.reachable?.() ?? true;
+  }
+
   close(): Promise<void> {
     return this.#log.close();
   }

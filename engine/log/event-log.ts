@@ -21,5 +21,7 @@ export interface EventLog {
   lastSeq(): Promise<number>;
   position(name: string): Promise<number>;
   commit(name: string, seq: number): Promise<void>;
+  /** whether the log's server is reachable (AppendLog.reachable); absent: no server. */
+  reachable?(): boolean;
   close(): Promise<void>;
 }

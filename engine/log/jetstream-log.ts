@@ -147,6 +147,8 @@ export class JetStreamLog implements AppendLog {
   readonly #readers = new Set<ConsumerMessages>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** false from a disconnect until the client has reconnected. */
+  #connected = true;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, kv: KV, config: JetStreamLogConfig) {
     this.stream = config.stream;
@@ -157,6 +159,19 @@ export class JetStreamLog implements AppendLog {
     this.#kv = kv;
     this.#timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#publisher = new PipelinedPublisher(nc, this.#timeoutMs);
+    void this.#watchConnection();
+  }
+
+  /** Follows the connection's status until it closes: disconnected from a disconnect to the reconnect. */
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') this.#connected = false;
+      else if (status.type === 'reconnect') this.#connected = true;
+    }
+  }
+
+  reachable(): boolean {
+    return this.#connected && !this.#nc.isClosed();
   }
 
   static async open(config: JetStreamLogConfig): Promise<JetStreamLog> {

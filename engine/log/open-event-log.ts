@@ -7,6 +7,7 @@ import { EncodedEventLog } from './encoded-event-log.ts';
 import type { EventLog } from './event-log.ts';
 import { openJetStreamLog } from './jetstream-log.ts';
 import { DEFAULT_PARTITIONS } from './partition.ts';
+import type { StorageGuardConfig } from '../store/storage-guard.ts';
 
 /** Where a log lives: its directory under the data dir (embedded) or its stream and subjects (JetStream). */
 export interface LogLocation {
@@ -33,6 +34,8 @@ export interface AppendLogConfig {
   readonly stream?: StreamLimitsConfig | undefined;
   /** JetStream publish and API timeout (ms). */
   readonly timeoutMs?: number | undefined;
+  /** embedded log: the free-space reserve below which appends are refused (engine/store/storage-guard.ts). */
+  readonly storage?: StorageGuardConfig | undefined;
 }
 
 export interface EventLogConfig {
@@ -41,11 +44,12 @@ export interface EventLogConfig {
   readonly partitions?: number | undefined;
   readonly stream?: StreamLimitsConfig | undefined;
   readonly timeoutMs?: number | undefined;
+  readonly storage?: StorageGuardConfig | undefined;
 }
 
 export function openAppendLog(config: AppendLogConfig): Promise<AppendLog> {
   if (config.natsUrl === undefined || config.natsUrl === '') {
-    return openEmbeddedLog({ path: join(config.dataDir, config.log.name) });
+    return openEmbeddedLog({ path: join(config.dataDir, config.log.name), storage: config.storage });
   }
   const limits = config.stream ?? {};
   return openJetStreamLog({
@@ -72,6 +76,7 @@ export async function openEventLog(config: EventLogConfig): Promise<EventLog> {
     log: EVENT_LOG,
     stream: config.stream,
     timeoutMs: config.timeoutMs,
+    storage: config.storage,
   });
   try {
     const codec = createEventCodec(log);

@@ -1,7 +1,7 @@
 /** Starts the engine in a worker thread and talks to it: ready, stats, stop. */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { EngineStats } from '../engine.ts';
+import type { EngineStats, PauseReason } from '../engine.ts';
 import type { IdentityRulesConfig } from '../identity/rules.ts';
 import type { StreamLimitsConfig } from '../log/open-event-log.ts';
 
@@ -19,6 +19,8 @@ export interface EngineThreadConfig {
   readonly checkpointMs: number;
   /** how far back membership history answers (ms; 0 = forever); the event index keeps what the log keeps. */
   readonly historyRetentionMs?: number | undefined;
+  /** free disk space kept in reserve: below it the engine's writes wait (paused: disk_full). */
+  readonly minFreeBytes?: number | undefined;
 }
 
 export type EngineThreadMessage =
@@ -28,6 +30,8 @@ export type EngineThreadMessage =
   /** a sum these definitions read overflowed the double range (once per definition) */
   | { readonly type: 'overflow'; readonly space: string; readonly definitions: readonly string[] }
   | { readonly type: 'skipped-event'; readonly seq: number; readonly space: string; readonly messageId: string; readonly code: string; readonly message: string }
+  /** the engine started waiting for an unreachable log or a full disk (`reason`), or resumed (null). */
+  | { readonly type: 'paused'; readonly reason: PauseReason | null; readonly message?: string }
   | { readonly type: 'stopped'; readonly stats: EngineThreadStats }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 

@@ -17,10 +17,11 @@ const send = (m: EngineThreadMessage) => port.postMessage(m);
 
 async function main(): Promise<void> {
   const stream = config.stream;
-  const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs });
+  const storage = { minFreeBytes: config.minFreeBytes ?? 0 };
+  const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs, storage });
   (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
-  const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs });
-  const store = CheckpointStore.open(join(config.dataDir, 'engine'));
+  const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs, storage });
+  const store = CheckpointStore.open(join(config.dataDir, 'engine'), { storage });
   // The definitions the management API (and the definitions file) wrote: the lifecycle computes them.
   const registry = DefinitionRegistry.open(config.registryPath);
   // Identity resolution with each space's rules (Segment's defaults unless configured), reading the
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     rules.set(space, checked.rules);
   }
   const resolver = new IdentityGraph({ source: store, rules });
+  // the stats (metrics, readiness) show a pause at once, not within a second (a no-op until the engine is open)
+  let reportNow = () => {};
   const { engine, lifecycle } = await openEngineWithLifecycle(
     {
       eventLog,
@@ -45,6 +48,10 @@ async function main(): Promise<void> {
       partitions: config.partitions,
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },
       onSkipped: (s) => send({ type: 'skipped-event', seq: s.seq, space: s.space, messageId: s.messageId, code: s.reason.code, message: s.reason.message }),
+      onPause: (reason, error) => {
+        send(reason === null ? { type: 'paused', reason } : { type: 'paused', reason, message: describe(error) });
+        reportNow();
+      },
     },
     // late events of any lateness inside the log's retention count exactly (operators/README.md)
     { registry, clock: Date.now, compile: { ...DEFAULT_COMPILE_OPTIONS, retentionMs: stream?.maxAgeMs ?? 0 } },
@@ -55,8 +62,9 @@ async function main(): Promise<void> {
   port.on('message', (m: { type: string }) => {
     if (m.type === 'stop') controller.abort();
   });
-  const stats = () => ({ ...engine.stats, backfills: lifecycle.backfills });
-  const report = setInterval(() => send({ type: 'stats', stats: stats() }), 1000);
+  const stats = () => ({ ...engine.stats, retries: { ...engine.stats.retries }, backfills: lifecycle.backfills });
+  reportNow = () => send({ type: 'stats', stats: stats() });
+  const report = setInterval(reportNow, 1000);
   send({ type: 'ready', definitions: [...registry.computeSet().values()].reduce((n, defs) => n + defs.length, 0) });
   try {
     await engine.run(controller.signal);
@@ -69,6 +77,15 @@ async function main(): Promise<void> {
     await eventLog.close();
   }
   send({ type: 'stopped', stats: stats() });
+}
+
+/** An error and its causes on one line: the log line says what failed and why. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 /** The engine's LMDB checkpoint: profile state, timers, outputs index, outbox, input position and watermark, committed in one transaction. */
 import { closeEnv } from './close-env.ts';
+import { storageGuard, type StorageGuardConfig } from './storage-guard.ts';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LogRecord } from '../log/append-log.ts';
@@ -189,13 +190,15 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
   readonly #idAccountUsers: Database<AccountUserRecord, [string, string, string]>;
   readonly #idMeta: Database<{ next: number }, [string]>;
   #closed = false;
+  readonly #checkSpace: () => void;
   /** membership history (engine/history/history-store.ts), in this environment. */
   readonly history: HistoryStore;
   /** the per-profile event index (engine/history/event-index.ts), in this environment. */
   readonly events: EventIndex;
 
-  private constructor(readonly path: string, readOnly: boolean) {
+  private constructor(readonly path: string, readOnly: boolean, storage: StorageGuardConfig | undefined) {
     mkdirSync(path, { recursive: true });
+    this.#checkSpace = storageGuard(path, storage);
     this.#env = open({ path, compression: false, readOnly, maxDbs: 64 });
     const structures = { sharedStructuresKey: Symbol.for('flock.structures') };
     this.#profiles = this.#env.openDB({ name: 'profiles', ...structures });
@@ -215,9 +218,12 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     this.events = new EventIndex(this.#env);
   }
 
-  /** Opens (creating) the store at `path`. `readOnly` handles serve the API beside a running engine. */
-  static open(path: string, options: { readOnly?: boolean } = {}): CheckpointStore {
-    return new CheckpointStore(path, options.readOnly ?? false);
+  /**
+   * Opens (creating) the store at `path`. `readOnly` handles serve the API beside a running engine;
+   * `storage`: the free-space reserve below which a commit is refused (CheckpointError caused by StorageFullError).
+   */
+  static open(path: string, options: { readOnly?: boolean; storage?: StorageGuardConfig | undefined } = {}): CheckpointStore {
+    return new CheckpointStore(path, options.readOnly ?? false, options.storage);
   }
 
   meta(): CheckpointMeta {
@@ -335,6 +341,12 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
    */
   async commit(input: CheckpointInput): Promise<number> {
     if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
+    // before anything is written or taken from `input`: a refused commit can be retried with the same input
+    try {
+      this.#checkSpace();
+    } catch (cause) {
+      throw new CheckpointError(`checkpoint commit refused: ${(cause as Error).message}`, { cause });
+    }
     const before = this.meta();
     const seq = input.changes.length === 0 ? 0 : before.outboxNext;
     // The outputs index after this checkpoint: last change per key wins, written in key order.

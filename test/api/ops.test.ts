@@ -2,9 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EngineStats } from '../../engine/index.ts';
+import { LogReadError } from '../../engine/log/log-errors.ts';
 import { NOW, serviceApp } from '../support/service-app.ts';
 
-const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, overflowedValues: 2, profiles: 900 };
+const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, overflowedValues: 2, profiles: 900, paused: null, retries: { log_unreachable: 0, disk_full: 0 } };
 
 test('healthz is always 200; readyz follows the readiness function', async () => {
   let ready = false;
@@ -53,6 +54,28 @@ test('metrics: request counts by route pattern, engine stats, lag, definitions b
     // a second scrape does not double the engine counters
     const again = await (await s.app.request('/metrics')).text();
     assert.ok(again.includes('flock_engine_events_in_total 1200\n'));
+  } finally {
+    await s.close();
+  }
+});
+
+test('metrics while the engine waits for an unreachable log: reachable 0, paused by reason, retries; the lag unknown, the scrape still answers', async () => {
+  const paused: EngineStats = { ...stats, paused: 'log_unreachable', retries: { log_unreachable: 7, disk_full: 0 } };
+  const s = serviceApp({
+    engineStats: () => paused,
+    eventLogLastSeq: async () => {
+      throw new LogReadError('reading the state of stream FLOCK_EVENTS failed', { cause: new Error('timeout') });
+    },
+  });
+  try {
+    const res = await s.app.request('/metrics');
+    assert.is(res.status, 200);
+    const text = await res.text();
+    assert.ok(text.includes('\nflock_log_reachable 0\n'));
+    assert.ok(text.includes('\nflock_engine_paused{reason="log_unreachable"} 1\n'));
+    assert.ok(text.includes('\nflock_engine_paused{reason="disk_full"} 0\n'));
+    assert.ok(text.includes('\nflock_engine_retries_total{reason="log_unreachable"} 7\n'));
+    assert.ok(text.includes('\nflock_engine_lag_events Nan\n'), 'the lag is unknown');
   } finally {
     await s.close();
   }
