@@ -129,6 +129,7 @@ async function main(): Promise<void> {
           if (m.type === 'paused') {
             enginePaused = m.reason;
             if (m.reason === null) logger.info('engine resumed');
+            else if (m.reason === 'log_diverged') logger.error('engine paused: the event log does not hold what the checkpoint applied; an operator must act', { reason: m.reason, problem: m.message });
             else logger.warn('engine paused: retrying until it can go on', { reason: m.reason, problem: m.message });
           }
         },

@@ -54,9 +54,21 @@ export interface EngineOptions {
   readonly onPause?: (reason: PauseReason | null, error?: unknown) => void;
 }
 
-/** Why the engine waits instead of running: a log unreachable (NATS down), or no space to write. */
-export type PauseReason = 'log_unreachable' | 'disk_full';
-export const PAUSE_REASONS: readonly PauseReason[] = ['log_unreachable', 'disk_full'];
+/**
+ * Why the engine waits instead of running: a log unreachable (NATS down), no space to write, or an
+ * event log that is not the one the checkpoint was taken on (`log_diverged`: it lost events the engine
+ * applied — nats-server data loss, a recreated stream — and only an operator can say what is right).
+ */
+export type PauseReason = 'log_unreachable' | 'disk_full' | 'log_diverged';
+export const PAUSE_REASONS: readonly PauseReason[] = ['log_unreachable', 'disk_full', 'log_diverged'];
+
+/** The event log does not hold what the engine's checkpoint says it applied (see `Engine.run`). */
+export class LogDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LogDivergedError';
+  }
+}
 
 export interface EngineStats {
   eventsIn: number;
@@ -137,6 +149,10 @@ export class Engine {
   #failure: unknown = undefined;
   /** replaying the log's past (the watermark follows event time); an engine starts so, until the log proves idle. */
   #catchingUp = true;
+  /** the log lost what the checkpoint applied: the engine waits for an operator, and writes nothing more. */
+  #diverged = false;
+  /** the log id of the event at `#position` (checked against the log at a start). */
+  #positionId: string | undefined;
   /** history and event-index writes for the next checkpoint. */
   readonly #history: HistoryCollector;
   /** the running loop's stop signal: retries end with it. */
@@ -160,6 +176,7 @@ export class Engine {
     this.#history = new HistoryCollector(this.#o.historyRetention);
     const meta = options.store.meta();
     this.#position = meta.position;
+    this.#positionId = meta.positionId;
     this.#published = meta.publishedThrough;
     this.#checkpointedWatermark = meta.watermark;
     this.runtime = new Runtime({
@@ -187,7 +204,7 @@ export class Engine {
       overflowedValues: 0,
       profiles: 0,
       paused: null,
-      retries: { log_unreachable: 0, disk_full: 0 },
+      retries: { log_unreachable: 0, disk_full: 0, log_diverged: 0 },
     };
     this.#input
       .pipe(
@@ -214,6 +231,8 @@ export class Engine {
   /** Applies one batch of logged events (the run loop calls this; tests may too). */
   process(batch: readonly LoggedEvent[]): void {
     if (batch.length === 0) return;
+    const last = batch[batch.length - 1]!;
+    if (last.seq >= this.#position) this.#positionId = logId(last);
     this.#input.next(batch);
     if (this.#failure !== undefined) throw this.#failure;
     this.#o.probe?.('applied', this.#position);
@@ -399,6 +418,7 @@ export class Engine {
     // (a full disk refuses the commit before it writes anything: the same input is committed once space returns)
     const input: CheckpointInput = {
       position,
+      positionId: this.#positionId,
       watermark,
       profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
       pending: this.runtime.pendingEntries(),
@@ -495,6 +515,7 @@ export class Engine {
    */
   async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
+    if (!(await this.#logMatches())) return;
     const open = () => this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
     let iterator = open();
     // A tail may fail while the loop awaits something else (a checkpoint retrying its publish): the
@@ -530,6 +551,10 @@ export class Engine {
           await sleep(backoffDelay(0, Math.random(), this.#o.backoff), signal);
           await this.#retrying(`tail from ${this.#position + 1}`, () => this.#o.eventLog.lastSeq());
           this.#recovered();
+          if (!(await this.#logMatches())) {
+            this.#diverged = true;
+            break;
+          }
           iterator = open();
           next = pull();
           continue;
@@ -557,7 +582,7 @@ export class Engine {
     } finally {
       signal.removeEventListener('abort', onAbort);
       await iterator.return?.();
-      if (this.#failure === undefined) {
+      if (this.#failure === undefined && !this.#diverged) {
         try {
           if (signal.aborted) await this.#drain();
         } finally {
@@ -566,6 +591,35 @@ export class Engine {
         }
       }
     }
+  }
+
+  /**
+   * Whether the event log still holds what the checkpoint says was applied: it reaches the position,
+   * and the event there (unless it aged out) is the one applied. If not — nats-server lost data, the
+   * stream was recreated, another data dir's log — going on would skip or misplace events, so the
+   * engine pauses (`log_diverged`, one notice with the reason) until it is stopped, and writes nothing.
+   */
+  async #logMatches(): Promise<boolean> {
+    const position = this.#position;
+    if (position === 0 || this.#positionId === undefined) return true;
+    const end = await this.#retrying('reading the log end', () => this.#o.eventLog.lastSeq());
+    let problem: string | undefined;
+    if (end < position) problem = `the event log ends at ${end}, before position ${position} the checkpoint applied: it lost events`;
+    else {
+      const [at] = await this.#retrying(`reading position ${position}`, () => this.#o.eventLog.read(position, 1));
+      if (at !== undefined && at.seq === position && logId(at) !== this.#positionId) {
+        problem = `position ${position} of the event log holds ${logId(at)}, not ${this.#positionId} that the checkpoint applied: it is another log`;
+      }
+    }
+    if (problem === undefined) return true;
+    this.#diverged = true;
+    const error = new LogDivergedError(`${problem} (nats-server data loss, or a recreated stream). The engine waits: restore the log, or remove the engine's state (<data-dir>/engine) to compute again from what the log holds.`);
+    this.stats.paused = 'log_diverged';
+    this.stats.retries.log_diverged++;
+    this.#o.onPause?.('log_diverged', error);
+    const signal = this.#signal;
+    if (signal !== undefined && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    return false;
   }
 
   /**
@@ -595,6 +649,11 @@ export class Engine {
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
     return Math.max(0, Math.min(this.#o.tickMs, untilTimer, untilCheckpoint));
   }
+}
+
+/** An event's id in the log: what the log deduplicates on (`<space>/<messageId>`). */
+function logId(e: LoggedEvent): string {
+  return `${e.event.space}/${e.event.messageId}`;
 }
 
 /** Trait values compare by content (JSON), absent = undefined. */

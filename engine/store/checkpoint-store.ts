@@ -62,6 +62,8 @@ export interface CheckpointMeta {
   /** outbox records (one per checkpoint) up to this seq are on the change log. */
   readonly publishedThrough: number;
   readonly outboxNext: number;
+  /** the log id (`<space>/<messageId>`) of the event at `position`: a restart checks the log still holds it. */
+  readonly positionId?: string;
 }
 
 export interface ProfileWrite {
@@ -76,6 +78,8 @@ export interface ProfileWrite {
 
 export interface CheckpointInput {
   readonly position: number;
+  /** the log id of the event at `position` (undefined: unknown, the stored one is kept). */
+  readonly positionId?: string | undefined;
   readonly watermark: number;
   readonly profiles: readonly ProfileWrite[];
   readonly pending: readonly PendingEntry[];
@@ -396,7 +400,9 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
         for (const { key, value } of heldWrites) this.#held.put(key, value);
         if (seq !== 0) this.#outbox.put(seq, packRecords(input.records));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
+        const positionId = input.positionId ?? (input.position === before.position ? before.positionId : undefined);
         const meta: CheckpointMeta = {
+          ...(positionId === undefined ? {} : { positionId }),
           position: input.position,
           watermark: input.watermark,
           pending: input.pending,

@@ -5,7 +5,7 @@ import type { EngineStats } from '../../engine/index.ts';
 import { LogReadError } from '../../engine/log/log-errors.ts';
 import { NOW, serviceApp } from '../support/service-app.ts';
 
-const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, overflowedValues: 2, profiles: 900, paused: null, retries: { log_unreachable: 0, disk_full: 0 } };
+const stats: EngineStats = { eventsIn: 1200, eventsSkipped: 3, merges: 5, changesOut: 40, checkpoints: 7, lastCheckpointMs: 12.5, position: 1100, watermark: NOW - 2_000, droppedValues: 0, overflowedValues: 2, profiles: 900, paused: null, retries: { log_unreachable: 0, disk_full: 0, log_diverged: 0 } };
 
 test('healthz is always 200; readyz follows the readiness function', async () => {
   let ready = false;
@@ -60,7 +60,7 @@ test('metrics: request counts by route pattern, engine stats, lag, definitions b
 });
 
 test('metrics while the engine waits for an unreachable log: reachable 0, paused by reason, retries; the lag unknown, the scrape still answers', async () => {
-  const paused: EngineStats = { ...stats, paused: 'log_unreachable', retries: { log_unreachable: 7, disk_full: 0 } };
+  const paused: EngineStats = { ...stats, paused: 'log_unreachable', retries: { log_unreachable: 7, disk_full: 0, log_diverged: 0 } };
   const s = serviceApp({
     engineStats: () => paused,
     eventLogLastSeq: async () => {
