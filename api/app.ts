@@ -4,8 +4,12 @@ import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   directProfileLocator,
+  ExportJobs,
   indexedProfileEvents,
   ProfileReader,
   type DefinitionRegistry,
@@ -61,6 +65,8 @@ export interface AppDeps {
   readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
   /** spaces whose definitions `/metrics` counts. */
   readonly spaceIds?: readonly string[] | undefined;
+  /** CSV export jobs; default: jobs writing to a fresh temp directory. */
+  readonly exports?: ExportJobs | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -95,7 +101,8 @@ export function createApp(deps: AppDeps): Hono {
   // The documented APIs: routes declared with zod schemas, which validate requests and make /openapi.json.
   const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
   if (deps.registry !== undefined && deps.store !== undefined) {
-    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger });
+    const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: mkdtempSync(join(tmpdir(), 'flock-exports-')), clock });
+    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger, exports });
     profileRoutes(api, {
       spaces: deps.spaces,
       reader: new ProfileReader(deps.store, deps.registry),

@@ -30,7 +30,17 @@ export interface ExportOptions {
   readonly accountRows: boolean;
 }
 
-export type ExportOptionsInput = Partial<ExportOptions> & { readonly format?: string };
+/** What a caller asks for (every field optional; `format` unchecked). */
+export interface ExportOptionsInput {
+  readonly format?: string | undefined;
+  readonly formatted?: boolean | undefined;
+  readonly externalIds?: readonly string[] | undefined;
+  readonly customTraits?: readonly string[] | undefined;
+  readonly computedTraits?: readonly string[] | undefined;
+  readonly identifier?: string | undefined;
+  readonly hashed?: boolean | undefined;
+  readonly accountRows?: boolean | undefined;
+}
 
 export type ExportProblemCode = 'unknown-format' | 'format-of-other-kind' | 'identifier-required' | 'option-not-applicable' | 'duplicate-column';
 
