@@ -114,9 +114,14 @@ export class ExportJobs {
         rmSync(this.file(job), { force: true });
       })
       .finally(() => {
-        snap.release();
         job.finishedAt = this.#clock();
         this.#running.delete(job.exportId);
+        try {
+          snap.release();
+        } catch (error) {
+          // the store was closed under the export (shutdown): the job already failed with that cause
+          job.error ??= `the store snapshot could not be released: ${(error as Error).message}`;
+        }
       });
     this.#running.set(job.exportId, run);
     return { ok: true, job };
