@@ -34,6 +34,8 @@ export interface WriteOptions {
   readonly at: number;
   /** also record the changes in the membership history. */
   readonly history?: boolean;
+  /** definition cells per profile core (a real core has one per definition of the space: its size is read with the custom traits). */
+  readonly cells?: number;
 }
 
 function change(space: string, o: SyntheticOutput, at: number, n: number): Change {
@@ -48,6 +50,7 @@ export async function writeSynthetic(store: CheckpointStore, o: WriteOptions, pr
     const state = createProfileState(o.space, p.id, o.at);
     state.traits = { ...(p.traits ?? {}) };
     state.links = [...(p.links ?? [])];
+    if ((o.cells ?? 0) > 0) state.unbound = { aggs: [], cells: Array.from({ length: o.cells! }, (_, i) => [`fp${i}`, { v: i % 2 === 0 ? true : undefined, at: o.at, flip: Number.POSITIVE_INFINITY }] as [string, { v: unknown; at: number; flip: number }]) };
     return { state, savedWake: Number.POSITIVE_INFINITY, nodes: [] };
   });
   const identity = profiles

@@ -30,8 +30,10 @@ export interface ExportProgress {
 const DIRECT_ID = /^(user_id|anonymous_id):(.+)$/;
 
 function identifiersOf(snap: StoreSnapshot, space: string, profileId: string): readonly IdentifierTuple[] {
-  const record = snap.identityProfile(space, profileId);
-  if (record !== undefined) return record.ids;
+  return snap.identityProfile(space, profileId)?.ids ?? directIdentifiers(profileId);
+}
+
+function directIdentifiers(profileId: string): readonly IdentifierTuple[] {
   const direct = DIRECT_ID.exec(profileId);
   return direct === null ? [] : [[direct[1]!, direct[2]!, 0, '', null, null]];
 }
@@ -40,6 +42,43 @@ function identifiersOf(snap: StoreSnapshot, space: string, profileId: string): r
 function members(snap: StoreSnapshot, s: ExportSource): Iterable<{ profileId: string; value: unknown }> {
   return s.at === undefined ? snap.outputs(s.space, s.definitionId) : snap.membersAt(s.space, s.definitionId, s.at.version, s.at.t);
 }
+
+const HIGH_UNITS = /[\ud800-\uffff]/;
+
+/** LMDB's key order for strings (UTF-8 bytes = code points); JS `<` compares UTF-16 units, which differs past U+D800. */
+export function compareKeyStrings(a: string, b: string): number {
+  // the orders agree unless both strings hold a unit at or past U+D800 (profile ids are ASCII)
+  if (!HIGH_UNITS.test(a) || !HIGH_UNITS.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // surrogates (code points above U+FFFF) sort after U+E000–U+FFFF
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Looks up ascending keys in a range sorted by the same keys: one cursor pass instead of a point read
+ * per key (a merge join) — cheaper when most of the range is asked for.
+ */
+export function forwardLookup<T>(rows: Iterable<readonly [string, T]>): (key: string) => T | undefined {
+  const it = rows[Symbol.iterator]();
+  let current = it.next();
+  return (key) => {
+    while (current.done !== true && compareKeyStrings(current.value[0], key) < 0) current = it.next();
+    return current.done !== true && current.value[0] === key ? current.value[1] : undefined;
+  };
+}
+
+/** A range is read with a cursor when the keys asked for are at least this share of it. */
+const DENSE = 0.25;
 
 /** Every exported profile, in order; `progress.members` counts the definition's members read. */
 export function* exportProfiles(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress = { members: 0 }): Generator<ExportProfile> {
@@ -50,6 +89,10 @@ export function* exportProfiles(snap: StoreSnapshot, s: ExportSource, progress: 
     custom: s.customTraits ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : {},
     computed: s.computed.map((c) => (s.at === undefined ? snap.output(s.space, c.id, profileId) : snap.valueAt(s.space, c.id, c.version, profileId, s.at.t))),
   });
+  if (s.target === 'USERS' && s.at === undefined) {
+    yield* denseOrPointReads(snap, s, progress, profile);
+    return;
+  }
   if (s.target === 'USERS') {
     for (const m of members(snap, s)) {
       progress.members++;
@@ -84,4 +127,42 @@ export function identifierCounts(snap: StoreSnapshot, s: ExportSource): Identifi
     for (const [type, n] of mine) if (n > (counts.get(type) ?? 0)) counts.set(type, n);
   }
   return counts;
+}
+
+/**
+ * The current members of a user-level definition (ascending profile ids): identity records, cores and
+ * computed-trait values are merge-joined with cursors over their ranges when the members are a large
+ * share of them, else read with point reads.
+ */
+function* denseOrPointReads(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress, point: (profileId: string, value: unknown) => ExportProfile): Generator<ExportProfile> {
+  const size = snap.outputCount(s.space, s.definitionId);
+  const first = snap.outputs(s.space, s.definitionId)[Symbol.iterator]().next();
+  if (first.done === true) return;
+  const from = first.value.profileId;
+  const profiles = size > 0 && size >= DENSE * snap.profileCount(s.space);
+  const ids = profiles ? forwardLookup(snap.identityProfiles(s.space, from)) : undefined;
+  const cores = profiles && s.customTraits ? forwardLookup(snap.profileCores(s.space, from)) : undefined;
+  const computed = s.computed.map((c) => (size >= DENSE * snap.outputCount(s.space, c.id) ? forwardLookup(outputPairs(snap.outputs(s.space, c.id, from, true))) : undefined));
+  for (const m of snap.outputs(s.space, s.definitionId)) {
+    progress.members++;
+    if (ids === undefined && computed.every((x) => x === undefined)) {
+      yield point(m.profileId, m.value);
+      continue;
+    }
+    const record = ids?.(m.profileId);
+    yield {
+      key: m.profileId,
+      value: m.value,
+      ids: ids === undefined ? identifiersOf(snap, s.space, m.profileId) : (record?.ids ?? directIdentifiers(m.profileId)),
+      custom: !s.customTraits ? {} : cores === undefined ? (snap.profileCore(s.space, m.profileId)?.traits ?? {}) : (cores(m.profileId)?.traits ?? {}),
+      computed: s.computed.map((c, i) => {
+        const lookup = computed[i];
+        return lookup === undefined ? snap.output(s.space, c.id, m.profileId) : lookup(m.profileId);
+      }),
+    };
+  }
+}
+
+function* outputPairs(rows: Iterable<{ profileId: string; value: unknown }>): Iterable<readonly [string, unknown]> {
+  for (const r of rows) yield [r.profileId, r.value];
 }

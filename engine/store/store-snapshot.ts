@@ -49,10 +49,10 @@ export class StoreSnapshot {
     return this.db.meta.get('checkpoint', this.#options) as CheckpointMeta | undefined;
   }
 
-  /** Every published row of one definition (members / valued profiles), by profile id, after `after`. */
-  *outputs(space: string, definitionId: string, after = ''): Iterable<OutputRow> {
+  /** Every published row of one definition (members / valued profiles), by profile id, after `after` (from it: `inclusive`). */
+  *outputs(space: string, definitionId: string, after = '', inclusive = false): Iterable<OutputRow> {
     for (const { key, value } of this.db.published.getRange({ start: [space, definitionId, after], end: [space, `${definitionId}\u0000`, ''], ...this.#options })) {
-      if (after !== '' && key[2] === after) continue;
+      if (!inclusive && after !== '' && key[2] === after) continue;
       yield { profileId: key[2], value: value.v, at: value.at, version: value.version };
     }
   }
@@ -70,6 +70,24 @@ export class StoreSnapshot {
   profileCore(space: string, profileId: string): ProfileCore | undefined {
     const plain = this.db.profiles.get([space, profileId], this.#options) as { traits?: Record<string, unknown>; links?: string[] } | undefined;
     return plain === undefined ? undefined : { traits: plain.traits ?? {}, links: plain.links ?? [] };
+  }
+
+  /** Profile cores of `space` from profile id `from` on, in id order (for a merge join with a sorted member list). */
+  *profileCores(space: string, from: string): Iterable<[string, ProfileCore]> {
+    for (const { key, value } of this.db.profiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options })) {
+      const plain = value as { traits?: Record<string, unknown>; links?: string[] };
+      yield [key[1], { traits: plain.traits ?? {}, links: plain.links ?? [] }];
+    }
+  }
+
+  /** Identity records of `space` from profile id `from` on, in id order. */
+  *identityProfiles(space: string, from: string): Iterable<[string, IdentityProfileRecord]> {
+    for (const { key, value } of this.db.idProfiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options })) yield [key[1], identityProfileFromPlain(value)];
+  }
+
+  /** Number of profiles (users and accounts) of `space`. */
+  profileCount(space: string): number {
+    return this.db.profiles.getKeysCount({ start: [space, ''], end: [`${space}\u0000`, ''], ...this.#options });
   }
 
   identityProfile(space: string, profileId: string): IdentityProfileRecord | undefined {

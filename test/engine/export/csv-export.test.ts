@@ -196,6 +196,35 @@ test('as of an instant: the members and computed-trait values the history held t
   }
 });
 
+test('a sparse audience (point reads) and a dense one (merge joins over the ranges) give the same rows', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'flock-csv-sparse-'));
+  const s = CheckpointStore.open(d);
+  try {
+    const ids = Array.from({ length: 40 }, (_, i) => `use_${String(i).padStart(27, '0')}`);
+    const few = [ids[3]!, ids[17]!, ids[39]!];
+    await writeSynthetic(
+      s,
+      { space: SPACE, position: 1, at: T0 },
+      ids.map((id, i) => ({ id, ids: i % 5 === 0 ? [] : [['email', `p${i}@x.com`]], traits: { n: i } })),
+      ids.flatMap((id, i) => [
+        { definitionId: 'dense', kind: 'audience' as const, profileId: id, value: true },
+        ...(few.includes(id) ? [{ definitionId: 'sparse', kind: 'audience' as const, profileId: id, value: true }] : []),
+        ...(i % 3 === 0 ? [] : [{ definitionId: 'ct_n', kind: 'trait' as const, profileId: id, value: i * 2 }]),
+      ]),
+    );
+    const options = { format: 'columns', externalIds: ['email'], customTraits: ['n'], computedTraits: ['n2'] };
+    const over = { customTraits: true, computed: [{ id: 'ct_n', version: 1 }] };
+    const dense = rowsOf(exportText('audience', options, { ...over, definitionId: 'dense' }, s));
+    const sparse = rowsOf(exportText('audience', options, { ...over, definitionId: 'sparse' }, s));
+    assert.is(dense.length, 41);
+    assert.equal(sparse, dense.filter((r, i) => i === 0 || few.includes(r[0]!)));
+    assert.equal(sparse.slice(1, 3), [[ids[3], 'p3@x.com', '3', ''], [ids[17], 'p17@x.com', '17', '34']]);
+  } finally {
+    await s.close();
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('a snapshot taken while checkpoints commit has no torn rows: every row and the row set come from one checkpoint', async () => {
   const d = mkdtempSync(join(tmpdir(), 'flock-csv-torn-'));
   const s = CheckpointStore.open(d);
