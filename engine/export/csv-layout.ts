@@ -60,11 +60,36 @@ function grouped(ids: readonly IdentifierTuple[], only: ReadonlySet<string> | un
   return out;
 }
 
-/** `{"anonymous_id":["anon_1"],"email":["a@x.com","b@x.com"]}`, types sorted. */
-function externalIdsObject(groups: Map<string, string[]>): Record<string, string[]> {
-  const obj: Record<string, string[]> = {};
-  for (const type of [...groups.keys()].sort()) obj[type] = groups.get(type)!;
-  return obj;
+/**
+ * The `external_ids` cell, `{"anonymous_id":["anon_1"],"email":["a@x.com","b@x.com"]}` (types sorted),
+ * built as text (no object, no stringify of the whole), already quoted — JSON always holds `"`, so the cell is always quoted (RFC 4180).
+ */
+function externalIdsCell(ids: readonly IdentifierTuple[], only: ReadonlySet<string> | undefined): string {
+  // types in sorted order, each type's values in the order added
+  const types: string[] = [];
+  for (const t of ids) if ((only === undefined || only.has(t[0])) && !types.includes(t[0])) types.push(t[0]);
+  types.sort();
+  let json = '{';
+  for (let i = 0; i < types.length; i++) {
+    const type = types[i]!;
+    json += `${i === 0 ? '' : ','}${JSON.stringify(type)}:[`;
+    let first = true;
+    for (const t of ids) {
+      if (t[0] !== type) continue;
+      json += (first ? '' : ',') + JSON.stringify(spelling(t));
+      first = false;
+    }
+    json += ']';
+  }
+  json += '}';
+  return `"${json.replaceAll('"', '""')}"`;
+}
+
+/** The values of one identifier type joined by ", " (the formatted current format's cell). */
+function joinedValues(ids: readonly IdentifierTuple[], type: string): string {
+  let out = '';
+  for (const t of ids) if (t[0] === type) out += out === '' ? spelling(t) : `, ${spelling(t)}`;
+  return out;
 }
 
 /**
@@ -87,9 +112,8 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
         return {
           header,
           lines(p) {
-            const groups = grouped(p.ids, only);
             let line = lead(p);
-            for (const type of types) line += `,${textCell((groups.get(type) ?? []).join(', '))}`;
+            for (const type of types) line += `,${textCell(joinedValues(p.ids, type))}`;
             for (const key of o.customTraits) line += `,${valueCell(p.custom[key])}`;
             for (const v of p.computed) line += `,${valueCell(v)}`;
             return line + CRLF;
@@ -103,7 +127,7 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
         header,
         lines(p) {
           let line = lead(p);
-          if (withIds) line += `,${jsonCell(externalIdsObject(grouped(p.ids, only)))}`;
+          if (withIds) line += `,${externalIdsCell(p.ids, only)}`;
           if (withTraits) {
             const traits: Record<string, unknown> = {};
             for (const key of o.customTraits) if (p.custom[key] !== undefined && p.custom[key] !== null) traits[key] = p.custom[key];
@@ -117,14 +141,14 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
       };
     }
     case 'unformatted':
-      return { header: headerOf([...leadHeader, 'external_ids']), lines: (p) => `${lead(p)},${jsonCell(externalIdsObject(grouped(p.ids, only)))}${CRLF}` };
+      return { header: headerOf([...leadHeader, 'external_ids']), lines: (p) => `${lead(p)},${externalIdsCell(p.ids, only)}${CRLF}` };
     case 'indexed': {
       const header = headerOf([...leadHeader, 'external_ids', ...indexedNames(types, counts)]);
       return {
         header,
         lines(p) {
           const groups = grouped(p.ids, only);
-          let line = `${lead(p)},${jsonCell(externalIdsObject(groups))}`;
+          let line = `${lead(p)},${externalIdsCell(p.ids, only)}`;
           for (const type of types) {
             const values = groups.get(type) ?? [];
             const n = Math.max(1, counts.get(type) ?? 0);
@@ -140,7 +164,7 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
         header,
         lines(p) {
           const groups = grouped(p.ids, only);
-          const first = `${lead(p)},${jsonCell(externalIdsObject(groups))}`;
+          const first = `${lead(p)},${externalIdsCell(p.ids, only)}`;
           let rows = 1;
           for (const type of types) rows = Math.max(rows, groups.get(type)?.length ?? 0);
           let out = '';

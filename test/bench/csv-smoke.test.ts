@@ -25,7 +25,7 @@ test('npm run bench:csv completes and reports every format, the download and the
     for (const row of ['floor: range scan', 'export: formatted', 'export: unformatted', 'export: key,external_ids', 'export: indexed', 'export: single column', 'download of the formatted export |', 'download of the formatted export, gzip', 'targets:']) {
       assert.ok(report.includes(`| ${row}`), `${row} missing from\n${report}`);
     }
-    assert.match(report, /\| export: formatted[^|]*\| \d+\.\d\d s \| \d+ ns per row, \d+ MB; RSS \+\d+ MB/);
+    assert.match(report, /\| export: formatted[^|]*\| \d+\.\d\d s \| \d+ ns per row, CPU \d+\.\d\d s, \d+ MB; RSS \+\d+ MB/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
