@@ -4,7 +4,7 @@
  * traits and the chosen computed traits. An account-level definition's rows are its accounts' users
  * (Segment's rule), each user once, optionally after a row for the account itself.
  */
-import type { IdentifierTuple } from '../identity/records.ts';
+import { identityProfileFromPlain, type IdentifierTuple } from '../identity/records.ts';
 import type { StoreSnapshot } from '../store/store-snapshot.ts';
 import type { ExportProfile, IdentifierCounts } from './csv-layout.ts';
 
@@ -68,12 +68,12 @@ export function compareKeyStrings(a: string, b: string): number {
  * Looks up ascending keys in a range sorted by the same keys: one cursor pass instead of a point read
  * per key (a merge join) — cheaper when most of the range is asked for.
  */
-export function forwardLookup<T>(rows: Iterable<readonly [string, T]>): (key: string) => T | undefined {
+export function forwardLookup<E, T>(rows: Iterable<E>, keyOf: (entry: E) => string, valueOf: (entry: E) => T): (key: string) => T | undefined {
   const it = rows[Symbol.iterator]();
   let current = it.next();
   return (key) => {
-    while (current.done !== true && compareKeyStrings(current.value[0], key) < 0) current = it.next();
-    return current.done !== true && current.value[0] === key ? current.value[1] : undefined;
+    while (current.done !== true && compareKeyStrings(keyOf(current.value), key) < 0) current = it.next();
+    return current.done !== true && keyOf(current.value) === key ? valueOf(current.value) : undefined;
   };
 }
 
@@ -140,29 +140,38 @@ function* denseOrPointReads(snap: StoreSnapshot, s: ExportSource, progress: Expo
   if (first.done === true) return;
   const from = first.value.profileId;
   const profiles = size > 0 && size >= DENSE * snap.profileCount(s.space);
-  const ids = profiles ? forwardLookup(snap.identityProfiles(s.space, from)) : undefined;
-  const cores = profiles && s.customTraits ? forwardLookup(snap.profileCores(s.space, from)) : undefined;
-  const computed = s.computed.map((c) => (size >= DENSE * snap.outputCount(s.space, c.id) ? forwardLookup(outputPairs(snap.outputs(s.space, c.id, from, true))) : undefined));
-  for (const m of snap.outputs(s.space, s.definitionId)) {
+  const profileKey = (e: { key: [string, string] }) => e.key[1];
+  const ids = profiles ? forwardLookup(snap.identityRange(s.space, from), profileKey, (e) => identityProfileFromPlain(e.value)) : undefined;
+  const cores = profiles && s.customTraits ? forwardLookup(snap.coreRange(s.space, from), profileKey, (e) => (e.value as { traits?: Record<string, unknown> }).traits) : undefined;
+  const computed = s.computed.map((c) =>
+    size >= DENSE * snap.outputCount(s.space, c.id)
+      ? forwardLookup(
+          snap.outputRange(s.space, c.id, from),
+          (e) => e.key[2],
+          (e) => e.value.v,
+        )
+      : undefined,
+  );
+  const allPoint = ids === undefined && computed.every((x) => x === undefined);
+  for (const { key, value } of snap.outputRange(s.space, s.definitionId, '')) {
+    const profileId = key[2];
     progress.members++;
-    if (ids === undefined && computed.every((x) => x === undefined)) {
-      yield point(m.profileId, m.value);
+    if (allPoint) {
+      yield point(profileId, value.v);
       continue;
     }
-    const record = ids?.(m.profileId);
+    const record = ids?.(profileId);
+    const values: unknown[] = [];
+    for (let i = 0; i < s.computed.length; i++) {
+      const lookup = computed[i];
+      values.push(lookup === undefined ? snap.output(s.space, s.computed[i]!.id, profileId) : lookup(profileId));
+    }
     yield {
-      key: m.profileId,
-      value: m.value,
-      ids: ids === undefined ? identifiersOf(snap, s.space, m.profileId) : (record?.ids ?? directIdentifiers(m.profileId)),
-      custom: !s.customTraits ? {} : cores === undefined ? (snap.profileCore(s.space, m.profileId)?.traits ?? {}) : (cores(m.profileId)?.traits ?? {}),
-      computed: s.computed.map((c, i) => {
-        const lookup = computed[i];
-        return lookup === undefined ? snap.output(s.space, c.id, m.profileId) : lookup(m.profileId);
-      }),
+      key: profileId,
+      value: value.v,
+      ids: ids === undefined ? identifiersOf(snap, s.space, profileId) : (record?.ids ?? directIdentifiers(profileId)),
+      custom: !s.customTraits ? {} : cores === undefined ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : (cores(profileId) ?? {}),
+      computed: values,
     };
   }
-}
-
-function* outputPairs(rows: Iterable<{ profileId: string; value: unknown }>): Iterable<readonly [string, unknown]> {
-  for (const r of rows) yield [r.profileId, r.value];
 }

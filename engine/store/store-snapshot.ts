@@ -49,10 +49,10 @@ export class StoreSnapshot {
     return this.db.meta.get('checkpoint', this.#options) as CheckpointMeta | undefined;
   }
 
-  /** Every published row of one definition (members / valued profiles), by profile id, after `after` (from it: `inclusive`). */
-  *outputs(space: string, definitionId: string, after = '', inclusive = false): Iterable<OutputRow> {
+  /** Every published row of one definition (members / valued profiles), by profile id, after `after`. */
+  *outputs(space: string, definitionId: string, after = ''): Iterable<OutputRow> {
     for (const { key, value } of this.db.published.getRange({ start: [space, definitionId, after], end: [space, `${definitionId}\u0000`, ''], ...this.#options })) {
-      if (!inclusive && after !== '' && key[2] === after) continue;
+      if (after !== '' && key[2] === after) continue;
       yield { profileId: key[2], value: value.v, at: value.at, version: value.version };
     }
   }
@@ -72,17 +72,20 @@ export class StoreSnapshot {
     return plain === undefined ? undefined : { traits: plain.traits ?? {}, links: plain.links ?? [] };
   }
 
-  /** Profile cores of `space` from profile id `from` on, in id order (for a merge join with a sorted member list). */
-  *profileCores(space: string, from: string): Iterable<[string, ProfileCore]> {
-    for (const { key, value } of this.db.profiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options })) {
-      const plain = value as { traits?: Record<string, unknown>; links?: string[] };
-      yield [key[1], { traits: plain.traits ?? {}, links: plain.links ?? [] }];
-    }
+  /**
+   * Raw ranges from profile id `from` on, in id order, for merge joins with a sorted member list (no
+   * generator per entry: lmdb-js's own iterables). `key[last]` is the profile id.
+   */
+  coreRange(space: string, from: string): Iterable<{ key: [string, string]; value: unknown }> {
+    return this.db.profiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options });
   }
 
-  /** Identity records of `space` from profile id `from` on, in id order. */
-  *identityProfiles(space: string, from: string): Iterable<[string, IdentityProfileRecord]> {
-    for (const { key, value } of this.db.idProfiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options })) yield [key[1], identityProfileFromPlain(value)];
+  identityRange(space: string, from: string): Iterable<{ key: [string, string]; value: unknown }> {
+    return this.db.idProfiles.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options });
+  }
+
+  outputRange(space: string, definitionId: string, from: string): Iterable<{ key: [string, string, string]; value: { v: unknown } }> {
+    return this.db.published.getRange({ start: [space, definitionId, from], end: [space, `${definitionId}\u0000`, ''], ...this.#options });
   }
 
   /** Number of profiles (users and accounts) of `space`. */

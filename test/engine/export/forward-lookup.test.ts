@@ -16,7 +16,7 @@ test('forwardLookup answers ascending lookups (hits and misses) as a Map does', 
   fc.assert(
     fc.property(fc.uniqueArray(text), fc.array(text), (keys, asked) => {
       const sorted = [...keys].sort(compareKeyStrings);
-      const lookup = forwardLookup(sorted.map((k, i) => [k, i] as const));
+      const lookup = forwardLookup(sorted.map((k, i) => [k, i] as const), (e) => e[0], (e) => e[1]);
       const map = new Map(sorted.map((k, i) => [k, i]));
       for (const k of [...new Set([...asked, ...keys.filter((_, i) => i % 2 === 0)])].sort(compareKeyStrings)) assert.is(lookup(k), map.get(k));
     }),
