@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
-import { mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -65,7 +65,7 @@ export interface AppDeps {
   readonly eventLogLastSeq?: (() => Promise<number>) | undefined;
   /** spaces whose definitions `/metrics` counts. */
   readonly spaceIds?: readonly string[] | undefined;
-  /** CSV export jobs; default: jobs writing to a fresh temp directory. */
+  /** CSV export jobs; default: jobs writing to a fresh temp directory (created by the first export). */
   readonly exports?: ExportJobs | undefined;
 }
 
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Hono {
   // The documented APIs: routes declared with zod schemas, which validate requests and make /openapi.json.
   const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
   if (deps.registry !== undefined && deps.store !== undefined) {
-    const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: mkdtempSync(join(tmpdir(), 'flock-exports-')), clock });
+    const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });
     managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger, exports });
     profileRoutes(api, {
       spaces: deps.spaces,

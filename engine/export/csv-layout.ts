@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IdentifierTuple } from '../identity/records.ts';
-import { CRLF, jsonCell, quoted, textCell, valueCell } from './csv-cell.ts';
+import { CRLF, quoted, textCell, valueCell } from './csv-cell.ts';
 import type { ExportOptions } from './export-format.ts';
 
 /** One exported profile: a user, or an account when account rows are asked for. */
@@ -60,29 +60,36 @@ function grouped(ids: readonly IdentifierTuple[], only: ReadonlySet<string> | un
   return out;
 }
 
+/** Strings JSON.stringify writes as `"` + the string + `"` (nothing to escape). */
+const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** A JSON string as it appears inside a quoted CSV cell (every `"` doubled). */
+function jsonStringInCell(v: string): string {
+  return JSON_PLAIN.test(v) ? `""${v}""` : JSON.stringify(v).replaceAll('"', '""');
+}
+
 /**
  * The `external_ids` cell, `{"anonymous_id":["anon_1"],"email":["a@x.com","b@x.com"]}` (types sorted),
- * built as text (no object, no stringify of the whole), already quoted — JSON always holds `"`, so the cell is always quoted (RFC 4180).
+ * written straight into its quoted CSV form — JSON always holds `"`, so the cell is always quoted.
  */
 function externalIdsCell(ids: readonly IdentifierTuple[], only: ReadonlySet<string> | undefined): string {
   // types in sorted order, each type's values in the order added
   const types: string[] = [];
   for (const t of ids) if ((only === undefined || only.has(t[0])) && !types.includes(t[0])) types.push(t[0]);
   types.sort();
-  let json = '{';
+  let cell = '"{';
   for (let i = 0; i < types.length; i++) {
     const type = types[i]!;
-    json += `${i === 0 ? '' : ','}${JSON.stringify(type)}:[`;
+    cell += `${i === 0 ? '' : ','}${jsonStringInCell(type)}:[`;
     let first = true;
     for (const t of ids) {
       if (t[0] !== type) continue;
-      json += (first ? '' : ',') + JSON.stringify(spelling(t));
+      cell += (first ? '' : ',') + jsonStringInCell(spelling(t));
       first = false;
     }
-    json += ']';
+    cell += ']';
   }
-  json += '}';
-  return `"${json.replaceAll('"', '""')}"`;
+  return `${cell}}"`;
 }
 
 /** The values of one identifier type joined by ", " (the formatted current format's cell). */
@@ -122,6 +129,9 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
       }
       const withIds = o.externalIds === undefined || o.externalIds.length > 0;
       const withTraits = o.customTraits.length + o.computedTraits.length > 0;
+      // `"key":` of each trait, JSON-escaped once
+      const customKeys = o.customTraits.map((k) => `${JSON.stringify(k)}:`);
+      const computedKeys = o.computedTraits.map((k) => `${JSON.stringify(k)}:`);
       const header = headerOf([...leadHeader, ...(withIds ? ['external_ids'] : []), ...(withTraits ? ['traits'] : [])]);
       return {
         header,
@@ -129,12 +139,17 @@ export function csvLayout(kind: 'audience' | 'trait', o: ExportOptions, counts: 
           let line = lead(p);
           if (withIds) line += `,${externalIdsCell(p.ids, only)}`;
           if (withTraits) {
-            const traits: Record<string, unknown> = {};
-            for (const key of o.customTraits) if (p.custom[key] !== undefined && p.custom[key] !== null) traits[key] = p.custom[key];
-            o.computedTraits.forEach((key, i) => {
-              if (p.computed[i] !== undefined) traits[key] = p.computed[i];
-            });
-            line += `,${jsonCell(traits)}`;
+            // the JSON object as text: custom traits with a value, then computed traits with a value
+            let json = '';
+            for (let i = 0; i < customKeys.length; i++) {
+              const v = p.custom[o.customTraits[i]!];
+              if (v !== undefined && v !== null) json += `${json === '' ? '' : ','}${customKeys[i]}${JSON.stringify(v)}`;
+            }
+            for (let i = 0; i < computedKeys.length; i++) {
+              const v = p.computed[i];
+              if (v !== undefined) json += `${json === '' ? '' : ','}${computedKeys[i]}${JSON.stringify(v)}`;
+            }
+            line += `,"{${json.replaceAll('"', '""')}}"`;
           }
           return line + CRLF;
         },

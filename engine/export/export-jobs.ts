@@ -45,7 +45,7 @@ export type ExportStartResult =
 export interface ExportJobsConfig {
   readonly store: StoreHandle;
   readonly registry: DefinitionRegistry;
-  /** where export files are written (emptied of earlier exports on open). */
+  /** where export files are written (removed with earlier exports on open; created by the first export). */
   readonly dir: string;
   readonly clock?: () => number;
   /** how long a finished export stays downloadable; default one day. */
@@ -63,7 +63,6 @@ export class ExportJobs {
     this.#ttl = config.ttlMs ?? 86_400_000;
     // jobs live in memory: files of a previous process can never be downloaded
     rmSync(config.dir, { recursive: true, force: true });
-    mkdirSync(config.dir, { recursive: true });
   }
 
   /** Starts exporting `record` (its serving version; as of `at.t` from version `at.version`'s history when given). */
@@ -128,6 +127,7 @@ export class ExportJobs {
   }
 
   async #run(job: ExportJob, chunks: () => Iterable<{ text: string; members: number }>): Promise<void> {
+    mkdirSync(this.config.dir, { recursive: true });
     const partial = `${this.file(job)}.partial`;
     const out = createWriteStream(partial);
     const failed = once(out, 'error').then(([error]) => {
