@@ -9,26 +9,34 @@ import type { ExportOptions } from './export-format.ts';
 import { needsIdentifierCounts } from './export-format.ts';
 import { exportProfiles, identifierCounts, type ExportProgress, type ExportSource } from './export-profiles.ts';
 
-/** Characters per chunk (~256 KiB of ASCII). */
-export const CHUNK_CHARS = 256 * 1024;
+/** Bytes per chunk (256 KiB). */
+export const CHUNK_BYTES = 256 * 1024;
 
 export interface CsvChunk {
-  readonly text: string;
+  /** UTF-8 bytes of whole lines (a fresh buffer: the consumer may keep it). */
+  readonly bytes: Buffer;
   /** the definition's members read so far. */
   readonly members: number;
 }
 
-export function* csvChunks(snap: StoreSnapshot, kind: 'audience' | 'trait', options: ExportOptions, source: ExportSource, chunkChars = CHUNK_CHARS): Generator<CsvChunk> {
+/**
+ * Lines are encoded into a chunk buffer as they are made (no string of the whole chunk, no second
+ * copy when it is written); a line that might not fit (3 bytes per UTF-16 unit at most) starts the next.
+ */
+export function* csvChunks(snap: StoreSnapshot, kind: 'audience' | 'trait', options: ExportOptions, source: ExportSource, chunkBytes = CHUNK_BYTES): Generator<CsvChunk> {
   const counts = needsIdentifierCounts(options) ? identifierCounts(snap, source) : new Map<string, number>();
   const layout = csvLayout(kind, options, counts);
   const progress: ExportProgress = { members: 0 };
-  let text = layout.header;
+  let buffer = Buffer.allocUnsafe(Math.max(chunkBytes, layout.header.length * 3));
+  let used = buffer.write(layout.header, 0);
   for (const p of exportProfiles(snap, source, progress)) {
-    text += layout.lines(p);
-    if (text.length >= chunkChars) {
-      yield { text, members: progress.members };
-      text = '';
+    const line = layout.lines(p);
+    if (used + line.length * 3 > buffer.length) {
+      if (used > 0) yield { bytes: buffer.subarray(0, used), members: progress.members - 1 };
+      buffer = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3));
+      used = 0;
     }
+    used += buffer.write(line, used);
   }
-  yield { text, members: progress.members };
+  yield { bytes: buffer.subarray(0, used), members: progress.members };
 }

@@ -126,7 +126,7 @@ export class ExportJobs {
     return { ok: true, job };
   }
 
-  async #run(job: ExportJob, chunks: () => Iterable<{ text: string; members: number }>): Promise<void> {
+  async #run(job: ExportJob, chunks: () => Iterable<{ bytes: Buffer; members: number }>): Promise<void> {
     mkdirSync(this.config.dir, { recursive: true });
     const partial = `${this.file(job)}.partial`;
     const out = createWriteStream(partial);
@@ -137,7 +137,7 @@ export class ExportJobs {
     try {
       for (const chunk of chunks()) {
         job.members = chunk.members;
-        if (!out.write(chunk.text)) await Promise.race([once(out, 'drain'), failed]);
+        if (!out.write(chunk.bytes)) await Promise.race([once(out, 'drain'), failed]);
         // between chunks the event loop serves requests (status polls, other APIs)
         else await new Promise((r) => setImmediate(r));
       }

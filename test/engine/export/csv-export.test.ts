@@ -62,7 +62,7 @@ function exportText(kind: 'audience' | 'trait', input: ExportOptionsInput, over:
   const snap = s.snapshot();
   try {
     let text = '';
-    for (const chunk of csvChunks(snap, kind, checked.options, source({ customTraits: checked.options.customTraits.length > 0, accountRows: checked.options.accountRows, ...over }), 64)) text += chunk.text;
+    for (const chunk of csvChunks(snap, kind, checked.options, source({ customTraits: checked.options.customTraits.length > 0, accountRows: checked.options.accountRows, ...over }), 64)) text += chunk.bytes.toString('utf8');
     return text;
   } finally {
     snap.release();
@@ -258,7 +258,7 @@ test('a snapshot taken while checkpoints commit has no torn rows: every row and 
       try {
         // tiny chunks, and a turn of the event loop (a commit) between them
         for (const chunk of csvChunks(snap, 'audience', checked.options, source({ definitionId: 'aud_t', customTraits: true, computed: [{ id: 'ct_g', version: 1 }] }), 512)) {
-          text += chunk.text;
+          text += chunk.bytes.toString('utf8');
           await new Promise((r) => setTimeout(r, 1));
         }
       } finally {
