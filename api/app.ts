@@ -4,8 +4,12 @@ import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   directProfileLocator,
+  ExportJobs,
   indexedProfileEvents,
   ProfileReader,
   type DefinitionRegistry,
@@ -63,6 +67,8 @@ export interface AppDeps {
   readonly logReachable?: (() => boolean) | undefined;
   /** spaces whose definitions `/metrics` counts. */
   readonly spaceIds?: readonly string[] | undefined;
+  /** CSV export jobs; default: jobs writing to a fresh temp directory (created by the first export). */
+  readonly exports?: ExportJobs | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -98,7 +104,8 @@ export function createApp(deps: AppDeps): Hono {
   // The documented APIs: routes declared with zod schemas, which validate requests and make /openapi.json.
   const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
   if (deps.registry !== undefined && deps.store !== undefined) {
-    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger });
+    const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });
+    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger, exports });
     profileRoutes(api, {
       spaces: deps.spaces,
       reader: new ProfileReader(deps.store, deps.registry),

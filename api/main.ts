@@ -5,6 +5,7 @@ import {
   DefinitionRegistry,
   engineStorePath,
   ExplorerStore,
+  ExportJobs,
   followChanges,
   identityLinkIndex,
   identityProfileLocator,
@@ -21,6 +22,7 @@ import {
   type PauseReason,
   type SeedEntry,
 } from '../engine/index.ts';
+import { join } from 'node:path';
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
@@ -167,6 +169,8 @@ async function main(): Promise<void> {
   follower.done.catch((error: unknown) => logger.error('the change-log follower stopped', { error }));
   // The engine's state, read-only, for the management and Profile APIs.
   const store = readOnlyStore(engineStorePath(config.dataDir));
+  // CSV exports: files under <dataDir>/exports, one snapshot of the engine's state each
+  const exports = new ExportJobs({ store, registry, dir: join(config.dataDir, 'exports') });
 
   const app = createApp({
     eventLog,
@@ -198,12 +202,14 @@ async function main(): Promise<void> {
     eventLogLastSeq: () => eventLog.lastSeq(),
     logReachable: () => eventLog.reachable?.() ?? true,
     spaceIds: config.spaces.map((space) => space.id),
+    exports,
   });
   const closeReaders = async () => {
     clearInterval(catchUpTimer);
     await follower.stop();
     await explorer.close();
     await changeLog.close();
+    await exports.close();
     await store.close();
     await registry.close();
   };

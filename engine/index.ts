@@ -110,3 +110,7 @@ export { escapeKey, unescapeKey, unescapeKeys } from './event/safe-keys.ts';
 export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';
 export type { Definition, DefinitionTarget } from './lang/ast.ts';
 export type { Diagnostic, DiagnosticCode } from './lang/diagnostic.ts';
+
+// CSV exports (engine/export)
+export { ExportJobs, type ExportJob, type ExportJobsConfig, type ExportStartResult, type ExportStatus } from './export/export-jobs.ts';
+export { AUDIENCE_FORMATS, TRAIT_FORMATS, exportOptions, type ExportFormatName, type ExportOptions, type ExportOptionsInput, type ExportProblem } from './export/export-format.ts';

@@ -1,6 +1,7 @@
 /**
  * `flock`: start the service, and manage the audiences and computed traits of a running one through
- * its management API — create, list, inspect, preview, and wait for a backfill with a progress bar.
+ * its management API — create, list, inspect, preview, wait for a backfill with a progress bar, and
+ * export as CSV.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -47,9 +48,16 @@ export interface CliIo {
   readonly err: (text: string) => void;
   /** draw a progress bar (a terminal); otherwise one line per status change. */
   readonly tty: boolean;
+  /** raw bytes to stdout (a CSV download), resolved when the sink takes more; default: `out` as UTF-8 text. */
+  readonly outBytes?: (chunk: Uint8Array) => Promise<void>;
 }
 
-const PROCESS_IO: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true };
+const PROCESS_IO: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  tty: process.stderr.isTTY === true,
+  outBytes: (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : new Promise((r) => process.stdout.once('drain', r))),
+};
 type Print = (line?: string) => void;
 
 async function call(conn: Connection, method: string, path: string, body?: unknown): Promise<Json> {
@@ -140,6 +148,59 @@ async function waitFor(io: CliIo, out: Print, conn: Connection, kind: Kind, id: 
   } finally {
     if (started) bar?.stop();
   }
+}
+
+const list = (text: string) => text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+
+/**
+ * Starts an export, shows its progress on stderr (a bar on a terminal, else a line per 10 %), then
+ * streams the file to stdout. Exit 0 done, 1 refused or failed, 3 still running at the timeout.
+ */
+async function exportCsv(io: CliIo, conn: Connection, kind: Kind, id: string, body: Json, timeoutMs: number): Promise<number> {
+  const path = `${kind.path}/${encodeURIComponent(id)}/exports`;
+  let e = (await call(conn, 'POST', path, body))['export'] as Json;
+  const bar = io.tty ? new SingleBar({ format: 'export {id} [{bar}] {percentage}% | {members} members | eta {eta_formatted}', hideCursor: true, stream: process.stderr }) : undefined;
+  bar?.start(100, 0, { id: e['exportId'], members: 0 });
+  const deadline = Date.now() + timeoutMs;
+  let shown = -1;
+  try {
+    while (e['status'] === 'IN_PROGRESS') {
+      if (Date.now() >= deadline) {
+        io.err(`export ${e['exportId']} still running after ${Math.round(timeoutMs / 1000)} s\n`);
+        return EXIT.timeout;
+      }
+      await sleep(200);
+      e = (await call(conn, 'GET', `${path}/${e['exportId']}`))['export'] as Json;
+      const percent = typeof e['progress'] === 'number' ? Math.round(e['progress'] * 100) : 0;
+      if (bar !== undefined) bar.update(percent, { id: e['exportId'], members: e['members'] });
+      else if (Math.floor(percent / 10) !== shown) {
+        shown = Math.floor(percent / 10);
+        io.err(`export ${e['exportId']} ${percent}% (${e['members']} members)${typeof e['eta'] === 'string' ? ` eta ${e['eta']}` : ''}\n`);
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+  if (e['status'] !== 'SUCCESS') {
+    io.err(`export ${e['exportId']} failed: ${e['error'] ?? 'no reason given'}\n`);
+    return EXIT.failed;
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${conn.url.replace(/\/+$/, '')}${e['urls'][0]}`, { headers: { authorization: `Bearer ${conn.token}`, 'accept-encoding': 'gzip' } });
+  } catch (error) {
+    throw new CliError(`cannot download the export from ${conn.url}: ${(error as Error).message}`);
+  }
+  if (!res.ok || res.body === null) throw new CliError(describeErrors(res.status, (await res.json().catch(() => ({}))) as Json, undefined));
+  // (fetch undoes the gzip encoding)
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    if (io.outBytes !== undefined) await io.outBytes(chunk);
+    else io.out(decoder.decode(chunk, { stream: true }));
+  }
+  if (io.outBytes === undefined) io.out(decoder.decode());
+  io.err(`exported ${e['members']} members (${e['bytes']} bytes) of ${id}\n`);
+  return EXIT.ok;
 }
 
 const positive = (name: string) => (text: string) => {
@@ -279,6 +340,38 @@ export function program(io: CliIo = PROCESS_IO): Command & { result: { code: num
           for (const r of (preview['results'] as Json[] | undefined) ?? []) out(`  ${r['id']}${r['value'] === undefined ? '' : `  ${JSON.stringify(r['value'])}`}`);
         }
         exitCode = preview['status'] === 'RUNNING' ? EXIT.timeout : preview['status'] === 'FAILED' ? EXIT.failed : EXIT.ok;
+      });
+  }
+
+  for (const [name, kind] of Object.entries(KINDS)) {
+    const group = cli.commands.find((c) => c.name() === name)!;
+    group
+      .command('export')
+      .description('export as CSV to stdout (`> file.csv`); a progress bar on stderr while the export is written')
+      .argument('<id>')
+      .addOption(new Option('--format <format>', 'the CSV format').choices(name === 'audiences' ? ['columns', 'unformatted', 'indexed', 'identifier'] : ['unformatted', 'indexed', 'rows']))
+      .option('--unformatted', 'columns format: key + JSON objects instead of a column each')
+      .option('--external-ids <types>', 'identifier types, comma-separated (default: all)', list)
+      .option('--custom-traits <keys>', 'columns format: custom traits, comma-separated', list)
+      .option('--computed-traits <keys>', 'columns format: computed traits, comma-separated', list)
+      .option('--identifier <type>', 'identifier format: the identifier type of the single column')
+      .option('--raw', 'identifier format: the values as sent instead of SHA-256')
+      .option('--account-rows', 'account-level: a row per account before its users')
+      .option('--at <instant>', 'the members as of this ISO-8601 instant (from the history)')
+      .option('--timeout <seconds>', 'give up waiting for the export after (exit 3)', positive('timeout'), 3600)
+      .action(async (id: string, o: Json) => {
+        const body = {
+          ...(o['format'] === undefined ? {} : { format: o['format'] }),
+          ...(o['unformatted'] === true ? { formatted: false } : {}),
+          ...(o['externalIds'] === undefined ? {} : { externalIds: o['externalIds'] }),
+          ...(o['customTraits'] === undefined ? {} : { customTraits: o['customTraits'] }),
+          ...(o['computedTraits'] === undefined ? {} : { computedTraits: o['computedTraits'] }),
+          ...(o['identifier'] === undefined ? {} : { identifier: o['identifier'] }),
+          ...(o['raw'] === true ? { hashed: false } : {}),
+          ...(o['accountRows'] === true ? { accountRows: true } : {}),
+          ...(o['at'] === undefined ? {} : { at: o['at'] }),
+        };
+        exitCode = await exportCsv(io, conn(), kind, id, body, o['timeout'] * 1000);
       });
   }
 

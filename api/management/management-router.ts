@@ -1,10 +1,11 @@
-/** The management API (Segment Public API shapes, Bearer management token per space): definitions, previews and the explorer. */
+/** The management API (Segment Public API shapes, Bearer management token per space): definitions, previews, the explorer and CSV exports. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { DefinitionRegistry, ExplorerStore, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
+import type { DefinitionRegistry, ExplorerStore, ExportJobs, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { managementAuth } from './bearer-auth.ts';
 import { definitionRoutes } from './definitions-router.ts';
 import { explorerRoutes } from './explorer-routes.ts';
+import { exportRoutes } from './export-routes.ts';
 import { AUDIENCES, COMPUTED_TRAITS } from './present.ts';
 
 export interface ManagementDeps {
@@ -15,6 +16,8 @@ export interface ManagementDeps {
   readonly spaces: SpaceDirectory;
   readonly clock: () => number;
   readonly logger: Logger;
+  /** CSV export jobs (engine/export). */
+  readonly exports: ExportJobs;
 }
 
 export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): void {
@@ -27,5 +30,6 @@ export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): voi
   for (const spec of [AUDIENCES, COMPUTED_TRAITS]) {
     definitionRoutes(router, spec, deps);
     explorerRoutes(router, spec, deps);
+    exportRoutes(router, spec, deps);
   }
 }

@@ -16,7 +16,7 @@
  *   it and of that day's minutes up to it — one record per day that had changes;
  * - `history_meta`: versions being compacted, the retention sweep's cursor and the retained horizon.
  */
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Change, ChangeCause } from '../runtime/change.ts';
 import { compareKeys } from '../store/keys.ts';
 
@@ -49,6 +49,11 @@ export interface HistoryVersion {
   readonly replayedThrough?: number;
   /** … in event-time order (timestamp, then position) up to this one, then in log order. */
   readonly orderedThrough?: number;
+}
+
+/** Reads through a pinned read transaction (engine/store/store-snapshot.ts); default: lmdb-js's current one. */
+export interface ReadOptions {
+  readonly transaction?: Transaction;
 }
 
 type CatalogValue = { kind: 'audience' | 'trait'; key: string; live?: number; ordered?: number };
@@ -399,12 +404,18 @@ export class HistoryStore {
     return value === undefined ? undefined : versionOf([space, definitionId, version], value);
   }
 
-  /** The profile's last entry at or before `t` (its state at t), if any. */
-  entryAt(space: string, definitionId: string, version: number, profileId: string, t: number): HistoryEntry | undefined {
-    for (const { key, value } of this.#records.getRange({ start: [space, definitionId, version, profileId, t], end: [space, definitionId, version, profileId, Number.NEGATIVE_INFINITY], reverse: true, limit: 1 })) {
+  /** The profile's last entry at or before `t` (its state at t), if any. `read.transaction`: a pinned read transaction (engine/store/store-snapshot.ts). */
+  entryAt(space: string, definitionId: string, version: number, profileId: string, t: number, read: ReadOptions = {}): HistoryEntry | undefined {
+    for (const { key, value } of this.#records.getRange({ start: [space, definitionId, version, profileId, t], end: [space, definitionId, version, profileId, Number.NEGATIVE_INFINITY], reverse: true, limit: 1, ...read })) {
       return entryOf(key, value);
     }
     return undefined;
+  }
+
+  /** The profile's output at `t` (true for a member, a trait's value; undefined when out or valueless). */
+  valueAt(space: string, definitionId: string, version: number, profileId: string, t: number, read: ReadOptions = {}): unknown {
+    const entry = this.entryAt(space, definitionId, version, profileId, t, read);
+    return entry === undefined ? undefined : outputOf(entry);
   }
 
   /** Every entry of one profile and version, oldest first. */
@@ -418,15 +429,15 @@ export class HistoryStore {
    * The members (valued profiles) of a version at instant `t`, by profile id after `after`: per
    * profile with history, one seek to the next profile and one to its last entry at or before t.
    */
-  membersAt(space: string, definitionId: string, version: number, t: number, page: { after?: string; limit: number }): { members: MemberAt[]; hasMore: boolean } {
+  membersAt(space: string, definitionId: string, version: number, t: number, page: { after?: string; limit: number }, read: ReadOptions = {}): { members: MemberAt[]; hasMore: boolean } {
     const members: MemberAt[] = [];
     let cursor = page.after ?? '';
     for (;;) {
       let next: string | undefined;
-      for (const key of this.#records.getKeys({ start: [space, definitionId, version, cursor, Number.POSITIVE_INFINITY], end: [space, definitionId, version + 1], limit: 1 })) next = key[3];
+      for (const key of this.#records.getKeys({ start: [space, definitionId, version, cursor, Number.POSITIVE_INFINITY], end: [space, definitionId, version + 1], limit: 1, ...read })) next = key[3];
       if (next === undefined) return { members, hasMore: false };
       cursor = next;
-      const entry = this.entryAt(space, definitionId, version, next, t);
+      const entry = this.entryAt(space, definitionId, version, next, t, read);
       if (entry === undefined || !holds(entry)) continue;
       if (members.length === page.limit) return { members, hasMore: true };
       members.push({ profileId: next, value: outputOf(entry), since: entry.at, ...(entry.cause === undefined ? {} : { cause: entry.cause }) });

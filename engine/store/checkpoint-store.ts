@@ -22,6 +22,7 @@ import { byKey, compareKeys } from './keys.ts';
 import { EventIndex } from '../history/event-index.ts';
 import { HistoryStore } from '../history/history-store.ts';
 import { writeHistory, type HistoryWrites } from '../history/history-writes.ts';
+import { StoreSnapshot } from './store-snapshot.ts';
 
 /**
  * Layout (keys sort by profile, so a checkpoint writes clustered keys — DESIGN §4):
@@ -415,6 +416,15 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
       throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
     }
     return seq;
+  }
+
+  /**
+   * A consistent read view: one pinned read transaction (one checkpoint) for a reader that spans
+   * many event-loop turns, e.g. a CSV export. The caller must `release()` it.
+   */
+  snapshot(): StoreSnapshot {
+    if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
+    return new StoreSnapshot(this.#env.useReadTransaction(), { published: this.#published, profiles: this.#profiles, idProfiles: this.#idProfiles, meta: this.#meta, history: this.history });
   }
 
   /** Number of profiles (users and accounts) stored in `space`. */

@@ -19,6 +19,13 @@ test.before(async () => {
   ids['audiencePreview'] = (await s.registry.createPreview({ space: 'spa_a', kind: 'audience', definition: { query: "event('A').count() >= 1", type: 'USERS' } })).id;
   ids['traitPreview'] = (await s.registry.createPreview({ space: 'spa_a', kind: 'trait', definition: { query: "event('A').count()", type: 'USERS' } })).id;
   await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', properties: { total: 3 } })]);
+  // a finished CSV export of each, for the export status and download routes
+  for (const kind of ['audience', 'trait'] as const) {
+    const path = `/spaces/spa_a/${kind === 'trait' ? 'computed-traits' : 'audiences'}/${ids[kind]}/exports`;
+    const started = (await (await send('POST', path, bearer(SECRETS.a.management), {})).json()) as Json;
+    ids[`${kind}Export`] = started['data'].export.exportId;
+    while (((await (await send('GET', `${path}/${ids[`${kind}Export`]}`, bearer(SECRETS.a.management))).json()) as Json)['data'].export.status === 'IN_PROGRESS') await new Promise((r) => setTimeout(r, 5));
+  }
 });
 test.after(async () => {
   await s.close();
@@ -49,7 +56,9 @@ function request(route: Route, space: string): { url: string; body?: unknown } {
     .replace('{id}', id!)
     .replace('{collection}', 'users')
     .replace('{identifier}', 'user_id:alice')
-    .replace('{key}', 'buyers');
+    .replace('{key}', 'buyers')
+    .replace('{exportId}', isTrait ? ids['traitExport']! : ids['audienceExport']!);
+  if (route.method === 'POST' && url.endsWith('/exports')) return { url, body: {} };
   if (route.method === 'POST' && url.endsWith('/previews')) return { url, body: { definition: { query: isTrait ? "event('A').count()" : "event('A').count() >= 1" } } };
   if (route.method === 'POST') return { url, body: { name: `made by ${space} ${Math.random()}`, definition: { query: isTrait ? "event('B').count()" : "event('B').count() >= 1" } } };
   if (route.method === 'PATCH') return { url, body: { description: `patched by ${space}` } };
@@ -88,6 +97,9 @@ test('the OpenAPI document lists every space route (management, explorer, Profil
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/timeline',
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/as_of',
     'GET /v1/spaces/{spaceId}/collections/{collection}/profiles/{identifier}/explain/{key}',
+    'POST /spaces/{spaceId}/audiences/{id}/exports',
+    'GET /spaces/{spaceId}/computed-traits/{id}/exports/{exportId}',
+    'GET /spaces/{spaceId}/audiences/{id}/exports/{exportId}/download',
   ]) {
     assert.ok(templates.has(expected), `${expected} is not in the document`);
   }

@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run as runCli, type CliIo } from '../../../api/cli/flock.ts';
 import { startServer, type RunningServer } from '../../../api/serve.ts';
-import { SECRETS, serviceApp, type ServiceApp } from '../../support/service-app.ts';
+import { parse } from 'csv-parse/sync';
+import { event, SECRETS, serviceApp, type ServiceApp } from '../../support/service-app.ts';
 
 const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
 let s: ServiceApp;
@@ -134,6 +135,28 @@ test('preview: diagnostics at once; the result once the engine reports it; exit 
   const bad = await badChild.done;
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /not_scalar/);
+});
+
+test('export: the CSV on stdout (in process and from the bin), progress on stderr; an unknown id exits 1', async () => {
+  const a = await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'exported', name: 'X', definition: { query: "event('Bought').count() >= 1", type: 'USERS' } });
+  await s.runEngine([event({ type: 'track', event: 'Bought', userId: 'ann' }), event({ type: 'track', event: 'Bought', userId: '=bob' }), event({ type: 'track', event: 'Other', userId: 'cid' })]);
+  const done = await run(['audiences', 'export', a.id, '--format', 'indexed']);
+  assert.is(done.code, 0, done.stderr);
+  assert.equal(parse(done.stdout), [
+    ['key', 'external_ids', 'user_id'],
+    ['user_id:=bob', '{"user_id":["=bob"]}', "'=bob"],
+    ['user_id:ann', '{"user_id":["ann"]}', 'ann'],
+  ]);
+  assert.match(done.stderr, /export exp_\w+ 100% \(2 members\)/);
+  assert.match(done.stderr, /exported 2 members/);
+  const bin = await flock(['audiences', 'export', a.id, '--format', 'identifier', '--identifier', 'user_id', '--raw']).done;
+  assert.is(bin.code, 0, bin.stderr);
+  assert.is(bin.stdout, "user_id\r\n'=bob\r\nann\r\n");
+  const missing = await run(['audiences', 'export', 'aud_missing']);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /HTTP 404/);
+  const usage = await run(['traits', 'export', a.id, '--format', 'columns']);
+  assert.is(usage.code, 2);
 });
 
 test('errors: a wrong token, an unknown id, an unreachable service exit 1; usage errors exit 2', async () => {
