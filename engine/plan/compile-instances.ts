@@ -27,11 +27,14 @@ export interface InstanceEnv {
   readonly ctx: EvalContext;
 }
 
-/** The instance being judged, and the chain of parent instances above it (read during the call only: a loop moves `index`). */
+/**
+ * The instance being judged, and the chain of parent instances above it — read during the call only:
+ * each level of the tree owns one Chain and moves its `index` (and `parent`) instead of allocating.
+ */
 interface Chain {
   readonly stream: number;
   index: number;
-  readonly parent: Chain | null;
+  parent: Chain | null;
 }
 
 /** One stream of the tree: which events feed it and what of them is kept. */
@@ -54,6 +57,28 @@ export interface InstanceProgram {
 
 type Pred = (env: InstanceEnv, chain: Chain) => Truth;
 type ValueOf = (env: InstanceEnv, chain: Chain) => unknown;
+
+/**
+ * The comparator arguments at one instance, without allocating: constant arguments are resolved once
+ * at compile time; others are written into one array the closure owns (its callers do not keep it,
+ * and no closure re-enters itself: each belongs to one level of the tree).
+ */
+function argumentsOf(getters: readonly ValueOf[], constant: boolean): (env: InstanceEnv, chain: Chain) => readonly unknown[] {
+  const buffer: unknown[] = getters.map(() => undefined);
+  if (constant) {
+    const fixed = getters.map((g) => g(undefined as unknown as InstanceEnv, undefined as unknown as Chain));
+    return () => fixed;
+  }
+  return (env, chain) => {
+    for (let i = 0; i < getters.length; i++) buffer[i] = getters[i]!(env, chain);
+    return buffer;
+  };
+}
+
+/** Arguments that read nothing from an instance or a profile (literals, durations). */
+function constantArgs(args: readonly (Scalar | ComparatorArg)[]): boolean {
+  return args.every((x) => x.kind === 'literal' || x.kind === 'duration');
+}
 
 export class InstanceCompileError extends Error {}
 
@@ -197,18 +222,14 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
         const comparator = c.comparator;
         if (c.subject.kind === 'aggregate') return nestedCount(c.subject, comparator, c.args, s);
         const subject = valueOf(c.subject, s);
-        const args = c.args.map((x) => valueOf(x, s));
+        const args = argumentsOf(
+          c.args.map((x) => valueOf(x, s)),
+          constantArgs(c.args),
+        );
         // Time-relative comparators in where() are judged at the instance's own timestamp.
         return (env, chain) => {
           const at = env.state.streams[chain.stream]!.t[chain.index]!;
-          return compareValues(
-            comparator,
-            subject(env, chain),
-            args.map((g) => g(env, chain)),
-            at,
-          )
-            ? TRUE
-            : FALSE;
+          return compareValues(comparator, subject(env, chain), args(env, chain), at) ? TRUE : FALSE;
         };
       }
     }
@@ -227,7 +248,14 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
     }
     const childConditions: Pred[] = [];
     const c = addStream(child.stream, s, within, childConditions);
-    const args = argsAst.map((x) => valueOf(x, s));
+    const args = argumentsOf(
+      argsAst.map((x) => valueOf(x, s)),
+      constantArgs(argsAst),
+    );
+    const link: Chain = { stream: c, index: 0, parent: null };
+    // With constant numeric arguments the comparison is the same for every count past the largest
+    // (+1, as rangeTruth samples): the scan stops once that many children are sure.
+    const enough = constantArgs(argsAst) ? saturation(args(undefined as unknown as InstanceEnv, link)) : Number.POSITIVE_INFINITY;
     return (env, chain) => {
       const parentTs = env.state.streams[s]!.t[chain.index]!;
       const items = env.state.streams[c]!.t;
@@ -236,8 +264,8 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
       let maybe = 0;
       // children with parentTs ≤ ts ≤ min(parentTs + T, now)
       let j = lowerBound(items, parentTs);
-      const link: Chain = { stream: c, index: j, parent: chain };
-      for (; j < items.length && items[j]! <= end; j++) {
+      link.parent = chain;
+      for (; j < items.length && items[j]! <= end && sure < enough; j++) {
         link.index = j;
         let t: Truth = TRUE;
         for (const p of childConditions) {
@@ -252,8 +280,7 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
         else if (t === UNKNOWN) maybe++;
       }
       const open = env.now < parentTs + within;
-      const resolved = args.map((g) => g(env, chain));
-      return rangeTruth(comparator, resolved, sure, open ? Number.POSITIVE_INFINITY : sure + maybe);
+      return rangeTruth(comparator, args(env, chain), sure, open ? Number.POSITIVE_INFINITY : sure + maybe);
     };
   };
 
@@ -280,23 +307,30 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
   const store: InstanceStoreSpec = { streams: storeStreams, from: o.rootWindow[0], to: o.rootWindow[1], retention: o.retention };
 
   // A root instance is decided for good once every window below it has closed (its truth then reads
-  // only stored items), unless its conditions read traits: then it is judged at every evaluation.
+  // only stored items; a late child at or before `memoUpTo` clears the memo), or earlier, while every
+  // window below it is still open (`now < ts + shortest`: a child is never before its parent, so its own
+  // windows are open too), when its truth no longer depends on how many more children come: a nested
+  // count judged open is TRUE or FALSE only if every larger count gives the same (rangeTruth over
+  // [sure, ∞)), and counts only grow — also by late children. Conditions that read traits are judged
+  // every time.
   const span = storeStreams.reduce((sum, x) => sum + x.within, 0);
+  const shortest = storeStreams.reduce((min, x) => (x.parent >= 0 && x.within < min ? x.within : min), Number.POSITIVE_INFINITY);
   const memoize = traitPaths.length === 0 && Number.isFinite(span);
   const judged = (env: InstanceEnv, i: number): boolean => {
-    if (!memoize) return holds(env, i);
+    if (!memoize) return holds(env, i) === TRUE;
     const st = env.state;
     let memo = st.memo;
     if (memo === undefined || memo.length !== st.streams[root]!.t.length) memo = st.memo = new Array<number>(st.streams[root]!.t.length).fill(-1);
     const known = memo[i]!;
     if (known !== -1) return known === 1;
     const h = holds(env, i);
-    const closes = st.streams[root]!.t[i]! + span;
+    const ts = st.streams[root]!.t[i]!;
+    const closes = ts + span;
     if (env.now > closes) {
-      memo[i] = h ? 1 : 0;
+      memo[i] = h === TRUE ? 1 : 0;
       if (st.memoUpTo === undefined || closes > st.memoUpTo) st.memoUpTo = closes;
-    }
-    return h;
+    } else if (h !== UNKNOWN && env.now < ts + shortest) memo[i] = h === TRUE ? 1 : 0;
+    return h === TRUE;
   };
   const value = (env: InstanceEnv): unknown => {
     const [lo, hi] = rootRange(store, env.state, env.now);
@@ -314,10 +348,17 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
     }
     return aggregateValue(spec, acc);
   };
-  const holds = (env: InstanceEnv, i: number): boolean => {
-    const chain: Chain = { stream: root, index: i, parent: null };
-    for (const p of rootWhere) if (p(env, chain) !== TRUE) return false;
-    return true;
+  const rootChain: Chain = { stream: root, index: 0, parent: null };
+  /** The root instance's truth: FALSE at the first false conjunct, UNKNOWN while one is undecided. */
+  const holds = (env: InstanceEnv, i: number): Truth => {
+    rootChain.index = i;
+    let out: Truth = TRUE;
+    for (let k = 0; k < rootWhere.length; k++) {
+      const t = rootWhere[k]!(env, rootChain);
+      if (t === FALSE) return FALSE;
+      if (t === UNKNOWN) out = UNKNOWN;
+    }
+    return out;
   };
 
   return {
@@ -326,6 +367,13 @@ export function compileInstances(a: Aggregate, o: InstanceCompileOptions): Insta
     value,
     traitPaths,
   };
+}
+
+/** The count from which `rangeTruth` over constant `args` no longer changes (Infinity without a numeric argument). */
+function saturation(args: readonly unknown[]): number {
+  let top = Number.NEGATIVE_INFINITY;
+  for (const a of args) if (typeof a === 'number' && Number.isFinite(a)) top = Math.max(top, Math.ceil(a) + 1);
+  return top === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.max(top, 0);
 }
 
 /** Truth of `comparator(args)` over every count in [lo, hi] (hi Infinity: the window is still open). */
