@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMetrics } from '../../api/ops/metrics.ts';
-import { Engine, decodeChangeRecord, type PauseReason } from '../../engine/engine.ts';
+import { Engine, type PauseReason } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
@@ -20,6 +20,7 @@ import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { StorageFullError, storageGuard } from '../../engine/store/storage-guard.ts';
 import { audience, cmp, count, event, seconds, within } from '../support/ast.ts';
 import { ingestApp } from '../support/ingest-app.ts';
+import { changesOn } from '../support/change-log.ts';
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -72,7 +73,7 @@ test('disk full: ingest 503 storage_full, the engine pauses; both resume when sp
   const metric = async (name: string) => (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
   const controller = new AbortController();
   const running = engine.run(controller.signal);
-  const changes = async (): Promise<Change[]> => (await changeLog.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data));
+  const changes = async (): Promise<Change[]> => (await changesOn(changeLog));
   const views = (users: readonly string[]) => ({ batch: users.map((userId) => ({ type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp: new Date(t.clock.now).toISOString() })) });
   try {
     assert.is((await t.post('/v1/batch', views(['a1', 'a2', 'a3']))).status, 200);

@@ -10,17 +10,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine, decodeChangeRecord, type PauseReason } from '../../engine/engine.ts';
+import { Engine, type PauseReason } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
 import type { AppendLog, ReadOptions } from '../../engine/log/append-log.ts';
 import type { EventLog, LoggedEvent } from '../../engine/log/event-log.ts';
 import { LogAppendError, LogCommitError, LogReadError } from '../../engine/log/log-errors.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
-import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
+import { canonical, changesOf } from '../support/change-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -93,15 +93,6 @@ function flakyChangeLog(log: AppendLog, failures: { append: number }): AppendLog
   };
 }
 
-async function changesOf(dir: string): Promise<Change[]> {
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    return (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
-  } finally {
-    await changeLog.close();
-  }
-}
-
 test('tail, log end, publish and commit failing for a while: the same change log as an uninterrupted run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flock-outage-'));
   try {
@@ -154,8 +145,7 @@ test('tail, log end, publish and commit failing for a while: the same change log
     const flaky = await changesOf(join(dir, 'flaky'));
     assert.ok(reference.length > 50);
     assert.is(new Set(flaky.map((c) => c.id)).size, flaky.length, 'no change published twice');
-    const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
-    assert.equal(canonical(flaky), canonical(reference));
+        assert.equal(canonical(flaky), canonical(reference));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,16 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine, decodeChangeRecord } from '../../engine/engine.ts';
+import { Engine } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
 import type { EventLog, LoggedEvent } from '../../engine/log/event-log.ts';
 import type { ReadOptions } from '../../engine/log/append-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
-import type { Change } from '../../engine/runtime/change.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
+import { canonical, changesOf } from '../support/change-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -47,16 +47,6 @@ function slow(log: EventLog, pauseMs: number): EventLog {
   };
 }
 
-async function changesOf(dir: string): Promise<Change[]> {
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    return (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
-  } finally {
-    await changeLog.close();
-  }
-}
-
-const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
 
 /** The run loop over a log that hands out a batch every 20 ms, with `background` work if given, against the events applied at once. */
 async function slowRunMatchesReference(background?: { step(): Promise<void>; pending(): boolean }): Promise<void> {

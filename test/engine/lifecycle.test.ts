@@ -11,8 +11,8 @@ import type { LifecycleOptions } from '../../engine/lifecycle/lifecycle.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
-import { decodeChangeRecord } from '../../engine/engine.ts';
 import { base, identify, track } from '../support/events.ts';
+import { changesOn } from '../support/change-log.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -44,7 +44,7 @@ async function setup(history: ReturnType<typeof track>[], lifecycleOptions: Part
     }
     x.engine.tick();
   };
-  const changes = async (): Promise<Change[]> => (await changeLog.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data));
+  const changes = async (): Promise<Change[]> => (await changesOn(changeLog));
   const finish = async () => {
     for (let i = 0; i < 100 && x.lifecycle.pending(); i++) await x.lifecycle.step();
     await x.engine.checkpoint();

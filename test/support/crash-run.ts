@@ -6,7 +6,7 @@
  */
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { decodeChangeRecord, Engine } from '../../engine/engine.ts';
+import { Engine } from '../../engine/engine.ts';
 import type { IdentityResolver } from '../../engine/identity/resolver.ts';
 import type { EventLog } from '../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
@@ -14,6 +14,7 @@ import type { Plan } from '../../engine/plan/plan.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { Random } from '../../bench/workload/random.ts';
+import { changesOn } from './change-log.ts';
 
 export type CrashPoint = 'applied' | 'committed' | 'published';
 
@@ -76,7 +77,7 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
     }
   }
   const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
-  const changes = (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
+  const changes = (await changesOn(changeLog));
   await changeLog.close();
   return { changes, restarts, merges };
 }

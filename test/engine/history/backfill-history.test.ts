@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefinitionRegistry } from '../../../engine/definitions/registry.ts';
-import { decodeChangeRecord } from '../../../engine/engine.ts';
 import { DirectResolver } from '../../../engine/identity/resolver.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { outputOf } from '../../../engine/history/history-store.ts';
@@ -24,6 +23,7 @@ import { Random } from '../../../bench/workload/random.ts';
 import { oracleAt, type HistoryEntry } from '../../oracle/oracle.ts';
 import { catchUp } from '../../support/catch-up.ts';
 import { eventWith } from '../../../engine/event/model.ts';
+import { changesOn } from '../../support/change-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-04-01T00:00:00Z');
@@ -98,7 +98,7 @@ async function setup(live = false) {
     store,
     eventLog,
     registry,
-    changes: async () => (await changeLog.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data)),
+    changes: async () => (await changesOn(changeLog)),
     /** reconciles, runs every backfill to its switch, ticks and checkpoints. */
     finish: async () => {
       await lifecycle.reconcile();
