@@ -32,6 +32,8 @@ export interface PipelineOptions {
   readonly checkpointMs?: number;
   /** told where the engine is every ~15 s. */
   readonly progress?: (line: string) => void;
+  /** `start` right before the engine opens, `stop` once it has caught up and stopped (a profiler brackets the engine's run with these). */
+  readonly around?: { readonly start: () => Promise<void>; readonly stop: () => Promise<void> };
 }
 
 export interface PipelineRun {
@@ -81,6 +83,7 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   const raw = await consumeRate(`${o.kind}: consume + decode`, (f, opts) => eventLog.tail(f, opts), 1, last, 2000);
   for (const floor of o.floors ?? []) await floor(eventLog, last);
   const changeLog = await openAppendLog({ dataDir: o.dir, natsUrl: o.natsUrl, log: CHANGE_LOG });
+  await o.around?.start();
   const storePath = join(o.dir, 'engine');
   const store = CheckpointStore.open(storePath);
   const engine = await Engine.open({
@@ -129,6 +132,7 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   }
   controller.abort();
   await running;
+  await o.around?.stop();
   if (engine.position < last) throw new Error(`the engine stopped at position ${engine.position} of ${last}`);
   const seconds = (performance.now() - start) / 1000;
   checkpointMs.sort((a, b) => a - b);

@@ -1,0 +1,19 @@
+/** CI smoke runs of `npm run bench:kernels` and `npm run bench:profile` at small sizes: they complete and report every row (timings are not asserted). */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { benchReport } from '../support/bench-script.ts';
+
+test('npm run bench:kernels completes and reports every kernel', () => {
+  const report = benchReport('bench/kernels.ts', { FLOCK_BENCH_KERNEL_MS: '10' }, 'kernels');
+  for (const kernel of ['window aggregate: count', 'window aggregate: unique', 'window aggregate: count, session', 'instance store', 'timer heap', 'change encoding: encode', 'state encoding: msgpack → profile']) {
+    assert.match(report, new RegExp(`\\| ${kernel}[^|]*\\| \\d+ ns per (event|profile) \\|`), kernel);
+  }
+});
+
+test('npm run bench:profile completes and reports the rate, its floor and the shares of time', () => {
+  const report = benchReport('bench/profile.ts', { FLOCK_BENCH_EVENTS: '3000', FLOCK_BENCH_PROFILES: '300' }, 'profile');
+  assert.match(report, /\| embedded log → change log, realistic set \(events\/s\) \| [\d,]+ \| [\d.]+ % of raw consume \+ decode/);
+  for (const bucket of ['runtime evaluation', 'checkpoint store', 'history and event index', 'GC']) assert.match(report, new RegExp(`\\| share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);
+});
+
+test.run();
