@@ -21,6 +21,13 @@ export interface EngineOptions {
   readonly resolver: IdentityResolver;
   /** wall clock; tests pass a virtual one. */
   readonly clock?: () => number;
+  /**
+   * `wall` (default): live batches are evaluated at the wall clock and idle ticks move the watermark
+   * to it. `event`: the watermark follows the log's event time only — every batch is replayed, ticks
+   * never move it, the open instant stays open until a later event (a checkpoint saves it as
+   * pending) — so the changes are a function of the log's order (the chaos harness compares runs so).
+   */
+  readonly time?: 'wall' | 'event';
   /** live tick: the longest the watermark waits behind the wall clock with no events (ms). */
   readonly tickMs?: number;
   /** checkpoint after this many events … */
@@ -34,8 +41,11 @@ export interface EngineOptions {
   /** name of the engine's position on the event log. */
   readonly consumer?: string;
   readonly partitions?: number;
-  /** test hook: called at named points of the loop; throwing there simulates a crash. */
-  readonly probe?: (point: 'applied' | 'committed' | 'published', detail: number) => void;
+  /**
+   * test hook: called at named points of the loop; throwing (or killing the process) there simulates
+   * a crash. `FLOCK_FAULT` (service/fault.ts) turns it into a `kill -9` at the n-th time a point is reached.
+   */
+  readonly probe?: (point: ProbePoint, detail: number) => void;
   /** work interleaved with live batches (backfills): `step` runs between inputs while `pending()`. */
   readonly background?: { step(): Promise<void>; pending(): boolean };
   /** how long history and the per-profile event index are kept (default: forever). */
@@ -43,6 +53,14 @@ export interface EngineOptions {
   /** keep membership history and the per-profile event index (default true; benchmarks compare without). */
   readonly history?: boolean;
 }
+
+/**
+ * Where the probe is called: `applied` after every batch, `catch-up` after a batch applied while
+ * catching up, `merge` after a batch that merged profiles, `exits` after a batch or tick in which
+ * timers fired (time-driven exits), `committed` after a checkpoint's commit and before its change-log
+ * publish, `published` after the publish, `backfill` after a background step with a backfill running.
+ */
+export type ProbePoint = 'applied' | 'catch-up' | 'merge' | 'exits' | 'committed' | 'published' | 'backfill';
 
 export interface EngineStats {
   eventsIn: number;
@@ -120,6 +138,7 @@ export class Engine {
   private constructor(options: EngineOptions) {
     this.#o = {
       clock: Date.now,
+      time: 'wall',
       tickMs: 1000,
       checkpointEvents: 10_000,
       checkpointMs: 50,
@@ -162,7 +181,7 @@ export class Engine {
     this.#input
       .pipe(
         resolveProfiles(options.resolver),
-        evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }),
+        evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
       )
       .subscribe({
         next: (b) => this.#afterBatch(b),
@@ -184,13 +203,20 @@ export class Engine {
   /** Applies one batch of logged events (the run loop calls this; tests may too). */
   process(batch: readonly LoggedEvent[]): void {
     if (batch.length === 0) return;
+    const fired = this.runtime.timersFired;
+    const merges = this.stats.merges;
     this.#input.next(batch);
     if (this.#failure !== undefined) throw this.#failure;
-    this.#o.probe?.('applied', this.#position);
+    const probe = this.#o.probe;
+    if (probe === undefined) return;
+    probe('applied', this.#position);
+    if (this.#catchingUp) probe('catch-up', this.#position);
+    if (this.stats.merges > merges) probe('merge', this.#position);
+    if (this.runtime.timersFired > fired) probe('exits', this.#position);
   }
 
   #afterBatch(b: EvaluatedBatch): void {
-    this.#catchingUp = b.mode === 'replay';
+    this.#catchingUp = b.catchingUp;
     this.#position = Math.max(this.#position, b.lastSeq);
     this.stats.eventsIn += b.events.length;
     this.stats.eventsSkipped += b.skipped;
@@ -311,13 +337,18 @@ export class Engine {
     return out;
   }
 
-  /** Moves the watermark to the wall clock (live tick) and evaluates what became due. */
+  /**
+   * Moves the watermark to the wall clock (live tick) and evaluates what became due. In event-time
+   * mode only the catch-up ends: the watermark waits for the next event.
+   */
   tick(): void {
     this.#catchingUp = false;
-    const now = this.#o.clock();
-    this.runtime.advanceTo(now);
+    if (this.#o.time === 'event') return;
+    const fired = this.runtime.timersFired;
+    this.runtime.advanceTo(this.#o.clock());
     this.runtime.close();
     this.#noteDirty();
+    if (this.runtime.timersFired > fired) this.#o.probe?.('exits', this.#position);
   }
 
   #noteDirty(): void {
@@ -440,7 +471,8 @@ export class Engine {
     if (this.#o.background?.pending() === true) return 0;
     if (this.#catchingUp) return this.#o.tickMs;
     const now = this.#o.clock();
-    const untilTimer = this.runtime.nextTimer() - now;
+    // (event time: a timer is due when an event passes it, never by the wall clock)
+    const untilTimer = this.#o.time === 'event' ? Number.POSITIVE_INFINITY : this.runtime.nextTimer() - now;
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
     return Math.max(0, Math.min(this.#o.tickMs, untilTimer, untilCheckpoint));
   }

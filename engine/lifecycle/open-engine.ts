@@ -7,7 +7,12 @@ export async function openEngineWithLifecycle(
   lifecycleOptions: Omit<LifecycleOptions, 'engine' | 'eventLog' | 'resolver'>,
 ): Promise<{ engine: Engine; lifecycle: Lifecycle }> {
   let lifecycle!: Lifecycle;
-  const engine = await Engine.open({ ...engineOptions, background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() } });
+  // (the probe's `backfill` point: after a step that left a backfill unfinished)
+  const step = async (): Promise<void> => {
+    await lifecycle.step();
+    if (lifecycle.backfills > 0) engineOptions.probe?.('backfill', engine.position);
+  };
+  const engine: Engine = await Engine.open({ ...engineOptions, background: { step, pending: () => lifecycle.pending() } });
   lifecycle = new Lifecycle({ ...lifecycleOptions, engine, eventLog: engineOptions.eventLog, resolver: engineOptions.resolver });
   return { engine, lifecycle };
 }

@@ -9,12 +9,15 @@ import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import type { EngineThreadConfig, EngineThreadMessage } from './engine-thread.ts';
+import { faultProbe, parseFault } from './fault.ts';
 
 const port = parentPort!;
 const config = (workerData as { config: EngineThreadConfig }).config;
 const send = (m: EngineThreadMessage) => port.postMessage(m);
 
 async function main(): Promise<void> {
+  // (test-only: FLOCK_FAULT kills this process at a chosen probe point; parsed first so a typo stops the start)
+  const probe = faultProbe(parseFault(process.env['FLOCK_FAULT']));
   const stream = config.stream;
   const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs });
   (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
@@ -39,6 +42,8 @@ async function main(): Promise<void> {
       plans: new Map(),
       resolver,
       tickMs: config.tickMs,
+      time: config.clock ?? 'wall',
+      ...(probe === undefined ? {} : { probe }),
       checkpointMs: config.checkpointMs,
       partitions: config.partitions,
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },

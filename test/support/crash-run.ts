@@ -6,7 +6,7 @@
  */
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { decodeChangeRecord, Engine } from '../../engine/engine.ts';
+import { decodeChangeRecord, Engine, type ProbePoint } from '../../engine/engine.ts';
 import type { IdentityResolver } from '../../engine/identity/resolver.ts';
 import type { EventLog } from '../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
@@ -15,7 +15,7 @@ import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { Random } from '../../bench/workload/random.ts';
 
-export type CrashPoint = 'applied' | 'committed' | 'published';
+export type CrashPoint = ProbePoint;
 
 class SimulatedCrash extends Error {}
 
