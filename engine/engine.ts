@@ -58,7 +58,7 @@ export interface EngineOptions {
  * Where the probe is called: `applied` after every batch, `catch-up` after a batch applied while
  * catching up, `merge` after a batch that merged profiles, `exits` after a batch or tick in which
  * timers fired (time-driven exits), `committed` after a checkpoint's commit and before its change-log
- * publish, `published` after the publish, `backfill` after a background step with a backfill running.
+ * publish, `published` after the publish, `backfill` after each step of a backfill (before its switch).
  */
 export type ProbePoint = 'applied' | 'catch-up' | 'merge' | 'exits' | 'committed' | 'published' | 'backfill';
 

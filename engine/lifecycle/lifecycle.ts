@@ -60,6 +60,8 @@ export interface LifecycleOptions {
   readonly previewMaxProfiles?: number;
   /** profiles in a preview's sample. */
   readonly previewSample?: number;
+  /** test hook (the engine's probe): `backfill` after each backfill step, before a caught-up backfill switches. */
+  readonly probe?: (point: 'backfill', detail: number) => void;
 }
 
 interface Job {
@@ -185,6 +187,7 @@ export class Lifecycle {
     for (const [key, job] of [...this.#jobs]) {
       const until = engine.position;
       await job.backfill.step(this.#o.stepEvents ?? 5000, until);
+      this.#o.probe?.('backfill', job.backfill.position);
       if (job.backfill.position >= until) {
         this.#jobs.delete(key);
         await this.#switch(job);
