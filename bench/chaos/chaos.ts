@@ -46,6 +46,8 @@ export interface ChaosOptions {
   /** events of the wall-clock phase's live load (default: events / 10, at least 3,000). */
   readonly liveEvents?: number;
   readonly concurrency?: number;
+  /** each load sender's pause after each acknowledged batch of 100 (ms; default 0: as fast as Flock takes them). */
+  readonly paceMs?: number;
   /** keep the data directories and nats-server stores (to look into a failure). */
   readonly keep?: boolean;
   readonly say?: (line: string) => void;
@@ -215,8 +217,10 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     const chaosPlace = await place('chaos');
     const server = servers[0];
     const chaos = flockAt('chaos', chaosPlace, 'event');
-    const killAt = Array.from({ length: o.kills }, () => Math.floor(o.events * (0.05 + 0.9 * random.next()))).sort((a, b) => a - b);
-    const natsAt = kind === 'jetstream' ? Array.from({ length: o.natsRestarts }, () => Math.floor(o.events * (0.1 + 0.8 * random.next()))).sort((a, b) => a - b) : [];
+    // nats-server restarts in the first third of the load, while Flock runs and publishes (the kills, and the
+    // FLOCK_FAULT kills chained from the first one on, keep it restarting most of the time after)
+    const natsAt = kind === 'jetstream' ? Array.from({ length: o.natsRestarts }, () => Math.floor(o.events * (0.05 + 0.25 * random.next()))).sort((a, b) => a - b) : [];
+    const killAt = Array.from({ length: o.kills }, () => Math.floor(o.events * (0.35 + 0.6 * random.next()))).sort((a, b) => a - b);
     let natsRestarts = 0;
     // (the deliberate kill points go to the restarts after random kills, one each)
     const faults = [...(o.faults ?? DEFAULT_FAULTS)];
@@ -230,9 +234,10 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       url: () => chaos.url,
       writeKey: WRITE_KEY,
       concurrency: o.concurrency ?? 4,
+      paceMs: o.paceMs ?? 0,
       onAcked: (acked) => {
         // (a kill waits until Flock is up and ready again)
-        if (killAt.length > 0 && acked >= killAt[0]! && chaos.ready && !natsDown) {
+        if (killAt.length > 0 && acked >= killAt[0]! && chaos.ready && !natsDown && natsAt.length === 0) {
           killAt.shift();
           chaos.kill9();
           // the deliberate kill points follow the first kill, one start after another (a point not reached before a random kill is tried again)
@@ -255,6 +260,23 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       },
     });
     await natsBusy;
+    // what the load ended before (each waits for Flock to be ready): the kills and nats-server restarts still due
+    for (const _ of killAt) {
+      await chaos.whenReady();
+      await sleep(random.int(0, 500));
+      chaos.kill9();
+      chaos.faults.push(...faults.splice(0));
+      await sleep(200);
+    }
+    for (const _ of natsAt) {
+      if (server === undefined) break;
+      await chaos.whenReady();
+      const hard = natsRestarts++ % 2 === 1;
+      say(`${kind}: nats-server ${hard ? 'kill -9' : 'TERM'} after the load`);
+      await (hard ? server.kill() : server.stop());
+      await sleep(500 + random.int(0, 2_000));
+      await server.restart();
+    }
     await waitCaughtUp(chaos);
     await chaos.stop();
     const logged = await readEvents(chaosPlace);
@@ -296,21 +318,22 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     await waitLive(wall, DEFINITIONS);
     const liveEvents = o.liveEvents ?? Math.max(3_000, Math.round(o.events / 10));
     const live = chaosWorkload(o.seed + 1, liveEvents, { hot: true }).batches.map((b) => b.map(({ timestamp: _, ...call }) => ({ ...call, messageId: `live-${call.messageId}` }) as SegmentCall));
-    // a kill right after a commit (the events after it are replayed at the restored, already closed instant), and a random one
-    const wallKills = [Math.floor(liveEvents / 3), Math.floor((2 * liveEvents) / 3)];
-    const wallFaults = ['committed:5'];
+    // kills right after a commit, one start after another: the events after the checkpoint are replayed
+    // after the restart at the restored instant, which was evaluated live already
+    const wallFaults = ['committed:4', 'committed:4', 'committed:4'];
     // JetStream: a producer publishing straight to the stream, events received 10 s ago, between live batches
-    const direct = kind === 'jetstream' ? [Math.floor(liveEvents / 4), Math.floor((3 * liveEvents) / 4)] : [];
+    const direct = kind === 'jetstream' ? [Math.floor(liveEvents / 2), Math.floor((3 * liveEvents) / 4)] : [];
     let producing = Promise.resolve();
     const wallLoad = await drive(live, {
       url: () => wall.url,
       writeKey: WRITE_KEY,
       concurrency: o.concurrency ?? 4,
+      // (about 2,000 events/s: the chained kills each get some load)
+      paceMs: 200,
       onAcked: (acked) => {
-        if (wallKills.length > 0 && acked >= wallKills[0]! && wall.ready) {
-          wallKills.shift();
-          const fault = wallFaults.shift();
-          if (fault !== undefined) wall.faults.push(fault);
+        if (wallFaults.length > 0 && acked >= liveEvents / 4 && wall.ready) {
+          wall.faults.push(...wallFaults.splice(0));
+          // (a clean stop is no crash: kill -9 so that the next start carries the first fault)
           wall.kill9();
         }
         if (direct.length > 0 && acked >= direct[0]! && wallPlace.natsUrl !== undefined && wall.ready) {

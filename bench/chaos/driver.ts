@@ -11,6 +11,8 @@ export interface DriverOptions {
   readonly writeKey: string;
   /** requests in flight at once. */
   readonly concurrency: number;
+  /** each sender waits this long after each acknowledged batch (a steadier, slower load). */
+  readonly paceMs?: number;
   /** called after each acknowledged batch with the running count of acknowledged events; a promise it returns holds every sender until it settles. */
   readonly onAcked?: (acked: number) => Promise<void> | void;
   readonly signal?: AbortSignal;
@@ -72,6 +74,7 @@ export async function drive(batches: readonly (readonly SegmentCall[])[], o: Dri
       await send(batch);
       const hold = o.onAcked?.(acked.size);
       if (hold !== undefined) await (gate = hold);
+      if (o.paceMs !== undefined && o.paceMs > 0) await sleep(o.paceMs);
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
