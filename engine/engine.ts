@@ -343,6 +343,8 @@ export class Engine {
    */
   tick(): void {
     this.#catchingUp = false;
+    // (an idle log: the position of events that changed nothing is committed too, so readiness and lag see it)
+    if (this.#uncheckpointedEvents > 0 && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
     if (this.#o.time === 'event') return;
     const fired = this.runtime.timersFired;
     this.runtime.advanceTo(this.#o.clock());

@@ -132,4 +132,29 @@ test('event time: the same changes with batches fast, slow, split anywhere, tick
   }
 });
 
+test('an idle log: the position of events that changed nothing is committed (readiness and lag see it)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-event-time-'));
+  try {
+    const eventLog = await openEventLog({ dataDir: join(dir, 'log') });
+    // events no definition reads: no change, so no checkpoint is due for changes
+    await eventLog.append(EVENTS.slice(0, 50).map((e) => ({ ...e, type: 'track' as const, event: 'Nothing Read' })));
+    const last = await eventLog.lastSeq();
+    for (const time of ['event', 'wall'] as const) {
+      let position = 0;
+      await withEngine(join(dir, time), eventLog, { time, tickMs: 10, checkpointMs: 5 }, async (engine) => {
+        const controller = new AbortController();
+        const running = engine.run(controller.signal);
+        for (let i = 0; i < 100 && engine.stats.position < last; i++) await sleep(10);
+        position = engine.stats.position;
+        controller.abort();
+        await running;
+      });
+      assert.is(position, last, `${time}: the position was committed while idle`);
+    }
+    await eventLog.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
