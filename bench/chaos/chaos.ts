@@ -43,7 +43,7 @@ export interface ChaosOptions {
   readonly natsRestarts: number;
   /** deliberate kill points (FLOCK_FAULT specs), one per start from the first random kill on. */
   readonly faults?: readonly string[];
-  /** events of the wall-clock phase's live load (default: events / 10, at least 3,000). */
+  /** events of the wall-clock phase's live load (default: events / 10, at least 5,000). */
   readonly liveEvents?: number;
   readonly concurrency?: number;
   /** each load sender's pause after each acknowledged batch of 100 (ms; default 0: as fast as Flock takes them). */
@@ -236,15 +236,15 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       concurrency: o.concurrency ?? 4,
       paceMs: o.paceMs ?? 0,
       onAcked: (acked) => {
-        // (a kill waits until Flock is up and ready again)
-        if (killAt.length > 0 && acked >= killAt[0]! && chaos.ready && !natsDown && natsAt.length === 0) {
+        // (a kill waits until Flock is up again)
+        if (killAt.length > 0 && acked >= killAt[0]! && chaos.up && !natsDown && natsAt.length === 0) {
           killAt.shift();
           chaos.kill9();
           // the deliberate kill points follow the first kill, one start after another (a point not reached before a random kill is tried again)
           chaos.faults.push(...faults.splice(0));
         }
         // (a restart of nats-server while Flock runs: what Flock must ride out)
-        if (natsAt.length > 0 && acked >= natsAt[0]! && server !== undefined && chaos.ready && !natsDown) {
+        if (natsAt.length > 0 && acked >= natsAt[0]! && server !== undefined && chaos.up && !natsDown) {
           natsAt.shift();
           const hard = natsRestarts++ % 2 === 1;
           const downMs = 500 + random.int(0, 2_000);
@@ -316,11 +316,15 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     wall.faults.push('catch-up:1');
     await wall.start();
     await waitLive(wall, DEFINITIONS);
-    const liveEvents = o.liveEvents ?? Math.max(3_000, Math.round(o.events / 10));
+    const liveEvents = o.liveEvents ?? Math.max(5_000, Math.round(o.events / 10));
+    // (no timestamp: the event time is when Flock received it)
     const live = chaosWorkload(o.seed + 1, liveEvents, { hot: true }).batches.map((b) => b.map(({ timestamp: _, ...call }) => ({ ...call, messageId: `live-${call.messageId}` }) as SegmentCall));
-    // kills right after a commit, one start after another: the events after the checkpoint are replayed
-    // after the restart at the restored instant, which was evaluated live already
-    const wallFaults = ['committed:4', 'committed:4', 'committed:4'];
+    // kills after a batch past a checkpoint and right after a commit, one start after another: the events
+    // after the checkpoint, tracked before its instant, are replayed after the restart at the restored
+    // instant — evaluated live already (a change id must still name one change)
+    const wallFaults = ['applied:6', 'committed:4'];
+    // and random kills under full load (the engine behind, requests in flight and retried)
+    const wallKills = [Math.floor(liveEvents / 5), Math.floor(liveEvents / 2)];
     // JetStream: a producer publishing straight to the stream, events received 10 s ago, between live batches
     const direct = kind === 'jetstream' ? [Math.floor(liveEvents / 2), Math.floor((3 * liveEvents) / 4)] : [];
     let producing = Promise.resolve();
@@ -328,15 +332,13 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       url: () => wall.url,
       writeKey: WRITE_KEY,
       concurrency: o.concurrency ?? 4,
-      // (about 2,000 events/s: the chained kills each get some load)
-      paceMs: 200,
       onAcked: (acked) => {
-        if (wallFaults.length > 0 && acked >= liveEvents / 4 && wall.ready) {
-          wall.faults.push(...wallFaults.splice(0));
-          // (a clean stop is no crash: kill -9 so that the next start carries the first fault)
+        if (wallKills.length > 0 && acked >= wallKills[0]! && wall.up) {
+          wallKills.shift();
           wall.kill9();
+          if (wallKills.length === 0) wall.faults.push(...wallFaults.splice(0));
         }
-        if (direct.length > 0 && acked >= direct[0]! && wallPlace.natsUrl !== undefined && wall.ready) {
+        if (direct.length > 0 && acked >= direct[0]! && wallPlace.natsUrl !== undefined && wall.up) {
           direct.shift();
           say(`${kind}/wall: a direct producer appends ${DIRECT_EVENTS} events received 10 s ago`);
           producing = producing.then(() => produceDirectly(wallPlace, o.seed, acked));

@@ -11,6 +11,8 @@ export interface DriverOptions {
   readonly writeKey: string;
   /** requests in flight at once. */
   readonly concurrency: number;
+  /** rewrites each call once, when its batch is first sent (e.g. a timestamp from the clock); retries send the same. */
+  readonly stamp?: (call: SegmentCall) => SegmentCall;
   /** each sender waits this long after each acknowledged batch (a steadier, slower load). */
   readonly paceMs?: number;
   /** called after each acknowledged batch with the running count of acknowledged events; a promise it returns holds every sender until it settles. */
@@ -38,7 +40,7 @@ export async function drive(batches: readonly (readonly SegmentCall[])[], o: Dri
   let next = 0;
   const auth = `Basic ${Buffer.from(`${o.writeKey}:`).toString('base64')}`;
   const send = async (batch: readonly SegmentCall[]): Promise<void> => {
-    const body = JSON.stringify({ batch });
+    const body = JSON.stringify({ batch: o.stamp === undefined ? batch : batch.map(o.stamp) });
     for (let attempt = 0; ; attempt++) {
       if (o.signal?.aborted === true) throw new Error('load driver stopped');
       const url = o.url();

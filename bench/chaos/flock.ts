@@ -38,7 +38,6 @@ export class FlockUnderTest {
   #wanted = false;
   #starts = 0;
   #killing = false;
-  #isReady = false;
   /** the supervisor loop: (re)starts while wanted. */
   #loop: Promise<void> = Promise.resolve();
   #ready: Promise<void> = Promise.resolve();
@@ -69,17 +68,18 @@ export class FlockUnderTest {
     return this.#ready;
   }
 
-  /** whether it is up and ready now. */
-  get ready(): boolean {
-    return this.#process !== undefined && this.#isReady && !this.#killing;
+  /** whether it is up: listening (taking events; maybe still catching up) and not being killed. */
+  get up(): boolean {
+    return this.#process !== undefined && this.#url !== undefined && !this.#killing;
   }
 
-  /** `kill -9` of the process group if it is ready (a kill during a start is not the point); the supervisor restarts it. */
+  /** `kill -9` of the process group if it is up (a kill before it listens tells nothing new); the supervisor restarts it. */
   kill9(): boolean {
-    if (this.#process === undefined || !this.#isReady || this.#killing) return false;
+    const p = this.#process;
+    if (p === undefined || !this.up) return false;
     this.counts.randomKills++;
     this.#killing = true;
-    this.#process.kill9();
+    p.kill9();
     return true;
   }
 
@@ -128,13 +128,11 @@ export class FlockUnderTest {
       }
       if (ready) {
         if (!first) this.counts.readyMs.push(Date.now() - started);
-        this.#isReady = true;
         this.#markReady();
       } else if (p.child.exitCode === null && p.child.signalCode === null) {
         p.kill9();
       }
       await p.exited;
-      this.#isReady = false;
       this.#url = undefined;
       this.#process = undefined;
       const signal = p.signal();
