@@ -72,7 +72,8 @@ export function startFlock(args: string[], env: Record<string, string> = {}): Fl
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${message}" log line; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), timeoutMs);
         waiters.push({ message, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-        void exited.then(() => setTimeout(() => reject(new Error(`exited before "${message}"; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), 100));
+        // (the timer goes too: a pending 30 s timer would hold the caller's process open after the child died)
+        void exited.then(() => setTimeout(() => (clearTimeout(timer), reject(new Error(`exited before "${message}"; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`))), 100));
       });
     },
   };
