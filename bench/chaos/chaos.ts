@@ -236,15 +236,16 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       concurrency: o.concurrency ?? 4,
       paceMs: o.paceMs ?? 0,
       onAcked: (acked) => {
-        // (a kill waits until Flock is up again)
-        if (killAt.length > 0 && acked >= killAt[0]! && chaos.up && !natsDown && natsAt.length === 0) {
+        // (a kill waits until Flock is ready again, and a start with a FLOCK_FAULT gets 3 s to reach it)
+        const { readyForMs, fault } = chaos.readiness();
+        if (killAt.length > 0 && acked >= killAt[0]! && chaos.ready && (!fault || readyForMs > 3_000) && !natsDown && natsAt.length === 0) {
           killAt.shift();
           chaos.kill9();
           // the deliberate kill points follow the first kill, one start after another (a point not reached before a random kill is tried again)
           chaos.faults.push(...faults.splice(0));
         }
         // (a restart of nats-server while Flock runs: what Flock must ride out)
-        if (natsAt.length > 0 && acked >= natsAt[0]! && server !== undefined && chaos.up && !natsDown) {
+        if (natsAt.length > 0 && acked >= natsAt[0]! && server !== undefined && chaos.ready && !natsDown) {
           natsAt.shift();
           const hard = natsRestarts++ % 2 === 1;
           const downMs = 500 + random.int(0, 2_000);

@@ -38,6 +38,8 @@ export class FlockUnderTest {
   #wanted = false;
   #starts = 0;
   #killing = false;
+  #isReady = false;
+  #readySince = 0;
   /** the supervisor loop: (re)starts while wanted. */
   #loop: Promise<void> = Promise.resolve();
   #ready: Promise<void> = Promise.resolve();
@@ -66,6 +68,16 @@ export class FlockUnderTest {
   /** Resolves when the running process is ready (after restarts). */
   whenReady(): Promise<void> {
     return this.#ready;
+  }
+
+  /** whether it is up and ready (caught up since its start), and not being killed. */
+  get ready(): boolean {
+    return this.up && this.#isReady;
+  }
+
+  /** ms it has been ready, and whether this start carries a FLOCK_FAULT (still to be reached). */
+  readiness(): { readonly readyForMs: number; readonly fault: boolean } {
+    return { readyForMs: this.ready ? Date.now() - this.#readySince : 0, fault: this.#fault !== undefined };
   }
 
   /** whether it is up: listening (taking events; maybe still catching up) and not being killed. */
@@ -128,11 +140,14 @@ export class FlockUnderTest {
       }
       if (ready) {
         if (!first) this.counts.readyMs.push(Date.now() - started);
+        this.#isReady = true;
+        this.#readySince = Date.now();
         this.#markReady();
       } else if (p.child.exitCode === null && p.child.signalCode === null) {
         p.kill9();
       }
       await p.exited;
+      this.#isReady = false;
       this.#url = undefined;
       this.#process = undefined;
       const signal = p.signal();
