@@ -222,7 +222,7 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     const natsAt = kind === 'jetstream' ? Array.from({ length: o.natsRestarts }, () => Math.floor(o.events * (0.05 + 0.25 * random.next()))).sort((a, b) => a - b) : [];
     const killAt = Array.from({ length: o.kills }, () => Math.floor(o.events * (0.35 + 0.6 * random.next()))).sort((a, b) => a - b);
     let natsRestarts = 0;
-    // (the deliberate kill points go to the restarts after random kills, one each)
+    // the deliberate kill points (FLOCK_FAULT), one per start from the first random kill on
     const faults = [...(o.faults ?? DEFAULT_FAULTS)];
     await chaos.start();
     await waitLive(chaos, DEFINITIONS);
@@ -262,10 +262,10 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     });
     await natsBusy;
     // what the load ended before (each waits for Flock to be ready): the kills and nats-server restarts still due
-    for (const _ of killAt) {
+    for (let remaining = killAt.length; remaining > 0; ) {
       await chaos.whenReady();
       await sleep(random.int(0, 500));
-      chaos.kill9();
+      if (chaos.kill9()) remaining--;
       chaos.faults.push(...faults.splice(0));
       await sleep(200);
     }
