@@ -53,7 +53,8 @@ export interface ChaosOptions {
   readonly say?: (line: string) => void;
 }
 
-export const DEFAULT_FAULTS: readonly string[] = ['catch-up:1', 'committed:3', 'merge:2', 'exits:2', 'published:2', 'applied:4'];
+// (the first occurrence of most: under full load an engine that lags checkpoints only every 100k events, and a start with a fault gets 3 s once ready)
+export const DEFAULT_FAULTS: readonly string[] = ['catch-up:1', 'committed:1', 'merge:1', 'exits:1', 'published:1', 'applied:3'];
 
 export interface ChaosReport {
   readonly log: LogKind;
