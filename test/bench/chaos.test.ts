@@ -11,7 +11,7 @@ import { runChaos, type ChaosReport } from '../../bench/chaos/chaos.ts';
 import { failures, formatReport } from '../../bench/chaos/report.ts';
 import { natsServerAvailable } from '../support/nats-server.ts';
 
-const options = { seed: 7, events: 2_000, kills: 2, natsRestarts: 1, liveEvents: 2_500, paceMs: 100, faults: ['committed:2', 'merge:1'] };
+const options = { seed: 7, events: 2_000, kills: 2, natsRestarts: 1, liveEvents: 2_500, paceMs: 100, faults: ['committed:1', 'merge:1'] };
 
 test('chaos (small, seeded): nothing lost, nothing doubled, the same as the uninterrupted run, on both logs', async () => {
   const jetstream = natsServerAvailable('the small chaos run (JetStream)');
