@@ -1,9 +1,12 @@
 /**
  * The small seeded chaos run (`npm run chaos` at a few thousand events, a few kills, both logs): every
  * acknowledged event stored once, no change id naming two changes, the changes of a run with `kill -9`s
- * (random and at FLOCK_FAULT points: catch-up, after a commit, a merge, exits, a backfill) and a
- * nats-server restart the same as an uninterrupted run's, no failed start, no exit nobody asked for,
- * and a fresh wall-clock Flock keeping event time while it catches up.
+ * (random and at FLOCK_FAULT points: after a commit, after a merge, during a backfill) and a
+ * nats-server restart the same as an uninterrupted run's, no failed start, no exit nobody asked for, and
+ * a fresh wall-clock Flock (killed during its catch-up, then under live load) keeping event time and
+ * unique change ids. It fails on each of issue 14's bugs: pending profiles dropped on restore (changes
+ * differ), change ids colliding (wall-clock phase), Flock exiting on a nats-server restart, a fresh
+ * JetStream engine losing event time (changes after the log's end).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
