@@ -117,6 +117,7 @@ async function main(): Promise<void> {
           registryPath: registry.path,
           identity: Object.fromEntries(config.spaces.flatMap((space) => (space.identity === undefined ? [] : [[space.id, space.identity]]))),
           tickMs: config.tickMs,
+          clock: config.clock,
           checkpointMs: config.checkpointMs,
           historyRetentionMs: config.historyRetentionMs,
           minFreeBytes: config.minFreeBytes,

@@ -29,6 +29,7 @@ export const CONFIG_SETTINGS = {
   definitionsFile: { flag: 'definitions-file', env: 'FLOCK_DEFINITIONS_FILE', help: 'JSON file of audiences and computed traits (query language) the engine computes', fallback: undefined },
   engine: { flag: 'engine', env: 'FLOCK_ENGINE', help: 'run the engine in this process (on) or only the API (off)', fallback: 'on' },
   tick: { flag: 'tick', env: 'FLOCK_TICK', help: 'longest wait before the engine moves its clock with no events (window exits wake it at their instant regardless)', fallback: '1s' },
+  clock: { flag: 'clock', env: 'FLOCK_CLOCK', help: 'engine time: wall (live batches at the wall clock, idle ticks move it) or event (the watermark follows only the log\'s event time: changes are a function of the log order; for replays and the chaos harness)', fallback: 'wall' },
   checkpointInterval: { flag: 'checkpoint-interval', env: 'FLOCK_CHECKPOINT_INTERVAL', help: 'how long changes may wait before a checkpoint publishes them', fallback: '50ms' },
   minFreeSpace: { flag: 'min-free-space', env: 'FLOCK_MIN_FREE_SPACE', help: 'free disk space kept in reserve under the data dir: below it ingest answers 503 storage_full and the engine pauses, both going on once space returns (0 = no check)', fallback: '100MB' },
   historyRetention: { flag: 'history-retention', env: 'FLOCK_HISTORY_RETENTION', help: 'how far back membership history answers, in event time (e.g. 400d; 0 = forever; default: --stream-max-age, as long as the log keeps events)', fallback: undefined },
@@ -97,6 +98,7 @@ export const configSchema = z
     definitionsFile: z.string().min(1).optional(),
     engine: z.enum(['on', 'off'], { error: 'engine is "on" or "off"' }),
     tick: duration.pipe(z.number().min(10, { error: 'the tick must be at least 10ms' })),
+    clock: z.enum(['wall', 'event'], { error: 'clock is "wall" or "event"' }),
     checkpointInterval: duration.pipe(z.number().min(1, { error: 'the checkpoint interval must be positive' })),
     historyRetention: duration.optional(),
     minFreeSpace: byteSize,
@@ -136,6 +138,8 @@ export const configSchema = z
     definitionsFile: raw.definitionsFile,
     engine: raw.engine === 'on',
     tickMs: raw.tick,
+    /** engine time: the wall clock, or the log's event time only. */
+    clock: raw.clock,
     checkpointMs: raw.checkpointInterval,
     /** how far back history answers (ms of event time); 0 = forever. */
     historyRetentionMs: raw.historyRetention ?? raw.streamMaxAge,

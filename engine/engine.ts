@@ -23,6 +23,13 @@ export interface EngineOptions {
   readonly resolver: IdentityResolver;
   /** wall clock; tests pass a virtual one. */
   readonly clock?: () => number;
+  /**
+   * `wall` (default): live batches are evaluated at the wall clock and idle ticks move the watermark
+   * to it. `event`: the watermark follows the log's event time only — every batch is replayed, ticks
+   * never move it, the open instant stays open until a later event (a checkpoint saves it as
+   * pending) — so the changes are a function of the log's order (the chaos harness compares runs so).
+   */
+  readonly time?: 'wall' | 'event';
   /** live tick: the longest the watermark waits behind the wall clock with no events (ms). */
   readonly tickMs?: number;
   /** checkpoint after this many events … */
@@ -38,8 +45,11 @@ export interface EngineOptions {
   readonly partitions?: number;
   /** called for each event identity resolution skipped (it identifies nobody), with the reason: the service logs it. */
   readonly onSkipped?: (skip: SkippedEvent) => void;
-  /** test hook: called at named points of the loop; throwing there simulates a crash. */
-  readonly probe?: (point: 'applied' | 'committed' | 'published', detail: number) => void;
+  /**
+   * test hook: called at named points of the loop; throwing (or killing the process) there simulates
+   * a crash. `FLOCK_FAULT` (service/fault.ts) turns it into a `kill -9` at the n-th time a point is reached.
+   */
+  readonly probe?: (point: ProbePoint, detail: number) => void;
   /** work interleaved with live batches (backfills): `step` runs between inputs while `pending()`. */
   readonly background?: { step(): Promise<void>; pending(): boolean };
   /** how long history and the per-profile event index are kept (default: forever). */
@@ -69,6 +79,14 @@ export class LogDivergedError extends Error {
     this.name = 'LogDivergedError';
   }
 }
+
+/**
+ * Where the probe is called: `applied` after every batch, `catch-up` after a batch applied while
+ * catching up, `merge` after a batch that merged profiles, `exits` after a batch or tick in which
+ * timers fired (time-driven exits), `committed` after a checkpoint's commit and before its change-log
+ * publish, `published` after the publish, `backfill` after each step of a backfill (before its switch).
+ */
+export type ProbePoint = 'applied' | 'catch-up' | 'merge' | 'exits' | 'committed' | 'published' | 'backfill';
 
 export interface EngineStats {
   eventsIn: number;
@@ -161,6 +179,7 @@ export class Engine {
   private constructor(options: EngineOptions) {
     this.#o = {
       clock: Date.now,
+      time: 'wall',
       tickMs: 1000,
       checkpointEvents: 10_000,
       checkpointMs: 50,
@@ -209,7 +228,7 @@ export class Engine {
     this.#input
       .pipe(
         resolveProfiles(options.resolver),
-        evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }),
+        evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
       )
       .subscribe({
         next: (b) => this.#afterBatch(b),
@@ -233,13 +252,20 @@ export class Engine {
     if (batch.length === 0) return;
     const last = batch[batch.length - 1]!;
     if (last.seq >= this.#position) this.#positionId = logId(last);
+    const fired = this.runtime.timersFired;
+    const merges = this.stats.merges;
     this.#input.next(batch);
     if (this.#failure !== undefined) throw this.#failure;
-    this.#o.probe?.('applied', this.#position);
+    const probe = this.#o.probe;
+    if (probe === undefined) return;
+    probe('applied', this.#position);
+    if (this.#catchingUp) probe('catch-up', this.#position);
+    if (this.stats.merges > merges) probe('merge', this.#position);
+    if (this.runtime.timersFired > fired) probe('exits', this.#position);
   }
 
   #afterBatch(b: EvaluatedBatch): void {
-    this.#catchingUp = b.mode === 'replay';
+    this.#catchingUp = b.catchingUp;
     this.#position = Math.max(this.#position, b.lastSeq);
     this.stats.eventsIn += b.events.length;
     this.stats.eventsSkipped += b.skipped;
@@ -361,13 +387,20 @@ export class Engine {
     return out;
   }
 
-  /** Moves the watermark to the wall clock (live tick) and evaluates what became due. */
+  /**
+   * Moves the watermark to the wall clock (live tick) and evaluates what became due. In event-time
+   * mode only the catch-up ends: the watermark waits for the next event.
+   */
   tick(): void {
     this.#catchingUp = false;
-    const now = this.#o.clock();
-    this.runtime.advanceTo(now);
+    // (an idle log: the position of events that changed nothing is committed too, so readiness and lag see it)
+    if (this.#uncheckpointedEvents > 0 && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
+    if (this.#o.time === 'event') return;
+    const fired = this.runtime.timersFired;
+    this.runtime.advanceTo(this.#o.clock());
     this.runtime.close();
     this.#noteDirty();
+    if (this.runtime.timersFired > fired) this.#o.probe?.('exits', this.#position);
   }
 
   /**
@@ -645,7 +678,8 @@ export class Engine {
     if (this.#o.background?.pending() === true) return 0;
     if (this.#catchingUp) return this.#o.tickMs;
     const now = this.#o.clock();
-    const untilTimer = this.runtime.nextTimer() - now;
+    // (event time: a timer is due when an event passes it, never by the wall clock)
+    const untilTimer = this.#o.time === 'event' ? Number.POSITIVE_INFINITY : this.runtime.nextTimer() - now;
     const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
     return Math.max(0, Math.min(this.#o.tickMs, untilTimer, untilCheckpoint));
   }

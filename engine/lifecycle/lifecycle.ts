@@ -65,6 +65,8 @@ export interface LifecycleOptions {
   readonly previewMaxProfiles?: number;
   /** profiles in a preview's sample. */
   readonly previewSample?: number;
+  /** test hook (the engine's probe): `backfill` after each backfill step, before a caught-up backfill switches. */
+  readonly probe?: (point: 'backfill', detail: number) => void;
 }
 
 interface Job {
@@ -197,6 +199,7 @@ export class Lifecycle {
         await this.#o.registry.reportStatus(job.definition.id, job.version.version, { status: 'Failed', failureReason: err.message });
         continue;
       }
+      this.#o.probe?.('backfill', job.backfill.position);
       if (job.backfill.caughtUp(until)) {
         this.#jobs.delete(key);
         await this.#switch(job);

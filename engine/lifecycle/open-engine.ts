@@ -4,10 +4,16 @@ import { Lifecycle, type LifecycleOptions } from './lifecycle.ts';
 
 export async function openEngineWithLifecycle(
   engineOptions: Omit<EngineOptions, 'background'>,
-  lifecycleOptions: Omit<LifecycleOptions, 'engine' | 'eventLog' | 'resolver'>,
+  lifecycleOptions: Omit<LifecycleOptions, 'engine' | 'eventLog' | 'resolver' | 'probe'>,
 ): Promise<{ engine: Engine; lifecycle: Lifecycle }> {
   let lifecycle!: Lifecycle;
-  const engine = await Engine.open({ ...engineOptions, background: { step: () => lifecycle.step(), pending: () => lifecycle.pending() } });
-  lifecycle = new Lifecycle({ ...lifecycleOptions, engine, eventLog: engineOptions.eventLog, resolver: engineOptions.resolver });
+  // (the probe's `backfill` point: after a step that left a backfill unfinished)
+  const step = async (): Promise<void> => {
+    await lifecycle.step();
+    if (lifecycle.backfills > 0) engineOptions.probe?.('backfill', engine.position);
+  };
+  const engine: Engine = await Engine.open({ ...engineOptions, background: { step, pending: () => lifecycle.pending() } });
+  const probe = engineOptions.probe;
+  lifecycle = new Lifecycle({ ...lifecycleOptions, engine, eventLog: engineOptions.eventLog, resolver: engineOptions.resolver, ...(probe === undefined ? {} : { probe }) });
   return { engine, lifecycle };
 }

@@ -569,6 +569,8 @@ export class Runtime {
   private readonly source: ProfileSource | undefined;
   private readonly onChange: (change: Change) => void;
   private w: number;
+  /** definition timers that fired (time-driven flips evaluated) since the start: the engine's `exits` probe. */
+  timersFired = 0;
 
   constructor(options: RuntimeOptions) {
     for (const [space, plan] of options.plans) this.spaces.set(space, this.bind(new SpaceRuntime(plan), space));
@@ -977,6 +979,7 @@ export class Runtime {
       const d = plan.definitionByFp.get(fp);
       const cell = d === undefined ? undefined : st.cells[d];
       if (cell === undefined || cell.flip !== timers.poppedTime) continue; // superseded
+      this.timersFired++;
       slot.flips.push(fp);
       this.enqueue(slot);
     }

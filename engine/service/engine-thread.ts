@@ -16,6 +16,8 @@ export interface EngineThreadConfig {
   /** the definition registry (`DefinitionRegistry.pathIn(dataDir)`): what the engine computes. */
   readonly registryPath: string;
   readonly tickMs: number;
+  /** engine time (EngineOptions.time); default wall. */
+  readonly clock?: 'wall' | 'event' | undefined;
   readonly checkpointMs: number;
   /** how far back membership history answers (ms; 0 = forever); the event index keeps what the log keeps. */
   readonly historyRetentionMs?: number | undefined;

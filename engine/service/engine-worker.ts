@@ -10,12 +10,15 @@ import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.t
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../plan/compile.ts';
 import type { EngineThreadConfig, EngineThreadMessage } from './engine-thread.ts';
+import { faultProbe, parseFault } from './fault.ts';
 
 const port = parentPort!;
 const config = (workerData as { config: EngineThreadConfig }).config;
 const send = (m: EngineThreadMessage) => port.postMessage(m);
 
 async function main(): Promise<void> {
+  // (test-only: FLOCK_FAULT kills this process at a chosen probe point; parsed first so a typo stops the start)
+  const probe = faultProbe(parseFault(process.env['FLOCK_FAULT']));
   const stream = config.stream;
   const storage = { minFreeBytes: config.minFreeBytes ?? 0 };
   const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, partitions: config.partitions, stream, timeoutMs: config.timeoutMs, storage });
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
       resolver,
       onOverflow: (space, definitions) => send({ type: 'overflow', space, definitions }),
       tickMs: config.tickMs,
+      time: config.clock ?? 'wall',
+      ...(probe === undefined ? {} : { probe }),
       checkpointMs: config.checkpointMs,
       partitions: config.partitions,
       historyRetention: { historyMs: config.historyRetentionMs ?? 0, eventsMs: stream?.maxAgeMs ?? 0 },

@@ -6,7 +6,7 @@
  */
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Engine } from '../../engine/engine.ts';
+import { Engine, type ProbePoint } from '../../engine/engine.ts';
 import type { IdentityResolver } from '../../engine/identity/resolver.ts';
 import type { EventLog } from '../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
@@ -16,7 +16,7 @@ import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { changesOn } from './change-log.ts';
 
-export type CrashPoint = 'applied' | 'committed' | 'published';
+export type CrashPoint = ProbePoint;
 
 class SimulatedCrash extends Error {}
 

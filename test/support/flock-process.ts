@@ -1,4 +1,4 @@
-/** Test support: `npm start` in a child process, its JSON log lines collected, waiting for a given line. */
+/** Test and bench support: `npm start` in a child process (its own process group), its JSON log lines collected, waiting for a given line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,9 +9,14 @@ const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export interface Flock {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
+  /** the exit code, or null when a signal ended it (`signal` then says which). */
   readonly exited: Promise<number | null>;
   /** sends `signal` to the child's process group (with `npm: true`: npm and the service, as Ctrl-C in a terminal does). */
   signalGroup(signal: NodeJS.Signals): void;
+  /** the signal that ended the process, once it has exited that way. */
+  readonly signal: () => NodeJS.Signals | null;
+  /** `kill -9` of the process group: a crash with no shutdown work. */
+  kill9(): void;
   /** resolves with the first log line whose message matches. */
   waitFor(message: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
@@ -26,7 +31,8 @@ export function startFlock(args: string[], env: Record<string, string> = {}, opt
     cwd: repo,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: options.npm === true,
+    // its own process group, so a crash can be simulated with `kill -9 -<pgid>` like an operator would
+    detached: true,
   });
   const lines: Record<string, unknown>[] = [];
   const waiters: Array<{ message: string; resolve: (line: Record<string, unknown>) => void }> = [];
@@ -50,19 +56,31 @@ export function startFlock(args: string[], env: Record<string, string> = {}, opt
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let signal: NodeJS.Signals | null = null;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => ((signal = sig), resolve(code))));
   return {
     child,
     lines,
     exited,
     signalGroup: (signal) => process.kill(-child.pid!, signal),
+    signal: () => signal,
+    kill9() {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch (error) {
+        // (already gone: nothing to kill)
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
     waitFor(message, timeoutMs = 30_000) {
       const seen = lines.find((line) => line['message'] === message);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${message}" log line; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), timeoutMs);
         waiters.push({ message, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-        void exited.then(() => setTimeout(() => reject(new Error(`exited before "${message}"; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`)), 100));
+        // (the timer goes too: a pending 30 s timer would hold the caller's process open after the child died)
+        void exited.then(() => setTimeout(() => (clearTimeout(timer), reject(new Error(`exited before "${message}"; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`))), 100));
       });
     },
   };

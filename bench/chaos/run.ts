@@ -1,0 +1,53 @@
+/** `npm run chaos`: the chaos harness (bench/README.md): kills, nats-server restarts, then the table; exits non-zero on any loss, doubling or difference. */
+import { parseArgs } from 'node:util';
+import { findNatsServer } from '../../test/support/nats-server.ts';
+import { runChaos, type ChaosReport, type LogKind } from './chaos.ts';
+import { failures, formatReport } from './report.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    events: { type: 'string', default: '200000' },
+    kills: { type: 'string', default: '20' },
+    'nats-restarts': { type: 'string', default: '3' },
+    log: { type: 'string', default: 'both' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help === true) {
+  process.stdout.write('npm run chaos -- [--seed 1] [--events 200000] [--kills 20] [--nats-restarts 3] [--log embedded|jetstream|both] [--keep]\n');
+  process.exit(0);
+}
+const number = (name: string, text: string, min: number): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`--${name} must be an integer ≥ ${min}\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const logs: LogKind[] = values.log === 'both' ? ['embedded', 'jetstream'] : values.log === 'embedded' || values.log === 'jetstream' ? [values.log] : [];
+if (logs.length === 0) {
+  process.stderr.write('--log is embedded, jetstream or both\n');
+  process.exit(2);
+}
+if (logs.includes('jetstream') && findNatsServer() === undefined) {
+  process.stderr.write('nats-server not found on PATH or in /usr/sbin (apt-get install nats-server)\n');
+  process.exit(2);
+}
+const options = {
+  seed: number('seed', values.seed, 0),
+  events: number('events', values.events, 100),
+  kills: number('kills', values.kills, 0),
+  natsRestarts: number('nats-restarts', values['nats-restarts'], 0),
+  keep: values.keep === true,
+  say: (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+};
+const reports: ChaosReport[] = [];
+for (const log of logs) reports.push(await runChaos(log, options));
+process.stdout.write(`\n${formatReport(reports)}\n\n`);
+const failed = reports.flatMap(failures);
+for (const f of failed) process.stdout.write(`FAIL ${f}\n`);
+process.stdout.write(failed.length === 0 ? 'PASS: nothing lost, nothing doubled, no difference from the uninterrupted run\n' : '');
+process.exitCode = failed.length === 0 ? 0 : 1;
