@@ -18,8 +18,22 @@ function machine(): string {
   return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
-/** Replaces (or appends) the section `id` of RESULTS.md (or of `meta.file`); `meta.details` are lines under the heading (sizes, versions). */
-export function writeResults(id: string, title: string, rows: readonly ResultRow[], meta: { command: string; seconds: number; details?: readonly string[]; file?: string }): void {
+export interface SectionMeta {
+  readonly command: string;
+  readonly seconds: number;
+  /** lines under the heading (sizes, versions). */
+  readonly details?: readonly string[];
+  /** another file than bench/RESULTS.md (tests). */
+  readonly file?: string;
+}
+
+/** Replaces (or appends) the section `id` of RESULTS.md (or of `meta.file`): a measurement | value | notes table. */
+export function writeResults(id: string, title: string, rows: readonly ResultRow[], meta: SectionMeta): void {
+  writeSection(id, title, ['| measurement | value | notes |', '|---|---:|---|', ...rows.map((r) => `| ${r.measurement} | ${r.value} | ${r.note ?? ''} |`)], meta);
+}
+
+/** Replaces (or appends) the section `id`: its heading, the command line with date, machine and duration, the details, then `body` (markdown lines). */
+export function writeSection(id: string, title: string, body: readonly string[], meta: SectionMeta): void {
   const begin = `<!-- ${id}:begin -->`;
   const end = `<!-- ${id}:end -->`;
   const table = [
@@ -28,9 +42,7 @@ export function writeResults(id: string, title: string, rows: readonly ResultRow
     `\`${meta.command}\` — ${new Date().toISOString().slice(0, 10)}, ${machine()}, ${meta.seconds.toFixed(0)} s.`,
     '',
     ...(meta.details === undefined ? [] : [...meta.details, '']),
-    '| measurement | value | notes |',
-    '|---|---:|---|',
-    ...rows.map((r) => `| ${r.measurement} | ${r.value} | ${r.note ?? ''} |`),
+    ...body,
   ].join('\n');
   const block = `${begin}\n${table}\n${end}`;
   const file = meta.file ?? FILE;
