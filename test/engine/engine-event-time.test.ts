@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine, decodeChangeRecord, type EngineOptions } from '../../engine/engine.ts';
+import { Engine, type EngineOptions } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import type { EventLog, LoggedEvent } from '../../engine/log/event-log.ts';
-import type { ReadOptions } from '../../engine/log/append-log.ts';
+import type { EventLog } from '../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
@@ -20,6 +19,8 @@ import type { Change } from '../../engine/runtime/change.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
+import { changesOf } from '../support/change-log.ts';
+import { slowLog } from '../support/slow-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -29,35 +30,6 @@ const EVENTS = [...generateEvents({ seed: 9, events: 1500, profiles: 40, spanMs:
 const LAST_TS = Math.max(...EVENTS.map((e) => e.timestamp));
 const { plan } = compilePlan(mixedDefinitions());
 const plans = new Map([['spa_bench', plan]]);
-
-/** The same log, each batch of at most `size` handed out only after `pauseMs`. */
-function slow(log: EventLog, pauseMs: number, size: number): EventLog {
-  return {
-    ...log,
-    kind: log.kind,
-    append: (events) => log.append(events),
-    read: (from, max) => log.read(from, max),
-    async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
-      for await (const batch of log.tail(from, { ...options, maxBatch: size })) {
-        await sleep(pauseMs);
-        yield batch;
-      }
-    },
-    lastSeq: () => log.lastSeq(),
-    position: (name) => log.position(name),
-    commit: (name, seq) => log.commit(name, seq),
-    close: () => log.close(),
-  };
-}
-
-async function changesOf(dir: string): Promise<Change[]> {
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    return (await changeLog.read(1, 1e9)).flatMap((e) => decodeChangeRecord(e.data));
-  } finally {
-    await changeLog.close();
-  }
-}
 
 const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
 
@@ -108,7 +80,7 @@ test('event time: the same changes with batches fast, slow, split anywhere, tick
     assert.equal(canonical(split.changes), canonical(once.changes));
 
     // the run loop on the wall clock over a slow log, with idle ticks between batches
-    const loop = await withEngine(join(dir, 'loop'), slow(eventLog, 30, 250), { time: 'event', tickMs: 10, checkpointMs: 5 }, async (engine) => {
+    const loop = await withEngine(join(dir, 'loop'), slowLog(eventLog, 30, 250), { time: 'event', tickMs: 10, checkpointMs: 5 }, async (engine) => {
       const controller = new AbortController();
       const running = engine.run(controller.signal);
       while (engine.position < last) await sleep(10);

@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engine } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import type { EventLog, LoggedEvent } from '../../engine/log/event-log.ts';
-import type { ReadOptions } from '../../engine/log/append-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
 import { canonical, changesOf } from '../support/change-log.ts';
+import { slowLog } from '../support/slow-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -27,26 +26,6 @@ const EVENTS = [...generateEvents({ seed: 5, events: 1500, profiles: 40, spanMs:
 const CLOCK = END + 10 * DAY;
 const { plan } = compilePlan(mixedDefinitions());
 const plans = new Map([['spa_bench', plan]]);
-
-/** The same log, each batch of at most 100 handed out only after `pauseMs`. */
-function slow(log: EventLog, pauseMs: number): EventLog {
-  return {
-    kind: log.kind,
-    append: (events) => log.append(events),
-    read: (from, max) => log.read(from, max),
-    async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
-      for await (const batch of log.tail(from, { ...options, maxBatch: 100 })) {
-        await sleep(pauseMs);
-        yield batch;
-      }
-    },
-    lastSeq: () => log.lastSeq(),
-    position: (name) => log.position(name),
-    commit: (name, seq) => log.commit(name, seq),
-    close: () => log.close(),
-  };
-}
-
 
 /** The run loop over a log that hands out a batch every 20 ms, with `background` work if given, against the events applied at once. */
 async function slowRunMatchesReference(background?: { step(): Promise<void>; pending(): boolean }): Promise<void> {
@@ -73,7 +52,7 @@ async function slowRunMatchesReference(background?: { step(): Promise<void>; pen
     // The run loop over a log that hands out a batch every 20 ms: timers of past instants are due all along.
     const store = CheckpointStore.open(join(dir, 'run', 'engine'));
     const changeLog = await openAppendLog({ dataDir: join(dir, 'run'), log: CHANGE_LOG });
-    const engine = await Engine.open({ eventLog: slow(eventLog, 20), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200, ...(background === undefined ? {} : { background }) });
+    const engine = await Engine.open({ eventLog: slowLog(eventLog, 20), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, tickMs: 200, ...(background === undefined ? {} : { background }) });
     const controller = new AbortController();
     const running = engine.run(controller.signal);
     while (engine.position < last) await sleep(10);
