@@ -299,7 +299,7 @@ async function main(): Promise<void> {
       {
         measurement: `read floor, random of ${fmt(PROFILES)}: identity lookup + profile read + traits JSON, no HTTP`,
         value: `${fmt(floorAll.rate)} reads/s`,
-        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs; 7 LMDB reads per profile (owner, profile, its nodes, 5 published outputs)${damonPageout() ? '; DAMON pageout runs on this machine and evicts cold page-cache pages, so random reads of the store fault to disk' : ''}`,
+        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs; LMDB point reads of the owner, the profile's core (its node states are not read) and 5 published outputs${damonPageout() ? '; DAMON pageout runs on this machine and evicts cold page-cache pages, so random reads of the store fault to disk' : ''}`,
       },
       {
         measurement: `read floor, hot set of ${fmt(HOT)}`,

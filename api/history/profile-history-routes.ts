@@ -72,7 +72,7 @@ export function profileHistoryRoutes(router: OpenAPIHono, deps: ProfileHistoryDe
     }
     if (!located.ok) throw located.code === 'invalid_identifier' ? new HttpError(400, 'validation_error', located.message) : new HttpError(404, 'not_found', 'Profile was not found.');
     const store = engineStore(deps.store, PROFILE_CODES);
-    if (store.loadProfile(space, located.profileId) === undefined) throw new HttpError(404, 'not_found', 'Profile was not found.');
+    if (store.loadProfileCore(space, located.profileId) === undefined) throw new HttpError(404, 'not_found', 'Profile was not found.');
     return { profileId: located.profileId, store };
   };
   /** Each definition of the space with a serving version (and history), by key. */

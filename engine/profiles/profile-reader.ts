@@ -53,7 +53,7 @@ export class ProfileReader {
   read(space: string, profileId: string): ProfileView | undefined {
     const store = this.store.get();
     if (store === undefined) throw new ProfileStoreUnavailableError();
-    const state = store.loadProfile(space, profileId);
+    const state = store.loadProfileCore(space, profileId);
     if (state === undefined) return undefined;
     const traits = new Map<string, ProfileTrait>();
     for (const [stored, value] of Object.entries(state.traits)) {

@@ -241,6 +241,16 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     return profileFromParts(plain, this.#nodeRange(space, id));
   }
 
+  /**
+   * A profile without its node states — traits, definition outputs, first and last seen: what the
+   * Profile API reads. One point read; the node records (window and funnel state) are neither read
+   * nor decoded.
+   */
+  loadProfileCore(space: string, id: string): ProfileState | undefined {
+    const plain = this.#profiles.get([space, id]);
+    return plain === undefined ? undefined : profileFromParts(plain, []);
+  }
+
   /** The node records of one profile (`[space, id, *]`: the key after every node of `id` is `id + "\0"`). */
   *#nodeRange(space: string, id: string): Iterable<[string, unknown]> {
     for (const { key, value } of this.#nodes.getRange({ start: [space, id], end: [space, `${id}\u0000`] })) yield [key[2], value];
