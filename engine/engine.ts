@@ -209,7 +209,7 @@ export class Engine {
       ...(options.onOverflow === undefined ? {} : { onOverflow: options.onOverflow }),
     });
     for (const t of options.store.timers()) this.runtime.restoreTimer(t.space, t.id, t.wake);
-    for (const p of meta.pending) this.runtime.restorePending(p.space, p.id, p);
+    for (const p of meta.pending) this.runtime.restorePending(p);
     this.stats = {
       eventsIn: 0,
       eventsSkipped: 0,
@@ -394,7 +394,7 @@ export class Engine {
   tick(): void {
     this.#catchingUp = false;
     // (an idle log: the position of events that changed nothing is committed too, so readiness and lag see it)
-    if (this.#uncheckpointedEvents > 0 && this.#dirtySince === Number.POSITIVE_INFINITY) this.#dirtySince = this.#o.clock();
+    this.#noteDirty();
     if (this.#o.time === 'event') return;
     const fired = this.runtime.timersFired;
     this.runtime.advanceTo(this.#o.clock());
@@ -463,20 +463,13 @@ export class Engine {
       held,
       releasedHeld: released,
     };
-    let seq: number;
     try {
-      seq = await this.#retrying('checkpoint commit', () => this.#o.store.commit(input));
-    } catch (error) {
-      // stopping while the disk is full: the log still holds every event since the last checkpoint
-      if (error instanceof RetryAbortedError) return;
-      throw error;
-    }
-    for (const s of slots) s.savedWake = s.state.wake;
-    this.#checkpointedWatermark = watermark;
-    this.#uncheckpointedEvents = 0;
-    this.#dirtySince = Number.POSITIVE_INFINITY;
-    this.#o.probe?.('committed', seq);
-    try {
+      const seq = await this.#retrying('checkpoint commit', () => this.#o.store.commit(input));
+      for (const s of slots) s.savedWake = s.state.wake;
+      this.#checkpointedWatermark = watermark;
+      this.#uncheckpointedEvents = 0;
+      this.#dirtySince = Number.POSITIVE_INFINITY;
+      this.#o.probe?.('committed', seq);
       if (seq !== 0) {
         await this.#retrying(`publish of ${records.length} change-log records`, () => this.#o.changeLog.append(records));
         this.#published = seq;
@@ -486,7 +479,8 @@ export class Engine {
       // only after the publish: a restart republishes the outbox before the input moves on
       await this.#retrying(`commit of position ${position}`, () => this.#o.eventLog.commit(this.#o.consumer, position));
     } catch (error) {
-      // Stopping while the log is away: the outbox keeps the records, the next open publishes them.
+      // Stopping while the disk is full (the log still holds every event since the last checkpoint) or
+      // the log is away (the outbox keeps the records; the next open publishes them).
       if (error instanceof RetryAbortedError) return;
       throw error;
     }
@@ -536,9 +530,9 @@ export class Engine {
     this.#o.onPause?.(null);
   }
 
-  /** No space left under the reserve (a store or an embedded log), else a log that cannot be reached. */
+  /** No space left under the reserve (a store or an embedded log), a log that is not the checkpoint's, else a log that cannot be reached. */
   #pauseReason(error: unknown): PauseReason {
-    return isStorageFull(error) ? 'disk_full' : 'log_unreachable';
+    return isStorageFull(error) ? 'disk_full' : error instanceof LogDivergedError ? 'log_diverged' : 'log_unreachable';
   }
 
   /**
@@ -584,10 +578,7 @@ export class Engine {
           await sleep(backoffDelay(0, Math.random(), this.#o.backoff), signal);
           await this.#retrying(`tail from ${this.#position + 1}`, () => this.#o.eventLog.lastSeq());
           this.#recovered();
-          if (!(await this.#logMatches())) {
-            this.#diverged = true;
-            break;
-          }
+          if (!(await this.#logMatches())) break;
           iterator = open();
           next = pull();
           continue;
@@ -646,10 +637,7 @@ export class Engine {
     }
     if (problem === undefined) return true;
     this.#diverged = true;
-    const error = new LogDivergedError(`${problem} (nats-server data loss, or a recreated stream). The engine waits: restore the log, or remove the engine's state (<data-dir>/engine) to compute again from what the log holds.`);
-    this.stats.paused = 'log_diverged';
-    this.stats.retries.log_diverged++;
-    this.#o.onPause?.('log_diverged', error);
+    this.#paused(new LogDivergedError(`${problem} (nats-server data loss, or a recreated stream). The engine waits: restore the log, or remove the engine's state (<data-dir>/engine) to compute again from what the log holds.`));
     const signal = this.#signal;
     if (signal !== undefined && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     return false;

@@ -1074,7 +1074,7 @@ export class Runtime {
    * used: loading a profile binds its state to its space's plan, and a service sets its plans only
    * after the engine opens; a profile loaded before would be bound to no plan and lose every node.
    */
-  restorePending(_space: string, _id: string, pending: PendingEntry): void {
+  restorePending(pending: PendingEntry): void {
     this.deferredPending.push(pending);
   }
 

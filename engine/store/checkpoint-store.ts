@@ -16,7 +16,7 @@ import {
   type MergeRecord,
 } from '../identity/records.ts';
 import type { Change } from '../runtime/change.ts';
-import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
+import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, profileFromPlain, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
 import { byKey, compareKeys } from './keys.ts';
 import { EventIndex } from '../history/event-index.ts';
@@ -248,7 +248,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
    */
   loadProfileCore(space: string, id: string): ProfileState | undefined {
     const plain = this.#profiles.get([space, id]);
-    return plain === undefined ? undefined : profileFromParts(plain, []);
+    return plain === undefined ? undefined : profileFromPlain(plain);
   }
 
   /** The node records of one profile (`[space, id, *]`: the key after every node of `id` is `id + "\0"`). */

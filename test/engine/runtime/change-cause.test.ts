@@ -95,7 +95,7 @@ test('a restart inside the instant keeps each definition its cause (the checkpoi
     onChange: (c) => restored.push(c),
     watermark: rt.watermark,
   });
-  for (const p of pending) rt2.restorePending(p.space, p.id, p);
+  for (const p of pending) rt2.restorePending(p);
   rt2.close();
   assert.equal(restored.map((c) => c.id), changes.map((c) => c.id));
   assert.equal(causeOf(restored, 'shoe_viewers'), [['enter', T, { type: 'event', messageId: 'm-viewed' }]]);
