@@ -63,6 +63,21 @@ export function bucketShares(profile: CpuProfile): Array<[string, number]> {
   return [...totals].map(([bucket, time]): [string, number] => [bucket, time / all]).sort((a, b) => b[1] - a[1]);
 }
 
+/** The `n` functions with the most self time, as shares of the profile (`file:function`). */
+export function topFunctions(profile: CpuProfile, n: number): Array<[string, number]> {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const { functionName, url } = byNode.get(profile.samples[i]!)!.callFrame;
+    const name = `${url.replace(/^.*\/(node_modules\/[^/]+|engine|operators|api|bench)\//, '$1/')}:${functionName || '(anonymous)'}`;
+    const time = profile.timeDeltas[i] ?? 0;
+    totals.set(name, (totals.get(name) ?? 0) + time);
+    all += time;
+  }
+  return [...totals].map(([name, time]): [string, number] => [name, time / all]).sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'flock-bench-profile-'));
@@ -93,6 +108,8 @@ async function main(): Promise<void> {
     const shares = bucketShares(profile!);
     console.log(`embedded log → change log, realistic set: ${Math.round(run.perSecond).toLocaleString('en-US')} events/s (raw consume + decode ${Math.round(run.raw).toLocaleString('en-US')}/s, ${((100 * run.perSecond) / run.raw).toFixed(1)} %)`);
     for (const [bucket, share] of shares) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${bucket}`);
+    console.log('top functions (self time):');
+    for (const [name, share] of topFunctions(profile!, 30)) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${name}`);
     const rows: ResultRow[] = [
       { measurement: 'embedded log → change log, realistic set (events/s)', value: Math.round(run.perSecond).toLocaleString('en-US'), note: `${((100 * run.perSecond) / run.raw).toFixed(1)} % of raw consume + decode (${Math.round(run.raw).toLocaleString('en-US')}/s) in the same run` },
       ...shares.map(([bucket, share]): ResultRow => ({ measurement: `share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),

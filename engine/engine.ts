@@ -7,7 +7,7 @@ import type { IdentityResolver } from './identity/resolver.ts';
 import type { Plan } from './plan/plan.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { changeId, RUN_TAG, type Change } from './runtime/change.ts';
-import type { CheckpointInput, CheckpointStore } from './store/checkpoint-store.ts';
+import { plainProfileWrite, type CheckpointSink, type CheckpointStore, type PlainCheckpoint } from './store/checkpoint-store.ts';
 import { isStorageFull } from './store/storage-guard.ts';
 import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
@@ -18,6 +18,13 @@ export interface EngineOptions {
   readonly eventLog: EventLog;
   readonly changeLog: AppendLog;
   readonly store: CheckpointStore;
+  /**
+   * where checkpoints are committed (default: `store`, in this thread). A `CheckpointWriter` commits
+   * them in its own thread while the engine goes on: up to `checkpointsInFlight` at a time.
+   */
+  readonly writer?: CheckpointSink;
+  /** checkpoints handed to a pipelined writer and not yet confirmed, at most (default 2). */
+  readonly checkpointsInFlight?: number;
   readonly plans: ReadonlyMap<string, Plan>;
   /** identity resolution (`IdentityGraph` over `store`): its graph is checkpointed with the profiles. */
   readonly resolver: IdentityResolver;
@@ -36,7 +43,11 @@ export interface EngineOptions {
   readonly checkpointEvents?: number;
   /** … or this long after the first uncheckpointed change or applied event (ms). */
   readonly checkpointMs?: number;
-  /** checkpoint interval (events) while catching up, when latency does not matter. */
+  /**
+   * checkpoint interval (events) while catching up, when latency does not matter (default: 100,000 in
+   * this thread — fewer, larger checkpoints write each busy profile once; 25,000 with a pipelined
+   * writer — smaller ones overlap the evaluation of the next events).
+   */
   readonly catchUpCheckpointEvents?: number;
   readonly catchUpLagMs?: number;
   readonly maxBatch?: number;
@@ -111,48 +122,19 @@ export interface EngineStats {
   retries: Record<PauseReason, number>;
 }
 
-/** Changes per change-log record. */
-const CHUNK = 500;
-
-/**
- * Change-log records: a JSON array of up to 500 changes of one `<space>.<partition>` (partition by
- * profile, so one profile's changes stay in order on one subject). A record's id is its first
- * change's id and its length: republishing a committed outbox record yields the same records, which
- * the log deduplicates; consumers can also dedupe on each change's own id.
- */
-export function encodeChangeRecords(changes: readonly Change[], partitions: number): LogRecord[] {
-  const groups = new Map<string, Change[]>();
-  for (const c of changes) {
-    const key = `${c.space}.${fnv1a32(c.profileId) % partitions}`;
-    let group = groups.get(key);
-    if (group === undefined) groups.set(key, (group = []));
-    group.push(c);
-  }
-  const records: LogRecord[] = [];
-  for (const [key, group] of groups) {
-    for (let i = 0; i < group.length; i += CHUNK) {
-      const chunk = group.slice(i, i + CHUNK);
-      records.push({
-        id: `${chunk[0]!.id}#${chunk.length}`,
-        key,
-        // (an absent trait value or previous value is left out of the JSON)
-        data: Buffer.from(JSON.stringify(chunk)),
-      });
-    }
-  }
-  return records;
-}
-
-export function decodeChangeRecord(data: Uint8Array): Change[] {
-  return JSON.parse(Buffer.from(data).toString('utf8')) as Change[];
-}
+export { decodeChangeRecord, encodeChangeRecords } from './runtime/change-records.ts';
 
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
+  /**
+   * Checkpoints handed to the writer and not yet confirmed (committed, published, position
+   * committed), oldest first; each one's `done` waits for the one before it.
+   */
+  #inflight: Array<{ readonly input: PlainCheckpoint; readonly done: Promise<void> }> = [];
   /** BATCH definitions (ids): their changes are held for the next run instead of published. */
   #batch: ReadonlySet<string> = new Set();
   /** changes of BATCH definitions since the last checkpoint, and the definitions a run released. */
@@ -183,13 +165,14 @@ export class Engine {
       tickMs: 1000,
       checkpointEvents: 10_000,
       checkpointMs: 50,
-      catchUpCheckpointEvents: 100_000,
+      catchUpCheckpointEvents: options.writer?.pipelined === true ? 25_000 : 100_000,
       catchUpLagMs: 2000,
       maxBatch: 2000,
       consumer: 'engine',
       partitions: 16,
       historyRetention: { historyMs: 0, eventsMs: 0 },
       history: true,
+      checkpointsInFlight: 2,
       ...options,
     };
     this.#history = new HistoryCollector(this.#o.historyRetention);
@@ -352,8 +335,16 @@ export class Engine {
    */
   #takeHeld(space: string, definitionId: string): Map<string, { value: unknown; version: number }> {
     const latest = new Map<string, { value: unknown; version: number }>();
-    if (!this.#released.some(([s, id]) => s === space && id === definitionId)) {
-      for (const row of this.#o.store.heldOutputs(space, definitionId)) latest.set(row.profileId, { value: row.value ?? undefined, version: row.version });
+    const mine = ([s, id]: readonly [string, string]) => s === space && id === definitionId;
+    if (!this.#released.some(mine)) {
+      // The held rows as the checkpoints in flight leave them: from the last one that released the
+      // definition (its rows cleared) or from the store, then each one's held changes. (Whether the
+      // store already has an in-flight commit or not, laying it over again gives the same rows.)
+      const from = this.#inflight.findLastIndex(({ input }) => input.releasedHeld?.some(mine) === true);
+      if (from === -1) for (const row of this.#o.store.heldOutputs(space, definitionId)) latest.set(row.profileId, { value: row.value ?? undefined, version: row.version });
+      for (const { input } of this.#inflight.slice(Math.max(0, from))) {
+        for (const c of input.held ?? []) if (c.space === space && c.definitionId === definitionId) latest.set(c.profileId, { value: c.kind === 'trait' ? c.value : c.kind === 'enter' ? true : undefined, version: c.version });
+      }
       this.#released.push([space, definitionId]);
     }
     const keep: Change[] = [];
@@ -378,7 +369,8 @@ export class Engine {
   publishedOutputs(space: string, definitionId: string): Map<string, unknown> {
     const out = new Map<string, unknown>();
     for (const row of this.#o.store.allOutputs(space, definitionId)) out.set(row.profileId, row.value);
-    for (const c of this.#outbox) {
+    // (the changes of checkpoints in flight, then those since: laid over rows that may already hold them)
+    for (const c of [...this.#inflight.flatMap(({ input }) => input.changes), ...this.#outbox]) {
       if (c.space !== space || c.definitionId !== definitionId) continue;
       const value = c.kind === 'trait' ? c.value : c.kind === 'enter' ? true : undefined;
       if (value === undefined) out.delete(c.profileId);
@@ -434,9 +426,32 @@ export class Engine {
    * Commits state, timers, outbox, the identity graph's changes, position and watermark in one LMDB
    * transaction (a restart finds profiles and the identity graph at the same position); then publishes
    * the outbox to the change log (deterministic ids: a republish is deduplicated) and commits the
-   * input position on the event log.
+   * input position on the event log. Resolves when this checkpoint and every one before it is done.
    */
   async checkpoint(): Promise<void> {
+    this.#handOver();
+    await this.#settle(0);
+  }
+
+  /**
+   * The run loop's checkpoint: handed to the writer, waited for only when more than
+   * `checkpointsInFlight` are out (a writer in this thread: at once).
+   */
+  async checkpointAndGoOn(): Promise<void> {
+    this.#handOver();
+    await this.#settle(this.#sink.pipelined ? Math.max(0, this.#o.checkpointsInFlight - 1) : 0);
+  }
+
+  get #sink(): CheckpointSink {
+    return this.#o.writer ?? this.#o.store;
+  }
+
+  /**
+   * Takes everything since the last checkpoint into one plain checkpoint (the states as they are now)
+   * and hands it to the writer; its confirmation — publish, position commit — runs after the one
+   * before it, in order.
+   */
+  #handOver(): void {
     const started = performance.now();
     const slots = this.runtime.takePersist();
     const changes = this.#outbox;
@@ -447,50 +462,79 @@ export class Engine {
     this.#released = [];
     const position = this.#position;
     const watermark = this.runtime.watermark;
-    const records = encodeChangeRecords(changes, this.#o.partitions);
+    const profiles = slots.map((s) => {
+      const write = plainProfileWrite({ state: s.state, savedWake: s.savedWake, ...(s.removed ? { removed: true } : {}), nodes: this.runtime.takeDirtyNodes(s) });
+      // (the next checkpoint replaces the timer key this one writes)
+      s.savedWake = s.state.wake;
+      return write;
+    });
     // (a full disk refuses the commit before it writes anything: the same input is committed once space returns)
-    const input: CheckpointInput = {
+    const input: PlainCheckpoint = {
       position,
       positionId: this.#positionId,
       watermark,
-      profiles: slots.map((s) => ({ state: s.state, savedWake: s.savedWake, removed: s.removed, nodes: this.runtime.takeDirtyNodes(s) })),
+      profiles,
       pending: this.runtime.pendingEntries(),
       changes,
-      records,
+      partitions: this.#o.partitions,
       publishedThrough: this.#published,
       identity: this.#o.resolver.checkpointWrites?.(),
       history: this.#o.history ? this.#history.take(this.runtime.watermark) : undefined,
       held,
       releasedHeld: released,
     };
-    try {
-      const seq = await this.#retrying('checkpoint commit', () => this.#o.store.commit(input));
-      for (const s of slots) s.savedWake = s.state.wake;
-      this.#checkpointedWatermark = watermark;
-      this.#uncheckpointedEvents = 0;
-      this.#dirtySince = Number.POSITIVE_INFINITY;
+    this.#checkpointedWatermark = watermark;
+    this.#uncheckpointedEvents = 0;
+    this.#dirtySince = Number.POSITIVE_INFINITY;
+    const sink = this.#sink;
+    const before = this.#inflight.at(-1)?.done;
+    const done = (async () => {
+      await before;
+      const { seq, records } = await this.#retrying('checkpoint commit', () => sink.commitPlain(input));
       this.#o.probe?.('committed', seq);
       if (seq !== 0) {
         await this.#retrying(`publish of ${records.length} change-log records`, () => this.#o.changeLog.append(records));
-        this.#published = seq;
+        this.#published = Math.max(this.#published, seq);
         this.stats.changesOut += changes.length;
       }
       this.#o.probe?.('published', seq);
       // only after the publish: a restart republishes the outbox before the input moves on
       await this.#retrying(`commit of position ${position}`, () => this.#o.eventLog.commit(this.#o.consumer, position));
-    } catch (error) {
-      // Stopping while the disk is full (the log still holds every event since the last checkpoint) or
-      // the log is away (the outbox keeps the records; the next open publishes them).
-      if (error instanceof RetryAbortedError) return;
-      throw error;
+      this.stats.checkpoints++;
+      this.stats.lastCheckpointMs = performance.now() - started;
+      this.stats.position = position;
+      this.stats.watermark = watermark;
+      this.stats.droppedValues = this.runtime.droppedValues;
+      this.stats.overflowedValues = this.runtime.overflowedValues;
+      this.stats.profiles = this.runtime.size;
+    })();
+    // (observed by #settle; a failure is not unhandled while it waits its turn)
+    done.catch(() => {});
+    const entry = { input, done };
+    this.#inflight.push(entry);
+    void done.then(
+      () => this.#inflight.splice(this.#inflight.indexOf(entry), 1),
+      () => {},
+    );
+  }
+
+  /**
+   * Waits until at most `max` checkpoints are in flight. A checkpoint that failed fails this (and the
+   * engine); one stopped while retrying (the log away, the disk full) ends quietly: the log still holds
+   * every event since the last checkpoint, and the outbox every change not yet published.
+   */
+  async #settle(max: number): Promise<void> {
+    while (this.#inflight.length > max) {
+      try {
+        await this.#inflight[0]!.done;
+      } catch (error) {
+        if (error instanceof RetryAbortedError) {
+          this.#inflight.length = 0;
+          return;
+        }
+        throw error;
+      }
     }
-    this.stats.checkpoints++;
-    this.stats.lastCheckpointMs = performance.now() - started;
-    this.stats.position = position;
-    this.stats.watermark = watermark;
-    this.stats.droppedValues = this.runtime.droppedValues;
-    this.stats.overflowedValues = this.runtime.overflowedValues;
-    this.stats.profiles = this.runtime.size;
   }
 
   async #republish(): Promise<void> {
@@ -598,7 +642,7 @@ export class Engine {
         // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
         const background = this.#o.background;
         if (background?.pending() === true) await this.#retrying('a background step', () => background.step());
-        if (this.checkpointDue()) await this.checkpoint();
+        if (this.checkpointDue()) await this.checkpointAndGoOn();
       }
     } catch (error) {
       // stopped while waiting for the log: not a failure

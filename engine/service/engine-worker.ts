@@ -8,6 +8,7 @@ import { identityRules, type IdentityRules } from '../identity/rules.ts';
 import type { EncodedEventLog } from '../log/encoded-event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../log/open-event-log.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
+import { CheckpointWriter } from '../store/checkpoint-writer.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../plan/compile.ts';
 import type { EngineThreadConfig, EngineThreadMessage } from './engine-thread.ts';
 import { faultProbe, parseFault } from './fault.ts';
@@ -25,6 +26,23 @@ async function main(): Promise<void> {
   (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
   const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs, storage });
   const store = CheckpointStore.open(join(config.dataDir, 'engine'), { storage });
+  // Checkpoints are committed by a writer thread of their own: this thread only evaluates.
+  const writer = await CheckpointWriter.start({ path: join(config.dataDir, 'engine'), minFreeBytes: storage.minFreeBytes });
+  try {
+    await serve(eventLog, changeLog, store, writer, probe);
+  } finally {
+    await writer.close();
+  }
+}
+
+async function serve(
+  eventLog: Awaited<ReturnType<typeof openEventLog>>,
+  changeLog: Awaited<ReturnType<typeof openAppendLog>>,
+  store: CheckpointStore,
+  writer: CheckpointWriter,
+  probe: ReturnType<typeof faultProbe>,
+): Promise<void> {
+  const stream = config.stream;
   // The definitions the management API (and the definitions file) wrote: the lifecycle computes them.
   const registry = DefinitionRegistry.open(config.registryPath);
   // Identity resolution with each space's rules (Segment's defaults unless configured), reading the
@@ -43,6 +61,7 @@ async function main(): Promise<void> {
       eventLog,
       changeLog,
       store,
+      writer,
       plans: new Map(),
       resolver,
       onOverflow: (space, definitions) => send({ type: 'overflow', space, definitions }),
@@ -77,6 +96,7 @@ async function main(): Promise<void> {
     clearInterval(report);
     unwatch();
     await registry.close();
+    await writer.close();
     await store.close();
     await changeLog.close();
     await eventLog.close();

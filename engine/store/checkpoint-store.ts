@@ -16,6 +16,7 @@ import {
   type MergeRecord,
 } from '../identity/records.ts';
 import type { Change } from '../runtime/change.ts';
+import { encodeChangeRecords } from '../runtime/change-records.ts';
 import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, profileFromPlain, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
 import { byKey, compareKeys } from './keys.ts';
@@ -86,8 +87,13 @@ export interface CheckpointInput {
   readonly pending: readonly PendingEntry[];
   /** the changes (for the outputs index) … */
   readonly changes: readonly Change[];
-  /** … and the same changes encoded as change-log records: the outbox keeps these bytes. */
-  readonly records: readonly LogRecord[];
+  /**
+   * … and the same changes encoded as change-log records: the outbox keeps these bytes. When left
+   * out, the commit encodes them (`encodeChangeRecords` with `partitions`) and returns them.
+   */
+  readonly records?: readonly LogRecord[];
+  /** the change log's partitions per space (for `records` left out; default 1). */
+  readonly partitions?: number;
   /** outbox entries confirmed on the change log since the last checkpoint. */
   readonly publishedThrough: number;
   /** the identity graph's changes since the last checkpoint. */
@@ -98,6 +104,69 @@ export interface CheckpointInput {
   readonly releasedHeld?: ReadonlyArray<readonly [space: string, definitionId: string]>;
   /** … then the changes held since (last per profile wins). */
   readonly held?: readonly Change[];
+}
+
+/** One profile of a checkpoint as plain data (what a checkpoint writer thread receives). */
+export interface PlainProfileWrite {
+  readonly space: string;
+  readonly id: string;
+  /** the profile's core record (null when removed). */
+  readonly core: unknown;
+  /** the node states to write, as [fingerprint, plain state]. */
+  readonly nodes: ReadonlyArray<readonly [string, unknown]>;
+  /** fingerprints of node states to delete. */
+  readonly dropped: readonly string[];
+  readonly wake: number;
+  readonly savedWake: number;
+  readonly removed: boolean;
+}
+
+/**
+ * A checkpoint as plain data: the profiles' states already turned into their stored records, so it
+ * can be handed to another thread (a structured clone) and committed there while the engine goes on.
+ */
+export interface PlainCheckpoint extends Omit<CheckpointInput, 'profiles'> {
+  readonly profiles: readonly PlainProfileWrite[];
+}
+
+/** What a commit did: the outbox seq of its changes (0: none) and their change-log records. */
+export interface CommitResult {
+  readonly seq: number;
+  readonly records: readonly LogRecord[];
+}
+
+/**
+ * Where the engine's checkpoints go: the store itself (in the engine's thread), or a writer thread
+ * that owns the store's writes (`CheckpointWriter`) — then `pipelined`: the engine hands over a
+ * checkpoint and goes on evaluating while it commits.
+ */
+export interface CheckpointSink {
+  readonly pipelined: boolean;
+  commitPlain(input: PlainCheckpoint): Promise<CommitResult>;
+}
+
+/**
+ * A checkpoint's profiles as plain records, taken now (later evaluation may change the states):
+ * the core, the changed node states (every node when `nodes` is undefined), the nodes a rebinding dropped.
+ */
+export function plainCheckpoint(input: CheckpointInput): PlainCheckpoint {
+  return { ...input, profiles: input.profiles.map(plainProfileWrite) };
+}
+
+export function plainProfileWrite({ state, savedWake, removed, nodes }: ProfileWrite): PlainProfileWrite {
+  const dropped = state.droppedNodes ?? [];
+  delete state.droppedNodes;
+  if (removed === true) return { space: state.space, id: state.id, core: null, nodes: [], dropped: [], wake: state.wake, savedWake, removed: true };
+  return {
+    space: state.space,
+    id: state.id,
+    core: profileCoreToPlain(state),
+    nodes: [...(nodes ?? aggregatesByFingerprint(state))].map(([fp, node]) => [fp, nodeStateToPlain(node)] as const),
+    dropped,
+    wake: state.wake,
+    savedWake,
+    removed: false,
+  };
 }
 
 export interface OutputRow {
@@ -179,7 +248,9 @@ export function unpackRecords(buffer: Uint8Array): LogRecord[] {
   return out;
 }
 
-export class CheckpointStore implements IdentityReader, AccountUsersReader {
+export class CheckpointStore implements IdentityReader, AccountUsersReader, CheckpointSink {
+  /** commits in the caller's thread: the caller waits for each. */
+  readonly pipelined = false;
   readonly #env: RootDatabase;
   readonly #profiles: Database<unknown, [string, string]>;
   readonly #nodes: Database<unknown, [string, string, string]>;
@@ -355,6 +426,11 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
    * checkpoint's changes become one outbox record; returns its seq (0 when there were none).
    */
   async commit(input: CheckpointInput): Promise<number> {
+    return (await this.commitPlain(plainCheckpoint(input))).seq;
+  }
+
+  /** `commit` of a checkpoint already in plain form; also returns its change-log records. */
+  async commitPlain(input: PlainCheckpoint): Promise<CommitResult> {
     if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
     // before anything is written or taken from `input`: a refused commit can be retried with the same input
     try {
@@ -378,25 +454,23 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
       held.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key: [c.space, c.definitionId, c.profileId], value: { v: value, at: c.at, version: c.version } });
     }
     const heldWrites = [...held.values()].sort((a, b) => compareKeys(a.key, b.key));
-    const profileWrites = [...input.profiles].sort((a, b) => (a.state.space < b.state.space ? -1 : a.state.space > b.state.space ? 1 : a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
+    const profileWrites = [...input.profiles].sort((a, b) => (a.space < b.space ? -1 : a.space > b.space ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const records = input.records ?? (input.changes.length === 0 ? [] : encodeChangeRecords(input.changes, input.partitions ?? 1));
     try {
       await this.#env.transaction(() => {
-        for (const { state, savedWake, removed, nodes } of profileWrites) {
-          if (removed === true) {
-            this.#profiles.remove([state.space, state.id]);
-            for (const [fp] of this.#nodeRange(state.space, state.id)) this.#nodes.remove([state.space, state.id, fp]);
-            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
+        for (const { space, id, core, nodes, dropped, wake, savedWake, removed } of profileWrites) {
+          if (removed) {
+            this.#profiles.remove([space, id]);
+            for (const [fp] of this.#nodeRange(space, id)) this.#nodes.remove([space, id, fp]);
+            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, space, id]);
             continue;
           }
-          this.#profiles.put([state.space, state.id], profileCoreToPlain(state));
-          for (const [fp, node] of nodes ?? aggregatesByFingerprint(state)) this.#nodes.put([state.space, state.id, fp], nodeStateToPlain(node));
-          if (state.droppedNodes !== undefined) {
-            for (const fp of state.droppedNodes) this.#nodes.remove([state.space, state.id, fp]);
-            delete state.droppedNodes;
-          }
-          if (savedWake !== state.wake) {
-            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, state.space, state.id]);
-            if (Number.isFinite(state.wake)) this.#timers.put([state.wake, state.space, state.id], null);
+          this.#profiles.put([space, id], core);
+          for (const [fp, node] of nodes) this.#nodes.put([space, id, fp], node);
+          for (const fp of dropped) this.#nodes.remove([space, id, fp]);
+          if (savedWake !== wake) {
+            if (Number.isFinite(savedWake)) this.#timers.remove([savedWake, space, id]);
+            if (Number.isFinite(wake)) this.#timers.put([wake, space, id], null);
           }
         }
         if (input.identity !== undefined) this.#writeIdentity(input.identity);
@@ -409,7 +483,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
           for (const key of [...this.#held.getKeys({ start: [space, definitionId, ''], end: [space, `${definitionId}\u0000`, ''] })]) this.#held.remove(key);
         }
         for (const { key, value } of heldWrites) this.#held.put(key, value);
-        if (seq !== 0) this.#outbox.put(seq, packRecords(input.records));
+        if (seq !== 0) this.#outbox.put(seq, packRecords(records));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const positionId = input.positionId ?? (input.position === before.position ? before.positionId : undefined);
         const meta: CheckpointMeta = {
@@ -425,7 +499,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader {
     } catch (cause) {
       throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
     }
-    return seq;
+    return { seq, records };
   }
 
   /**

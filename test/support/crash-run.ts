@@ -13,6 +13,7 @@ import { CHANGE_LOG, openAppendLog } from '../../engine/log/open-event-log.ts';
 import type { Plan } from '../../engine/plan/plan.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import { CheckpointWriter } from '../../engine/store/checkpoint-writer.ts';
 import { Random } from '../../bench/workload/random.ts';
 import { changesOn } from './change-log.ts';
 
@@ -30,6 +31,8 @@ export interface CrashRunOptions {
   /** batch sizes and when to checkpoint. */
   readonly seed: number;
   readonly crashes: ReadonlyArray<{ readonly point: CrashPoint; readonly at: number }>;
+  /** commit through a writer thread (CheckpointWriter), checkpoints pipelined as the run loop does. */
+  readonly writer?: boolean;
 }
 
 export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Change[]; restarts: number; merges: number }> {
@@ -41,11 +44,13 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
   let finished = false;
   while (!finished) {
     const store = CheckpointStore.open(join(o.dir, 'engine'));
+    const writer = o.writer === true ? await CheckpointWriter.start({ path: join(o.dir, 'engine') }) : undefined;
     const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
     const engine = await Engine.open({
       eventLog: o.eventLog,
       changeLog,
       store,
+      ...(writer === undefined ? {} : { writer }),
       // (as the engine worker does: the engine opens with no plans, then the lifecycle sets them)
       plans: new Map(),
       resolver: o.resolver(store),
@@ -62,7 +67,7 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
       while (engine.position < last) {
         const batch = await o.eventLog.read(engine.position + 1, random.int(1, 700));
         engine.process(batch);
-        if (random.chance(0.3)) await engine.checkpoint();
+        if (random.chance(0.3)) await (writer === undefined ? engine.checkpoint() : engine.checkpointAndGoOn());
       }
       engine.tick();
       await engine.checkpoint();
@@ -72,6 +77,8 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
       restarts++;
     } finally {
       merges += engine.stats.merges;
+      // (a crash: the writer thread ends with whatever it had committed, as in a kill)
+      await writer?.close();
       await store.close();
       await changeLog.close();
     }

@@ -1,0 +1,37 @@
+/** The checkpoint writer thread's body: commits the checkpoints it is given, one at a time, in order. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CheckpointStore, packRecords } from './checkpoint-store.ts';
+import { fromWire, type CheckpointWriterConfig, type WriterFailure, type WriterReply } from './checkpoint-writer.ts';
+import { StorageFullError } from './storage-guard.ts';
+
+const port = parentPort!;
+const config = (workerData as { config: CheckpointWriterConfig }).config;
+const store = CheckpointStore.open(config.path, { storage: { minFreeBytes: config.minFreeBytes ?? 0 } });
+const send = (m: WriterReply) => port.postMessage(m);
+
+function failure(error: unknown): WriterFailure {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof StorageFullError) return { message: (error as Error).message, storageFull: { path: e.path, freeBytes: e.freeBytes, minFreeBytes: e.minFreeBytes } };
+  }
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+let chain = Promise.resolve();
+port.on('message', (m: { type: 'commit'; id: number; input: Uint8Array } | { type: 'close' }) => {
+  if (m.type === 'commit') {
+    chain = chain.then(async () => {
+      try {
+        const { seq, records } = await store.commitPlain(fromWire(m.input));
+        send({ type: 'committed', id: m.id, seq, outbox: seq === 0 ? new Uint8Array(0) : packRecords(records) });
+      } catch (error) {
+        send({ type: 'failed', id: m.id, error: failure(error) });
+      }
+    });
+  } else {
+    chain = chain.then(async () => {
+      await store.close();
+      send({ type: 'closed' });
+    });
+  }
+});
+send({ type: 'ready' });

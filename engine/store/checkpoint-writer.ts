@@ -1,0 +1,145 @@
+/**
+ * The checkpoint writer thread: owns the checkpoint store's writes, so the engine's thread only
+ * evaluates. The engine hands it a checkpoint in plain form (a structured clone, taken at once) and
+ * goes on; the writer commits checkpoints one after the other, in the order given, each in one LMDB
+ * transaction (state, timers, outputs, outbox, identity, history and event index), encodes the
+ * change-log records on the way, and answers with the outbox seq and those records.
+ */
+import { Worker } from 'node:worker_threads';
+import { Packr } from 'msgpackr';
+import { fileURLToPath } from 'node:url';
+import type { LogRecord } from '../log/append-log.ts';
+import type { Change } from '../runtime/change.ts';
+import { CheckpointError, unpackRecords, type CheckpointSink, type CommitResult, type PlainCheckpoint } from './checkpoint-store.ts';
+import { StorageFullError } from './storage-guard.ts';
+
+/** What the writer thread answers (see checkpoint-writer-worker.ts). */
+export type WriterReply =
+  | { readonly type: 'ready' }
+  | { readonly type: 'committed'; readonly id: number; readonly seq: number; readonly outbox: Uint8Array }
+  | { readonly type: 'failed'; readonly id: number; readonly error: WriterFailure }
+  | { readonly type: 'closed' };
+
+/** A failed commit, across the thread boundary: a full disk stays recognisable (the engine retries it). */
+export interface WriterFailure {
+  readonly message: string;
+  readonly storageFull?: { readonly path: string; readonly freeBytes: number; readonly minFreeBytes: number };
+}
+
+export interface CheckpointWriterConfig {
+  /** the checkpoint store's directory. */
+  readonly path: string;
+  /** free bytes kept in reserve (StorageGuardConfig.minFreeBytes); 0 turns the check off. */
+  readonly minFreeBytes?: number;
+}
+
+/**
+ * A checkpoint crosses to the writer as one msgpack buffer (records: each object shape written once):
+ * several times cheaper for the engine's thread than postMessage's structured clone of the same objects.
+ */
+export const checkpointPackr = new Packr({ useRecords: true, moreTypes: false });
+
+/**
+ * The checkpoint as it crosses: history's changes are mostly the outbox's and held changes (the same
+ * objects), so those go as their index in `[...changes, ...held]` instead of a second copy.
+ */
+export function toWire(input: PlainCheckpoint): Uint8Array {
+  const history = input.history;
+  if (history === undefined || history.changes.length === 0) return checkpointPackr.pack(input);
+  const index = new Map<Change, number>();
+  let n = 0;
+  for (const c of input.changes) index.set(c, n++);
+  for (const c of input.held ?? []) index.set(c, n++);
+  const refs = history.changes.map((c) => index.get(c) ?? c);
+  return checkpointPackr.pack({ ...input, history: { ...history, changes: [] }, historyRefs: refs });
+}
+
+export function fromWire(bytes: Uint8Array): PlainCheckpoint {
+  const wire = checkpointPackr.unpack(bytes) as PlainCheckpoint & { historyRefs?: Array<number | Change> };
+  const { historyRefs, ...input } = wire;
+  if (historyRefs === undefined || input.history === undefined) return input;
+  const all = input.held === undefined ? input.changes : [...input.changes, ...input.held];
+  return { ...input, history: { ...input.history, changes: historyRefs.map((r) => (typeof r === 'number' ? all[r]! : r)) } };
+}
+
+export class CheckpointWriter implements CheckpointSink {
+  readonly pipelined = true;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, { resolve: (r: CommitResult) => void; reject: (e: Error) => void }>();
+  #next = 1;
+  #dead: Error | undefined;
+  #closed: Promise<void> | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (m: WriterReply) => {
+      if (m.type === 'committed') {
+        this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox) });
+      } else if (m.type === 'failed') {
+        const { message, storageFull } = m.error;
+        const cause = storageFull === undefined ? new Error(message) : new StorageFullError(storageFull.path, storageFull.freeBytes, storageFull.minFreeBytes);
+        this.#settle(m.id)?.reject(new CheckpointError(message, { cause }));
+      }
+    });
+    const die = (error: Error) => {
+      this.#dead ??= error;
+      for (const [, w] of this.#waiting) w.reject(this.#dead);
+      this.#waiting.clear();
+    };
+    worker.on('error', (e) => die(new CheckpointError(`the checkpoint writer thread failed: ${e.message}`, { cause: e })));
+    worker.on('exit', (code) => die(new CheckpointError(`the checkpoint writer thread ended (exit code ${code})`, { cause: undefined })));
+  }
+
+  /** Starts the writer thread and resolves once it has opened the store. */
+  static async start(config: CheckpointWriterConfig): Promise<CheckpointWriter> {
+    const worker = new Worker(fileURLToPath(new URL('../service/ts-worker.mjs', import.meta.url)), {
+      workerData: { entry: new URL('./checkpoint-writer-worker.ts', import.meta.url).href, config },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: WriterReply) => {
+        if (m.type !== 'ready') return;
+        worker.off('error', reject);
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    return new CheckpointWriter(worker);
+  }
+
+  #settle(id: number) {
+    const w = this.#waiting.get(id);
+    this.#waiting.delete(id);
+    return w;
+  }
+
+  commitPlain(input: PlainCheckpoint): Promise<CommitResult> {
+    if (this.#dead !== undefined) return Promise.reject(this.#dead);
+    if (this.#closed !== undefined) return Promise.reject(new CheckpointError('the checkpoint writer is closed', { cause: undefined }));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      // (the copy is taken here: the engine may change its states right after)
+      this.#worker.postMessage({ type: 'commit', id, input: toWire(input) });
+    });
+  }
+
+  /** Waits for the commits handed over, closes the writer's store and ends the thread. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#dead === undefined) {
+        const closed = new Promise<void>((resolve) => {
+          this.#worker.on('message', (m: WriterReply) => m.type === 'closed' && resolve());
+          this.#worker.once('exit', () => resolve());
+        });
+        this.#worker.postMessage({ type: 'close' });
+        await closed;
+      }
+      await this.#worker.terminate();
+    })();
+    return this.#closed;
+  }
+}
+
+export type { LogRecord };
