@@ -434,12 +434,22 @@ export class Engine {
   }
 
   /**
-   * The run loop's checkpoint: handed to the writer, waited for only when more than
-   * `checkpointsInFlight` are out (a writer in this thread: at once).
+   * The run loop's checkpoint. A writer in this thread: committed at once. A pipelined writer: handed
+   * over when fewer than `checkpointsInFlight` are out; with the pipeline full the engine evaluates on
+   * and the next checkpoint grows (a group commit), unless it is far behind (4 catch-up checkpoints
+   * of events), then it waits for room.
    */
   async checkpointAndGoOn(): Promise<void> {
+    if (!this.#sink.pipelined) return this.checkpoint();
+    const limit = Math.max(1, this.#o.checkpointsInFlight);
+    if (this.#inflight.length >= limit && this.#uncheckpointedEvents < 4 * this.#o.catchUpCheckpointEvents) return;
+    await this.#settle(limit - 1);
     this.#handOver();
-    await this.#settle(this.#sink.pipelined ? Math.max(0, this.#o.checkpointsInFlight - 1) : 0);
+  }
+
+  /** A checkpoint is due but the writer's pipeline is full: the run loop waits for room (or events). */
+  #waitingForRoom(): boolean {
+    return this.#sink.pipelined && this.#inflight.length >= Math.max(1, this.#o.checkpointsInFlight) && this.checkpointDue();
   }
 
   get #sink(): CheckpointSink {
@@ -486,11 +496,12 @@ export class Engine {
     this.#checkpointedWatermark = watermark;
     this.#uncheckpointedEvents = 0;
     this.#dirtySince = Number.POSITIVE_INFINITY;
-    const sink = this.#sink;
+    // (taken now: a pipelined writer copies it before the states change again)
+    const taken = this.#sink.take(input);
     const before = this.#inflight.at(-1)?.done;
     const done = (async () => {
       await before;
-      const { seq, records } = await this.#retrying('checkpoint commit', () => sink.commitPlain(input));
+      const { seq, records } = await this.#retrying('checkpoint commit', () => taken.commit());
       this.#o.probe?.('committed', seq);
       if (seq !== 0) {
         await this.#retrying(`publish of ${records.length} change-log records`, () => this.#o.changeLog.append(records));
@@ -609,9 +620,11 @@ export class Engine {
           wake = () => resolve('tick');
           handle = setTimeout(wake, delay);
         });
-        let r: Awaited<typeof next> | 'tick';
+        let r: Awaited<typeof next> | 'tick' | 'room';
         try {
-          r = await Promise.race([next, idle]);
+          // (a due checkpoint waiting for the writer: room in its pipeline wakes the loop too)
+          const room = this.#waitingForRoom() ? this.#inflight[0]!.done.then(() => 'room' as const, () => 'room' as const) : undefined;
+          r = await Promise.race(room === undefined ? [next, idle] : [next, idle, room]);
         } catch (error) {
           clearTimeout(handle);
           if (!isTransientLogError(error)) throw error;
@@ -629,7 +642,9 @@ export class Engine {
         }
         clearTimeout(handle);
         if (signal.aborted) break;
-        if (r === 'tick') {
+        if (r === 'room') {
+          // a checkpoint can go now (below)
+        } else if (r === 'tick') {
           // While catching up the watermark follows the log's event time: a batch that is merely slow to
           // arrive must not move it to the wall clock (later events would all be late, their enters and
           // exits evaluated at "now" instead of their instants). Only an idle log ends the catch-up.
@@ -712,7 +727,8 @@ export class Engine {
     const now = this.#o.clock();
     // (event time: a timer is due when an event passes it, never by the wall clock)
     const untilTimer = this.#o.time === 'event' ? Number.POSITIVE_INFINITY : this.runtime.nextTimer() - now;
-    const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
+    // (a due checkpoint waiting for room in the writer's pipeline is not a reason to wake)
+    const untilCheckpoint = this.#dirtySince === Number.POSITIVE_INFINITY || this.#waitingForRoom() ? Number.POSITIVE_INFINITY : this.#dirtySince + this.#o.checkpointMs - now;
     return Math.max(0, Math.min(this.#o.tickMs, untilTimer, untilCheckpoint));
   }
 }

@@ -93,14 +93,19 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   const sink: CheckpointSink = writer ?? store;
   // Every checkpoint's commit timed, from its hand-over to the writer until it is durable.
   const checkpointMs: number[] = [];
-  const commit = sink.commitPlain.bind(sink);
-  sink.commitPlain = async (input) => {
-    const t = performance.now();
-    try {
-      return await commit(input);
-    } finally {
-      checkpointMs.push(performance.now() - t);
-    }
+  const take = sink.take.bind(sink);
+  sink.take = (input) => {
+    const taken = take(input);
+    return {
+      commit: async () => {
+        const t = performance.now();
+        try {
+          return await taken.commit();
+        } finally {
+          checkpointMs.push(performance.now() - t);
+        }
+      },
+    };
   };
   const engine = await Engine.open({
     eventLog,

@@ -15,7 +15,7 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { ProfileEventQuery } from '../profiles/profile-sources.ts';
-import { compareKeys } from '../store/keys.ts';
+import { byKey } from '../store/keys.ts';
 import { dbBytes, type LmdbStats } from './history-store.ts';
 
 /** One applied event, as the engine indexes it. */
@@ -96,7 +96,7 @@ export class EventIndex {
       return { key: [e.space, e.profileId, e.timestamp, e.messageId] as EntryKey, value };
     });
     for (const [space, max] of latest) this.#meta.put(['latest', space], max);
-    writes.sort((a, b) => compareKeys(a.key, b.key));
+    byKey(writes);
     for (const { key, value } of writes) this.#events.put(key, value);
     for (const m of merges) this.#merges.put([m.space, m.into, m.from], [m.at, m.seq]);
   }

@@ -18,7 +18,7 @@
  */
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Change, ChangeCause } from '../runtime/change.ts';
-import { compareKeys } from '../store/keys.ts';
+import { byKey, sortForWrite } from '../store/keys.ts';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -207,14 +207,14 @@ export class HistoryStore {
    */
   write(changes: readonly Change[]): number {
     if (changes.length === 0) return 0;
-    const byKey = new Map<string, { key: RecordKey; changes: Change[] }>();
+    const groups = new Map<string, { id: string; key: RecordKey; changes: Change[] }>();
     for (const c of changes) {
       const id = `${c.space}\u0000${c.definitionId}\u0000${c.version}\u0000${c.profileId}\u0000${c.at}`;
-      const group = byKey.get(id);
-      if (group === undefined) byKey.set(id, { key: [c.space, c.definitionId, c.version, c.profileId, c.at], changes: [c] });
+      const group = groups.get(id);
+      if (group === undefined) groups.set(id, { id, key: [c.space, c.definitionId, c.version, c.profileId, c.at], changes: [c] });
       else if (!group.changes.some((x) => x.id === c.id)) group.changes.push(c);
     }
-    const writes = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const writes = sortForWrite([...groups.values()], (g) => g.id);
     const sizes = new Map<string, { key: SizeKey; deltas: Map<number, number> }>();
     const addSize = (c: Change, delta: number) => {
       const minute = ceilTo(c.at, MINUTE_MS);
@@ -246,7 +246,7 @@ export class HistoryStore {
       }
       if (delta !== 0) addSize(c, delta);
     }
-    for (const { key, deltas } of [...sizes.values()].sort((a, b) => compareKeys(a.key, b.key))) {
+    for (const { key, deltas } of byKey([...sizes.values()])) {
       const merged = new Map<number, number>();
       const old = this.#sizes.get(key);
       if (old !== undefined) for (let i = 1; i < old.length; i += 2) merged.set(old[i]!, old[i + 1]!);

@@ -19,7 +19,7 @@ import type { Change } from '../runtime/change.ts';
 import { encodeChangeRecords } from '../runtime/change-records.ts';
 import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, profileFromPlain, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
-import { byKey, compareKeys } from './keys.ts';
+import { byKey, sortForWrite } from './keys.ts';
 import { EventIndex } from '../history/event-index.ts';
 import { HistoryStore } from '../history/history-store.ts';
 import { writeHistory, type HistoryWrites } from '../history/history-writes.ts';
@@ -142,7 +142,16 @@ export interface CommitResult {
  */
 export interface CheckpointSink {
   readonly pipelined: boolean;
-  commitPlain(input: PlainCheckpoint): Promise<CommitResult>;
+  /**
+   * Takes the checkpoint now (a pipelined sink copies it at once: the engine changes its states right
+   * after); `commit()` commits it — called in checkpoint order, each after the one before is
+   * committed, and again after a failure.
+   */
+  take(input: PlainCheckpoint): TakenCheckpoint;
+}
+
+export interface TakenCheckpoint {
+  commit(): Promise<CommitResult>;
 }
 
 /**
@@ -429,6 +438,11 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     return (await this.commitPlain(plainCheckpoint(input))).seq;
   }
 
+  /** In this thread: nothing to copy, the caller waits for each commit before it changes anything. */
+  take(input: PlainCheckpoint): TakenCheckpoint {
+    return { commit: () => this.commitPlain(input) };
+  }
+
   /** `commit` of a checkpoint already in plain form; also returns its change-log records. */
   async commitPlain(input: PlainCheckpoint): Promise<CommitResult> {
     if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
@@ -438,26 +452,31 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     } catch (cause) {
       throw new CheckpointError(`checkpoint commit refused: ${(cause as Error).message}`, { cause });
     }
-    const before = this.meta();
-    const seq = input.changes.length === 0 ? 0 : before.outboxNext;
+    // The outbox seq and the meta this commit builds on are read inside its transaction: a read
+    // before it may see a snapshot from before the previous commit (a writer thread commits one
+    // checkpoint right after another).
+    let seq = 0;
     // The outputs index after this checkpoint: last change per key wins, written in key order.
-    const outputs = new Map<string, { key: [string, string, string]; value: PublishedValue | null }>();
+    const outputs = new Map<string, { id: string; key: [string, string, string]; value: PublishedValue | null }>();
     for (const c of input.changes) {
       const key: [string, string, string] = [c.space, c.definitionId, c.profileId];
       const value = c.kind === 'trait' ? (c.value === undefined ? null : { v: c.value, at: c.at, version: c.version }) : c.kind === 'enter' ? { v: true, at: c.at, version: c.version } : null;
-      outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key, value });
+      const id = `${c.space}\u0000${c.definitionId}\u0000${c.profileId}`;
+      outputs.set(id, { id, key, value });
     }
-    const outputWrites = [...outputs.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const outputWrites = sortForWrite([...outputs.values()], (w) => w.id);
     const held = new Map<string, { key: [string, string, string]; value: PublishedValue }>();
     for (const c of input.held ?? []) {
       const value = c.kind === 'trait' ? (c.value === undefined ? null : c.value) : c.kind === 'enter' ? true : null;
       held.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key: [c.space, c.definitionId, c.profileId], value: { v: value, at: c.at, version: c.version } });
     }
-    const heldWrites = [...held.values()].sort((a, b) => compareKeys(a.key, b.key));
+    const heldWrites = byKey([...held.values()]);
     const profileWrites = [...input.profiles].sort((a, b) => (a.space < b.space ? -1 : a.space > b.space ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const records = input.records ?? (input.changes.length === 0 ? [] : encodeChangeRecords(input.changes, input.partitions ?? 1));
     try {
       await this.#env.transaction(() => {
+        const before = this.meta();
+        seq = input.changes.length === 0 ? 0 : before.outboxNext;
         for (const { space, id, core, nodes, dropped, wake, savedWake, removed } of profileWrites) {
           if (removed) {
             this.#profiles.remove([space, id]);

@@ -10,7 +10,7 @@ import { Packr } from 'msgpackr';
 import { fileURLToPath } from 'node:url';
 import type { LogRecord } from '../log/append-log.ts';
 import type { Change } from '../runtime/change.ts';
-import { CheckpointError, unpackRecords, type CheckpointSink, type CommitResult, type PlainCheckpoint } from './checkpoint-store.ts';
+import { CheckpointError, unpackRecords, type CheckpointSink, type CommitResult, type PlainCheckpoint, type TakenCheckpoint } from './checkpoint-store.ts';
 import { StorageFullError } from './storage-guard.ts';
 
 /** What the writer thread answers (see checkpoint-writer-worker.ts). */
@@ -114,14 +114,19 @@ export class CheckpointWriter implements CheckpointSink {
     return w;
   }
 
-  commitPlain(input: PlainCheckpoint): Promise<CommitResult> {
+  /** Copies the checkpoint now (one msgpack buffer); `commit()` sends it to the writer thread. */
+  take(input: PlainCheckpoint): TakenCheckpoint {
+    const bytes = toWire(input);
+    return { commit: () => this.#commit(bytes) };
+  }
+
+  #commit(bytes: Uint8Array): Promise<CommitResult> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
     if (this.#closed !== undefined) return Promise.reject(new CheckpointError('the checkpoint writer is closed', { cause: undefined }));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      // (the copy is taken here: the engine may change its states right after)
-      this.#worker.postMessage({ type: 'commit', id, input: toWire(input) });
+      this.#worker.postMessage({ type: 'commit', id, input: bytes });
     });
   }
 
