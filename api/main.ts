@@ -121,6 +121,7 @@ async function main(): Promise<void> {
           checkpointMs: config.checkpointMs,
           historyRetentionMs: config.historyRetentionMs,
           minFreeBytes: config.minFreeBytes,
+          checkpointWriter: config.checkpointWriter,
         },
         (m) => {
           if (m.type === 'ready') logger.info('engine ready', { definitions: m.definitions });

@@ -45,7 +45,7 @@ export interface EngineOptions {
   readonly checkpointMs?: number;
   /**
    * checkpoint interval (events) while catching up, when latency does not matter (default: 100,000 in
-   * this thread — fewer, larger checkpoints write each busy profile once; 25,000 with a pipelined
+   * this thread — fewer, larger checkpoints write each busy profile once; 50,000 with a pipelined
    * writer — smaller ones overlap the evaluation of the next events).
    */
   readonly catchUpCheckpointEvents?: number;
@@ -165,7 +165,7 @@ export class Engine {
       tickMs: 1000,
       checkpointEvents: 10_000,
       checkpointMs: 50,
-      catchUpCheckpointEvents: options.writer?.pipelined === true ? 25_000 : 100_000,
+      catchUpCheckpointEvents: options.writer?.pipelined === true ? 50_000 : 100_000,
       catchUpLagMs: 2000,
       maxBatch: 2000,
       consumer: 'engine',

@@ -27,11 +27,11 @@ async function main(): Promise<void> {
   const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs, storage });
   const store = CheckpointStore.open(join(config.dataDir, 'engine'), { storage });
   // Checkpoints are committed by a writer thread of their own: this thread only evaluates.
-  const writer = await CheckpointWriter.start({ path: join(config.dataDir, 'engine'), minFreeBytes: storage.minFreeBytes });
+  const writer = config.checkpointWriter === 'inline' ? undefined : await CheckpointWriter.start({ path: join(config.dataDir, 'engine'), minFreeBytes: storage.minFreeBytes });
   try {
     await serve(eventLog, changeLog, store, writer, probe);
   } finally {
-    await writer.close();
+    await writer?.close();
   }
 }
 
@@ -39,7 +39,7 @@ async function serve(
   eventLog: Awaited<ReturnType<typeof openEventLog>>,
   changeLog: Awaited<ReturnType<typeof openAppendLog>>,
   store: CheckpointStore,
-  writer: CheckpointWriter,
+  writer: CheckpointWriter | undefined,
   probe: ReturnType<typeof faultProbe>,
 ): Promise<void> {
   const stream = config.stream;
@@ -61,7 +61,7 @@ async function serve(
       eventLog,
       changeLog,
       store,
-      writer,
+      ...(writer === undefined ? {} : { writer }),
       plans: new Map(),
       resolver,
       onOverflow: (space, definitions) => send({ type: 'overflow', space, definitions }),
@@ -96,7 +96,7 @@ async function serve(
     clearInterval(report);
     unwatch();
     await registry.close();
-    await writer.close();
+    await writer?.close();
     await store.close();
     await changeLog.close();
     await eventLog.close();

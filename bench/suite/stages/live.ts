@@ -33,7 +33,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function startService(dir: string, definitionsFile: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), '--port', '0', '--data-dir', dir, '--definitions-file', definitionsFile], {
     cwd: repo,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    // (FLOCK_* settings pass through: a live run can compare e.g. --checkpoint-writer or --checkpoint-interval)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('FLOCK_') && k !== 'FLOCK_BENCH_SIZE')) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
