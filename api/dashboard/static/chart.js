@@ -1,0 +1,32 @@
+/** Time-series charts with uPlot (served from Flock's own node_modules): one or more series over epoch-second x values, sized to their container. */
+
+/** A chart in `container`: `series` is [{label, values}], `xs` epoch seconds; returns `update(xs, series)`. */
+export function timeChart(container, { title, series, xs, height = 220 }) {
+  const make = (xs0, series0) =>
+    new window.uPlot(
+      {
+        title,
+        width: Math.max(320, container.clientWidth || 640),
+        height,
+        series: [{}, ...series0.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: xs0.length < 60 } }))],
+        axes: [{}, { size: 60 }],
+        scales: { x: { time: true } },
+      },
+      [xs0, ...series0.map((s) => s.values)],
+      container,
+    );
+  let plot = make(xs, series);
+  container.setAttribute('role', 'img');
+  container.setAttribute('aria-label', `${title}: chart`);
+  return {
+    update(nextXs, nextSeries) {
+      if (nextSeries.length !== plot.series.length - 1) {
+        plot.destroy();
+        plot = make(nextXs, nextSeries);
+      } else plot.setData([nextXs, ...nextSeries.map((s) => s.values)]);
+    },
+    destroy: () => plot.destroy(),
+  };
+}
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
