@@ -10,7 +10,8 @@ export function timeChart(container, { title, series, xs, height = 220 }) {
         height,
         series: [{}, ...series0.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: xs0.length < 60 } }))],
         axes: [{}, { size: 60 }],
-        scales: { x: { time: true } },
+        // (at least a minute wide: a first sample alone would span years)
+        scales: { x: { time: true, range: (_u, min, max) => (min === null || max === null ? [Date.now() / 1000 - 60, Date.now() / 1000] : [Math.min(min, max - 60), max]) } },
       },
       [xs0, ...series0.map((s) => s.values)],
       container,

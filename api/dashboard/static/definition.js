@@ -186,13 +186,21 @@ export async function definitionPage(view, kind, id) {
       if (mine.status === 'Live') void loadMembers();
     }
   });
+  let refresh;
   source.addEventListener('changes', (e) => {
-    addChanges(JSON.parse(e.data).changes);
+    const { changes: fresh, full } = JSON.parse(e.data);
+    addChanges(fresh);
+    if (!full && fresh.length > 0) {
+      // the members page and the size chart follow (at most once a second)
+      clearTimeout(refresh);
+      refresh = setTimeout(() => void Promise.all([loadMembers(), loadSize()]).catch(() => {}), 1000);
+    }
     view.dataset.changes = String(changes.children.length);
   });
   source.addEventListener('signed-out', () => location.assign('/'));
   return () => {
     alive = false;
+    clearTimeout(refresh);
     source.close();
     chart?.destroy();
   };
