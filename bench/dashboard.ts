@@ -81,8 +81,18 @@ const stats = (xs: number[]) => {
   const first: number[] = [];
   const following: number[] = [];
   let total = 0;
+  const definition = async () => {
+    const t = performance.now();
+    await (await app.request(`/ui/api/spaces/${SPACE}/audiences/${audience}`, { headers: { cookie } })).json();
+    return performance.now() - t;
+  };
+  const opening: number[] = [];
   for (let run = 0; run < 5; run++) {
+    // as the definition page opens: the definition (with its size, a count of the members), then the first page
+    await new Promise((r) => setTimeout(r, 2100));
+    const d = await definition();
     let p = await page();
+    opening.push(d + p.ms);
     first.push(p.ms);
     total = p.total;
     for (let i = 0; i < 20 && p.next !== undefined; i++) {
@@ -90,6 +100,7 @@ const stats = (xs: number[]) => {
       following.push(p.ms);
     }
   }
+  report({ measurement: `explorer: the definition (its size counted) + the first members page of ${total.toLocaleString()}, through /ui/api`, value: `${median(opening).toFixed(1)} ms`, note: `${stats(opening)}; the size is a range scan of the members index, reused for 2 s` });
   report({ measurement: `explorer: first members page of ${total.toLocaleString()} (50 per page, through /ui/api)`, value: `${median(first).toFixed(1)} ms`, note: `${stats(first)}; target ≤ 100 ms` });
   report({ measurement: 'explorer: each next page (cursor)', value: `${median(following).toFixed(1)} ms`, note: `${stats(following)}; target ≤ 100 ms` });
   await registry.close();

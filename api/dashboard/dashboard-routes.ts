@@ -7,12 +7,9 @@
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SpaceDirectory } from '../../engine/index.ts';
 import { proxyTarget } from './dashboard-proxy.ts';
+import { loadStaticAssets } from './static-assets.ts';
 import { streamLive } from './dashboard-live.ts';
 import { shellPage, signInPage } from './pages.ts';
 import { newSecret, sameSecret, SESSION_COOKIE, SESSION_IDLE_MS, SessionStore, type Session, type SpaceAccess } from './sessions.ts';
@@ -25,14 +22,6 @@ export interface DashboardDeps {
 }
 
 const SIGN_IN_COOKIE = 'flock_sign_in';
-const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
-const STATIC_FILES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const require = createRequire(import.meta.url);
-const UPLOT_DIR = dirname(require.resolve('uplot'));
-const VENDOR: Record<string, { file: string; type: string }> = {
-  'uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
-  'uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
-};
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -43,6 +32,7 @@ const INTERNAL_ORIGIN = 'http://flock.internal';
 
 export function dashboardRoutes(app: Hono, deps: DashboardDeps): void {
   const sessions = new SessionStore(deps.clock);
+  const assets = loadStaticAssets();
   const secure = (c: Context) => new URL(c.req.url).protocol === 'https:';
   const sessionOf = (c: Context): Session | undefined => sessions.get(getCookie(c, SESSION_COOKIE));
   const setSession = (c: Context, session: Session) =>
@@ -55,7 +45,7 @@ export function dashboardRoutes(app: Hono, deps: DashboardDeps): void {
       csrf = newSecret();
       setCookie(c, SIGN_IN_COOKIE, csrf, { httpOnly: true, sameSite: 'Strict', path: '/ui/sign-in', secure: secure(c), maxAge: 3600 });
     }
-    return html(c, signInPage({ csrf, error, adding: session !== undefined }), status);
+    return html(c, signInPage({ csrf, error, adding: session !== undefined }, assets), status);
   };
   /** The form's fields, or undefined when its CSRF token is not the session's (or the sign-in form's). */
   const checkedForm = async (c: Context, session: Session | undefined, alsoSignIn = false): Promise<Record<string, string> | undefined> => {
@@ -69,7 +59,7 @@ export function dashboardRoutes(app: Hono, deps: DashboardDeps): void {
 
   app.get('/', (c) => {
     const session = sessionOf(c);
-    return session === undefined ? signInForm(c) : html(c, shellPage(session));
+    return session === undefined ? signInForm(c) : html(c, shellPage(session, assets));
   });
   app.get('/ui/sign-in', (c) => signInForm(c));
 
@@ -163,17 +153,16 @@ export function dashboardRoutes(app: Hono, deps: DashboardDeps): void {
     return streamSSE(c, (stream) => streamLive(stream, readJson(session), session.current, focus));
   });
 
-  app.get('/ui/assets/:file', async (c) => {
-    const file = c.req.param('file');
-    const type = STATIC_FILES[file.slice(file.lastIndexOf('.'))];
-    if (!/^[a-z0-9-]+\.(js|css)$/.test(file) || type === undefined) return c.notFound();
-    const text = await readFile(join(STATIC_DIR, file), 'utf8').catch(() => undefined);
-    if (text === undefined) return c.notFound();
-    return c.body(text, 200, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  app.get('/ui/assets/:version/:file', (c) => {
+    const file = assets.files.get(c.req.param('file'));
+    if (file === undefined) return c.notFound();
+    // (a page of an older version gets today's file, not kept)
+    const cache = c.req.param('version') === assets.version ? 'public, max-age=31536000, immutable' : 'no-cache';
+    return c.body(file.text, 200, { 'Content-Type': file.type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' });
   });
-  app.get('/ui/vendor/:file', async (c) => {
-    const vendor = VENDOR[c.req.param('file')];
+  app.get('/ui/vendor/:file', (c) => {
+    const vendor = assets.vendor.get(c.req.param('file'));
     if (vendor === undefined) return c.notFound();
-    return c.body(await readFile(vendor.file, 'utf8'), 200, { 'Content-Type': vendor.type, 'Cache-Control': 'max-age=3600', 'X-Content-Type-Options': 'nosniff' });
+    return c.body(vendor.text, 200, { 'Content-Type': vendor.type, 'Cache-Control': 'public, max-age=86400', 'X-Content-Type-Options': 'nosniff' });
   });
 }

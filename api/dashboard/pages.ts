@@ -1,20 +1,21 @@
 /** The dashboard's two server-rendered pages: the sign-in form and the shell the browser app runs in (its session's spaces, CSRF token and navigation). */
+import type { StaticAssets } from './static-assets.ts';
 import type { Session } from './sessions.ts';
 
 const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
-const head = (title: string): string => `<!doctype html>
+const head = (title: string, assets: StaticAssets): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(title)} · Flock</title>
-<link rel="stylesheet" href="/ui/assets/style.css">`;
+<link rel="stylesheet" href="/ui/assets/${assets.version}/style.css">`;
 
 /** The sign-in form; `csrf` is the pre-session token (or the session's, when adding a space). */
-export function signInPage(options: { csrf: string; error?: string | undefined; adding: boolean }): string {
-  return `${head('Sign in')}
+export function signInPage(options: { csrf: string; error?: string | undefined; adding: boolean }, assets: StaticAssets): string {
+  return `${head('Sign in', assets)}
 </head>
 <body class="sign-in">
 <main>
@@ -36,20 +37,21 @@ export function signInPage(options: { csrf: string; error?: string | undefined; 
 }
 
 /** The shell: header (space switch, add a space, sign out), navigation, and the view the browser app fills. */
-export function shellPage(session: Session): string {
+export function shellPage(session: Session, assets: StaticAssets): string {
   const current = session.spaces.get(session.current)!;
   const options = [...session.spaces.values()]
     .map((s) => `<option value="${escape(s.spaceId)}"${s.spaceId === session.current ? ' selected' : ''}>${escape(s.name)} (${escape(s.spaceId)})</option>`)
     .join('');
   const manage = current.managementToken !== undefined;
-  return `${head(current.name)}
+  // every module fetched at once (no import waterfall); uPlot is loaded by the first chart
+  const preload = assets.modules.map((m) => `<link rel="modulepreload" href="/ui/assets/${assets.version}/${m}">`).join('\n');
+  return `${head(current.name, assets)}
 <meta name="flock-csrf" content="${escape(session.csrf)}">
 <meta name="flock-space" content="${escape(current.spaceId)}">
 <meta name="flock-manage" content="${manage}">
 <meta name="flock-profiles" content="${current.accessToken !== undefined}">
-<link rel="stylesheet" href="/ui/vendor/uPlot.min.css">
-<script src="/ui/vendor/uPlot.iife.min.js" defer></script>
-<script type="module" src="/ui/assets/app.js"></script>
+${preload}
+<script type="module" src="/ui/assets/${assets.version}/app.js"></script>
 </head>
 <body>
 <header>

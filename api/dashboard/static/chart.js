@@ -1,9 +1,27 @@
 /** Time-series charts with uPlot (served from Flock's own node_modules): one or more series over epoch-second x values, sized to their container. */
 
-/** A chart in `container`: `series` is [{label, values}], `xs` epoch seconds; returns `update(xs, series)`. */
-export function timeChart(container, { title, series, xs, height = 220 }) {
+let library;
+/** uPlot's script and stylesheet, added to the page by the first chart (no page waits for them). */
+function loadUplot() {
+  library ??= new Promise((resolve, reject) => {
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = '/ui/vendor/uPlot.min.css';
+    document.head.append(css);
+    const script = document.createElement('script');
+    script.src = '/ui/vendor/uPlot.iife.min.js';
+    script.onload = () => resolve(window.uPlot);
+    script.onerror = () => reject(new Error('the chart library did not load'));
+    document.head.append(script);
+  });
+  return library;
+}
+
+/** A chart in `container`: `series` is [{label, values}], `xs` epoch seconds; resolves to `{update(xs, series), destroy()}`. */
+export async function timeChart(container, { title, series, xs, height = 220 }) {
+  const uPlot = await loadUplot();
   const make = (xs0, series0) =>
-    new window.uPlot(
+    new uPlot(
       {
         title,
         width: Math.max(320, container.clientWidth || 640),

@@ -41,11 +41,12 @@ export async function definitionPage(view, kind, id) {
     const body = await api(`${base}/size-history?granularity=${granularity.value}&start=${new Date(start).toISOString()}&end=${new Date(end).toISOString()}`);
     const xs = body.data.points.map((p) => Date.parse(p.at) / 1000);
     const series = [{ label: 'members', values: body.data.points.map((p) => p.count) }];
+    // (the chart is a promise, so overlapping loads make one chart)
     if (chart === undefined) chart = timeChart(chartBox, { title: `Size by ${granularity.value}`, xs, series });
-    else chart.update(xs, series);
+    else (await chart).update(xs, series);
   };
   granularity.addEventListener('change', () => {
-    chart?.destroy();
+    void chart?.then((c) => c.destroy());
     chart = undefined;
     chartBox.replaceChildren();
     void loadSize();
@@ -202,6 +203,6 @@ export async function definitionPage(view, kind, id) {
     alive = false;
     clearTimeout(refresh);
     source.close();
-    chart?.destroy();
+    void chart?.then((c) => c.destroy());
   };
 }

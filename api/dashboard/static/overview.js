@@ -58,6 +58,7 @@ export function overview(view) {
 
   const source = new EventSource('/ui/live');
   source.addEventListener('definitions', (e) => {
+    if (view.dataset.ready === undefined) performance.mark('overview-data');
     const { definitions } = JSON.parse(e.data);
     const fragment = document.createDocumentFragment();
     for (const d of definitions) {
@@ -72,6 +73,7 @@ export function overview(view) {
     state.textContent = rows.size === 0 ? 'No audiences or computed traits yet: create one with “New definition”.' : '';
     state.hidden = rows.size > 0;
     refilter();
+    if (view.dataset.ready === undefined) performance.mark('overview-shown');
     view.dataset.ready = 'true';
   });
   source.addEventListener('removed', (e) => {

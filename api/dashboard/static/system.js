@@ -69,7 +69,7 @@ export function systemPage(view) {
         xs.shift();
         for (const list of values.flat()) list.shift();
       }
-      if (plots.length === 0) plots = charts.map((c, i) => timeChart(boxes[i], { title: c.title, xs, series: c.series.map((s, j) => ({ label: s.label, values: values[i][j] })) }));
+      if (plots.length === 0) plots = await Promise.all(charts.map((c, i) => timeChart(boxes[i], { title: c.title, xs, series: c.series.map((s, j) => ({ label: s.label, values: values[i][j] })) })));
       else plots.forEach((p, i) => p.update(xs, charts[i].series.map((s, j) => ({ label: s.label, values: values[i][j] }))));
       view.dataset.samples = String(xs.length);
     }

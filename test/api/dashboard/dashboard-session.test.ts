@@ -116,11 +116,17 @@ test('a second space is a switch: the session shows one space at a time; sign-ou
 });
 
 test('static files: the app, its stylesheet and uPlot from node_modules; nothing else', async () => {
-  for (const path of ['/ui/assets/app.js', '/ui/assets/style.css', '/ui/vendor/uPlot.iife.min.js', '/ui/vendor/uPlot.min.css']) {
+  const page = await (await s.app.request('/')).text();
+  const version = /\/ui\/assets\/([0-9a-f]{12})\/style\.css/.exec(page)?.[1];
+  assert.ok(version, 'the sign-in page links the versioned stylesheet');
+  for (const path of [`/ui/assets/${version}/app.js`, `/ui/assets/${version}/style.css`, '/ui/vendor/uPlot.iife.min.js', '/ui/vendor/uPlot.min.css']) {
     const res = await s.app.request(path);
     assert.is(res.status, 200, path);
   }
-  for (const path of ['/ui/assets/..%2fdashboard-routes.ts', '/ui/assets/nope.js', '/ui/vendor/package.json']) assert.is((await s.app.request(path)).status, 404, path);
+  assert.match((await s.app.request(`/ui/assets/${version}/app.js`)).headers.get('cache-control') ?? '', /immutable/);
+  // an older page's version: today's file, not kept
+  assert.is((await s.app.request('/ui/assets/000000000000/app.js')).headers.get('cache-control'), 'no-cache');
+  for (const path of [`/ui/assets/${version}/..%2fdashboard-routes.ts`, `/ui/assets/${version}/nope.js`, '/ui/assets/app.js', '/ui/vendor/package.json']) assert.is((await s.app.request(path)).status, 404, path);
 });
 
 test('validations: diagnostics at line and column, references and the JSON form; nothing is stored', async () => {
