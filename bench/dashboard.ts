@@ -41,8 +41,8 @@ const stats = (xs: number[]) => {
   return `median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms, max ${s.at(-1)!.toFixed(1)} ms (n=${s.length})`;
 };
 
-// --- (1) the explorer over a 1M-member audience ---------------------------------------------------
-{
+// --- (1) the explorer over a 1M-member audience (FLOCK_BENCH_DASHBOARD_ROWS=0: skipped) -------------
+if (ROWS > 0) {
   const registry = DefinitionRegistry.open(join(dir, 'registry'));
   const store = CheckpointStore.open(join(dir, 'engine'));
   const handle: StoreHandle = { get: () => store, close: async () => {} };
@@ -134,9 +134,11 @@ if (browserAvailable()) {
       await page.goto(`${url}/#/system`);
       await page.goto(`${url}/`);
       await page.locator('main[data-ready="true"]').waitFor();
+      // navigation start → the mark the overview sets once every row is in the table
+      const shown = await page.evaluate(() => performance.getEntriesByName('overview-shown')[0]?.startTime);
       const rows = await page.locator('table.definitions tbody tr').count();
-      if (rows !== DEFINITIONS + 1) throw new Error(`${rows} rows`);
-      overview.push(await page.evaluate(() => performance.now()));
+      if (rows !== DEFINITIONS + 1 || shown === undefined) throw new Error(`${rows} rows, mark ${shown}`);
+      overview.push(shown);
     }
     report({ measurement: `overview of ${DEFINITIONS + 1} definitions: navigation start → every row shown (chromium)`, value: `${median(overview.slice(2)).toFixed(0)} ms`, note: `${stats(overview.slice(2))}, the first two runs warm up; target ≤ 500 ms` });
 

@@ -36,19 +36,23 @@ function summary(d: Record<string, any>, path: string) {
 
 /** Every definition of the space, all pages of both lists. */
 async function allDefinitions(read: ReadJson, space: string): Promise<ReturnType<typeof summary>[] | undefined> {
-  const out: ReturnType<typeof summary>[] = [];
-  for (const kind of KINDS) {
-    let cursor: string | null = null;
-    do {
-      const body: Record<string, any> | undefined = await read(
-        `/spaces/${space}/${kind.path}?pagination.count=200${cursor === null ? '' : `&pagination.cursor=${encodeURIComponent(cursor)}`}`,
-      );
-      if (body === undefined) return undefined;
-      for (const d of body['data'][kind.many] as Record<string, any>[]) out.push(summary(d, kind.path));
-      cursor = body['data'].pagination.next ?? null;
-    } while (cursor !== null);
-  }
-  return out;
+  // (the two lists side by side)
+  const lists = await Promise.all(
+    KINDS.map(async (kind) => {
+      const out: ReturnType<typeof summary>[] = [];
+      let cursor: string | null = null;
+      do {
+        const body: Record<string, any> | undefined = await read(
+          `/spaces/${space}/${kind.path}?pagination.count=200${cursor === null ? '' : `&pagination.cursor=${encodeURIComponent(cursor)}`}`,
+        );
+        if (body === undefined) return undefined;
+        for (const d of body['data'][kind.many] as Record<string, any>[]) out.push(summary(d, kind.path));
+        cursor = body['data'].pagination.next ?? null;
+      } while (cursor !== null);
+      return out;
+    }),
+  );
+  return lists.some((l) => l === undefined) ? undefined : lists.flatMap((l) => l!);
 }
 
 /** Streams `definitions` (changed summaries), `removed` (ids) and, with `focus`, `changes` (new recent changes, oldest first) until the browser goes. */

@@ -199,6 +199,36 @@ run('system page: charts from /metrics', async () => {
   await shot('system');
 });
 
+run('builder, editing: a preview shows who would exit, the edit is a new version that goes Live; disable, then delete', async () => {
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.locator('tr[data-key="big_buyers"] a').click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  const query = page.getByLabel('Query', { exact: true });
+  await query.waitFor();
+  assert.match(await query.inputValue(), /> 100/);
+  await query.fill("event('Order Completed').where(property('total') > 200).within(7 days).count() >= 1");
+  await page.locator('#json-form').filter({ hasText: '200' }).waitFor();
+  await page.getByRole('button', { name: 'Preview' }).click();
+  // alice (120) would leave, carol (500) stays
+  await page.locator('#preview-difference').filter({ hasText: '0 would enter, 1 would exit' }).waitFor();
+  await page.getByRole('button', { name: 'Save new version' }).click();
+  await page.locator('section[aria-labelledby="h-versions"] tbody tr').nth(1).waitFor();
+  await until('version 2 Live', async () => ((await page.locator('.facts').textContent())?.includes('2 (live: 2)') ? true : undefined));
+  await page.locator('#size').filter({ hasText: /^1$/ }).waitFor();
+  // the computed trait: disabled, then deleted
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.locator('tr[data-key="revenue_30_days"] a').click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await page.locator('.facts dd').filter({ hasText: 'no' }).waitFor();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.locator('tr[data-key="big_buyers"]').waitFor();
+  await page.locator('tr[data-key="revenue_30_days"]').waitFor({ state: 'detached' });
+});
+
 run("spaces: the other space's data never appears; a second space is a switch", async () => {
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.locator('tr[data-key="big_buyers"]').waitFor();
