@@ -7,8 +7,11 @@ import type { SSEStreamingApi } from 'hono/streaming';
 
 export const LIVE_INTERVAL_MS = 500;
 
-/** Reads one JSON route of the session's space with its credential (undefined when refused). */
+/** Reads one JSON route of the session's space with its credential: undefined once the session ended or moved to another space, `{}` for an answer that is not a success. */
 export type ReadJson = (path: string) => Promise<Record<string, any> | undefined>;
+
+/** A route answered with something else than its data (e.g. 503 while the engine's state opens): the tick is skipped. */
+class LiveReadError extends Error {}
 
 const KINDS = [
   { path: 'audiences', many: 'audiences' },
@@ -46,7 +49,9 @@ async function allDefinitions(read: ReadJson, space: string): Promise<ReturnType
           `/spaces/${space}/${kind.path}?pagination.count=200${cursor === null ? '' : `&pagination.cursor=${encodeURIComponent(cursor)}`}`,
         );
         if (body === undefined) return undefined;
-        for (const d of body['data'][kind.many] as Record<string, any>[]) out.push(summary(d, kind.path));
+        const list: unknown = body['data']?.[kind.many];
+        if (!Array.isArray(list)) throw new LiveReadError(`no ${kind.many} list`);
+        for (const d of list as Record<string, any>[]) out.push(summary(d, kind.path));
         cursor = body['data'].pagination.next ?? null;
       } while (cursor !== null);
       return out;
@@ -61,7 +66,14 @@ export async function streamLive(stream: SSEStreamingApi, read: ReadJson, space:
   const seenChanges = new Set<string>();
   let first = true;
   while (!stream.aborted) {
-    const definitions = await allDefinitions(read, space);
+    let definitions;
+    try {
+      definitions = await allDefinitions(read, space);
+    } catch (error) {
+      if (!(error instanceof LiveReadError)) throw error;
+      await stream.sleep(LIVE_INTERVAL_MS);
+      continue;
+    }
     if (definitions === undefined) {
       await stream.writeSSE({ event: 'signed-out', data: '{}' });
       return;

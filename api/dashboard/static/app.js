@@ -18,7 +18,7 @@ const routes = [
   [/^#\/system$/, () => systemPage],
 ];
 
-async function render() {
+async function render(event) {
   stop();
   stop = () => {};
   view.replaceChildren();
@@ -33,7 +33,12 @@ async function render() {
     } catch (error) {
       view.append(notice(String(error.message ?? error), 'error'));
     }
-    for (const link of document.querySelectorAll('header nav a')) link.toggleAttribute('aria-current', link.getAttribute('href') === hash);
+    for (const link of document.querySelectorAll('header nav a')) {
+      if (link.getAttribute('href') === hash) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    // a new page: keyboard and screen-reader focus moves to it (not on the first load)
+    if (event !== undefined) view.focus({ preventScroll: true });
     return;
   }
   view.append(notice('No such page.', 'error'));

@@ -85,6 +85,21 @@ test('a session: HttpOnly SameSite=Strict cookie; reads pass, state changes need
   assert.is((await s.app.request('/ui/live')).status, 401);
 });
 
+test("the live stream: the session's space's definitions, none of another space's", async () => {
+  const a = await signIn({ token: SECRETS.a.management });
+  const res = await get(a.session!, '/ui/live');
+  assert.is(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('event: definitions')) text += new TextDecoder().decode((await reader.read()).value);
+  while (!/event: definitions\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  const data = JSON.parse(/event: definitions\ndata: (.*)\n/.exec(text)![1]!) as { definitions: Array<{ name: string; status: string }>; full: boolean };
+  assert.is(data.full, true);
+  assert.equal(data.definitions.map((d) => d.name), ['A buyers']);
+});
+
 test('an access token alone: profiles only (read-only), no management routes', async () => {
   const r = await signIn({ token: SECRETS.a.access });
   assert.is(r.status, 303);
