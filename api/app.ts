@@ -33,6 +33,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 import { profileRoutes } from './profiles/profile-routes.ts';
 import { historyRoutes } from './history/history-routes.ts';
+import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 
 export interface AppDeps {
   readonly eventLog: Pick<EventLog, 'append'>;
@@ -119,6 +120,8 @@ export function createApp(deps: AppDeps): Hono {
   }
   opsRoutes(api, { readiness: deps.readiness ?? (() => ({ ready: true, details: {} })), metrics: metrics.registry, version: VERSION });
   app.route('/', api);
+  // the web dashboard at `/`: pages and a session's door to the routes above
+  dashboardRoutes(app, { spaces: deps.spaces, clock, fetch: (request) => app.fetch(request) });
 
   app.notFound((c) => {
     const error = new HttpError(404, c.req.path.startsWith('/spaces/') ? 'not-found' : 'not_found', `no route for ${c.req.method} ${c.req.path}`);

@@ -107,7 +107,7 @@ export { unidentified } from './identity/unidentified.ts';
 export { escapeKey, unescapeKey, unescapeKeys } from './event/safe-keys.ts';
 
 // the query language
-export { parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';
+export { definitionToJson, parseDefinition, parseDefinitionJson, printDefinition, referencedKeys } from './lang/index.ts';
 export type { Definition, DefinitionTarget } from './lang/ast.ts';
 export type { Diagnostic, DiagnosticCode } from './lang/diagnostic.ts';
 

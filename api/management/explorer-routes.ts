@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import { pageCursor } from './cursor.ts';
-import type { KindSpec } from './present.ts';
+import { sizeOf, type KindSpec } from './present.ts';
 import { idParams, memberSchema, paginationOutputSchema, publicApiErrorSchema, recentChangeSchema, sizePointSchema, sizeQuerySchema } from './schemas.ts';
 import { checkSizeRange } from './size-range.ts';
 
@@ -81,7 +81,8 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
             members: page.map((r) => ({ profileId: r.profileId, value: r.value, since: new Date(r.at).toISOString() })),
             version,
             // (the outputs index reads forwards only: no previous page)
-            pagination: { ...pagination(rows.length > limit ? { a: page.at(-1)!.profileId } : null), totalEntries: store.outputCount(spaceId, id) },
+            // (the definition's size: counted at most every two seconds — a count is a range scan, ~130 ms at 1M members)
+            pagination: { ...pagination(rows.length > limit ? { a: page.at(-1)!.profileId } : null), totalEntries: sizeOf(record, deps.store) ?? store.outputCount(spaceId, id) },
           },
         },
         200,

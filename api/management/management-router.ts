@@ -6,6 +6,7 @@ import { managementAuth } from './bearer-auth.ts';
 import { definitionRoutes } from './definitions-router.ts';
 import { explorerRoutes } from './explorer-routes.ts';
 import { exportRoutes } from './export-routes.ts';
+import { validationRoutes } from './validation-routes.ts';
 import { AUDIENCES, COMPUTED_TRAITS } from './present.ts';
 
 export interface ManagementDeps {
@@ -28,6 +29,7 @@ export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): voi
   });
   router.use('/spaces/:spaceId/*', managementAuth(deps.spaces));
   for (const spec of [AUDIENCES, COMPUTED_TRAITS]) {
+    validationRoutes(router, spec, deps);
     definitionRoutes(router, spec, deps);
     explorerRoutes(router, spec, deps);
     exportRoutes(router, spec, deps);

@@ -59,6 +59,7 @@ function request(route: Route, space: string): { url: string; body?: unknown } {
     .replace('{key}', 'buyers')
     .replace('{exportId}', isTrait ? ids['traitExport']! : ids['audienceExport']!);
   if (route.method === 'POST' && url.endsWith('/exports')) return { url, body: {} };
+  if (route.method === 'POST' && url.endsWith('/validations')) return { url, body: { definition: { query: "event('A').count() >= 1" } } };
   if (route.method === 'POST' && url.endsWith('/previews')) return { url, body: { definition: { query: isTrait ? "event('A').count()" : "event('A').count() >= 1" } } };
   if (route.method === 'POST') return { url, body: { name: `made by ${space} ${Math.random()}`, definition: { query: isTrait ? "event('B').count()" : "event('B').count() >= 1" } } };
   if (route.method === 'PATCH') return { url, body: { description: `patched by ${space}` } };
