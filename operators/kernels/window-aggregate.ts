@@ -612,13 +612,16 @@ export function mergeAggregates(spec: AggregateSpec, a: AggregateState, b: Aggre
     for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) insert(spec, out, s.t[i]!, valueAt(s, i), now);
     return out;
   }
-  // Range and session windows: every kept item of both, in ts order, then the counting walk from scratch.
-  const items: Array<[number, ItemValue]> = [];
-  for (const s of [a, b]) for (let i = 0; i < s.t.length; i++) items.push([s.t[i]!, valueAt(s, i)]);
-  items.sort((p, q) => p[0] - q[0]);
-  for (const [ts, x] of items) {
-    out.t.push(ts);
-    out.x?.push(x);
+  // Range and session windows: every kept item of both, in ts order (a linear merge of the two sorted
+  // lists, `a`'s first on a tie), then the counting walk from scratch.
+  let i = 0;
+  let j = 0;
+  while (i < a.t.length || j < b.t.length) {
+    const fromA = j >= b.t.length || (i < a.t.length && a.t[i]! <= b.t[j]!);
+    const s = fromA ? a : b;
+    const k = fromA ? i++ : j++;
+    out.t.push(s.t[k]!);
+    out.x?.push(valueAt(s, k));
   }
   out.at = Number.NEGATIVE_INFINITY;
   advance(spec, out, now);
