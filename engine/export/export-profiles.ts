@@ -5,6 +5,7 @@
  * (Segment's rule), each user once, optionally after a row for the account itself.
  */
 import { identityProfileFromPlain, type IdentifierTuple } from '../identity/records.ts';
+import { forwardLookup } from '../store/keys.ts';
 import type { StoreSnapshot } from '../store/store-snapshot.ts';
 import type { ExportProfile, IdentifierCounts } from './csv-layout.ts';
 
@@ -43,39 +44,7 @@ function members(snap: StoreSnapshot, s: ExportSource): Iterable<{ profileId: st
   return s.at === undefined ? snap.outputs(s.space, s.definitionId) : snap.membersAt(s.space, s.definitionId, s.at.version, s.at.t);
 }
 
-const HIGH_UNITS = /[\ud800-\uffff]/;
-
-/** LMDB's key order for strings (UTF-8 bytes = code points); JS `<` compares UTF-16 units, which differs past U+D800. */
-export function compareKeyStrings(a: string, b: string): number {
-  // the orders agree unless both strings hold a unit at or past U+D800 (profile ids are ASCII)
-  if (!HIGH_UNITS.test(a) || !HIGH_UNITS.test(b)) return a < b ? -1 : a > b ? 1 : 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      // surrogates (code points above U+FFFF) sort after U+E000–U+FFFF
-      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-/**
- * Looks up ascending keys in a range sorted by the same keys: one cursor pass instead of a point read
- * per key (a merge join) — cheaper when most of the range is asked for.
- */
-export function forwardLookup<E, T>(rows: Iterable<E>, keyOf: (entry: E) => string, valueOf: (entry: E) => T): (key: string) => T | undefined {
-  const it = rows[Symbol.iterator]();
-  let current = it.next();
-  return (key) => {
-    while (current.done !== true && compareKeyStrings(keyOf(current.value), key) < 0) current = it.next();
-    return current.done !== true && keyOf(current.value) === key ? valueOf(current.value) : undefined;
-  };
-}
+export { compareKeyStrings, forwardLookup } from '../store/keys.ts';
 
 /** A range is read with a cursor when the keys asked for are at least this share of it. */
 const DENSE = 0.25;
