@@ -6,6 +6,7 @@
  */
 import { identityProfileFromPlain, type IdentifierTuple } from '../identity/records.ts';
 import { forwardLookup } from '../store/keys.ts';
+import { viewFromPlain, viewOutput, type ProfileViewRecord } from '../store/profile-views.ts';
 import type { StoreSnapshot } from '../store/store-snapshot.ts';
 import type { ExportProfile, IdentifierCounts } from './csv-layout.ts';
 
@@ -51,15 +52,20 @@ const DENSE = 0.25;
 
 /** Every exported profile, in order; `progress.members` counts the definition's members read. */
 export function* exportProfiles(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress = { members: 0 }): Generator<ExportProfile> {
-  const profile = (profileId: string, value: unknown): ExportProfile => ({
-    key: profileId,
-    value,
-    ids: identifiersOf(snap, s.space, profileId),
-    custom: s.customTraits ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : {},
-    computed: s.computed.map((c) => (s.at === undefined ? snap.output(s.space, c.id, profileId) : snap.valueAt(s.space, c.id, c.version, profileId, s.at.t))),
-  });
+  const profile = (profileId: string, value: unknown): ExportProfile => {
+    // one record per profile: its view (a member without state has none: its identity record alone)
+    const view = snap.hasViews ? snap.profileView(s.space, profileId) : undefined;
+    if (view !== undefined) return fromView(s, profileId, value, view, (c) => snap.valueAt(s.space, c.id, c.version, profileId, s.at!.t));
+    return {
+      key: profileId,
+      value,
+      ids: identifiersOf(snap, s.space, profileId),
+      custom: s.customTraits ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : {},
+      computed: s.computed.map((c) => (s.at === undefined ? snap.output(s.space, c.id, profileId) : snap.valueAt(s.space, c.id, c.version, profileId, s.at.t))),
+    };
+  };
   if (s.target === 'USERS' && s.at === undefined) {
-    yield* denseOrPointReads(snap, s, progress, profile);
+    yield* snap.hasViews ? denseViews(snap, s, progress, profile) : denseOrPointReads(snap, s, progress, profile);
     return;
   }
   if (s.target === 'USERS') {
@@ -98,8 +104,39 @@ export function identifierCounts(snap: StoreSnapshot, s: ExportSource): Identifi
   return counts;
 }
 
+/** An exported profile from its view; computed traits from the view (current) or `valueAt` (as of an instant). */
+function fromView(s: ExportSource, profileId: string, value: unknown, view: ProfileViewRecord, valueAt: (c: { readonly id: string; readonly version: number }) => unknown): ExportProfile {
+  return {
+    key: profileId,
+    value,
+    ids: view.ids ?? directIdentifiers(profileId),
+    custom: s.customTraits ? view.traits : {},
+    computed: s.computed.map((c) => (s.at === undefined ? viewOutput(view, c.id)?.v : valueAt(c))),
+  };
+}
+
 /**
- * The current members of a user-level definition (ascending profile ids): identity records, cores and
+ * The current members of a user-level definition (ascending profile ids), each from its view: merge-
+ * joined with a cursor over the views when the members are a large share of the profiles, else one
+ * point read per member.
+ */
+function* denseViews(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress, point: (profileId: string, value: unknown) => ExportProfile): Generator<ExportProfile> {
+  const size = snap.outputCount(s.space, s.definitionId);
+  if (size === 0) return;
+  const first = snap.outputs(s.space, s.definitionId)[Symbol.iterator]().next();
+  if (first.done === true) return;
+  const views = size >= DENSE * snap.profileCount(s.space) ? forwardLookup(snap.viewRange(s.space, first.value.profileId), (e) => e.key[1], (e) => e.value) : undefined;
+  for (const { key, value } of snap.outputRange(s.space, s.definitionId, '')) {
+    const profileId = key[2];
+    progress.members++;
+    const plain = views?.(profileId);
+    yield plain === undefined ? point(profileId, value.v) : fromView(s, profileId, value.v, viewFromPlain(plain), () => undefined);
+  }
+}
+
+/**
+ * Without views (a read-only handle on a store this build's engine has not opened yet): the current
+ * members of a user-level definition (ascending profile ids): identity records, cores and
  * computed-trait values are merge-joined with cursors over their ranges when the members are a large
  * share of them, else read with point reads.
  */
