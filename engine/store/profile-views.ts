@@ -88,6 +88,7 @@ export interface ViewSources {
 
 /** What one checkpoint changed that a view shows: profile cores, published rows, identity records. */
 export interface ViewWrites {
+  /** in key order (space, then id). */
   readonly profiles: ReadonlyArray<{ readonly state: ProfileState; readonly removed?: boolean | undefined }>;
   /** the `published` writes of the checkpoint (last per key; null: the row is removed). */
   readonly outputs: ReadonlyArray<{ readonly key: readonly [string, string, string]; readonly value: PublishedCell | null }>;
@@ -112,11 +113,17 @@ interface Touched {
  * released later) write none.
  */
 export function writeProfileViews(db: ViewSources, w: ViewWrites): void {
-  const touched = new Map<string, Touched>();
+  // by space, then id (the ids' own strings: their hashes are cached, a joined key would be hashed anew)
+  const touched: Touched[] = [];
+  const bySpace = new Map<string, Map<string, Touched>>();
   const entry = (space: string, id: string): Touched => {
-    const k = `${space}\u0000${id}`;
-    let t = touched.get(k);
-    if (t === undefined) touched.set(k, (t = { key: [space, id] }));
+    let ids = bySpace.get(space);
+    if (ids === undefined) bySpace.set(space, (ids = new Map()));
+    let t = ids.get(id);
+    if (t === undefined) {
+      ids.set(id, (t = { key: [space, id] }));
+      touched.push(t);
+    }
     return t;
   };
   for (const { state, removed } of w.profiles) {
@@ -126,7 +133,10 @@ export function writeProfileViews(db: ViewSources, w: ViewWrites): void {
   }
   for (const { key, value } of w.outputs) (entry(key[0], key[2]).outputs ??= []).push([key[1], value]);
   for (const { space, id, record } of w.identity ?? []) entry(space, id).identity = record;
-  const ordered = [...touched.values()].sort((a, b) => compareKeys(a.key, b.key));
+  // in key order for LMDB: the profile writes come sorted (commit sorts them); only the profiles touched
+  // by outputs or identity alone (version switches, BATCH runs) are sorted here
+  const rest = touched.filter((t) => t.state === undefined).sort((a, b) => compareKeys(a.key, b.key));
+  const ordered = rest.length === 0 ? touched : touched.filter((t) => t.state !== undefined).concat(rest);
   for (const t of ordered) {
     if (t.removed === true) {
       db.views.remove(t.key);
