@@ -297,9 +297,9 @@ async function main(): Promise<void> {
         note: 'one at a time; app.request() builds a fetch Request per call, which the node server does not',
       },
       {
-        measurement: `read floor, random of ${fmt(PROFILES)}: identity lookup + profile read + traits JSON, no HTTP`,
+        measurement: `read floor, random of ${fmt(PROFILES)}: identity lookup + profile view + traits JSON, no HTTP`,
         value: `${fmt(floorAll.rate)} reads/s`,
-        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs; LMDB point reads of the owner, the profile's core (its node states are not read) and 5 published outputs${damonPageout() ? '; DAMON pageout runs on this machine and evicts cold page-cache pages, so random reads of the store fault to disk' : ''}`,
+        note: `p50 ${fmt(floorAll.p50)} µs, p99 ${fmt(floorAll.p99)} µs; two LMDB point reads: the identifier's owner and the profile's view (engine/store/profile-views.ts: custom traits and every definition's published value in one record)${damonPageout() ? '; DAMON pageout runs on this machine and evicts cold page-cache pages, so random reads of the store fault to disk' : ''}`,
       },
       {
         measurement: `read floor, hot set of ${fmt(HOT)}`,

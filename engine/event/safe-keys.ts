@@ -65,9 +65,12 @@ function anyKey(value: unknown, test: (key: string) => boolean): boolean {
 
 /** `value` with every stored key back in the spelling it was sent with (for what the APIs serve). */
 export function unescapeKeys<T>(value: T): T {
-  const escaped = (key: string) => unescapeKey(key) !== key;
-  return anyKey(value, escaped) ? mapKeys(value, unescapeKey, escaped) : value;
+  // (primitives first: most served values; a closure made per call costs a name definition under tsx)
+  if (value === null || typeof value !== 'object') return value;
+  return anyKey(value, isEscaped) ? mapKeys(value, unescapeKey, isEscaped) : value;
 }
+
+const isEscaped = (key: string): boolean => unescapeKey(key) !== key;
 
 function mapKeys<T>(value: T, map: (key: string) => string, changes: (key: string) => boolean): T {
   if (value === null || typeof value !== 'object') return value;

@@ -5,6 +5,8 @@
  * (Segment's rule), each user once, optionally after a row for the account itself.
  */
 import { identityProfileFromPlain, type IdentifierTuple } from '../identity/records.ts';
+import { forwardLookup } from '../store/keys.ts';
+import { viewFromPlain, viewOutput, type ProfileViewRecord } from '../store/profile-views.ts';
 import type { StoreSnapshot } from '../store/store-snapshot.ts';
 import type { ExportProfile, IdentifierCounts } from './csv-layout.ts';
 
@@ -43,54 +45,27 @@ function members(snap: StoreSnapshot, s: ExportSource): Iterable<{ profileId: st
   return s.at === undefined ? snap.outputs(s.space, s.definitionId) : snap.membersAt(s.space, s.definitionId, s.at.version, s.at.t);
 }
 
-const HIGH_UNITS = /[\ud800-\uffff]/;
-
-/** LMDB's key order for strings (UTF-8 bytes = code points); JS `<` compares UTF-16 units, which differs past U+D800. */
-export function compareKeyStrings(a: string, b: string): number {
-  // the orders agree unless both strings hold a unit at or past U+D800 (profile ids are ASCII)
-  if (!HIGH_UNITS.test(a) || !HIGH_UNITS.test(b)) return a < b ? -1 : a > b ? 1 : 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      // surrogates (code points above U+FFFF) sort after U+E000–U+FFFF
-      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-/**
- * Looks up ascending keys in a range sorted by the same keys: one cursor pass instead of a point read
- * per key (a merge join) — cheaper when most of the range is asked for.
- */
-export function forwardLookup<E, T>(rows: Iterable<E>, keyOf: (entry: E) => string, valueOf: (entry: E) => T): (key: string) => T | undefined {
-  const it = rows[Symbol.iterator]();
-  let current = it.next();
-  return (key) => {
-    while (current.done !== true && compareKeyStrings(keyOf(current.value), key) < 0) current = it.next();
-    return current.done !== true && keyOf(current.value) === key ? valueOf(current.value) : undefined;
-  };
-}
+export { compareKeyStrings, forwardLookup } from '../store/keys.ts';
 
 /** A range is read with a cursor when the keys asked for are at least this share of it. */
 const DENSE = 0.25;
 
 /** Every exported profile, in order; `progress.members` counts the definition's members read. */
 export function* exportProfiles(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress = { members: 0 }): Generator<ExportProfile> {
-  const profile = (profileId: string, value: unknown): ExportProfile => ({
-    key: profileId,
-    value,
-    ids: identifiersOf(snap, s.space, profileId),
-    custom: s.customTraits ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : {},
-    computed: s.computed.map((c) => (s.at === undefined ? snap.output(s.space, c.id, profileId) : snap.valueAt(s.space, c.id, c.version, profileId, s.at.t))),
-  });
+  const profile = (profileId: string, value: unknown): ExportProfile => {
+    // one record per profile: its view (a member without state has none: its identity record alone)
+    const view = snap.hasViews ? snap.profileView(s.space, profileId) : undefined;
+    if (view !== undefined) return fromView(s, profileId, value, view, (c) => snap.valueAt(s.space, c.id, c.version, profileId, s.at!.t));
+    return {
+      key: profileId,
+      value,
+      ids: identifiersOf(snap, s.space, profileId),
+      custom: s.customTraits ? (snap.profileCore(s.space, profileId)?.traits ?? {}) : {},
+      computed: s.computed.map((c) => (s.at === undefined ? snap.output(s.space, c.id, profileId) : snap.valueAt(s.space, c.id, c.version, profileId, s.at.t))),
+    };
+  };
   if (s.target === 'USERS' && s.at === undefined) {
-    yield* denseOrPointReads(snap, s, progress, profile);
+    yield* snap.hasViews ? denseViews(snap, s, progress, profile) : denseOrPointReads(snap, s, progress, profile);
     return;
   }
   if (s.target === 'USERS') {
@@ -129,8 +104,39 @@ export function identifierCounts(snap: StoreSnapshot, s: ExportSource): Identifi
   return counts;
 }
 
+/** An exported profile from its view; computed traits from the view (current) or `valueAt` (as of an instant). */
+function fromView(s: ExportSource, profileId: string, value: unknown, view: ProfileViewRecord, valueAt: (c: { readonly id: string; readonly version: number }) => unknown): ExportProfile {
+  return {
+    key: profileId,
+    value,
+    ids: view.ids ?? directIdentifiers(profileId),
+    custom: s.customTraits ? view.traits : {},
+    computed: s.computed.map((c) => (s.at === undefined ? viewOutput(view, c.id)?.v : valueAt(c))),
+  };
+}
+
 /**
- * The current members of a user-level definition (ascending profile ids): identity records, cores and
+ * The current members of a user-level definition (ascending profile ids), each from its view: merge-
+ * joined with a cursor over the views when the members are a large share of the profiles, else one
+ * point read per member.
+ */
+function* denseViews(snap: StoreSnapshot, s: ExportSource, progress: ExportProgress, point: (profileId: string, value: unknown) => ExportProfile): Generator<ExportProfile> {
+  const size = snap.outputCount(s.space, s.definitionId);
+  if (size === 0) return;
+  const first = snap.outputs(s.space, s.definitionId)[Symbol.iterator]().next();
+  if (first.done === true) return;
+  const views = size >= DENSE * snap.profileCount(s.space) ? forwardLookup(snap.viewRange(s.space, first.value.profileId), (e) => e.key[1], (e) => e.value) : undefined;
+  for (const { key, value } of snap.outputRange(s.space, s.definitionId, '')) {
+    const profileId = key[2];
+    progress.members++;
+    const plain = views?.(profileId);
+    yield plain === undefined ? point(profileId, value.v) : fromView(s, profileId, value.v, viewFromPlain(plain), () => undefined);
+  }
+}
+
+/**
+ * Without views (a read-only handle on a store this build's engine has not opened yet): the current
+ * members of a user-level definition (ascending profile ids): identity records, cores and
  * computed-trait values are merge-joined with cursors over their ranges when the members are a large
  * share of them, else read with point reads.
  */

@@ -7,6 +7,7 @@ import type { Database, Transaction } from 'lmdb';
 import type { HistoryStore } from '../history/history-store.ts';
 import { identityProfileFromPlain, type IdentityProfileRecord } from '../identity/records.ts';
 import type { CheckpointMeta, OutputRow } from './checkpoint-store.ts';
+import { viewFromPlain, type ProfileViewRecord } from './profile-views.ts';
 
 /** What a snapshot reads of a profile's core record (engine/runtime/profile-state.ts `profileCoreToPlain`). */
 export interface ProfileCore {
@@ -22,6 +23,8 @@ export interface SnapshotSources {
   readonly idProfiles: Database<unknown, [string, string]>;
   readonly meta: Database<unknown, string>;
   readonly history: HistoryStore;
+  /** `profile_views` (undefined: a read-only handle on a store whose views are not built yet). */
+  readonly views: Database<unknown, [string, string]> | undefined;
 }
 
 export class SnapshotClosedError extends Error {
@@ -91,6 +94,22 @@ export class StoreSnapshot {
   /** Number of profiles (users and accounts) of `space`. */
   profileCount(space: string): number {
     return this.db.profiles.getKeysCount({ start: [space, ''], end: [`${space}\u0000`, ''], ...this.#options });
+  }
+
+  /** Whether this snapshot can read profile views (`profileView`, `viewRange`). */
+  get hasViews(): boolean {
+    return this.db.views !== undefined;
+  }
+
+  /** The profile as served (store/profile-views.ts), or undefined: no such profile (or no views: `hasViews`). */
+  profileView(space: string, profileId: string): ProfileViewRecord | undefined {
+    const plain = this.db.views?.get([space, profileId], this.#options);
+    return plain === undefined ? undefined : viewFromPlain(plain);
+  }
+
+  /** The views from profile id `from` on, in id order (a merge join with a sorted member list); needs `hasViews`. */
+  viewRange(space: string, from: string): Iterable<{ key: [string, string]; value: unknown }> {
+    return this.db.views?.getRange({ start: [space, from], end: [`${space}\u0000`, ''], ...this.#options }) ?? [];
   }
 
   identityProfile(space: string, profileId: string): IdentityProfileRecord | undefined {

@@ -15,6 +15,7 @@ import type { Change } from '../../../engine/runtime/change.ts';
 import { collectionOf } from '../../../engine/runtime/profile-state.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { catchUp } from '../../support/catch-up.ts';
+import { assertProfileViews } from '../../support/profile-views.ts';
 
 const SPACE = 'spa_bench';
 const DAY = 86_400_000;
@@ -52,6 +53,8 @@ test('clones own renamed identifiers, and the same events give them the same cha
     assert.is(store.profileCount(SPACE), before + 2 * originals.length);
     const owner = store.identifierOwner(SPACE, 'user_id', 'user_0')!;
     assert.is(store.identifierOwner(SPACE, 'user_id', cloneIdentifier('user_0', 2)), cloneProfileId(owner, 2));
+    // each clone's profile view serves its own core, identifiers and published rows
+    assertProfileViews(SPACE, store, plan.definitions.map((d) => d.input.id), 'cloned');
     await store.close();
 
     // The tail: each event by the original user, then by each copy, at the same instants; the clock then passes every timer.
