@@ -1,0 +1,127 @@
+/**
+ * An event destination's step (webhook, segment, nats): replays queued dead letters, backfills new
+ * connections (every current member or value from the engine's published outputs, then the changes
+ * after the change-log position the backfill started at), then follows the change log from the
+ * destination's cursor, turning each change of a connected definition into Segment messages. The
+ * cursor (and backfill progress) is committed only after the receiver acknowledged: at least once.
+ */
+import { decodeChangeRecord } from '../engine.ts';
+import type { Change } from '../runtime/change.ts';
+import type { CheckpointStore } from '../store/checkpoint-store.ts';
+import { deliver, sendBatch } from './delivery-lanes.ts';
+import type { ConnectionRecord, DestinationRecord } from './destination-record.ts';
+import { destinationLoop, type RunnerDeps } from './destination-loop.ts';
+import type { BackfillState } from './destination-store.ts';
+import { profileIdentifiers } from './identifiers.ts';
+import { flipMessages, type Computation, type Flip, type Outbound, type ProfileFacts } from './segment-messages.ts';
+
+/** Runs event destination `id` until `signal` aborts or the destination is deleted. */
+export function runDestination(space: string, id: string, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
+  return destinationLoop(space, id, deps, signal, ({ lanes, persist }) => {
+    const target = (d: DestinationRecord) => ({ destinationId: id, destinationName: d.name, space: d.space, names: d.names });
+
+    const backfillPage = async (d: DestinationRecord, engine: CheckpointStore, c: ConnectionRecord, state: BackfillState): Promise<void> => {
+      const computation = computationOf(deps, c);
+      const rows = computation === undefined ? [] : engine.outputs(d.space, c.definitionId, { ...(state.after === null ? {} : { after: state.after }), limit: deps.backfillPage });
+      if (rows.length === 0) return persist({ backfills: [[c.id, { ...state, done: true }]] });
+      const facts = factsReader(engine, d.space, [c]);
+      const outbound: Outbound[] = [];
+      for (const row of rows) {
+        const flip: Flip = {
+          // the same backfill (same start) sent again after a crash repeats its messageIds
+          id: `backfill.${state.fromSeq}.${row.profileId}.${row.at}`,
+          profileId: row.profileId,
+          at: row.at,
+          value: computation!.kind === 'audience' ? true : row.value,
+          users: computation!.target === 'ACCOUNTS' ? accountUserIds(engine, d.space, row.profileId) : undefined,
+        };
+        outbound.push(...flipMessages(flip, computation!, c, target(d), facts));
+      }
+      await deliver(d, outbound, lanes());
+      await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]] });
+    };
+
+    return async (d, engine) => {
+      // dead letters the API queued for replay: each is one batch again
+      for (const letter of deps.store.replays(id)) {
+        const batch = letter.messages.map((m) => ({ messageId: (m as { messageId: string }).messageId, json: JSON.stringify(m) }));
+        await sendBatch(d, batch, lanes());
+        await deps.store.replayDone(id, letter.id);
+        await persist();
+        return true;
+      }
+      let cursor = deps.store.cursor(id);
+      if (cursor === undefined) {
+        // a new destination starts at the log's end: its connections' backfills send what is current
+        cursor = await deps.changeLog.lastSeq();
+        await persist({ cursor });
+      }
+      const connections = deps.store.connections(id);
+      const starts = new Map<string, number>();
+      for (const c of connections) {
+        let state = deps.store.backfill(c.id);
+        if (state === undefined) {
+          // (read before the outputs are, so every change the backfill may not show comes after it)
+          state = { fromSeq: Math.max(cursor, await deps.changeLog.lastSeq()), after: null, done: !c.backfill };
+          await persist({ backfills: [[c.id, state]] });
+        }
+        if (!state.done) {
+          await backfillPage(d, engine, c, state);
+          return true;
+        }
+        starts.set(c.id, state.fromSeq);
+      }
+      const entries = await deps.changeLog.read(cursor + 1, deps.maxRecords);
+      if (entries.length === 0) return false;
+      const outbound: Outbound[] = [];
+      const facts = factsReader(engine, d.space, connections);
+      for (const entry of entries) {
+        let changes: Change[];
+        try {
+          changes = decodeChangeRecord(entry.data);
+        } catch (error) {
+          deps.onInvalidRecord?.(entry.seq, error as Error);
+          continue;
+        }
+        for (const change of changes) {
+          if (change.space !== d.space) continue;
+          for (const c of connections) {
+            if (c.definitionId !== change.definitionId || entry.seq <= starts.get(c.id)!) continue;
+            const computation = computationOf(deps, c);
+            if (computation === undefined) continue;
+            const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
+            outbound.push(...flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value, users: change.users }, computation, c, target(d), facts));
+          }
+        }
+      }
+      await deliver(d, outbound, lanes());
+      await persist({ cursor: entries[entries.length - 1]!.seq });
+      return true;
+    };
+  });
+}
+
+/** The definition a connection sends (deleted ones too: their last changes still go out). */
+export function computationOf(deps: Pick<RunnerDeps, 'registry'>, c: ConnectionRecord): Computation | undefined {
+  const record = deps.registry.get(c.space, c.definitionId, { includeDeleted: true });
+  return record === undefined ? undefined : { id: record.id, key: record.key, kind: record.kind, target: record.definition.type };
+}
+
+/** The users (profile ids) of account profile `group_id:<id>`. */
+export function accountUserIds(engine: CheckpointStore, space: string, accountProfileId: string): string[] {
+  return engine.accountUsers(space, accountProfileId.slice('group_id:'.length)).map((u) => u.profileId);
+}
+
+/** Profile facts (identifiers; custom traits only when a connection enriches) read once per step. */
+function factsReader(engine: CheckpointStore, space: string, connections: readonly ConnectionRecord[]): (profileId: string) => ProfileFacts {
+  const cache = new Map<string, ProfileFacts>();
+  const withTraits = connections.some((c) => c.enrichTraits.length > 0);
+  return (profileId) => {
+    let f = cache.get(profileId);
+    if (f === undefined) {
+      f = { identifiers: profileIdentifiers(engine, space, profileId), traits: withTraits ? (engine.loadProfileCore(space, profileId)?.traits ?? {}) : {} };
+      cache.set(profileId, f);
+    }
+    return f;
+  };
+}
