@@ -208,7 +208,7 @@ export function destinationRoutes(router: OpenAPIHono, deps: DestinationRoutesDe
     async (c) => {
       const { spaceId, id } = c.req.valid('param');
       found(spaceId, id);
-      const updated = await storeCall(() => store.updateDestination(spaceId, id, (d) => ({ ...d, resumedAt: deps.clock() })));
+      const updated = await storeCall(() => store.updateDestination(spaceId, id, (d) => ({ ...d, resumes: (d.resumes ?? 0) + 1 })));
       return c.json({ data: { destination: presentDestination(updated) } } as never, 200);
     },
   );
@@ -392,7 +392,7 @@ export async function destinationStatus(deps: Pick<DestinationRoutesDeps, 'desti
   const last = deps.changeLogLastSeq === undefined ? undefined : await deps.changeLogLastSeq();
   const lagChanges = last === undefined || cursor === null ? null : Math.max(0, last - cursor);
   const backfilling = store.connections(d.id).some((c) => store.backfill(c.id)?.done !== true);
-  const state = !d.enabled ? 'disabled' : s.paused !== null && (d.resumedAt ?? 0) <= s.paused.at ? 'paused' : backfilling ? 'backfilling' : 'running';
+  const state = !d.enabled ? 'disabled' : s.paused !== null && (d.resumes ?? 0) <= s.paused.resumes ? 'paused' : backfilling ? 'backfilling' : 'running';
   return {
     destinationId: d.id,
     state,

@@ -40,7 +40,7 @@ export function registerDestinationMetrics(registry: Registry, sources: Destinat
       },
     });
   gauge('flock_destination_retrying', 'events in batches waiting for a retry', (s) => s.retrying);
-  gauge('flock_destination_paused', '1 while a destination is paused by repeated failures (until resumed)', (s, d) => (s.paused !== null && (d.resumedAt ?? 0) <= s.paused.at ? 1 : 0));
+  gauge('flock_destination_paused', '1 while a destination is paused by repeated failures (until resumed)', (s, d) => (s.paused !== null && (d.resumes ?? 0) <= s.paused.resumes ? 1 : 0));
   gauge('flock_destination_dead_letters', 'dead letters waiting (list them and replay through the API)', (_, d) => sources.destinations.deadLetterCount(d.id));
   new Gauge({
     name: 'flock_destination_lag_changes',

@@ -102,7 +102,7 @@ export async function destinationLoop(space: string, id: string, deps: RunnerDep
     while (!signal.aborted) {
       const destination = deps.store.destination(space, id);
       if (destination === undefined) return;
-      if (paused !== null && (destination.resumedAt ?? 0) > paused.at) {
+      if (paused !== null && (destination.resumes ?? 0) > paused.resumes) {
         paused = null;
         counters.deadInARow = 0;
         await loop.persist();
@@ -122,7 +122,7 @@ export async function destinationLoop(space: string, id: string, deps: RunnerDep
         if (!(await step(destination, engine))) await sleep(deps.pollMs, signal);
       } catch (error) {
         if (!(error instanceof DeliveryPaused)) throw error;
-        paused = { reason: error.reason, at: deps.clock() };
+        paused = { reason: error.reason, at: deps.clock(), resumes: destination.resumes ?? 0 };
         await loop.persist();
       }
     }

@@ -81,8 +81,8 @@ export interface DestinationRecord {
   readonly names: EventNames;
   readonly createdAt: number;
   readonly updatedAt: number;
-  /** when the API last asked to resume (a pause earlier than this is lifted). */
-  readonly resumedAt?: number;
+  /** how often the API asked to resume: a pause taken at a lower count is lifted. */
+  readonly resumes?: number;
 }
 
 export const ID_SYNC_STRATEGIES = ['first', 'last', 'all'] as const;

@@ -35,7 +35,8 @@ export interface DestinationStatus {
   readonly retrying: number;
   /** requests made (every attempt). */
   readonly requests: number;
-  readonly paused: { readonly reason: string; readonly at: number } | null;
+  /** why and when delivery paused, and the destination's resume count then. */
+  readonly paused: { readonly reason: string; readonly at: number; readonly resumes: number } | null;
   readonly lastError: { readonly message: string; readonly at: number } | null;
   /** wall time the cursor last advanced. */
   readonly advancedAt: number | null;
@@ -156,7 +157,7 @@ export class DestinationStore {
       this.#destinations.removeSync(id);
       this.#cursors.removeSync(id);
       this.#status.removeSync(id);
-      for (const owner of [id, `${id}\u0000replay`]) {
+      for (const owner of [id, `${id}#replay`]) {
         for (const { key } of this.#dead.getRange({ start: [owner, 0], end: [owner, Number.MAX_SAFE_INTEGER] })) this.#dead.removeSync(key);
       }
       this.#bump();
@@ -286,7 +287,7 @@ export class DestinationStore {
       }
       for (const letter of letters as DeadLetter[]) {
         this.#dead.removeSync([destinationId, letter.id]);
-        this.#dead.putSync([`${destinationId}\u0000replay`, letter.id], letter);
+        this.#dead.putSync([`${destinationId}#replay`, letter.id], letter);
         queued++;
       }
       this.#bump();
@@ -297,12 +298,12 @@ export class DestinationStore {
 
   /** Dead letters queued for replay, oldest first. */
   replays(destinationId: string): DeadLetter[] {
-    return this.deadLetters(`${destinationId}\u0000replay`, { limit: Number.MAX_SAFE_INTEGER });
+    return this.deadLetters(`${destinationId}#replay`, { limit: Number.MAX_SAFE_INTEGER });
   }
 
   /** A replayed dead letter was delivered (or dead-lettered again under a new id): off the queue. */
   async replayDone(destinationId: string, id: number): Promise<void> {
-    await this.#dead.remove([`${destinationId}\u0000replay`, id]);
+    await this.#dead.remove([`${destinationId}#replay`, id]);
   }
 
   // list destinations -----------------------------------------------------------------------------
