@@ -37,7 +37,7 @@ if (natsServerAvailable('the nats destination test')) {
 
   test('core NATS: one message per event on the subject', async () => {
     const received: Json[] = [];
-    const sub = nc.subscribe('flock.audiences', { callback: (_, m) => received.push(m.json<Json>()) });
+    const sub = nc.subscribe('flock.audiences', { callback: (_, m) => void received.push(m.json<Json>()) });
     await nc.flush();
     const d = (await manage('POST', '/spaces/spa_a/destinations', { name: 'bus', kind: 'nats', settings: { url: nats.url, subject: 'flock.audiences' } })).destination;
     await manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: buyers, track: true });
