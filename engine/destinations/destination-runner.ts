@@ -73,8 +73,21 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       }
       const entries = await deps.changeLog.read(cursor + 1, deps.maxRecords);
       if (entries.length === 0) return false;
-      const outbound: Outbound[] = [];
+      // Messages go out in slices: the next slice is built while the previous one is sent, and a
+      // slice starts only once the previous one is delivered (a profile's messages stay in order).
+      const sliceSize = d.limits.eventsPerRequest * d.limits.concurrency * 2;
+      let outbound: Outbound[] = [];
+      let inflight: Promise<void> = Promise.resolve();
+      const send = async () => {
+        const slice = outbound;
+        outbound = [];
+        await inflight;
+        inflight = deliver(d, slice, lanes());
+        inflight.catch(() => {}); // (awaited by the next send or below)
+      };
       const facts = factsReader(engine, d.space, connections);
+      // (one registry read per connection and step, not per change)
+      const computations = new Map(connections.map((c) => [c.id, computationOf(deps, c)]));
       for (const entry of entries) {
         let changes: Change[];
         try {
@@ -87,14 +100,16 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
           if (change.space !== d.space) continue;
           for (const c of connections) {
             if (c.definitionId !== change.definitionId || entry.seq <= starts.get(c.id)!) continue;
-            const computation = computationOf(deps, c);
+            const computation = computations.get(c.id);
             if (computation === undefined) continue;
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
             outbound.push(...flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value, users: change.users }, computation, c, target(d), facts));
           }
         }
+        if (outbound.length >= sliceSize) await send();
       }
-      await deliver(d, outbound, lanes());
+      await send();
+      await inflight;
       await persist({ cursor: entries[entries.length - 1]!.seq });
       return true;
     };

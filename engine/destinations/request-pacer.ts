@@ -10,7 +10,8 @@ export class RequestPacer {
   constructor(rate: number, private readonly clock: () => number = () => performance.now()) {
     this.#rate = rate;
     this.#capacity = Math.max(1, Math.ceil(rate / 20));
-    this.#tokens = this.#capacity;
+    // (no burst at the start: the first second holds the rate too)
+    this.#tokens = 1;
     this.#last = clock();
   }
 
