@@ -67,7 +67,7 @@ test('A’s audience and trait reach B through /v1/batch; B’s Profile API show
 
 test('a wrong write key: B answers 401, the batch is dead-lettered', async () => {
   const buyers = a.registry.byKey('spa_a', 'buyers')!.id;
-  const destination = (await manage('POST', '/spaces/spa_a/destinations', { name: 'wrong key', kind: 'segment', settings: { url: server.url }, secret: 'not-a-write-key', retry: { pauseAfterDeadLetters: 1 } })).destination;
+  const destination = (await manage('POST', '/spaces/spa_a/destinations', { name: 'wrong key', kind: 'segment', settings: { url: server.url }, secret: 'not-a-write-key', limits: { concurrency: 1 }, retry: { pauseAfterDeadLetters: 1 } })).destination;
   await manage('POST', `/spaces/spa_a/destinations/${destination.id}/connections`, { definitionId: buyers });
   delivery = await deliveryOver(a);
   let status: Json = {};
