@@ -122,9 +122,9 @@ export function computationOf(deps: Pick<RunnerDeps, 'registry'>, c: ConnectionR
   return record === undefined ? undefined : { id: record.id, key: record.key, kind: record.kind, target: record.definition.type };
 }
 
-/** The users (profile ids) of account profile `group_id:<id>`. */
+/** The users (profile ids) of an account profile, as the engine links them (with or without the identity graph). */
 export function accountUserIds(engine: CheckpointStore, space: string, accountProfileId: string): string[] {
-  return engine.accountUsers(space, accountProfileId.slice('group_id:'.length)).map((u) => u.profileId);
+  return [...(engine.loadProfileCore(space, accountProfileId)?.links ?? [])];
 }
 
 /** Profile facts (identifiers; custom traits only when a connection enriches) read once per step. */
