@@ -35,7 +35,7 @@ export interface LoopContext {
   /** the lanes' dependencies with the current transport and pacer. */
   lanes(): LaneDeps;
   /** commits progress with the current status. */
-  persist(p?: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; synced?: boolean }): Promise<void>;
+  persist(p?: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; synced?: boolean; sent?: ReadonlyMap<string, string[]> }): Promise<void>;
 }
 
 /** One unit of work; false when there was nothing to do (the loop then waits `pollMs`). */

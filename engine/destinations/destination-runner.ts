@@ -2,8 +2,10 @@
  * An event destination's step (webhook, segment, nats): replays queued dead letters, backfills new
  * connections (every current member or value from the engine's published outputs, then the changes
  * after the change-log position the backfill started at), then follows the change log from the
- * destination's cursor, turning each change of a connected definition into Segment messages. The
- * cursor (and backfill progress) is committed only after the receiver acknowledged: at least once.
+ * destination's cursor, turning each change of a connected definition into Segment messages; a
+ * profile that gained an identifier since its values were last sent first gets its current values
+ * re-sent to that identifier (identifier-ledger.ts). The cursor (and backfill progress) is
+ * committed only after the receiver acknowledged: at least once.
  */
 import { decodeChangeRecord } from '../engine.ts';
 import type { Change } from '../runtime/change.ts';
@@ -13,6 +15,7 @@ import type { ConnectionRecord, DestinationRecord } from './destination-record.t
 import { destinationLoop, type RunnerDeps } from './destination-loop.ts';
 import type { BackfillState } from './destination-store.ts';
 import { profileIdentifiers } from './identifiers.ts';
+import { identifierKey, ledgerKeys, newKeys } from './identifier-ledger.ts';
 import { flipMessages, type Computation, type Flip, type Outbound, type ProfileFacts } from './segment-messages.ts';
 
 /** Runs event destination `id` until `signal` aborts or the destination is deleted. */
@@ -25,8 +28,11 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const rows = computation === undefined ? [] : engine.outputs(d.space, c.definitionId, { ...(state.after === null ? {} : { after: state.after }), limit: deps.backfillPage });
       if (rows.length === 0) return persist({ backfills: [[c.id, { ...state, done: true }]] });
       const facts = factsReader(engine, d.space, [c]);
+      const connections = deps.store.connections(id);
       const outbound: Outbound[] = [];
+      const sent = new Map<string, string[]>();
       for (const row of rows) {
+        if (computation!.target === 'USERS') sent.set(row.profileId, ledgerKeys(facts(row.profileId).identifiers, connections));
         const flip: Flip = {
           // the same backfill (same start) sent again after a crash repeats its messageIds
           id: `backfill.${state.fromSeq}.${row.profileId}.${row.at}`,
@@ -38,7 +44,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
         outbound.push(...flipMessages(flip, computation!, c, target(d), facts));
       }
       await deliver(d, outbound, lanes());
-      await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]] });
+      await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]], sent });
     };
 
     return async (d, engine) => {
@@ -88,6 +94,32 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const facts = factsReader(engine, d.space, connections);
       // (one registry read per connection and step, not per change)
       const computations = new Map(connections.map((c) => [c.id, computationOf(deps, c)]));
+      // a profile that gained an identifier since its values were last sent: its current values go
+      // to the new identifier first (only the connections' identifier types count)
+      const sent = new Map<string, string[]>();
+      const checked = new Set<string>();
+      const resend = (profileId: string, changed: string) => {
+        if (checked.has(profileId)) return;
+        checked.add(profileId);
+        const keys = ledgerKeys(facts(profileId).identifiers, connections);
+        const previous = deps.store.sentIdentifiers(id, profileId);
+        if (previous === undefined) {
+          sent.set(profileId, keys);
+          return;
+        }
+        const added = newKeys(previous, keys);
+        if (added.size === 0) return;
+        sent.set(profileId, [...new Set([...previous, ...keys])].sort());
+        for (const c of connections) {
+          // (the change being sent reaches the new identifier itself)
+          if (c.definitionId === changed) continue;
+          const computation = computations.get(c.id);
+          const row = computation?.target === 'USERS' ? engine.output(d.space, c.definitionId, profileId) : undefined;
+          if (row === undefined) continue;
+          const flip: Flip = { id: `identifier.${[...added].join(',')}.${row.at}`, profileId, at: row.at, value: computation!.kind === 'audience' ? true : row.value };
+          outbound.push(...flipMessages(flip, computation!, c, target(d), facts, (i) => added.has(identifierKey(i))));
+        }
+      };
       for (const entry of entries) {
         let changes: Change[];
         try {
@@ -102,6 +134,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             if (c.definitionId !== change.definitionId || entry.seq <= starts.get(c.id)!) continue;
             const computation = computations.get(c.id);
             if (computation === undefined) continue;
+            if (change.collection === 'users') resend(change.profileId, change.definitionId);
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
             outbound.push(...flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value, users: change.users }, computation, c, target(d), facts));
           }
@@ -110,7 +143,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       }
       await send();
       await inflight;
-      await persist({ cursor: entries[entries.length - 1]!.seq });
+      await persist({ cursor: entries[entries.length - 1]!.seq, sent });
       return true;
     };
   });

@@ -2,7 +2,7 @@
  * The destination store: destinations, their connections, each destination's delivery cursor and
  * status, connection backfills, list-sync state and the dead letters, in an LMDB environment of its
  * own (`<dataDir>/destinations`). The API thread writes destinations and connections; the delivery
- * worker writes cursors, status and dead letters. Every configuration write bumps a revision the
+ * worker writes cursors, status, dead letters and the identifiers each profile's values went to. Every configuration write bumps a revision the
  * worker polls.
  */
 import { mkdirSync } from 'node:fs';
@@ -76,6 +76,8 @@ export class DestinationStore {
   readonly #backfills: Database<BackfillState, string>;
   /** [destinationId, id] → dead letter. */
   readonly #dead: Database<DeadLetter, [string, number]>;
+  /** [destinationId, profileId] → the identifiers (`type:value`) the profile's values were sent to. */
+  readonly #sent: Database<string[], [string, string]>;
   /** [connectionId, value] → 1: the list a list destination holds after its last sync. */
   readonly #listed: Database<number, [string, string]>;
   readonly #meta: Database<number, string>;
@@ -92,6 +94,7 @@ export class DestinationStore {
     this.#backfills = this.#env.openDB({ name: 'backfills', encoding: 'msgpack' });
     this.#dead = this.#env.openDB({ name: 'dead_letters', encoding: 'msgpack' });
     this.#listed = this.#env.openDB({ name: 'listed', encoding: 'msgpack' });
+    this.#sent = this.#env.openDB({ name: 'sent_identifiers', encoding: 'msgpack' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#clock = clock;
   }
@@ -157,6 +160,7 @@ export class DestinationStore {
       this.#destinations.removeSync(id);
       this.#cursors.removeSync(id);
       this.#status.removeSync(id);
+      for (const { key } of this.#sent.getRange({ start: [id, ''], end: [`${id}\u0000`, ''] })) this.#sent.removeSync(key);
       for (const owner of [id, `${id}#replay`]) {
         for (const { key } of this.#dead.getRange({ start: [owner, 0], end: [owner, Number.MAX_SAFE_INTEGER] })) this.#dead.removeSync(key);
       }
@@ -236,13 +240,22 @@ export class DestinationStore {
    * Commits delivery progress in one transaction: the cursor, backfill states and the status. A
    * destination deleted meanwhile is left deleted (nothing is written for it).
    */
-  async saveProgress(destinationId: string, p: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; status?: DestinationStatus }): Promise<void> {
+  async saveProgress(
+    destinationId: string,
+    p: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; status?: DestinationStatus; sent?: ReadonlyMap<string, string[]> },
+  ): Promise<void> {
     await this.#env.transaction(() => {
       if (this.#destinations.get(destinationId) === undefined) return;
+      for (const [profileId, identifiers] of p.sent ?? []) this.#sent.putSync([destinationId, profileId], identifiers);
       if (p.cursor !== undefined) this.#cursors.putSync(destinationId, p.cursor);
       for (const [id, state] of p.backfills ?? []) if (this.#connections.get(id) !== undefined) this.#backfills.putSync(id, state);
       if (p.status !== undefined) this.#status.putSync(destinationId, p.status);
     });
+  }
+
+  /** The identifiers (`type:value`) a profile's values were last sent to by this destination. */
+  sentIdentifiers(destinationId: string, profileId: string): string[] | undefined {
+    return this.#sent.get([destinationId, profileId]);
   }
 
   async addDeadLetter(letter: Omit<DeadLetter, 'id'>): Promise<DeadLetter> {

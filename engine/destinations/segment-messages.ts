@@ -53,6 +53,8 @@ export function flipMessages(
   connection: ConnectionRecord,
   target: MessageTarget,
   facts: (profileId: string) => ProfileFacts,
+  /** only the calls to identifiers it accepts (a resend to a profile's new identifiers). */
+  only?: (identifier: ProfileIdentifier) => boolean,
 ): Outbound[] {
   const out: Outbound[] = [];
   const personas = {
@@ -73,6 +75,7 @@ export function flipMessages(
     const userId = first(f.identifiers, 'user_id');
     const anonymousId = first(f.identifiers, 'anonymous_id');
     for (const ident of chooseIdentifiers(f.identifiers, connection, exit)) {
+      if (only !== undefined && !only(ident)) continue;
       const who: Record<string, unknown> = {};
       if (ident.type === 'user_id') who['userId'] = ident.value;
       else if (ident.type === 'anonymous_id') who['anonymousId'] = ident.value;
