@@ -76,8 +76,8 @@ export class DestinationStore {
   readonly #backfills: Database<BackfillState, string>;
   /** [destinationId, id] → dead letter. */
   readonly #dead: Database<DeadLetter, [string, number]>;
-  /** [destinationId, profileId] → the identifiers (`type:value`) the profile's values were sent to. */
-  readonly #sent: Database<string[], [string, string]>;
+  /** [destinationId, profileId] → the identifiers (`type:value`, one per line) the profile's values were sent to. */
+  readonly #sent: Database<string, [string, string]>;
   /** [connectionId, value] → 1: the list a list destination holds after its last sync. */
   readonly #listed: Database<number, [string, string]>;
   readonly #meta: Database<number, string>;
@@ -94,7 +94,7 @@ export class DestinationStore {
     this.#backfills = this.#env.openDB({ name: 'backfills', encoding: 'msgpack' });
     this.#dead = this.#env.openDB({ name: 'dead_letters', encoding: 'msgpack' });
     this.#listed = this.#env.openDB({ name: 'listed', encoding: 'msgpack' });
-    this.#sent = this.#env.openDB({ name: 'sent_identifiers', encoding: 'msgpack' });
+    this.#sent = this.#env.openDB({ name: 'sent_identifiers', encoding: 'string' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#clock = clock;
   }
@@ -244,18 +244,22 @@ export class DestinationStore {
     destinationId: string,
     p: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; status?: DestinationStatus; sent?: ReadonlyMap<string, string[]> },
   ): Promise<void> {
+    // the identifier ledger goes in lmdb's batched asynchronous writes (a put per new profile): it
+    // need not be atomic with the cursor — lost at a crash, a later change re-records it
+    const ledger = [...(p.sent ?? [])].map(([profileId, identifiers]) => this.#sent.put([destinationId, profileId], identifiers.join('\n')));
     await this.#env.transaction(() => {
       if (this.#destinations.get(destinationId) === undefined) return;
-      for (const [profileId, identifiers] of p.sent ?? []) this.#sent.putSync([destinationId, profileId], identifiers);
       if (p.cursor !== undefined) this.#cursors.putSync(destinationId, p.cursor);
       for (const [id, state] of p.backfills ?? []) if (this.#connections.get(id) !== undefined) this.#backfills.putSync(id, state);
       if (p.status !== undefined) this.#status.putSync(destinationId, p.status);
     });
+    await Promise.all(ledger);
   }
 
   /** The identifiers (`type:value`) a profile's values were last sent to by this destination. */
   sentIdentifiers(destinationId: string, profileId: string): string[] | undefined {
-    return this.#sent.get([destinationId, profileId]);
+    const text = this.#sent.get([destinationId, profileId]);
+    return text === undefined ? undefined : text === '' ? [] : text.split('\n');
   }
 
   async addDeadLetter(letter: Omit<DeadLetter, 'id'>): Promise<DeadLetter> {
