@@ -13,35 +13,33 @@ export function registerDestinationMetrics(registry: Registry, sources: Destinat
   const each = (f: (labels: Record<(typeof LABELS)[number], string>, s: DestinationStatus, d: DestinationRecord) => void) => {
     for (const d of sources.destinations.destinations()) f({ space: d.space, destination: d.id, kind: d.settings.kind }, sources.destinations.status(d.id), d);
   };
-  // totals kept by the delivery worker: each scrape sets them to what it last persisted
-  const total = (name: string, help: string, read: (s: DestinationStatus) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: LABELS,
-      registers: [registry],
-      collect() {
-        this.reset();
-        each((labels, s) => this.inc(labels, read(s)));
-      },
-    });
-  total('flock_destination_delivered_total', 'events a destination acknowledged (list destinations: values)', (s) => s.delivered);
-  total('flock_destination_failed_total', 'events dead-lettered after their last attempt', (s) => s.failed);
-  total('flock_destination_requests_total', 'requests sent to a destination, every attempt counted', (s) => s.requests);
-  const gauge = (name: string, help: string, read: (s: DestinationStatus, d: DestinationRecord) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: LABELS,
-      registers: [registry],
-      collect() {
-        this.reset();
-        each((labels, s, d) => this.set(labels, read(s, d)));
-      },
-    });
-  gauge('flock_destination_retrying', 'events in batches waiting for a retry', (s) => s.retrying);
-  gauge('flock_destination_paused', '1 while a destination is paused by repeated failures (until resumed)', (s, d) => (s.paused !== null && (d.resumes ?? 0) <= s.paused.resumes ? 1 : 0));
-  gauge('flock_destination_dead_letters', 'dead letters waiting (list them and replay through the API)', (_, d) => sources.destinations.deadLetterCount(d.id));
+  // totals kept by the delivery worker (counters: each scrape sets them to what it last persisted) and gauges
+  const series = (kind: 'counter' | 'gauge', name: string, help: string, read: (s: DestinationStatus, d: DestinationRecord) => number) => {
+    const config = { name, help, labelNames: LABELS, registers: [registry] };
+    if (kind === 'counter') {
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          each((labels, s, d) => this.inc(labels, read(s, d)));
+        },
+      });
+    } else {
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          each((labels, s, d) => this.set(labels, read(s, d)));
+        },
+      });
+    }
+  };
+  series('counter', 'flock_destination_delivered_total', 'events a destination acknowledged (list destinations: values)', (s) => s.delivered);
+  series('counter', 'flock_destination_failed_total', 'events dead-lettered after their last attempt', (s) => s.failed);
+  series('counter', 'flock_destination_requests_total', 'requests sent to a destination, every attempt counted', (s) => s.requests);
+  series('gauge', 'flock_destination_retrying', 'events in batches waiting for a retry', (s) => s.retrying);
+  series('gauge', 'flock_destination_paused', '1 while a destination is paused by repeated failures (until resumed)', (s, d) => (s.paused !== null && (d.resumes ?? 0) <= s.paused.resumes ? 1 : 0));
+  series('gauge', 'flock_destination_dead_letters', 'dead letters waiting (list them and replay through the API)', (_, d) => sources.destinations.deadLetterCount(d.id));
   new Gauge({
     name: 'flock_destination_lag_changes',
     help: 'change-log records a destination has not delivered yet',

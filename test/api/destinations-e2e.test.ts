@@ -47,7 +47,12 @@ test('a webhook destination receives the walkthrough audience', async () => {
       ['track', 'alice', 'alice@example.com'],
     ]);
     assert.ok(receiver.requests.every((r) => r.signed));
-    const status = ((await (await fetch(`${url}/spaces/spa_default/destinations/${id}/status`, { headers: management })).json()) as Json)['data'].status;
+    // (the status is written once the batch is acknowledged, a moment after the receiver has it)
+    let status: Json = {};
+    for (let i = 0; i < 200 && status['delivered'] !== 4; i++) {
+      status = ((await (await fetch(`${url}/spaces/spa_default/destinations/${id}/status`, { headers: management })).json()) as Json)['data'].status;
+      if (status['delivered'] !== 4) await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal([status.state, status.delivered, status.failed], ['running', 4, 0]);
     assert.match(await (await fetch(`${url}/metrics`)).text(), new RegExp(`flock_destination_delivered_total\\{space="spa_default",destination="${id}",kind="webhook"\\} 4`));
     flock.signalGroup('SIGTERM');
