@@ -45,10 +45,11 @@ const iso = (t: number) => new Date(t).toISOString();
 const errors = (entries: Record<number, string>) => Object.fromEntries(Object.entries(entries).map(([code, description]) => [code, { description, content: { 'application/json': { schema: publicApiErrorSchema } } }]));
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { 'application/json': { schema } } });
 
-/** A destination as the API shows it: settings flat, header values and the secret left out. */
+/** A destination as the API shows it: settings flat; the secret, header values and a password in the URL left out. */
 export function presentDestination(d: DestinationRecord) {
   const settings: Record<string, unknown> = { ...flatSettings(d.settings) };
   if (settings['headers'] !== undefined) settings['headers'] = Object.fromEntries(Object.keys(settings['headers'] as object).map((k) => [k, '(hidden)']));
+  if (typeof settings['url'] === 'string') settings['url'] = settings['url'].replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:(hidden)@');
   return {
     id: d.id,
     name: d.name,

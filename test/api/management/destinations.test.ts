@@ -68,6 +68,9 @@ test('secrets and header values are stored, never shown; presets set the request
   assert.equal([u.settings.url, u.settings.headers, u.limits.concurrency, u.limits.requestsPerSecond, u.names.entered, u.names.exited], ['http://127.0.0.1:10/hook', { 'X-Api-Key': '(hidden)' }, 2, 100, 'Joined', 'Audience Exited']);
   assert.equal(s.destinations!.destination('spa_a', d.id)?.settings, { kind: 'webhook', webhook: { url: 'http://127.0.0.1:10/hook', headers: { 'X-Api-Key': 'header-secret-value' } } });
   assert.is((await call('PATCH', `/spaces/spa_a/destinations/${d.id}`, { settings: { subject: 'x' } })).status, 400, 'the kind stays fixed');
+  const bus = await call('POST', '/spaces/spa_a/destinations', { name: 'bus', kind: 'nats', settings: { url: 'nats://flock:pa55word@127.0.0.1:4333', subject: 'aud.>' } });
+  assert.is(bus.body['data'].destination.settings.url, 'nats://flock:(hidden)@127.0.0.1:4333');
+  assert.not.ok(bus.text.includes('pa55word'));
 });
 
 test('connections: definitions of the space only, once each; lists take audiences only', async () => {
