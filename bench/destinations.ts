@@ -10,7 +10,7 @@
  * figures are the delivery side's alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DefinitionRegistry } from '../engine/definitions/registry.ts';
@@ -30,6 +30,7 @@ const RATE_REQUESTS = Number(process.env.FLOCK_BENCH_DEST_RATE_REQUESTS ?? 400);
 const RESULTS = process.env.FLOCK_BENCH_RESULTS;
 const SPACE = 'spa_bench';
 const began = performance.now();
+const loadBefore = loadavg()[0]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -220,6 +221,7 @@ writeResults('destinations', 'Destinations (npm run bench:destinations)', rows, 
   command: 'npm run bench:destinations',
   seconds: (performance.now() - began) / 1000,
   details: [
+    `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end: the machine is shared, and the baseline row shows how much of it the run got.`,
     'A local node:http receiver in its own thread (it parses every body); the delivery service runs in the main thread of the bench, as it does in its worker thread. Targets (issue 19): ≥ 50,000 events/s, first sync of 1M ≤ 30 s, p99 ≤ 100 ms at half load, rate limits within 5 %.',
   ],
   ...(RESULTS === undefined ? {} : { file: RESULTS }),
