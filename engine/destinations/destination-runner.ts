@@ -32,7 +32,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const outbound: Outbound[] = [];
       const sent = new Map<string, string[]>();
       for (const row of rows) {
-        if (computation!.target === 'USERS') sent.set(row.profileId, ledgerKeys(facts(row.profileId).identifiers, connections));
+        if (computation!.target === 'USERS' && facts(row.profileId).graph === true) sent.set(row.profileId, ledgerKeys(facts(row.profileId).identifiers, connections));
         const flip: Flip = {
           // the same backfill (same start) sent again after a crash repeats its messageIds
           id: `backfill.${state.fromSeq}.${row.profileId}.${row.at}`,
@@ -101,6 +101,8 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const resend = (profileId: string, changed: string) => {
         if (checked.has(profileId)) return;
         checked.add(profileId);
+        // (a profile keyed by its identifier, without the identity graph, never gains one)
+        if (facts(profileId).graph !== true) return;
         const keys = ledgerKeys(facts(profileId).identifiers, connections);
         const previous = deps.store.sentIdentifiers(id, profileId);
         if (previous === undefined) {
@@ -167,7 +169,12 @@ function factsReader(engine: CheckpointStore, space: string, connections: readon
   return (profileId) => {
     let f = cache.get(profileId);
     if (f === undefined) {
-      f = { identifiers: profileIdentifiers(engine, space, profileId), traits: withTraits ? (engine.loadProfileCore(space, profileId)?.traits ?? {}) : {} };
+      const record = engine.identityProfile(space, profileId);
+      f = {
+        identifiers: profileIdentifiers(record === undefined ? undefined : { identityProfile: () => record }, space, profileId),
+        graph: record !== undefined,
+        traits: withTraits ? (engine.loadProfileCore(space, profileId)?.traits ?? {}) : {},
+      };
       cache.set(profileId, f);
     }
     return f;

@@ -29,6 +29,8 @@ export interface Flip {
 
 export interface ProfileFacts {
   readonly identifiers: readonly ProfileIdentifier[];
+  /** the identifiers come from the identity graph, so the profile can gain more (false: read off a direct profile id, fixed). */
+  readonly graph?: boolean;
   readonly traits: Readonly<Record<string, unknown>>;
 }
 
