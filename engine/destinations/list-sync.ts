@@ -3,7 +3,8 @@
  * audience's members — users of matching accounts for account audiences — become the set of their
  * values of the chosen identifier (optionally hashed); the difference to the list as last
  * acknowledged is POSTed as `{audience, added, removed}` requests of at most `valuesPerRequest`
- * values. The first sync is therefore the full list; each acknowledged request updates the stored list.
+ * values. The first sync is therefore the full list; each acknowledged request updates the stored list
+ * (a dead-lettered one does not, so the next sync sends its values again).
  */
 import { sendBatch, type LaneDeps } from './delivery-lanes.ts';
 import { destinationLoop, type RunnerDeps } from './destination-loop.ts';
@@ -18,10 +19,14 @@ export function runListDestination(space: string, id: string, deps: RunnerDeps, 
   return destinationLoop(space, id, deps, signal, ({ lanes, persist }) => async (d, engine) => {
     if (d.settings.kind !== 'list') return false;
     const settings = d.settings.list;
+    // A replayed dead letter is not posted as it was (an old `removed` could undo a later add): the
+    // stored list never took its values, so a sync now sends them again, as they are now.
+    const replays = deps.store.replays(id);
+    for (const letter of replays) await deps.store.replayDone(id, letter.id);
     const connections = deps.store.connections(id);
     const fresh = connections.filter((c) => deps.store.backfill(c.id)?.done !== true);
     const lastSyncAt = deps.store.status(id).lastSyncAt;
-    const due = lastSyncAt === null || deps.clock() >= lastSyncAt + settings.periodMs;
+    const due = replays.length > 0 || lastSyncAt === null || deps.clock() >= lastSyncAt + settings.periodMs;
     if (!due && fresh.length === 0) return false;
     for (const c of due ? connections : fresh) {
       await syncConnection(d, settings, c, engine, lanes());

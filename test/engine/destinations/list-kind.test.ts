@@ -83,4 +83,29 @@ test('first sync: the full hashed list; the next: the difference of the membersh
   assert.equal([...s.destinations!.listed(s.destinations!.connections(d.id)[0]!.id)].sort(), [...after].sort(), 'the stored list is what the receiver holds');
 });
 
+test('a dead-lettered list request: its values stay off the stored list; a replay syncs them again', async () => {
+  const failing = await startReceiver();
+  failing.fault = () => ({ kind: 'status', status: 500 });
+  try {
+    const recent = s.registry.byKey('spa_a', 'recent_buyers')!.id;
+    const d = (await manage('POST', '/spaces/spa_a/destinations', { name: 'ads2', kind: 'list', settings: { url: failing.url, identifier: 'email', hashed: true, valuesPerRequest: 3 }, retry: { maxAttempts: 1, pauseAfterDeadLetters: 100 } })).destination;
+    await manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: recent });
+    for (let i = 0; i < 300 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
+    const connection = s.destinations!.connections(d.id)[0]!.id;
+    assert.equal([...s.destinations!.listed(connection)], [], 'nothing acknowledged, nothing stored');
+    const letters = (await manage('GET', `/spaces/spa_a/destinations/${d.id}/dead-letters`));
+    assert.is(letters.total, 2, '5 values, 3 per request');
+    assert.equal(letters.deadLetters[0].messages[0].added.length, 3);
+    failing.fault = () => ({ kind: 'ok' });
+    const synced = s.destinations!.status(d.id).lastSyncAt!;
+    assert.equal((await manage('POST', `/spaces/spa_a/destinations/${d.id}/dead-letters/replay`, {})).queued, 2);
+    for (let i = 0; i < 300 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal([...s.destinations!.listed(connection)].sort(), [...members(recent)].sort());
+    const bodies = failing.requests.map((r) => JSON.parse(r.body) as Json);
+    assert.equal(bodies.flatMap((b) => b['added']).sort(), [...members(recent)].sort());
+  } finally {
+    await failing.close();
+  }
+});
+
 test.run();
