@@ -49,7 +49,7 @@ test('a webhook destination receives the walkthrough audience', async () => {
     assert.ok(receiver.requests.every((r) => r.signed));
     // (the status is written once the batch is acknowledged, a moment after the receiver has it)
     let status: Json = {};
-    for (let i = 0; i < 200 && status['delivered'] !== 4; i++) {
+    for (let i = 0; i < 1000 && status['delivered'] !== 4; i++) {
       status = ((await (await fetch(`${url}/spaces/spa_default/destinations/${id}/status`, { headers: management })).json()) as Json)['data'].status;
       if (status['delivered'] !== 4) await new Promise((r) => setTimeout(r, 20));
     }

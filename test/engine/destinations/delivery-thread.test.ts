@@ -15,7 +15,7 @@ test('a destination created over the API is delivered by the worker thread', asy
     await s.manage('POST', `/spaces/spa_a/destinations/${created['data'].destination.id}/connections`, { definitionId: buyers });
     const thread = await startDeliveryThread({ dataDir: s.dir, registryPath: s.registry.path });
     try {
-      for (let i = 0; i < 500 && receiver.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 2000 && receiver.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(receiver.messages.map((m) => m['userId']).sort(), ['a', 'b']);
     } finally {
       await thread.stop();

@@ -52,7 +52,7 @@ test('first sync: the full hashed list; the next: the difference of the membersh
   await manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: recent });
   const before = members(recent);
   delivery = await deliveryOver(s);
-  for (let i = 0; i < 300 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 2000 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
   const initial = sync(0);
   assert.equal(initial.added, [...before].sort());
   assert.is(initial.added.length, 5, 'the profile without an email is not on the list');
@@ -73,7 +73,7 @@ test('first sync: the full hashed list; the next: the difference of the membersh
   const after = members(recent);
   const seen = receiver.requests.length;
   const synced = s.destinations!.status(d.id).lastSyncAt!;
-  for (let i = 0; i < 400 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 2000 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
   const next = sync(seen);
   assert.equal(next.added, [...after].filter((v) => !before.has(v)).sort());
   assert.equal(next.removed, [...before].filter((v) => !after.has(v)).sort());
@@ -90,7 +90,7 @@ test('a dead-lettered list request: its values stay off the stored list; a repla
     const recent = s.registry.byKey('spa_a', 'recent_buyers')!.id;
     const d = (await manage('POST', '/spaces/spa_a/destinations', { name: 'ads2', kind: 'list', settings: { url: failing.url, identifier: 'email', hashed: true, valuesPerRequest: 3 }, retry: { maxAttempts: 1, pauseAfterDeadLetters: 100 } })).destination;
     await manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: recent });
-    for (let i = 0; i < 300 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
     const connection = s.destinations!.connections(d.id)[0]!.id;
     assert.equal([...s.destinations!.listed(connection)], [], 'nothing acknowledged, nothing stored');
     const letters = (await manage('GET', `/spaces/spa_a/destinations/${d.id}/dead-letters`));
@@ -99,7 +99,7 @@ test('a dead-lettered list request: its values stay off the stored list; a repla
     failing.fault = () => ({ kind: 'ok' });
     const synced = s.destinations!.status(d.id).lastSyncAt!;
     assert.equal((await manage('POST', `/spaces/spa_a/destinations/${d.id}/dead-letters/replay`, {})).queued, 2);
-    for (let i = 0; i < 300 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal([...s.destinations!.listed(connection)].sort(), [...members(recent)].sort());
     const bodies = failing.requests.map((r) => JSON.parse(r.body) as Json);
     assert.equal(bodies.flatMap((b) => b['added']).sort(), [...members(recent)].sort());

@@ -71,7 +71,7 @@ test('a wrong write key: B answers 401, the batch is dead-lettered', async () =>
   await manage('POST', `/spaces/spa_a/destinations/${destination.id}/connections`, { definitionId: buyers });
   delivery = await deliveryOver(a);
   let status: Json = {};
-  for (let i = 0; i < 300 && status['state'] !== 'paused'; i++) {
+  for (let i = 0; i < 2000 && status['state'] !== 'paused'; i++) {
     await new Promise((r) => setTimeout(r, 10));
     status = (await manage('GET', `/spaces/spa_a/destinations/${destination.id}/status`)).status;
   }

@@ -153,7 +153,7 @@ test('a receiver refusing every batch: dead letters, a pause with its reason, th
     assert.is((await app('POST', `/spaces/spa_a/destinations/${id}/connections`, { definitionId: viewers })).status, 201);
     delivery = await deliveryOver(s);
     let status: Json = {};
-    for (let i = 0; i < 500 && status['state'] !== 'paused'; i++) {
+    for (let i = 0; i < 2000 && status['state'] !== 'paused'; i++) {
       await new Promise((r) => setTimeout(r, 10));
       status = (await app('GET', `/spaces/spa_a/destinations/${id}/status`)).body['data'].status;
     }
