@@ -13,6 +13,7 @@ import {
   indexedProfileEvents,
   ProfileReader,
   type DefinitionRegistry,
+  type DestinationStore,
   type EngineStats,
   type EventLog,
   type EventSource,
@@ -70,6 +71,10 @@ export interface AppDeps {
   readonly spaceIds?: readonly string[] | undefined;
   /** CSV export jobs; default: jobs writing to a fresh temp directory (created by the first export). */
   readonly exports?: ExportJobs | undefined;
+  /** destinations (their management API and /metrics); default: not served. */
+  readonly destinations?: DestinationStore | undefined;
+  /** the change log's newest position: destination lag. */
+  readonly changeLogLastSeq?: (() => Promise<number>) | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -86,6 +91,8 @@ export function createApp(deps: AppDeps): Hono {
     logReachable: deps.logReachable,
     registry: deps.registry,
     spaceIds: deps.spaceIds,
+    destinations: deps.destinations,
+    changeLogLastSeq: deps.changeLogLastSeq,
     clock,
   });
   app.use(metrics.middleware);
@@ -106,7 +113,17 @@ export function createApp(deps: AppDeps): Hono {
   const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
   if (deps.registry !== undefined && deps.store !== undefined) {
     const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });
-    managementRoutes(api, { registry: deps.registry, store: deps.store, explorer: deps.explorer, spaces: deps.spaces, clock, logger, exports });
+    managementRoutes(api, {
+      registry: deps.registry,
+      store: deps.store,
+      explorer: deps.explorer,
+      spaces: deps.spaces,
+      clock,
+      logger,
+      exports,
+      destinations: deps.destinations,
+      changeLogLastSeq: deps.changeLogLastSeq,
+    });
     profileRoutes(api, {
       spaces: deps.spaces,
       reader: new ProfileReader(deps.store, deps.registry),

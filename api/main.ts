@@ -3,6 +3,7 @@ import {
   CHANGE_LOG,
   configHelp,
   DefinitionRegistry,
+  DestinationStore,
   engineStorePath,
   ExplorerStore,
   ExportJobs,
@@ -14,10 +15,12 @@ import {
   openEventLog,
   readDefinitionEntries,
   readOnlyStore,
+  startDeliveryThread,
   startEngineThread,
   staticSpaceDirectory,
   storageGuard,
   StorageFullError,
+  type DeliveryThread,
   type EngineThread,
   type PauseReason,
   type SeedEntry,
@@ -174,6 +177,25 @@ async function main(): Promise<void> {
   // CSV exports: files under <dataDir>/exports, one snapshot of the engine's state each
   const exports = new ExportJobs({ store, registry, dir: join(config.dataDir, 'exports') });
 
+  // Destinations: delivery runs in its own thread, started once a destination exists.
+  const destinations = DestinationStore.open(DestinationStore.pathIn(config.dataDir));
+  let delivery: Promise<DeliveryThread> | undefined;
+  const startDelivery = () => {
+    if (delivery !== undefined || destinations.destinations().length === 0) return;
+    delivery = startDeliveryThread({ dataDir: config.dataDir, natsUrl: config.natsUrl, stream, timeoutMs: config.natsTimeoutMs, registryPath: registry.path }, (m) => {
+      if (m.type === 'ready') logger.info('delivery started', { destinations: destinations.destinations().length });
+      if (m.type === 'destination-error') logger.error('a destination failed (it restarts in 5 s)', { destination: m.destinationId, problem: m.message });
+      if (m.type === 'invalid-record') logger.warn('delivery skipped an invalid change-log record', { seq: m.seq, problem: m.message });
+    });
+    delivery.then((thread) => thread.failure).catch((error: unknown) => {
+      logger.error('delivery failed', { error });
+      process.exit(1);
+    });
+  };
+  startDelivery();
+  const deliveryTimer = setInterval(startDelivery, 1000);
+  deliveryTimer.unref();
+
   const app = createApp({
     eventLog,
     spaces: staticSpaceDirectory(config.spaces),
@@ -205,9 +227,15 @@ async function main(): Promise<void> {
     logReachable: () => eventLog.reachable?.() ?? true,
     spaceIds: config.spaces.map((space) => space.id),
     exports,
+    destinations,
+    changeLogLastSeq: () => changeLog.lastSeq(),
   });
   const closeReaders = async () => {
     clearInterval(catchUpTimer);
+    clearInterval(deliveryTimer);
+    // delivery stops between attempts: its cursors stay at what receivers acknowledged
+    await (await delivery)?.stop();
+    await destinations.close();
     await follower.stop();
     await explorer.close();
     await changeLog.close();

@@ -114,3 +114,27 @@ export type { Diagnostic, DiagnosticCode } from './lang/diagnostic.ts';
 // CSV exports (engine/export)
 export { ExportJobs, type ExportJob, type ExportJobsConfig, type ExportStartResult, type ExportStatus } from './export/export-jobs.ts';
 export { AUDIENCE_FORMATS, TRAIT_FORMATS, exportOptions, type ExportFormatName, type ExportOptions, type ExportOptionsInput, type ExportProblem } from './export/export-format.ts';
+
+// destinations (engine/destinations): delivery of audiences and traits to webhooks, Segment-compatible APIs, NATS and lists
+export {
+  DEFAULT_IDENTIFIERS,
+  DEFAULT_LIMITS,
+  DEFAULT_LIST_PERIOD_MS,
+  DEFAULT_NAMES,
+  DEFAULT_RETRY,
+  DESTINATION_KINDS,
+  ID_SYNC_STRATEGIES,
+  LIMIT_PRESETS,
+  presetLimits,
+  type ConnectionRecord,
+  type DestinationKind,
+  type DestinationRecord,
+  type DestinationSettings,
+  type IdentifierChoice,
+  type RateLimits,
+} from './destinations/destination-record.ts';
+export { DestinationError, DestinationStore, type DeadLetter, type DestinationStatus, type NewConnection, type NewDestination } from './destinations/destination-store.ts';
+export { DeliveryService, type DeliveryServiceConfig } from './destinations/delivery-service.ts';
+export { signBody, verifySignature, SIGNATURE_HEADER } from './destinations/signature.ts';
+export { listValue } from './destinations/list-values.ts';
+export { startDeliveryThread, type DeliveryThread, type DeliveryThreadConfig, type DeliveryThreadMessage } from './service/delivery-thread.ts';

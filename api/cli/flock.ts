@@ -1,11 +1,12 @@
 /**
  * `flock`: start the service, and manage the audiences and computed traits of a running one through
  * its management API — create, list, inspect, preview, wait for a backfill with a progress bar, and
- * export as CSV.
+ * export as CSV — and its destinations (destinations-command.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { readFileSync } from 'node:fs';
+import { destinationCommands } from './destinations-command.ts';
 
 type Json = Record<string, any>;
 
@@ -374,6 +375,8 @@ export function program(io: CliIo = PROCESS_IO): Command & { result: { code: num
         exitCode = await exportCsv(io, conn(), kind, id, body, o['timeout'] * 1000);
       });
   }
+
+  destinationCommands(cli, { call: (method, path, body) => call(conn(), method, path, body), out, json });
 
   cli.hook('postAction', () => {
     result.code = exitCode;

@@ -1,9 +1,10 @@
-/** The management API (Segment Public API shapes, Bearer management token per space): definitions, previews, the explorer and CSV exports. */
+/** The management API (Segment Public API shapes, Bearer management token per space): definitions, previews, the explorer, CSV exports and destinations. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { DefinitionRegistry, ExplorerStore, ExportJobs, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
+import type { DefinitionRegistry, DestinationStore, ExplorerStore, ExportJobs, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { managementAuth } from './bearer-auth.ts';
 import { definitionRoutes } from './definitions-router.ts';
+import { destinationRoutes } from './destination-routes.ts';
 import { explorerRoutes } from './explorer-routes.ts';
 import { exportRoutes } from './export-routes.ts';
 import { validationRoutes } from './validation-routes.ts';
@@ -19,6 +20,10 @@ export interface ManagementDeps {
   readonly logger: Logger;
   /** CSV export jobs (engine/export). */
   readonly exports: ExportJobs;
+  /** destinations (engine/destinations): with it, /spaces/:spaceId/destinations is served. */
+  readonly destinations?: DestinationStore | undefined;
+  /** the change log's newest position (destination lag). */
+  readonly changeLogLastSeq?: (() => Promise<number>) | undefined;
 }
 
 export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): void {
@@ -33,5 +38,8 @@ export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): voi
     definitionRoutes(router, spec, deps);
     explorerRoutes(router, spec, deps);
     exportRoutes(router, spec, deps);
+  }
+  if (deps.destinations !== undefined) {
+    destinationRoutes(router, { destinations: deps.destinations, registry: deps.registry, changeLogLastSeq: deps.changeLogLastSeq, clock: deps.clock, logger: deps.logger });
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Prometheus metrics (prom-client, one registry per app): HTTP request counts and latencies by
  * route, the engine thread's stats (events in, lag, changes out, checkpoints), definition statuses
- * and backfill progress from the registry, and the process defaults.
+ * and backfill progress from the registry, per-destination delivery (destination-metrics.ts), and the process defaults.
  */
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DEFINITION_STATUSES, isTransientLogError, PAUSE_REASONS, type DefinitionRegistry, type EngineStats } from '../../engine/index.ts';
+import { DEFINITION_STATUSES, isTransientLogError, PAUSE_REASONS, type DefinitionRegistry, type DestinationStore, type EngineStats } from '../../engine/index.ts';
+import { registerDestinationMetrics } from './destination-metrics.ts';
 
 export interface MetricsSources {
   /** the engine thread's latest stats (undefined: no engine in this process, or not ready yet). */
@@ -18,6 +19,9 @@ export interface MetricsSources {
   readonly registry?: DefinitionRegistry | undefined;
   /** the spaces whose definitions are counted. */
   readonly spaceIds?: readonly string[] | undefined;
+  /** destinations and the change log's end: per-destination metrics. */
+  readonly destinations?: DestinationStore | undefined;
+  readonly changeLogLastSeq?: (() => Promise<number>) | undefined;
   readonly clock?: () => number;
 }
 
@@ -192,6 +196,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       }
     },
   });
+
+  if (sources.destinations !== undefined) registerDestinationMetrics(registry, { destinations: sources.destinations, changeLogLastSeq: sources.changeLogLastSeq });
 
   const middleware: MiddlewareHandler = async (c, next) => {
     const started = performance.now();

@@ -1,9 +1,9 @@
-/** Ids for definitions and previews: a prefix and 22 base62 characters (time, then randomness), so ids sort by creation time. */
+/** Ids for definitions, previews, destinations and connections: a prefix and 22 base62 characters (time, then randomness), so ids sort by creation time. */
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export type IdPrefix = 'aud' | 'tra' | 'prv';
+export type IdPrefix = 'aud' | 'tra' | 'prv' | 'dst' | 'dcn';
 
 /** 6 bytes of epoch ms and 10 random bytes, as a fixed-width base62 number (22 digits hold 128 bits). */
 export function newId(prefix: IdPrefix, nowMs: number): string {

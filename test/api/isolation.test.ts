@@ -2,7 +2,7 @@
  * Spaces are tenants. For every route of the OpenAPI document that names a space: only the right
  * kind of secret of that space gets in; no credential, the wrong scheme, write keys, the other
  * role's token and every secret of the other space get the same 401; and the other space's own
- * routes never reach this space's definitions or profiles.
+ * routes never reach this space's definitions, destinations or profiles.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,12 +13,16 @@ let s: ServiceApp;
 const ids: Record<string, string> = {};
 
 test.before(async () => {
-  s = serviceApp();
+  s = serviceApp({ withDestinations: true });
   ids['audience'] = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'Buyers', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } })).id;
   ids['trait'] = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'revenue', name: 'Revenue', definition: { query: "event('Order Completed').sum(property('total'))", type: 'USERS' } })).id;
   ids['audiencePreview'] = (await s.registry.createPreview({ space: 'spa_a', kind: 'audience', definition: { query: "event('A').count() >= 1", type: 'USERS' } })).id;
   ids['traitPreview'] = (await s.registry.createPreview({ space: 'spa_a', kind: 'trait', definition: { query: "event('A').count()", type: 'USERS' } })).id;
   await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', properties: { total: 3 } })]);
+  const destination = (await (await send('POST', '/spaces/spa_a/destinations', bearer(SECRETS.a.management), { name: 'hook', kind: 'webhook', settings: { url: 'http://127.0.0.1:9/h' } })).json()) as Json;
+  ids['destination'] = destination['data'].destination.id;
+  const connection = (await (await send('POST', `/spaces/spa_a/destinations/${ids['destination']}/connections`, bearer(SECRETS.a.management), { definitionId: ids['audience'] })).json()) as Json;
+  ids['connection'] = connection['data'].connection.id;
   // a finished CSV export of each, for the export status and download routes
   for (const kind of ['audience', 'trait'] as const) {
     const path = `/spaces/spa_a/${kind === 'trait' ? 'computed-traits' : 'audiences'}/${ids[kind]}/exports`;
@@ -48,6 +52,14 @@ async function spaceRoutes(): Promise<Route[]> {
 
 /** The route's URL for `space` with space A's resources, and a valid body for writes. */
 function request(route: Route, space: string): { url: string; body?: unknown } {
+  if (route.template.includes('/destinations')) {
+    const url = route.template.replace('{spaceId}', space).replace('{id}', ids['destination']!).replace('{connectionId}', ids['connection']!);
+    if (route.method === 'POST' && url.endsWith('/destinations')) return { url, body: { name: `made by ${space}`, kind: 'webhook', settings: { url: 'http://127.0.0.1:9/h' } } };
+    if (route.method === 'POST' && url.endsWith('/connections')) return { url, body: { definitionId: ids['trait'] } };
+    if (route.method === 'POST' && url.endsWith('/replay')) return { url, body: {} };
+    if (route.method === 'PATCH') return { url, body: { name: `patched by ${space}` } };
+    return { url };
+  }
   const preview = route.template.includes('/previews/');
   const isTrait = route.template.includes('/computed-traits');
   const id = preview ? (isTrait ? ids['traitPreview'] : ids['audiencePreview']) : isTrait ? ids['trait'] : ids['audience'];
@@ -101,6 +113,11 @@ test('the OpenAPI document lists every space route (management, explorer, Profil
     'POST /spaces/{spaceId}/audiences/{id}/exports',
     'GET /spaces/{spaceId}/computed-traits/{id}/exports/{exportId}',
     'GET /spaces/{spaceId}/audiences/{id}/exports/{exportId}/download',
+    'POST /spaces/{spaceId}/destinations',
+    'PATCH /spaces/{spaceId}/destinations/{id}',
+    'DELETE /spaces/{spaceId}/destinations/{id}/connections/{connectionId}',
+    'GET /spaces/{spaceId}/destinations/{id}/status',
+    'POST /spaces/{spaceId}/destinations/{id}/dead-letters/replay',
   ]) {
     assert.ok(templates.has(expected), `${expected} is not in the document`);
   }
@@ -109,8 +126,8 @@ test('the OpenAPI document lists every space route (management, explorer, Profil
 
 test('every route: only the right secret of the space gets in; everything else is the same 401', async () => {
   const routes = await spaceRoutes();
-  // deletes last: they would remove what the other routes read
-  routes.sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+  // deletes last: they would remove what the other routes read (a connection before its destination)
+  routes.sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE') || (a.method === 'DELETE' ? b.template.length - a.template.length : 0));
   for (const route of routes) {
     const profileApi = route.template.startsWith('/v1/');
     const right = profileApi ? basic(SECRETS.a.access) : bearer(SECRETS.a.management);

@@ -1,4 +1,4 @@
-/** CI smoke runs of `npm run bench:kernels` and `npm run bench:profile` at small sizes: they complete and report every row (timings are not asserted). */
+/** CI smoke runs of `npm run bench:kernels`, `npm run bench:profile` and `npm run bench:destinations` at small sizes: they complete and report every row (timings are not asserted). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { benchReport } from '../support/bench-script.ts';
@@ -14,6 +14,14 @@ test('npm run bench:profile completes and reports the rate, its floor and the sh
   const report = benchReport('bench/profile.ts', { FLOCK_BENCH_EVENTS: '3000', FLOCK_BENCH_PROFILES: '300' }, 'profile');
   assert.match(report, /\| embedded log → change log, realistic set \(events\/s\) \| [\d,]+ \| [\d.]+ % of raw consume \+ decode/);
   for (const bucket of ['runtime evaluation', 'checkpoint store', 'history and event index', 'GC']) assert.match(report, new RegExp(`\\| share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);
+});
+
+test('npm run bench:destinations completes and reports every row', () => {
+  const report = benchReport('bench/destinations.ts', { FLOCK_BENCH_DEST_EVENTS: '3000', FLOCK_BENCH_DEST_LIST: '2000', FLOCK_BENCH_DEST_LATENCY_MS: '300', FLOCK_BENCH_DEST_RATE_REQUESTS: '20' }, 'destinations');
+  assert.match(report, /\| webhook: delivered events\/s \(backlog, 500 per request, 4 in flight\) \| [\d,]+ \| 3,000 events in/);
+  assert.match(report, /\| webhook: change appended → received, p50 \/ p99 \(ms\) at half load \| \d+ \/ \d+ \|/);
+  assert.match(report, /\| rate limit 100 requests\/s: rate the receiver saw \| [\d.]+ \| \d+ requests/);
+  assert.match(report, /\| list: first sync of a 2,000-member audience \(s\) \| [\d.]+ \| 2,000 SHA-256 emails in 1 requests/);
 });
 
 test.run();

@@ -23,6 +23,7 @@ import { engineStorePath, type StoreHandle } from '../../engine/profiles/store-h
 import { staticSpaceDirectory } from '../../engine/space/space-directory.ts';
 import type { SpaceWithKeys } from '../../engine/space/space.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
+import { DestinationStore } from '../../engine/destinations/destination-store.ts';
 import { decodeChangeRecord } from '../../engine/engine.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { memoryEventLog } from './memory-event-log.ts';
@@ -58,6 +59,8 @@ export interface ServiceApp {
   readonly clock: { now: number };
   /** the engine's state; undefined until `runEngine`. */
   store(): CheckpointStore | undefined;
+  /** the destination store the app serves (with `withDestinations: true`). */
+  readonly destinations: DestinationStore | undefined;
   /**
    * Runs the engine over `events` with the registry's current definitions (one version each, as
    * `planInputs()` gives them), checkpoints into the store, and applies its changes to the explorer.
@@ -74,9 +77,10 @@ export interface ServiceApp {
  * `identity: true` runs the engine with identity resolution (use_ ids) and serves profiles through
  * the identity graph, as `npm start` does; the default keys profiles by user_id / anonymous_id.
  */
-export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: boolean } = {}): ServiceApp {
-  const { identity = false, ...deps } = overrides;
+export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: boolean; readonly withDestinations?: boolean } = {}): ServiceApp {
+  const { identity = false, withDestinations = false, ...deps } = overrides;
   const dir = mkdtempSync(join(tmpdir(), 'flock-service-'));
+  const destinations = withDestinations ? DestinationStore.open(join(dir, 'destinations')) : undefined;
   const clock = { now: NOW };
   const registry = DefinitionRegistry.open(join(dir, 'registry'), { clock: () => clock.now });
   const explorer = ExplorerStore.open(join(dir, 'explorer'));
@@ -94,6 +98,7 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
     explorer,
     spaceIds: SERVICE_SPACES.map((s) => s.id),
     eventSource: log,
+    ...(destinations === undefined ? {} : { destinations }),
     ...(identity ? { locator: identityProfileLocator(handle), profileLinks: identityLinkIndex(handle) } : {}),
     ...deps,
   });
@@ -110,6 +115,7 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
     explorer,
     clock,
     store: () => store,
+    destinations,
     async runEngine(events) {
       store ??= CheckpointStore.open(engineStorePath(dir));
       changeLog ??= await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
@@ -132,6 +138,7 @@ export function serviceApp(overrides: Partial<AppDeps> & { readonly identity?: b
     async close() {
       await store?.close();
       await changeLog?.close();
+      await destinations?.close();
       await explorer.close();
       await registry.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,182 @@
+/**
+ * An event destination's step (webhook, segment, nats): replays queued dead letters, backfills new
+ * connections (every current member or value from the engine's published outputs, then the changes
+ * after the change-log position the backfill started at), then follows the change log from the
+ * destination's cursor, turning each change of a connected definition into Segment messages; a
+ * profile that gained an identifier since its values were last sent first gets its current values
+ * re-sent to that identifier (identifier-ledger.ts). The cursor (and backfill progress) is
+ * committed only after the receiver acknowledged: at least once.
+ */
+import { decodeChangeRecord } from '../engine.ts';
+import type { Change } from '../runtime/change.ts';
+import type { CheckpointStore } from '../store/checkpoint-store.ts';
+import { deliver, sendBatch } from './delivery-lanes.ts';
+import type { ConnectionRecord, DestinationRecord } from './destination-record.ts';
+import { destinationLoop, type RunnerDeps } from './destination-loop.ts';
+import type { BackfillState } from './destination-store.ts';
+import { profileIdentifiers } from './identifiers.ts';
+import { identifierKey, ledgerKeys, newKeys } from './identifier-ledger.ts';
+import { flipMessages, type Computation, type Flip, type Outbound, type ProfileFacts } from './segment-messages.ts';
+
+/** Runs event destination `id` until `signal` aborts or the destination is deleted. */
+export function runDestination(space: string, id: string, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
+  return destinationLoop(space, id, deps, signal, ({ lanes, persist }) => {
+    const target = (d: DestinationRecord) => ({ destinationId: id, destinationName: d.name, space: d.space, names: d.names });
+
+    const backfillPage = async (d: DestinationRecord, engine: CheckpointStore, c: ConnectionRecord, state: BackfillState): Promise<void> => {
+      const computation = computationOf(deps, c);
+      const rows = computation === undefined ? [] : engine.outputs(d.space, c.definitionId, { ...(state.after === null ? {} : { after: state.after }), limit: deps.backfillPage });
+      if (rows.length === 0) return persist({ backfills: [[c.id, { ...state, done: true }]] });
+      const facts = factsReader(engine, d.space, [c]);
+      const connections = deps.store.connections(id);
+      const outbound: Outbound[] = [];
+      const sent = new Map<string, string[]>();
+      for (const row of rows) {
+        if (computation!.target === 'USERS' && facts(row.profileId).graph === true) sent.set(row.profileId, ledgerKeys(facts(row.profileId).identifiers, connections));
+        const flip: Flip = {
+          // the same backfill (same start) sent again after a crash repeats its messageIds
+          id: `backfill.${state.fromSeq}.${row.profileId}.${row.at}`,
+          profileId: row.profileId,
+          at: row.at,
+          value: computation!.kind === 'audience' ? true : row.value,
+          users: computation!.target === 'ACCOUNTS' ? accountUserIds(engine, d.space, row.profileId) : undefined,
+        };
+        outbound.push(...flipMessages(flip, computation!, c, target(d), facts));
+      }
+      await deliver(d, outbound, lanes());
+      await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]], sent });
+    };
+
+    return async (d, engine) => {
+      // dead letters the API queued for replay: each is one batch again
+      for (const letter of deps.store.replays(id)) {
+        const batch = letter.messages.map((m) => ({ messageId: (m as { messageId: string }).messageId, json: JSON.stringify(m) }));
+        await sendBatch(d, batch, lanes());
+        await deps.store.replayDone(id, letter.id);
+        await persist();
+        return true;
+      }
+      let cursor = deps.store.cursor(id);
+      if (cursor === undefined) {
+        // a new destination starts at the log's end: its connections' backfills send what is current
+        cursor = await deps.changeLog.lastSeq();
+        await persist({ cursor });
+      }
+      const connections = deps.store.connections(id);
+      const starts = new Map<string, number>();
+      for (const c of connections) {
+        let state = deps.store.backfill(c.id);
+        if (state === undefined) {
+          // (read before the outputs are, so every change the backfill may not show comes after it)
+          state = { fromSeq: Math.max(cursor, await deps.changeLog.lastSeq()), after: null, done: !c.backfill };
+          await persist({ backfills: [[c.id, state]] });
+        }
+        if (!state.done) {
+          await backfillPage(d, engine, c, state);
+          return true;
+        }
+        starts.set(c.id, state.fromSeq);
+      }
+      const entries = await deps.changeLog.read(cursor + 1, deps.maxRecords);
+      if (entries.length === 0) return false;
+      // Messages go out in slices: the next slice is built while the previous one is sent, and a
+      // slice starts only once the previous one is delivered (a profile's messages stay in order).
+      const sliceSize = d.limits.eventsPerRequest * d.limits.concurrency * 2;
+      let outbound: Outbound[] = [];
+      let inflight: Promise<void> = Promise.resolve();
+      const send = async () => {
+        const slice = outbound;
+        outbound = [];
+        await inflight;
+        inflight = deliver(d, slice, lanes());
+        inflight.catch(() => {}); // (awaited by the next send or below)
+      };
+      const facts = factsReader(engine, d.space, connections);
+      // (one registry read per connection and step, not per change)
+      const computations = new Map(connections.map((c) => [c.id, computationOf(deps, c)]));
+      // a profile that gained an identifier since its values were last sent: its current values go
+      // to the new identifier first (only the connections' identifier types count)
+      const sent = new Map<string, string[]>();
+      const checked = new Set<string>();
+      const resend = (profileId: string, changed: string) => {
+        if (checked.has(profileId)) return;
+        checked.add(profileId);
+        // (a profile keyed by its identifier, without the identity graph, never gains one)
+        if (facts(profileId).graph !== true) return;
+        const keys = ledgerKeys(facts(profileId).identifiers, connections);
+        const previous = deps.store.sentIdentifiers(id, profileId);
+        if (previous === undefined) {
+          sent.set(profileId, keys);
+          return;
+        }
+        const added = newKeys(previous, keys);
+        if (added.size === 0) return;
+        sent.set(profileId, [...new Set([...previous, ...keys])].sort());
+        for (const c of connections) {
+          // (the change being sent reaches the new identifier itself)
+          if (c.definitionId === changed) continue;
+          const computation = computations.get(c.id);
+          const row = computation?.target === 'USERS' ? engine.output(d.space, c.definitionId, profileId) : undefined;
+          if (row === undefined) continue;
+          const flip: Flip = { id: `identifier.${[...added].join(',')}.${row.at}`, profileId, at: row.at, value: computation!.kind === 'audience' ? true : row.value };
+          outbound.push(...flipMessages(flip, computation!, c, target(d), facts, (i) => added.has(identifierKey(i))));
+        }
+      };
+      for (const entry of entries) {
+        let changes: Change[];
+        try {
+          changes = decodeChangeRecord(entry.data);
+        } catch (error) {
+          deps.onInvalidRecord?.(entry.seq, error as Error);
+          continue;
+        }
+        for (const change of changes) {
+          if (change.space !== d.space) continue;
+          for (const c of connections) {
+            if (c.definitionId !== change.definitionId || entry.seq <= starts.get(c.id)!) continue;
+            const computation = computations.get(c.id);
+            if (computation === undefined) continue;
+            if (change.collection === 'users') resend(change.profileId, change.definitionId);
+            const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
+            outbound.push(...flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value, users: change.users }, computation, c, target(d), facts));
+          }
+        }
+        if (outbound.length >= sliceSize) await send();
+      }
+      await send();
+      await inflight;
+      await persist({ cursor: entries[entries.length - 1]!.seq, sent });
+      return true;
+    };
+  });
+}
+
+/** The definition a connection sends (deleted ones too: their last changes still go out). */
+export function computationOf(deps: Pick<RunnerDeps, 'registry'>, c: ConnectionRecord): Computation | undefined {
+  const record = deps.registry.get(c.space, c.definitionId, { includeDeleted: true });
+  return record === undefined ? undefined : { id: record.id, key: record.key, kind: record.kind, target: record.definition.type };
+}
+
+/** The users (profile ids) of an account profile, as the engine links them (with or without the identity graph). */
+export function accountUserIds(engine: CheckpointStore, space: string, accountProfileId: string): string[] {
+  return [...(engine.loadProfileCore(space, accountProfileId)?.links ?? [])];
+}
+
+/** Profile facts (identifiers; custom traits only when a connection enriches) read once per step. */
+function factsReader(engine: CheckpointStore, space: string, connections: readonly ConnectionRecord[]): (profileId: string) => ProfileFacts {
+  const cache = new Map<string, ProfileFacts>();
+  const withTraits = connections.some((c) => c.enrichTraits.length > 0);
+  return (profileId) => {
+    let f = cache.get(profileId);
+    if (f === undefined) {
+      const record = engine.identityProfile(space, profileId);
+      f = {
+        identifiers: profileIdentifiers(record === undefined ? undefined : { identityProfile: () => record }, space, profileId),
+        graph: record !== undefined,
+        traits: withTraits ? (engine.loadProfileCore(space, profileId)?.traits ?? {}) : {},
+      };
+      cache.set(profileId, f);
+    }
+    return f;
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * A new identifier on a profile re-sends its current values for that identifier (segment-surface.md
+ * §4.3): alice, a member sent to her user id, later gets an email; at her next delivered change the
+ * audience she is in goes to the email too — once, and to that identifier only.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { deliveryOver } from '../../support/delivery.ts';
+import { deduplicated, startReceiver } from '../../support/receiver.ts';
+import { event, NOW, serviceApp } from '../../support/service-app.ts';
+
+type Json = Record<string, any>;
+
+test('a profile’s new email gets the values it did not have', async () => {
+  const s = serviceApp({ identity: true, withDestinations: true });
+  const receiver = await startReceiver();
+  const delivery = await deliveryOver(s);
+  try {
+    const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } })).id;
+    const views = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'views', name: 'v', definition: { query: "event('Product Viewed').count()", type: 'USERS' } })).id;
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', timestamp: NOW - 5000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    for (const definitionId of [buyers, views]) assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId })).status, 201);
+    await delivery.caughtUp(d.id);
+    assert.equal(deduplicated(receiver.messages).map((m) => [m['userId'], m['traits']]), [['alice', { buyers: true }]]);
+
+    await s.runEngine([event({ type: 'identify', userId: 'alice', traits: { email: 'alice@x.com' }, timestamp: NOW - 4000 })]);
+    await s.runEngine([event({ type: 'track', event: 'Product Viewed', userId: 'alice', timestamp: NOW - 3000 })]);
+    await delivery.caughtUp(d.id);
+    const later = deduplicated(receiver.messages).slice(1).map((m) => m['traits']);
+    assert.equal(later, [
+      { email: 'alice@x.com', buyers: true },
+      { views: 1 },
+      { email: 'alice@x.com', views: 1 },
+    ]);
+
+    await s.runEngine([event({ type: 'track', event: 'Product Viewed', userId: 'alice', timestamp: NOW - 2000 })]);
+    await delivery.caughtUp(d.id);
+    assert.equal(deduplicated(receiver.messages).slice(4).map((m) => m['traits']), [{ views: 2 }, { email: 'alice@x.com', views: 2 }], 'no second resend');
+  } finally {
+    await delivery.close();
+    await receiver.close();
+    await s.close();
+  }
+});
+
+test.run();
