@@ -17,11 +17,21 @@ function failure(error: unknown): WriterFailure {
 }
 
 let chain = Promise.resolve();
-port.on('message', (m: { type: 'commit'; id: number; input: Uint8Array } | { type: 'close' }) => {
+/** the place of the next checkpoint to commit: a later one arriving first (an earlier one failed) is skipped. */
+let expected = 1;
+let attempts = 0;
+port.on('message', (m: { type: 'commit'; id: number; order: number; input: Uint8Array } | { type: 'close' }) => {
   if (m.type === 'commit') {
     chain = chain.then(async () => {
+      if (m.order !== expected) {
+        send({ type: 'failed', id: m.id, error: { message: `checkpoint ${m.order} waits for checkpoint ${expected}`, skipped: true } });
+        return;
+      }
       try {
+        attempts++;
+        if (config.failAttempts?.includes(attempts) === true) throw new StorageFullError(config.path, 0, 1);
         const { seq, records } = await store.commitPlain(fromWire(m.input));
+        expected++;
         send({ type: 'committed', id: m.id, seq, outbox: seq === 0 ? new Uint8Array(0) : packRecords(records) });
       } catch (error) {
         send({ type: 'failed', id: m.id, error: failure(error) });

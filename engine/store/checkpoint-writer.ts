@@ -23,6 +23,8 @@ export type WriterReply =
 /** A failed commit, across the thread boundary: a full disk stays recognisable (the engine retries it). */
 export interface WriterFailure {
   readonly message: string;
+  /** not tried: an earlier checkpoint failed and has not been committed since (send it again after that one). */
+  readonly skipped?: boolean;
   readonly storageFull?: { readonly path: string; readonly freeBytes: number; readonly minFreeBytes: number };
 }
 
@@ -31,7 +33,12 @@ export interface CheckpointWriterConfig {
   readonly path: string;
   /** free bytes kept in reserve (StorageGuardConfig.minFreeBytes); 0 turns the check off. */
   readonly minFreeBytes?: number;
+  /** test hook: the n-th commit attempts (1-based, counted in the writer) fail as a full disk would. */
+  readonly failAttempts?: readonly number[];
 }
+
+/** An earlier checkpoint failed: this one was not tried and goes again once that one is in. */
+class SkippedCommitError extends Error {}
 
 /**
  * A checkpoint crosses to the writer as one msgpack buffer (records: each object shape written once):
@@ -67,6 +74,8 @@ export class CheckpointWriter implements CheckpointSink {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (r: CommitResult) => void; reject: (e: Error) => void }>();
   #next = 1;
+  /** next checkpoint's place in the commit order (the writer thread counts the same way). */
+  #order = 1;
   #dead: Error | undefined;
   #closed: Promise<void> | undefined;
 
@@ -76,9 +85,9 @@ export class CheckpointWriter implements CheckpointSink {
       if (m.type === 'committed') {
         this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox) });
       } else if (m.type === 'failed') {
-        const { message, storageFull } = m.error;
+        const { message, storageFull, skipped } = m.error;
         const cause = storageFull === undefined ? new Error(message) : new StorageFullError(storageFull.path, storageFull.freeBytes, storageFull.minFreeBytes);
-        this.#settle(m.id)?.reject(new CheckpointError(message, { cause }));
+        this.#settle(m.id)?.reject(skipped === true ? new SkippedCommitError(message) : new CheckpointError(message, { cause }));
       }
     });
     const die = (error: Error) => {
@@ -114,19 +123,40 @@ export class CheckpointWriter implements CheckpointSink {
     return w;
   }
 
-  /** Copies the checkpoint now (one msgpack buffer); `commit()` sends it to the writer thread. */
+  /**
+   * Copies the checkpoint now (one msgpack buffer) and sends it at once: the writer commits it as
+   * soon as the ones before it are in, while the engine still publishes those. Each checkpoint has its
+   * place (`order`); after a failed commit the writer skips every later one until the failed one is
+   * sent again and committed, so they are committed in order or not at all. `commit()` answers the
+   * first attempt, and sends again after a failure (a skipped one at once).
+   */
   take(input: PlainCheckpoint): TakenCheckpoint {
     const bytes = toWire(input);
-    return { commit: () => this.#commit(bytes) };
+    const order = this.#order++;
+    let first: Promise<CommitResult> | undefined = this.#commit(order, bytes);
+    // (answered by `commit()`: not unhandled while it waits for the engine to ask)
+    first.catch(() => {});
+    return {
+      commit: async () => {
+        const attempt = first ?? this.#commit(order, bytes);
+        first = undefined;
+        try {
+          return await attempt;
+        } catch (error) {
+          if (error instanceof SkippedCommitError) return this.#commit(order, bytes);
+          throw error;
+        }
+      },
+    };
   }
 
-  #commit(bytes: Uint8Array): Promise<CommitResult> {
+  #commit(order: number, bytes: Uint8Array): Promise<CommitResult> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
     if (this.#closed !== undefined) return Promise.reject(new CheckpointError('the checkpoint writer is closed', { cause: undefined }));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ type: 'commit', id, input: bytes });
+      this.#worker.postMessage({ type: 'commit', id, order, input: bytes });
     });
   }
 

@@ -24,16 +24,16 @@ const plans = new Map([['spa_bench', plan]]);
  * Runs the engine over the log until the end (then advances the clock past every timer), with the
  * crashes listed (test/support/crash-run.ts).
  */
-async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>, writer = false): Promise<{ changes: Change[]; restarts: number; history: string[] }> {
+async function run(dir: string, seed: number, crashes: Array<{ point: CrashPoint; at: number }>, writer = false, failAttempts?: number[]): Promise<{ changes: Change[]; restarts: number; history: string[]; diskFullRetries: number }> {
   const eventLog = await openEventLog({ dataDir: dir });
   await eventLog.append(EVENTS);
-  const { changes, restarts } = await runWithCrashes({ dir, eventLog, plans, resolver: () => new DirectResolver(), clock: CLOCK, seed, crashes, writer });
+  const { changes, restarts, diskFullRetries } = await runWithCrashes({ dir, eventLog, plans, resolver: () => new DirectResolver(), clock: CLOCK, seed, crashes, writer, ...(failAttempts === undefined ? {} : { failAttempts }) });
   await eventLog.close();
   const store = CheckpointStore.open(join(dir, 'engine'), { readOnly: true });
   const profiles = [...new Set(EVENTS.map((e) => `user_id:${e.userId}`))];
   const history = dumpHistory(store, 'spa_bench', profiles, { from: END - 5 * 86_400_000, to: CLOCK });
   await store.close();
-  return { changes, restarts, history };
+  return { changes, restarts, history, diskFullRetries };
 }
 
 
@@ -89,6 +89,20 @@ test('writer thread, no crash: the same changes and history as in the engine\'s 
   const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
   try {
     const piped = await run(dir, 1, [], true);
+    const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
+    assert.equal(canonical(piped.changes), canonical(reference));
+    assert.equal(piped.history, referenceHistory);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writer thread: failed commits with later checkpoints already sent → those wait, every one is committed once, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-resume-'));
+  try {
+    // (attempts 2 and 3 fail as a full disk: 3 is the retry of 2; later checkpoints sent meanwhile are skipped and sent again)
+    const piped = await run(dir, 5, [], true, [2, 3]);
+    assert.ok(piped.diskFullRetries >= 2, `${piped.diskFullRetries} retries`);
     const canonical = (cs: readonly Change[]) => cs.map((c) => JSON.stringify(c)).sort();
     assert.equal(canonical(piped.changes), canonical(reference));
     assert.equal(piped.history, referenceHistory);

@@ -33,18 +33,21 @@ export interface CrashRunOptions {
   readonly crashes: ReadonlyArray<{ readonly point: CrashPoint; readonly at: number }>;
   /** commit through a writer thread (CheckpointWriter), checkpoints pipelined as the run loop does. */
   readonly writer?: boolean;
+  /** with `writer`: these commit attempts of each writer fail as a full disk would (retried by the engine). */
+  readonly failAttempts?: readonly number[];
 }
 
-export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Change[]; restarts: number; merges: number }> {
+export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Change[]; restarts: number; merges: number; diskFullRetries: number }> {
   const random = new Random(o.seed);
   const last = await o.eventLog.lastSeq();
   let restarts = 0;
   let merges = 0;
+  let diskFullRetries = 0;
   const seen = new Map<CrashPoint, number>();
   let finished = false;
   while (!finished) {
     const store = CheckpointStore.open(join(o.dir, 'engine'));
-    const writer = o.writer === true ? await CheckpointWriter.start({ path: join(o.dir, 'engine') }) : undefined;
+    const writer = o.writer === true ? await CheckpointWriter.start({ path: join(o.dir, 'engine'), ...(o.failAttempts === undefined ? {} : { failAttempts: o.failAttempts }) }) : undefined;
     const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
     const engine = await Engine.open({
       eventLog: o.eventLog,
@@ -77,6 +80,7 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
       restarts++;
     } finally {
       merges += engine.stats.merges;
+      diskFullRetries += engine.stats.retries.disk_full;
       // (a crash: the writer thread ends with whatever it had committed, as in a kill)
       await writer?.close();
       await store.close();
@@ -86,7 +90,7 @@ export async function runWithCrashes(o: CrashRunOptions): Promise<{ changes: Cha
   const changeLog = await openAppendLog({ dataDir: o.dir, log: CHANGE_LOG });
   const changes = (await changesOn(changeLog));
   await changeLog.close();
-  return { changes, restarts, merges };
+  return { changes, restarts, merges, diskFullRetries };
 }
 
 /** Random crash points for one run (seeded): the first crash always happens, a few batches in; three more wherever they fall. */
