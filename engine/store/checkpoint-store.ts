@@ -570,7 +570,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
    */
   snapshot(): StoreSnapshot {
     if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
-    return new StoreSnapshot(this.#env.useReadTransaction(), { published: this.#published, profiles: this.#profiles, idProfiles: this.#idProfiles, meta: this.#meta, history: this.history, views: this.#viewDb() });
+    // (views first: opening their db on a read-only handle resets the thread's read transaction, which
+    // would end a transaction pinned before it — "No transaction to renew")
+    const views = this.#viewDb();
+    return new StoreSnapshot(this.#env.useReadTransaction(), { published: this.#published, profiles: this.#profiles, idProfiles: this.#idProfiles, meta: this.#meta, history: this.history, views });
   }
 
   /** Number of profiles (users and accounts) stored in `space`. */
