@@ -37,9 +37,10 @@ const BUCKETS: ReadonlyArray<readonly [string, (name: string, url: string) => bo
   ['GC', (name) => name === '(garbage collector)'],
   ['idle (waiting for I/O, commits on LMDB\'s thread)', (name) => name === '(idle)' || name === '(program)'],
   ['history and event index', (_, url) => url.includes('/engine/history/')],
-  ['checkpoint store: puts, key encoding, commit', (_, url) => url.includes('/engine/store/') || url.includes('/node_modules/lmdb/') || url.includes('/node_modules/ordered-binary/')],
+  ['checkpoint store: hand-over, puts, key encoding, commit', (_, url) => url.includes('/engine/store/') || url.includes('/node_modules/lmdb/') || url.includes('/node_modules/ordered-binary/')],
   ['msgpack encode / decode', (_, url) => url.includes('/node_modules/msgpackr')],
   ['identity resolution', (_, url) => url.includes('/engine/identity/')],
+  ['change-log records (JSON encoding)', (_, url) => url.endsWith('/engine/runtime/change-records.ts')],
   ['runtime evaluation (runtime, plan, values)', (_, url) => url.includes('/engine/runtime/') || url.includes('/engine/plan/') || url.includes('/engine/eval/')],
   ['kernels (windows, funnels, timers)', (_, url) => url.includes('/operators/')],
   ['engine loop, change encoding and publish', (_, url) => url.endsWith('/engine/engine.ts') || url.includes('/engine/pipeline/') || url.includes('/node_modules/rxjs/')],
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       space: SPACE,
       plan,
       resolver: (store) => new IdentityGraph({ source: store }),
+      profileWriter: true,
       around: {
         start: async () => {
           await session.post('Profiler.enable');
@@ -106,20 +108,43 @@ async function main(): Promise<void> {
       },
     });
     const shares = bucketShares(profile!);
-    console.log(`embedded log → change log, realistic set: ${Math.round(run.perSecond).toLocaleString('en-US')} events/s (raw consume + decode ${Math.round(run.raw).toLocaleString('en-US')}/s, ${((100 * run.perSecond) / run.raw).toFixed(1)} %)`);
+    const writerProfile = run.writerProfile as CpuProfile | undefined;
+    const writerShares = writerProfile === undefined ? [] : bucketShares(writerProfile);
+    const busy = (p: CpuProfile) => {
+      const byNode = new Map(p.nodes.map((n) => [n.id, n.callFrame.functionName]));
+      let all = 0;
+      let idle = 0;
+      for (let i = 0; i < p.samples.length; i++) {
+        const t = p.timeDeltas[i] ?? 0;
+        all += t;
+        if (byNode.get(p.samples[i]!) === '(idle)') idle += t;
+      }
+      return (all - idle) / 1e6;
+    };
+    const seconds = (x: number) => `${x.toFixed(1)} s`;
+    console.log(`embedded log → change log, realistic set: ${Math.round(run.perSecond).toLocaleString('en-US')} events/s (raw consume + decode ${Math.round(run.raw).toLocaleString('en-US')}/s, ${((100 * run.perSecond) / run.raw).toFixed(1)} %) in ${run.seconds.toFixed(1)} s`);
+    console.log(`engine thread busy ${seconds(busy(profile!))}${writerProfile === undefined ? '' : `, writer thread busy ${seconds(busy(writerProfile))}`}`);
+    console.log('engine thread:');
     for (const [bucket, share] of shares) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${bucket}`);
     console.log('top functions (self time):');
     for (const [name, share] of topFunctions(profile!, 30)) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${name}`);
+    if (writerProfile !== undefined) {
+      console.log('writer thread:');
+      for (const [bucket, share] of writerShares) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${bucket}`);
+      for (const [name, share] of topFunctions(writerProfile, 15)) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${name}`);
+    }
     const rows: ResultRow[] = [
-      { measurement: 'embedded log → change log, realistic set (events/s)', value: Math.round(run.perSecond).toLocaleString('en-US'), note: `${((100 * run.perSecond) / run.raw).toFixed(1)} % of raw consume + decode (${Math.round(run.raw).toLocaleString('en-US')}/s) in the same run` },
-      ...shares.map(([bucket, share]): ResultRow => ({ measurement: `share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),
+      { measurement: 'embedded log → change log, realistic set (events/s)', value: Math.round(run.perSecond).toLocaleString('en-US'), note: `${((100 * run.perSecond) / run.raw).toFixed(1)} % of raw consume + decode (${Math.round(run.raw).toLocaleString('en-US')}/s) in the same run; ${run.seconds.toFixed(1)} s` },
+      { measurement: 'busy (not idle) CPU time: engine thread / writer thread', value: `${seconds(busy(profile!))} / ${writerProfile === undefined ? '–' : seconds(busy(writerProfile))}`, note: 'the writer commits checkpoints while the engine evaluates on; idle = waiting (for the writer, I/O, LMDB\'s commit thread)' },
+      ...shares.map(([bucket, share]): ResultRow => ({ measurement: `engine thread share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),
+      ...writerShares.map(([bucket, share]): ResultRow => ({ measurement: `writer thread share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),
     ];
     writeResults('profile', 'Where the time goes, end to end (`npm run bench:profile`)', rows, {
       command: 'npm run bench:profile',
       seconds: (performance.now() - started) / 1000,
       ...(RESULTS === undefined ? {} : { file: RESULTS }),
       details: [
-        `${EVENTS.toLocaleString('en-US')} events of the realistic workload over ${PROFILES.toLocaleString('en-US')} profiles, the realistic set (100 audiences, 20 computed traits), embedded log, checkpoints, history and identity as in production; V8 CPU profile of the engine's run, self time per bucket (by source file).`,
+        `${EVENTS.toLocaleString('en-US')} events of the realistic workload over ${PROFILES.toLocaleString('en-US')} profiles, the realistic set (100 audiences, 20 computed traits), embedded log, checkpoints (committed by the writer thread), history and identity as in production; V8 CPU profiles of the engine's thread and of the checkpoint writer's thread, self time per bucket (by source file).`,
       ],
     });
   } finally {

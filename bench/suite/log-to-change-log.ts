@@ -33,6 +33,8 @@ export interface PipelineOptions {
   readonly checkpointMs?: number;
   /** commit checkpoints in the store's writer thread, as the service does (default true); false: in the engine's thread. */
   readonly writerThread?: boolean;
+  /** run the V8 CPU profiler in the writer thread (`PipelineRun.writerProfile`). */
+  readonly profileWriter?: boolean;
   /** told where the engine is every ~15 s. */
   readonly progress?: (line: string) => void;
   /** `start` right before the engine opens, `stop` once it has caught up and stopped (a profiler brackets the engine's run with these). */
@@ -58,6 +60,8 @@ export interface PipelineRun {
   readonly heapUsed: number;
   /** mean msgpack checkpoint record of a sample of profiles (those in the first change-log records). */
   readonly recordBytesPerProfile: number;
+  /** the writer thread's V8 CPU profile (`profileWriter`). */
+  readonly writerProfile?: unknown;
   /** the engine store's file (profiles, timers, outputs index, identity graph). */
   readonly storeBytes: number;
 }
@@ -89,7 +93,7 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   await o.around?.start();
   const storePath = join(o.dir, 'engine');
   const store = CheckpointStore.open(storePath);
-  const writer = o.writerThread === false ? undefined : await CheckpointWriter.start({ path: storePath });
+  const writer = o.writerThread === false ? undefined : await CheckpointWriter.start({ path: storePath, ...(o.profileWriter === true ? { profile: true } : {}) });
   const sink: CheckpointSink = writer ?? store;
   // Every checkpoint's commit timed, from its hand-over to the writer until it is durable.
   const checkpointMs: number[] = [];
@@ -185,5 +189,6 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
     heapUsed: memory.heapUsed - heapBefore,
     recordBytesPerProfile: bytes / Math.max(1, sampled),
     storeBytes: existsSync(file) ? statSync(file).size : 0,
+    ...(writer?.profile() === undefined ? {} : { writerProfile: writer.profile() }),
   };
 }

@@ -18,7 +18,7 @@ export type WriterReply =
   | { readonly type: 'ready' }
   | { readonly type: 'committed'; readonly id: number; readonly seq: number; readonly outbox: Uint8Array }
   | { readonly type: 'failed'; readonly id: number; readonly error: WriterFailure }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed'; readonly profile?: unknown };
 
 /** A failed commit, across the thread boundary: a full disk stays recognisable (the engine retries it). */
 export interface WriterFailure {
@@ -35,6 +35,8 @@ export interface CheckpointWriterConfig {
   readonly minFreeBytes?: number;
   /** test hook: the n-th commit attempts (1-based, counted in the writer) fail as a full disk would. */
   readonly failAttempts?: readonly number[];
+  /** benchmarks: run the V8 CPU profiler in the writer thread from start to close (`profile()` has it then). */
+  readonly profile?: boolean;
 }
 
 /** An earlier checkpoint failed: this one was not tried and goes again once that one is in. */
@@ -78,6 +80,7 @@ export class CheckpointWriter implements CheckpointSink {
   #order = 1;
   #dead: Error | undefined;
   #closed: Promise<void> | undefined;
+  #profile: unknown;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -160,12 +163,21 @@ export class CheckpointWriter implements CheckpointSink {
     });
   }
 
+  /** The writer thread's V8 CPU profile (`profile: true`), once closed. */
+  profile(): unknown {
+    return this.#profile;
+  }
+
   /** Waits for the commits handed over, closes the writer's store and ends the thread. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#dead === undefined) {
         const closed = new Promise<void>((resolve) => {
-          this.#worker.on('message', (m: WriterReply) => m.type === 'closed' && resolve());
+          this.#worker.on('message', (m: WriterReply) => {
+            if (m.type !== 'closed') return;
+            this.#profile = m.profile;
+            resolve();
+          });
           this.#worker.once('exit', () => resolve());
         });
         this.#worker.postMessage({ type: 'close' });

@@ -13,7 +13,10 @@ test('npm run bench:kernels completes and reports every kernel', () => {
 test('npm run bench:profile completes and reports the rate, its floor and the shares of time', () => {
   const report = benchReport('bench/profile.ts', { FLOCK_BENCH_EVENTS: '3000', FLOCK_BENCH_PROFILES: '300' }, 'profile');
   assert.match(report, /\| embedded log → change log, realistic set \(events\/s\) \| [\d,]+ \| [\d.]+ % of raw consume \+ decode/);
-  for (const bucket of ['runtime evaluation', 'checkpoint store', 'history and event index', 'GC']) assert.match(report, new RegExp(`\\| share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);
+  assert.match(report, /\| busy \(not idle\) CPU time: engine thread \/ writer thread \| [\d.]+ s \/ [\d.]+ s \|/);
+  for (const bucket of ['runtime evaluation', 'GC']) assert.match(report, new RegExp(`\\| engine thread share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);
+  // the checkpoint's writes are the writer thread's
+  for (const bucket of ['checkpoint store', 'history and event index']) assert.match(report, new RegExp(`\\| writer thread share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);
 });
 
 test('npm run bench:destinations completes and reports every row', () => {
