@@ -18,7 +18,7 @@
  */
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Change, ChangeCause } from '../runtime/change.ts';
-import { byKey, sortForWrite } from '../store/keys.ts';
+import { byKey, sortGrouped } from '../store/keys.ts';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -214,7 +214,7 @@ export class HistoryStore {
       if (group === undefined) groups.set(id, { id, key: [c.space, c.definitionId, c.version, c.profileId, c.at], changes: [c] });
       else if (!group.changes.some((x) => x.id === c.id)) group.changes.push(c);
     }
-    const writes = sortForWrite([...groups.values()], (g) => g.id);
+    const writes = sortGrouped([...groups.values()], (g) => `${g.key[0]}\u0000${g.key[1]}\u0000${g.key[2]}`, (g) => `${g.key[3]}\u0000${g.key[4]}`);
     const sizes = new Map<string, { key: SizeKey; deltas: Map<number, number> }>();
     const addSize = (c: Change, delta: number) => {
       const minute = ceilTo(c.at, MINUTE_MS);

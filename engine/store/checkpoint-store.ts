@@ -19,7 +19,7 @@ import type { Change } from '../runtime/change.ts';
 import { encodeChangeRecords } from '../runtime/change-records.ts';
 import { aggregatesByFingerprint, collectionOf, nodeStateToPlain, profileCoreToPlain, profileFromParts, profileFromPlain, type NodeState, type ProfileState } from '../runtime/profile-state.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
-import { byKey, sortForWrite } from './keys.ts';
+import { byKey, sortGrouped } from './keys.ts';
 import { EventIndex } from '../history/event-index.ts';
 import { HistoryStore } from '../history/history-store.ts';
 import { writeHistory, type HistoryWrites } from '../history/history-writes.ts';
@@ -247,7 +247,8 @@ export function packRecords(records: readonly LogRecord[]): Buffer {
   return out;
 }
 
-export function unpackRecords(buffer: Uint8Array): LogRecord[] {
+/** `copy`: the data are copied out of `buffer` (an LMDB read may reuse its memory); false: views into it. */
+export function unpackRecords(buffer: Uint8Array, copy = true): LogRecord[] {
   const b = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const out: LogRecord[] = [];
   for (let o = 0; o < b.length; ) {
@@ -259,7 +260,8 @@ export function unpackRecords(buffer: Uint8Array): LogRecord[] {
     o += idLength;
     const key = b.toString('utf8', o, o + keyLength);
     o += keyLength;
-    out.push({ id, key, data: Buffer.from(b.subarray(o, o + dataLength)) });
+    const data = b.subarray(o, o + dataLength);
+    out.push({ id, key, data: copy ? Buffer.from(data) : data });
     o += dataLength;
   }
   return out;
@@ -506,7 +508,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
       const id = `${c.space}\u0000${c.definitionId}\u0000${c.profileId}`;
       outputs.set(id, { id, key, value });
     }
-    const outputWrites = sortForWrite([...outputs.values()], (w) => w.id);
+    const outputWrites = sortGrouped([...outputs.values()], (w) => `${w.key[0]}\u0000${w.key[1]}`, (w) => w.key[2]);
     const held = new Map<string, { key: [string, string, string]; value: PublishedValue }>();
     for (const c of input.held ?? []) {
       const value = c.kind === 'trait' ? (c.value === undefined ? null : c.value) : c.kind === 'enter' ? true : null;

@@ -86,7 +86,7 @@ export class CheckpointWriter implements CheckpointSink {
     this.#worker = worker;
     worker.on('message', (m: WriterReply) => {
       if (m.type === 'committed') {
-        this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox) });
+        this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox, false) });
       } else if (m.type === 'failed') {
         const { message, storageFull, skipped } = m.error;
         const cause = storageFull === undefined ? new Error(message) : new StorageFullError(storageFull.path, storageFull.freeBytes, storageFull.minFreeBytes);

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { byKey, compareKeys, sortForWrite } from '../../../engine/store/keys.ts';
+import { byKey, compareKeys, sortForWrite, sortGrouped } from '../../../engine/store/keys.ts';
 
 test('byKey orders keys of strings and same-width numbers as LMDB does', () => {
   fc.assert(
@@ -24,6 +24,16 @@ test('sortForWrite keeps every item once (duplicates included) and handles any s
     assert.equal(sorted.map((x) => x.i).sort((a, b) => a - b), items.map((x) => x.i));
     for (let i = 1; i < n; i++) assert.ok(sorted[i - 1]!.s <= sorted[i]!.s);
   }
+});
+
+test('sortGrouped orders keys by their shared prefix, then the rest, as LMDB does', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom('spa_a', 'spa_b'), fc.constantFrom('aud_x', 'aud_y', 'tra_z'), fc.string({ unit: 'grapheme-ascii', maxLength: 6 }), fc.integer({ min: 1e12, max: 9e12 })), { maxLength: 200 }), (keys) => {
+      const sorted = sortGrouped(keys, (k) => `${k[0]}\u0000${k[1]}`, (k) => `${k[2]}\u0000${k[3]}`);
+      assert.equal(sorted, keys.slice().sort(compareKeys));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test.run();
