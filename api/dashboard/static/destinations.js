@@ -64,7 +64,7 @@ export async function destinationsPage(view, id) {
   const url = h('input', { id: 'dest-url', type: 'url', required: true, placeholder: 'https://…' });
   const secret = h('input', { id: 'dest-secret', type: 'password', autocomplete: 'off' });
   const form = h(
-    'form.filters#new-destination',
+    'form#new-destination.filters',
     {
       onsubmit: async (e) => {
         e.preventDefault();
@@ -128,7 +128,7 @@ export async function destinationsPage(view, id) {
 async function destinationPage(view, id) {
   const d = (await api(destinationPath(id))).data.destination;
   const errorBox = h('div');
-  const facts = h('dl.facts#destination-status');
+  const facts = h('dl#destination-status.facts');
   const actions = h('div.actions');
   const connections = h('tbody');
   const letters = h('tbody');
