@@ -247,6 +247,8 @@ export async function definitionPage(view, kind, id) {
     view.dataset.status = mine.status;
     if (mine.version !== d.version || mine.liveVersion !== d.liveVersion || mine.status !== d.status) {
       d = (await api(base)).data[one];
+      // (the facts show d's version and live version: drawn again with the new d)
+      renderHead(mine);
       renderVersions();
       if (mine.status === 'Live') void loadMembers();
     }

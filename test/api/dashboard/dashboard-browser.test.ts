@@ -253,7 +253,12 @@ run("destinations: create a webhook, connect it from the definition page, see it
   await letter.waitFor();
   assert.match((await letter.textContent()) ?? '', /400/);
   flaky.fault = () => ({ kind: 'ok' });
+  const first = (await letter.getAttribute('data-id'))!;
   await letter.getByRole('button', { name: /^Replay dead letter/ }).click();
+  await page.locator(`table.dead-letters tbody tr[data-id="${first}"]`).waitFor({ state: 'detached' });
+  // (batches in flight when it paused may have been dead-lettered too)
+  const all = page.getByRole('button', { name: /^Replay all/ });
+  if ((await all.count()) > 0) await all.click();
   await page.locator('#dead-letter-count').filter({ hasText: 'None' }).waitFor();
   await page.getByRole('button', { name: 'Resume' }).click();
   await page.locator('main[data-state="running"]').waitFor({ timeout: 30_000 });
