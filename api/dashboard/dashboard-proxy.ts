@@ -1,7 +1,8 @@
 /**
  * Which JSON route a dashboard request may reach, with which credential: `/ui/api/<path>` forwards
- * to the management API (`/spaces/<space>/…`, the session's management token) or the Profile API
- * (`/v1/spaces/<space>/collections/…`, its access token) — only for the space the session shows.
+ * to the management API (`/spaces/<space>/` audiences, computed-traits or destinations, the
+ * session's management token) or the Profile API (`/v1/spaces/<space>/collections/…`, its access
+ * token) — only for the space the session shows.
  */
 import type { Session } from './sessions.ts';
 
@@ -9,7 +10,7 @@ export type ProxyTarget =
   | { readonly ok: true; readonly path: string; readonly authorization: string }
   | { readonly ok: false; readonly status: 403 | 404; readonly message: string };
 
-const MANAGEMENT = /^\/spaces\/([A-Za-z0-9_-]{1,64})\/(?:audiences|computed-traits)(?:\/|$)/;
+const MANAGEMENT = /^\/spaces\/([A-Za-z0-9_-]{1,64})\/(?:audiences|computed-traits|destinations)(?:\/|$)/;
 const PROFILES = /^\/v1\/spaces\/([A-Za-z0-9_-]{1,64})\/collections\/(?:users|accounts)\/profiles\//;
 
 /** The route and credential for `path` (already normalized by URL parsing), or why not. */

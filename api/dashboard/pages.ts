@@ -57,7 +57,7 @@ ${preload}
 <header>
   <a class="brand" href="#/">Flock</a>
   <nav aria-label="Pages">
-    ${manage ? '<a href="#/">Overview</a><a href="#/builder">New definition</a>' : ''}
+    ${manage ? '<a href="#/">Overview</a><a href="#/builder">New definition</a><a href="#/destinations">Destinations</a>' : ''}
     <a href="#/profile">Profiles</a>
     <a href="#/system">System</a>
   </nav>

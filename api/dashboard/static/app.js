@@ -5,6 +5,7 @@ import { builder } from './builder.js';
 import { definitionPage } from './definition.js';
 import { profilePage } from './profile.js';
 import { systemPage } from './system.js';
+import { destinationsPage } from './destinations.js';
 
 const view = document.getElementById('view');
 let stop = () => {};
@@ -16,6 +17,7 @@ const routes = [
   [/^#\/definitions\/(audiences|computed-traits)\/([^/]+)$/, () => definitionPage],
   [/^#\/profile(?:\/(.+))?$/, () => profilePage],
   [/^#\/system$/, () => systemPage],
+  [/^#\/destinations(?:\/([^/]+))?$/, () => destinationsPage],
 ];
 
 async function render(event) {

@@ -1,10 +1,11 @@
 /**
  * Definition page: status with a live progress bar, size over time (minute/hour/day), the members
- * explorer (search, paging), recent enters and exits as they happen, versions, references and a CSV
- * export.
+ * explorer (search, paging), recent enters and exits as they happen, versions, references, the
+ * destinations connected with their status (and connecting one), and a CSV export.
  */
 import { api, cadence, h, kindNoun, notice, num, spacePath, statusCell, when } from './lib.js';
 import { timeChart } from './chart.js';
+import { destinationStatus, lagText, REFRESH_MS, stateCell } from './destinations.js';
 
 const RANGE_MS = { minute: 2 * 3_600_000, hour: 48 * 3_600_000, day: 30 * 86_400_000 };
 const PAGE = 50;
@@ -151,6 +152,68 @@ export async function definitionPage(view, kind, id) {
     }
   });
 
+  // destinations connected to this definition, their status (every REFRESH_MS), and connecting one
+  const destinationRows = h('tbody');
+  const destinationsError = h('div');
+  const connectTo = h('select', { id: 'connect-destination' });
+  const connectForm = h(
+    'form.actions',
+    {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api(spacePath(`/destinations/${encodeURIComponent(connectTo.value)}/connections`), { method: 'POST', body: { definitionId: id } });
+          await loadDestinations();
+        } catch (error) {
+          destinationsError.replaceChildren(notice(`Connect: ${error.message}`, 'error'));
+        }
+      },
+    },
+    h('label', { for: 'connect-destination' }, 'Connect to '), connectTo, h('button', { type: 'submit' }, 'Connect'),
+  );
+  const destinationsBox = h(
+    'div#destinations',
+    {},
+    destinationsError,
+    h('table', {}, h('thead', {}, h('tr', {}, ['Destination', 'Kind', 'State', 'Lag', 'Delivered', 'Failed', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))), destinationRows),
+    connectForm,
+  );
+  const loadDestinations = async () => {
+    const all = (await api(spacePath('/destinations'))).data.destinations;
+    const connected = (
+      await Promise.all(all.map(async (dest) => ((await api(spacePath(`/destinations/${encodeURIComponent(dest.id)}/connections`))).data.connections.some((c) => c.definitionId === id) ? dest : undefined)))
+    ).filter((x) => x !== undefined);
+    const statuses = await Promise.all(connected.map((dest) => destinationStatus(dest.id)));
+    destinationRows.replaceChildren(
+      ...(connected.length === 0
+        ? [h('tr', {}, h('td', { colspan: '7' }, 'Not connected to any destination.'))]
+        : connected.map((dest, i) =>
+            h(
+              'tr',
+              { 'data-id': dest.id },
+              h('td', {}, h('a', { href: `#/destinations/${encodeURIComponent(dest.id)}` }, dest.name)),
+              h('td', {}, dest.kind),
+              h('td', {}, stateCell(statuses[i])),
+              h('td', {}, lagText(statuses[i])),
+              h('td.num.delivered', {}, num(statuses[i].delivered)),
+              h('td.num', {}, num(statuses[i].failed)),
+              h('td', {}, statuses[i].lastError?.message ?? '—'),
+            ),
+          )),
+    );
+    const open = all.filter((dest) => !connected.includes(dest) && !(dest.kind === 'list' && kind !== 'audiences'));
+    const chosen = connectTo.value;
+    connectTo.replaceChildren(...open.map((dest) => h('option', { value: dest.id }, `${dest.name} (${dest.kind})`)));
+    if (open.some((dest) => dest.id === chosen)) connectTo.value = chosen;
+    connectForm.hidden = open.length === 0;
+    destinationsError.replaceChildren();
+  };
+  let destinationsTimer;
+  const pollDestinations = async () => {
+    await loadDestinations().catch((e) => destinationsError.replaceChildren(notice(e.message, 'error')));
+    if (alive) destinationsTimer = setTimeout(pollDestinations, REFRESH_MS);
+  };
+
   view.append(
     h('h1', {}, d.name, h('small', {}, ` ${kindNoun(kind)}`)),
     h('div.actions', {}, h('a.button', { href: `#/builder/${kind}/${encodeURIComponent(id)}` }, 'Edit'), exportButton, exportState),
@@ -171,8 +234,9 @@ export async function definitionPage(view, kind, id) {
     ),
     h('section', { 'aria-labelledby': 'h-versions' }, h('h2#h-versions', {}, 'Versions'), h('table', {}, h('thead', {}, h('tr', {}, ['Version', 'Query', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)))), versions)),
     h('section', { 'aria-labelledby': 'h-refs' }, h('h2#h-refs', {}, 'Used by'), refs),
-    h('p.muted', {}, 'Destinations: not shown here yet (the destinations work lands separately).'),
+    h('section', { 'aria-labelledby': 'h-destinations' }, h('h2#h-destinations', {}, 'Destinations'), destinationsBox),
   );
+  void pollDestinations();
   await Promise.all([loadSize().catch((e) => chartBox.replaceChildren(notice(e.message, 'error'))), loadMembers().catch((e) => memberRows.replaceChildren(h('tr', {}, h('td', { colspan: '3' }, e.message))))]);
 
   const source = new EventSource(`/ui/live?kind=${kind}&id=${encodeURIComponent(id)}`);
@@ -183,6 +247,8 @@ export async function definitionPage(view, kind, id) {
     view.dataset.status = mine.status;
     if (mine.version !== d.version || mine.liveVersion !== d.liveVersion || mine.status !== d.status) {
       d = (await api(base)).data[one];
+      // (the facts show d's version and live version: drawn again with the new d)
+      renderHead(mine);
       renderVersions();
       if (mine.status === 'Live') void loadMembers();
     }
@@ -202,6 +268,7 @@ export async function definitionPage(view, kind, id) {
   return () => {
     alive = false;
     clearTimeout(refresh);
+    clearTimeout(destinationsTimer);
     source.close();
     void chart?.then((c) => c.destroy());
   };

@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser (Debian chromium via playwright-core) against `npm start` with two
  * spaces: sign in, build an audience (an inline diagnostic first, a preview, then Live), the
- * explorer, a profile's timeline and explanation, a CSV export, the system page — and the other
- * space's data never appears. `FLOCK_SCREENSHOTS=1` writes each page to docs/screenshots/.
+ * explorer, a profile's timeline and explanation, a CSV export, the system page, destinations (a
+ * webhook at a local receiver; dead letters replayed, a pause resumed) — and the other space's data
+ * never appears. `FLOCK_SCREENSHOTS=1` writes each page to docs/screenshots/.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startFlock, type Flock } from '../../support/flock-process.ts';
 import { browserAvailable, launchBrowser, type Browser } from '../../support/browser.ts';
+import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 type Json = Record<string, any>;
 const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
@@ -27,6 +29,8 @@ let flock: Flock;
 let url = '';
 let browser: Browser;
 let page: Page;
+let receiver: Receiver;
+let flaky: Receiver;
 
 const basic = (token: string) => `Basic ${Buffer.from(`${token}:`).toString('base64')}`;
 async function call(method: string, path: string, auth: string, body?: unknown): Promise<{ status: number; body: Json }> {
@@ -80,6 +84,10 @@ test.before(async () => {
     options: { includeHistoricalData: true },
   });
   assert.is(beta.status, 201);
+  const betaHook = await call('POST', `/spaces/${BETA.id}/destinations`, `Bearer ${BETA.management}`, { name: 'Beta secret hook', kind: 'webhook', settings: { url: 'http://127.0.0.1:9/beta' } });
+  assert.is(betaHook.status, 201);
+  receiver = await startReceiver({ secret: 'whsec_dashboard' });
+  flaky = await startReceiver();
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
@@ -87,6 +95,8 @@ test.before(async () => {
 
 test.after(async () => {
   await browser?.close();
+  await receiver?.close();
+  await flaky?.close();
   flock?.kill9();
   await flock?.exited;
   rmSync(root, { recursive: true, force: true });
@@ -197,6 +207,63 @@ run('system page: charts from /metrics', async () => {
   await page.locator('#definition-statuses').filter({ hasText: 'Live' }).waitFor();
   assert.not.match((await page.locator('main').textContent()) ?? '', /Beta secret|beta_secret/);
   await shot('system');
+});
+
+run("destinations: create a webhook, connect it from the definition page, see it deliver; a paused one's dead letter replayed and resumed; never the other space's", async () => {
+  await page.getByRole('link', { name: 'Destinations' }).click();
+  await page.getByRole('heading', { name: 'Destinations' }).waitFor();
+  await page.getByLabel('Name').fill('CRM hook');
+  await page.getByLabel('Webhook URL').fill(receiver.url);
+  await page.getByLabel('Signing secret (optional)').fill('whsec_dashboard');
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await page.locator('table.destinations tbody tr').filter({ hasText: 'CRM hook' }).waitFor();
+  // connected from the audience's page, whose Destinations section then shows it delivering
+  await page.getByRole('link', { name: 'Overview' }).click();
+  const bigId = (await page.locator('tr[data-key="big_buyers"]').getAttribute('data-id'))!;
+  await page.locator('tr[data-key="big_buyers"] a').click();
+  await page.locator('#destinations td').filter({ hasText: 'Not connected' }).waitFor();
+  await page.getByLabel('Connect to').selectOption({ label: 'CRM hook (webhook)' });
+  await page.getByRole('button', { name: 'Connect' }).click();
+  const connected = page.locator('#destinations tbody tr').filter({ hasText: 'CRM hook' });
+  await connected.waitFor();
+  await connected.locator('td.delivered').filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 30_000 });
+  assert.ok(receiver.requests.length > 0 && receiver.requests.every((r) => r.signed));
+  assert.ok(receiver.messages.some((m) => m['userId'] === 'alice' || m['context']?.['traits']?.['email'] === 'alice@example.com'), JSON.stringify(receiver.messages));
+  // a destination whose receiver refuses (400: no retry): one dead letter pauses it
+  flaky.fault = () => ({ kind: 'status', status: 400 });
+  const created = await call('POST', `/spaces/${ALPHA.id}/destinations`, `Bearer ${ALPHA.management}`, { name: 'Flaky hook', kind: 'webhook', settings: { url: flaky.url }, retry: { maxAttempts: 1, pauseAfterDeadLetters: 1 } });
+  assert.is(created.status, 201);
+  const flakyId = String(created.body['data'].destination.id);
+  assert.is((await call('POST', `/spaces/${ALPHA.id}/destinations/${flakyId}/connections`, `Bearer ${ALPHA.management}`, { definitionId: bigId })).status, 201);
+  await page.getByRole('link', { name: 'Destinations' }).click();
+  const crm = page.locator('table.destinations tbody tr').filter({ hasText: 'CRM hook' });
+  await crm.locator('td.delivered').filter({ hasText: /^[1-9]/ }).waitFor();
+  const paused = page.locator(`table.destinations tbody tr[data-id="${flakyId}"][data-state="paused"]`);
+  await paused.waitFor({ timeout: 30_000 });
+  assert.match((await paused.textContent()) ?? '', /400/);
+  const main = (await page.locator('main').textContent()) ?? '';
+  assert.not.match(main, /Beta secret hook/);
+  assert.not.match(main, /whsec_/);
+  assert.is(await page.evaluate(async () => (await fetch('/ui/api/spaces/spa_beta/destinations')).status), 403);
+  await shot('destinations');
+  // its page: the connection, the dead letter; replay it and resume once the receiver answers
+  await paused.getByRole('link', { name: 'Flaky hook' }).click();
+  await page.locator('table.connections tbody tr').filter({ hasText: bigId }).waitFor();
+  const letter = page.locator('table.dead-letters tbody tr').first();
+  await letter.waitFor();
+  assert.match((await letter.textContent()) ?? '', /400/);
+  flaky.fault = () => ({ kind: 'ok' });
+  const first = (await letter.getAttribute('data-id'))!;
+  await letter.getByRole('button', { name: /^Replay dead letter/ }).click();
+  await page.locator(`table.dead-letters tbody tr[data-id="${first}"]`).waitFor({ state: 'detached' });
+  // (batches in flight when it paused may have been dead-lettered too)
+  const all = page.getByRole('button', { name: /^Replay all/ });
+  if ((await all.count()) > 0) await all.click();
+  await page.locator('#dead-letter-count').filter({ hasText: 'None' }).waitFor();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('main[data-state="running"]').waitFor({ timeout: 30_000 });
+  await page.locator('#delivered').filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 30_000 });
+  assert.ok(flaky.messages.length > 0);
 });
 
 run('builder, editing: a preview shows who would exit, the edit is a new version that goes Live; disable, then delete', async () => {

@@ -1,13 +1,22 @@
-/** The dashboard's server side without a browser: sign-in, the session cookie, CSRF on every state change, the space a session may reach, the switch, sign-out, static files; and the validations route the builder calls as you type. */
+/** The dashboard's server side without a browser: sign-in, the session cookie, CSRF on every state change, the space a session may reach (its destinations too), the switch, sign-out, static files; and the validations route the builder calls as you type. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SECRETS, serviceApp, type ServiceApp } from '../../support/service-app.ts';
 
 let s: ServiceApp;
+let destinationA = '';
+let destinationB = '';
 test.before(async () => {
-  s = serviceApp();
+  s = serviceApp({ withDestinations: true });
   assert.is((await s.manage('POST', '/spaces/spa_a/audiences', { name: 'A buyers', definition: { query: "event('Order Completed').count() >= 1" } })).status, 201);
   assert.is((await s.manage('POST', '/spaces/spa_b/audiences', { name: 'B secret', definition: { query: "event('X').count() >= 1" } }, `Bearer ${SECRETS.b.management}`)).status, 201);
+  const hook = (name: string) => ({ name, kind: 'webhook', settings: { url: 'http://127.0.0.1:9/hook' }, secret: `whsec_${name}` });
+  const a = await s.manage('POST', '/spaces/spa_a/destinations', hook('A hook'));
+  const b = await s.manage('POST', '/spaces/spa_b/destinations', hook('B hook'), `Bearer ${SECRETS.b.management}`);
+  assert.is(a.status, 201);
+  assert.is(b.status, 201);
+  destinationA = ((await a.json()) as any).data.destination.id;
+  destinationB = ((await b.json()) as any).data.destination.id;
 });
 test.after(() => s.close());
 
@@ -128,6 +137,42 @@ test('a second space is a switch: the session shows one space at a time; sign-ou
   const out = await s.app.request('/ui/sign-out', { method: 'POST', headers: { cookie: `flock_session=${both.session}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: both.csrf! }).toString() });
   assert.is(out.status, 303);
   assert.is((await get(both.session!, '/ui/api/spaces/spa_a/audiences')).status, 401);
+});
+
+test("destinations through the session: its space's routes (state changes with the CSRF token), never another space's", async () => {
+  const a = await signIn({ token: SECRETS.a.management });
+  const list = await get(a.session!, '/ui/api/spaces/spa_a/destinations');
+  assert.is(list.status, 200);
+  const listed = ((await list.json()) as any).data.destinations;
+  assert.equal(listed.map((d: any) => d.name), ['A hook']);
+  assert.not.match(JSON.stringify(listed), /whsec_/);
+  for (const rest of ['/status', '/connections', '/dead-letters']) assert.is((await get(a.session!, `/ui/api/spaces/spa_a/destinations/${destinationA}${rest}`)).status, 200, rest);
+  // another space's destinations: refused by the session, whatever the path names
+  for (const path of [
+    '/ui/api/spaces/spa_b/destinations',
+    `/ui/api/spaces/spa_b/destinations/${destinationB}`,
+    `/ui/api/spaces/spa_b/destinations/${destinationB}/status`,
+    `/ui/api/spaces/spa_b/destinations/${destinationB}/dead-letters`,
+    `/ui/api/spaces/spa_a/../spa_b/destinations/${destinationB}/status`,
+    `/ui/api/spaces/spa_a/destinations/../../spa_b/destinations`,
+  ]) {
+    const res = await get(a.session!, path);
+    assert.is(res.status, 403, path);
+    assert.not.match(await res.text(), /B hook/);
+  }
+  // B's destination id under A's space is no destination of A
+  assert.is((await get(a.session!, `/ui/api/spaces/spa_a/destinations/${destinationB}/status`)).status, 404);
+  assert.is((await post(a.session!, `/ui/api/spaces/spa_b/destinations/${destinationB}/dead-letters/replay`, {}, a.csrf)).status, 403);
+  assert.is((await post(a.session!, `/ui/api/spaces/spa_b/destinations/${destinationB}/resume`, {}, a.csrf)).status, 403);
+  // a prefix of the route is no route of it
+  assert.is((await get(a.session!, '/ui/api/spaces/spa_a/destinationsx')).status, 404);
+  // state changes of its own destinations need the CSRF token
+  assert.is((await post(a.session!, `/ui/api/spaces/spa_a/destinations/${destinationA}/resume`, {})).status, 403);
+  assert.is((await post(a.session!, `/ui/api/spaces/spa_a/destinations/${destinationA}/resume`, {}, a.csrf)).status, 200);
+  assert.is((await post(a.session!, `/ui/api/spaces/spa_a/destinations/${destinationA}/dead-letters/replay`, {}, a.csrf)).status, 202);
+  // an access-token session reaches no destination route
+  const r = await signIn({ token: SECRETS.a.access });
+  assert.is((await get(r.session!, '/ui/api/spaces/spa_a/destinations')).status, 403);
 });
 
 test('static files: the app, its stylesheet and uPlot from node_modules; nothing else', async () => {
