@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): Hono {
       exports,
       destinations: deps.destinations,
       changeLogLastSeq: deps.changeLogLastSeq,
+      locator: deps.locator ?? directProfileLocator,
     });
     profileRoutes(api, {
       spaces: deps.spaces,

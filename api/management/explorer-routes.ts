@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type StoreHandle } from '../../engine/index.ts';
+import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type ProfileLocator, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import { pageCursor } from './cursor.ts';
 import { sizeOf, type KindSpec } from './present.ts';
@@ -18,6 +18,8 @@ export interface ExplorerRoutesDeps {
   /** undefined when this process does not follow the change log: changes and size history answer 503. */
   readonly explorer?: ExplorerStore | undefined;
   readonly clock: () => number;
+  /** finds a profile by any identifier (`search=email:…`). */
+  readonly locator?: ProfileLocator | undefined;
 }
 
 const SECURITY = [{ managementToken: [] }];
@@ -51,7 +53,16 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       security: SECURITY,
       request: {
         params: idParams,
-        query: z.object({ 'pagination.count': z.coerce.number().int().min(1).max(1000).default(100), 'pagination.cursor': z.string().min(1).optional() }),
+        query: z.object({
+          'pagination.count': z.coerce.number().int().min(1).max(1000).default(100),
+          'pagination.cursor': z.string().min(1).optional(),
+          search: z
+            .string()
+            .min(1)
+            .max(600)
+            .optional()
+            .describe('`<type>:<value>` (e.g. `email:alice@example.com`, `user_id:alice`): the profile holding that identifier, if it is a member; otherwise a prefix of profile ids (`use_3Hq`)'),
+        }),
       },
       responses: {
         200: {
@@ -66,14 +77,24 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       const query = c.req.valid('query');
       const record = found(spaceId, id);
       const version = servingVersion(record);
-      const scope = { space: spaceId, list: `members:${id}@${version ?? 0}` };
+      const search = query.search;
+      const scope = { space: spaceId, list: `members:${id}@${version ?? 0}${search === undefined ? '' : `?${search}`}` };
       const { position, pagination } = pageCursor(scope, query['pagination.cursor']);
       if (version === undefined) return c.json({ data: { members: [], version: null, pagination: { ...pagination(null), totalEntries: 0 } } }, 200);
       const store = deps.store.get();
       if (store === undefined) throw new HttpError(503, 'unavailable', 'the engine state is not available yet');
       const after = typeof position['a'] === 'string' ? position['a'] : undefined;
       const limit = query['pagination.count'];
-      const rows = store.outputs(spaceId, id, { limit: limit + 1, ...(after === undefined ? {} : { after }) });
+      // an identifier finds the profile holding it (one owner lookup) when that one is a member;
+      // otherwise the search is a prefix of profile ids
+      const located = search === undefined || !/^[^:]+:./.test(search) ? undefined : deps.locator?.locate(spaceId, record.definition.type === 'ACCOUNTS' ? 'accounts' : 'users', search);
+      const hit = located?.ok === true ? store.output(spaceId, id, located.profileId) : undefined;
+      const rows =
+        hit !== undefined
+          ? after === undefined
+            ? [hit]
+            : []
+          : store.outputs(spaceId, id, { limit: limit + 1, ...(after === undefined ? {} : { after }), ...(search === undefined ? {} : { prefix: search }) });
       const page = rows.slice(0, limit);
       return c.json(
         {

@@ -6,6 +6,7 @@ import { managementAuth } from './bearer-auth.ts';
 import { definitionRoutes } from './definitions-router.ts';
 import { destinationRoutes } from './destination-routes.ts';
 import { explorerRoutes } from './explorer-routes.ts';
+import type { ProfileLocator } from '../../engine/index.ts';
 import { exportRoutes } from './export-routes.ts';
 import { validationRoutes } from './validation-routes.ts';
 import { AUDIENCES, COMPUTED_TRAITS } from './present.ts';
@@ -24,6 +25,8 @@ export interface ManagementDeps {
   readonly destinations?: DestinationStore | undefined;
   /** the change log's newest position (destination lag). */
   readonly changeLogLastSeq?: (() => Promise<number>) | undefined;
+  /** finds a profile by any identifier (the explorer's member search). */
+  readonly locator: ProfileLocator;
 }
 
 export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): void {

@@ -392,10 +392,14 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
   }
 
   /** Current members / values of one definition (as published), ordered by profile id, after `after`. */
-  outputs(space: string, definitionId: string, options: { after?: string; limit?: number } = {}): OutputRow[] {
+  outputs(space: string, definitionId: string, options: { after?: string; limit?: number; prefix?: string } = {}): OutputRow[] {
     const limit = options.limit ?? 100;
     const rows: OutputRow[] = [];
-    for (const { key, value } of this.#published.getRange({ start: [space, definitionId, options.after ?? ''], end: [space, `${definitionId}\u0000`, ''] })) {
+    const prefix = options.prefix ?? '';
+    const from = options.after !== undefined && options.after > prefix ? options.after : prefix;
+    // (a prefix ends before the first id that does not start with it: prefix + U+FFFF, near enough for ids)
+    const end: [string, string, string] = prefix === '' ? [space, `${definitionId}\u0000`, ''] : [space, definitionId, `${prefix}\uffff`];
+    for (const { key, value } of this.#published.getRange({ start: [space, definitionId, from], end })) {
       if (options.after !== undefined && key[2] === options.after) continue;
       rows.push({ profileId: key[2], value: value.v, at: value.at, version: value.version });
       if (rows.length >= limit) break;

@@ -53,20 +53,19 @@ export async function definitionPage(view, kind, id) {
     void loadSize();
   });
 
-  // members explorer: pages forward by cursor (kept to go back), search within the loaded page or jump to a profile
+  // members explorer: pages forward by cursor (kept to go back); search over every member on the server
+  // (an identifier such as email:alice@example.com finds its profile; anything else is a profile id prefix)
   const memberRows = h('tbody');
   const pageInfo = h('span', { 'aria-live': 'polite' });
   const prev = h('button', { type: 'button', id: 'members-prev', disabled: true }, 'Previous');
   const next = h('button', { type: 'button', id: 'members-next', disabled: true }, 'Next');
-  const search = h('input', { id: 'members-search', type: 'search', placeholder: 'profile id or value' });
+  const search = h('input', { id: 'members-search', type: 'search', placeholder: 'email:…, user_id:… or a profile id prefix' });
   const cursors = [undefined];
   let pageIndex = 0;
   let members = [];
   const showMembers = () => {
-    const q = search.value.trim().toLowerCase();
-    const shown = members.filter((m) => q === '' || m.profileId.toLowerCase().includes(q) || JSON.stringify(m.value).toLowerCase().includes(q));
     memberRows.replaceChildren(
-      ...shown.map((m) =>
+      ...members.map((m) =>
         h(
           'tr',
           {},
@@ -80,19 +79,28 @@ export async function definitionPage(view, kind, id) {
   const loadMembers = async () => {
     const cursor = cursors[pageIndex];
     const t0 = performance.now();
-    const body = await api(`${base}/members?pagination.count=${PAGE}${cursor ? `&pagination.cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const q = search.value.trim();
+    const body = await api(`${base}/members?pagination.count=${PAGE}${cursor ? `&pagination.cursor=${encodeURIComponent(cursor)}` : ''}${q === '' ? '' : `&search=${encodeURIComponent(q)}`}`);
     members = body.data.members;
     cursors[pageIndex + 1] = body.data.pagination.next ?? undefined;
     prev.disabled = pageIndex === 0;
     next.disabled = !body.data.pagination.next;
     const total = body.data.pagination.totalEntries ?? 0;
-    pageInfo.textContent = `page ${pageIndex + 1} of ${Math.max(1, Math.ceil(total / PAGE))} · ${num(total)} members`;
+    pageInfo.textContent = q === '' ? `page ${pageIndex + 1} of ${Math.max(1, Math.ceil(total / PAGE))} · ${num(total)} members` : `page ${pageIndex + 1} · ${members.length === 0 ? 'no member matches' : `matches of ${num(total)} members`}`;
     showMembers();
     view.dataset.membersMs = String(Math.round(performance.now() - t0));
   };
   prev.addEventListener('click', () => ((pageIndex = Math.max(0, pageIndex - 1)), loadMembers()));
   next.addEventListener('click', () => ((pageIndex += 1), loadMembers()));
-  search.addEventListener('input', showMembers);
+  let searching;
+  search.addEventListener('input', () => {
+    clearTimeout(searching);
+    searching = setTimeout(() => {
+      cursors.length = 1;
+      pageIndex = 0;
+      loadMembers().catch((error) => memberRows.replaceChildren(h('tr', {}, h('td', { colspan: 3 }, error.message))));
+    }, 250);
+  });
 
   // recent changes, live
   const changes = h('ol.changes', { id: 'changes', 'aria-live': 'polite', 'aria-label': 'Recent enters and exits' });
@@ -227,7 +235,7 @@ export async function definitionPage(view, kind, id) {
         'section',
         { 'aria-labelledby': 'h-members' },
         h('h2#h-members', {}, kind === 'audiences' ? 'Members' : 'Profiles with a value'),
-        h('div.toolbar', {}, h('label', { for: 'members-search' }, 'Search this page '), search, prev, next, pageInfo),
+        h('div.toolbar', {}, h('label', { for: 'members-search' }, 'Search members '), search, prev, next, pageInfo),
         h('table.members', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Profile'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Since'))), memberRows),
       ),
       h('section', { 'aria-labelledby': 'h-changes' }, h('h2#h-changes', {}, 'Recent changes (live)'), changes),

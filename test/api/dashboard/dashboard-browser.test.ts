@@ -171,6 +171,13 @@ run('definition page: size chart, members, recent enters live, versions; a CSV e
   await call('POST', '/v1/batch', basic(ALPHA.writeKey), { batch: [{ type: 'track', userId: 'carol', event: 'Order Completed', properties: { total: 500 }, timestamp: new Date().toISOString() }] });
   await until('carol entered, shown live', async () => ((await page.locator('#changes li[data-kind="enter"]').count()) >= 2 ? true : undefined));
   await until('the members page follows', async () => ((await page.locator('table.members tbody tr').count()) === 2 ? true : undefined));
+  // the search runs over every member on the server: an identifier finds its profile
+  await page.locator('#members-search').fill('user_id:carol');
+  await until('the search finds carol alone', async () => ((await page.locator('table.members tbody tr').count()) === 1 ? true : undefined));
+  await page.locator('#members-search').fill('user_id:nobody');
+  await until('no member matches', async () => ((await page.locator('table.members tbody tr').count()) === 0 ? true : undefined));
+  await page.locator('#members-search').fill('');
+  await until('every member again', async () => ((await page.locator('table.members tbody tr').count()) === 2 ? true : undefined));
   await page.locator('#size').filter({ hasText: '2' }).waitFor();
   await page.locator('section[aria-labelledby="h-versions"] tbody tr').first().waitFor();
   await page.getByRole('button', { name: 'Export CSV' }).click();

@@ -38,6 +38,22 @@ test('members: keyset pages by profile id with the instant each entered; totalEn
   assert.equal(values.members.map((m: Json) => [m.profileId, m.value]), [['user_id:u0', 7]]);
 });
 
+test('members: search by an identifier (the profile holding it, if a member) or by a profile id prefix, over every member; its own cursors', async () => {
+  const search = async (q: string, extra = '') => (await json(await s.manage('GET', `/spaces/spa_a/audiences/${audienceId}/members?search=${encodeURIComponent(q)}${extra}`)))['data'];
+  assert.equal((await search('user_id:u3')).members.map((m: Json) => m.profileId), ['user_id:u3']);
+  assert.equal((await search('user_id:u0')).members, [], 'u0 exited: not a member');
+  assert.equal((await search('user_id:')).members.map((m: Json) => m.profileId), ['user_id:u2', 'user_id:u3', 'user_id:u4']);
+  const page = await search('user_id:u', '&pagination.count=2');
+  assert.equal(page.members.map((m: Json) => m.profileId), ['user_id:u2', 'user_id:u3']);
+  const rest = await search('user_id:u', `&pagination.count=2&pagination.cursor=${page.pagination.next}`);
+  assert.equal(rest.members.map((m: Json) => m.profileId), ['user_id:u4']);
+  assert.is(rest.pagination.next, null);
+  assert.equal((await search('nobody')).members, []);
+  // a cursor of one search is not one of another (or of the unfiltered list)
+  assert.is((await s.manage('GET', `/spaces/spa_a/audiences/${audienceId}/members?pagination.cursor=${page.pagination.next}`)).status, 400);
+  assert.equal((await search('user_id:u4')).members[0].value, true);
+});
+
 test('recent changes: newest first with instants, filtered by kind, paged', async () => {
   const all = (await json(await s.manage('GET', `/spaces/spa_a/audiences/${audienceId}/changes?pagination.count=3`)))['data'];
   assert.equal(all.changes.map((c: Json) => [c.kind, c.profileId]), [['exit', 'user_id:u1'], ['exit', 'user_id:u0'], ['enter', 'user_id:u4']]);
