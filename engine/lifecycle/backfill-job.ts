@@ -63,6 +63,18 @@ export class BackfillJob {
   #cut: number | undefined;
   readonly #index: EventTimeIndex;
   readonly #o: BackfillOptions;
+  #hidden: (id: string) => boolean = () => false;
+
+  /** The fingerprint of target `id` in this job's plan (the same in the live plan). */
+  targetFp(id: string): string | undefined {
+    return this.plan.definitions.find((d) => d.input.id === id && this.targetFps.has(d.fp))?.fp;
+  }
+
+  /** What the live runtime adopts of the targets `ids` only (a shared pass whose other targets were dropped). */
+  adoptFpsOf(ids: ReadonlySet<string>): ReadonlySet<string> {
+    const of = (id: string) => ids.has(id.includes('~') ? id.slice(0, id.indexOf('~')) : id);
+    return new Set(this.plan.definitions.filter((d) => of(d.input.id) && (this.targetFps.has(d.fp) || this.#hidden(d.input.id))).map((d) => d.fp));
+  }
 
   constructor(options: BackfillOptions) {
     this.#o = options;
@@ -74,6 +86,7 @@ export class BackfillJob {
     // (an account definition's conditions under ANY / ALL are hidden user-level definitions `<id>~u<n>`: adopted with it)
     const hidden = (id: string) => id.includes('~') && options.targets.has(id.slice(0, id.indexOf('~')));
     this.adoptFps = new Set([...this.targetFps, ...plan.definitions.filter((d) => hidden(d.input.id)).map((d) => d.fp)]);
+    this.#hidden = hidden;
     const keep = options.history === true ? (c: Change) => options.targets.has(c.definitionId) && this.history.push(c) : () => {};
     this.runtime = new Runtime({ plans: new Map([[options.space, plan]]), onChange: keep });
     this.#index = new EventTimeIndex(options.maxEvents ?? DEFAULT_BACKFILL_MAX_EVENTS);

@@ -69,9 +69,20 @@ export interface LifecycleOptions {
   readonly probe?: (point: 'backfill', detail: number) => void;
 }
 
-interface Job {
+/** A definition version a backfill computes. */
+interface Member {
   readonly definition: ComputeDefinition;
   readonly version: ComputeVersion;
+}
+
+/**
+ * One pass over the log for every version that waited for it at one reconcile (created together):
+ * the versions go Live together when it has caught up. A version dropped meanwhile (deleted, edited
+ * again, disabled) leaves the pass; the others go on.
+ */
+interface Job {
+  readonly space: string;
+  members: Member[];
   readonly backfill: BackfillJob;
   lastReport: number;
 }
@@ -111,6 +122,7 @@ const INTERVAL_MS: Record<BatchInterval, number> = {
  */
 export class Lifecycle {
   readonly #o: LifecycleOptions;
+  /** each version being computed (`<id>@<version>`) → the pass computing it (one pass may hold many). */
   readonly #jobs = new Map<string, Job>();
   readonly #previews = new Map<string, PreviewJob>();
   /** per space, the inputs of the live plan by definition id. */
@@ -124,9 +136,19 @@ export class Lifecycle {
     this.#o = options;
   }
 
-  /** Backfills in progress (for stats and metrics). */
+  /** Versions being backfilled (for stats and metrics). */
   get backfills(): number {
     return this.#jobs.size;
+  }
+
+  /** Passes over the log in progress (each computes every version that waited for it together). */
+  get passes(): number {
+    return this.#passes().length;
+  }
+
+  /** The passes over the log in progress, each computing one or more versions. */
+  #passes(): Job[] {
+    return [...new Set(this.#jobs.values())];
   }
 
   /** The registry changed: reconcile at the next step. */
@@ -152,6 +174,7 @@ export class Lifecycle {
     for (const space of spaces) {
       const defs = this.#wanted.get(space) ?? [];
       const live = new Map<string, DefinitionInput>();
+      const waiting: Member[] = [];
       for (const d of defs) {
         const newest = d.versions[d.versions.length - 1]!;
         const current = d.liveVersion === null ? undefined : d.versions.find((v) => v.version === d.liveVersion);
@@ -162,22 +185,20 @@ export class Lifecycle {
           if (d.computeCadence.type === 'BATCH') batch.add(d.id);
         }
         if (newest === current && !stale) continue;
-        const key = `${d.id}@${newest.version}`;
-        if (this.#jobs.has(key)) continue;
-        try {
-          this.#jobs.set(key, { definition: d, version: newest, backfill: this.#backfill(space, [[d, newest]], defs, true), lastReport: 0 });
-          reports.push([d.id, newest.version, { status: 'Backfilling', progress: 0 }]);
-        } catch (err) {
-          if (!(err instanceof BackfillError)) throw err;
-          reports.push([d.id, newest.version, { status: 'Failed', failureReason: err.message }]);
-        }
+        if (!this.#jobs.has(`${d.id}@${newest.version}`)) waiting.push({ definition: d, version: newest });
       }
-      // Jobs for versions no longer wanted (deleted, disabled, superseded by a newer edit) stop.
-      for (const [key, job] of this.#jobs) {
-        if (job.definition.space !== space) continue;
-        const d = defs.find((x) => x.id === job.definition.id);
-        if (d === undefined || d.versions[d.versions.length - 1]!.version !== job.version.version) this.#jobs.delete(key);
+      // Versions no longer wanted (deleted, disabled, superseded by a newer edit) leave their pass.
+      for (const job of this.#passes()) {
+        if (job.space !== space) continue;
+        job.members = job.members.filter((m) => {
+          const d = defs.find((x) => x.id === m.definition.id);
+          const wanted = d !== undefined && d.versions[d.versions.length - 1]!.version === m.version.version;
+          if (!wanted) this.#jobs.delete(`${m.definition.id}@${m.version.version}`);
+          return wanted;
+        });
       }
+      // Every version waiting now joins one pass over the log (one replay for all of them).
+      if (waiting.length > 0) this.#startPass(space, waiting, defs, reports);
       this.#setLive(space, live, reports);
     }
     this.#setBatch(batch);
@@ -185,23 +206,50 @@ export class Lifecycle {
     for (const [id, version, report] of reports) await this.#o.registry.reportStatus(id, version, report);
   }
 
-  /** One step of every backfill and preview (the engine calls this between live batches), and the BATCH runs due. */
+  /**
+   * One pass for `members`; a pass that cannot compile one of them (its failure names it) is split:
+   * each version on its own, so only the failing ones are reported Failed.
+   */
+  #startPass(space: string, members: readonly Member[], defs: readonly ComputeDefinition[], reports: Array<[string, number, StatusReport]>): void {
+    const start = (group: readonly Member[]) => {
+      const job: Job = { space, members: [...group], backfill: this.#backfill(space, group.map((m) => [m.definition, m.version] as const), defs, true), lastReport: 0 };
+      for (const m of group) {
+        this.#jobs.set(`${m.definition.id}@${m.version.version}`, job);
+        reports.push([m.definition.id, m.version.version, { status: 'Backfilling', progress: 0 }]);
+      }
+    };
+    try {
+      start(members);
+      return;
+    } catch (err) {
+      if (!(err instanceof BackfillError) || members.length === 1) {
+        if (!(err instanceof BackfillError)) throw err;
+        reports.push([members[0]!.definition.id, members[0]!.version.version, { status: 'Failed', failureReason: err.message }]);
+        return;
+      }
+    }
+    for (const m of members) this.#startPass(space, [m], defs, reports);
+  }
+
+  /** One step of every backfill pass and preview (the engine calls this between live batches), and the BATCH runs due. */
   async step(): Promise<void> {
     if (this.#reconcileWanted) await this.reconcile();
     const engine = this.#o.engine;
-    for (const [key, job] of [...this.#jobs]) {
+    for (const job of this.#passes()) {
       const until = engine.position;
+      const keys = job.members.map((m) => `${m.definition.id}@${m.version.version}`);
+      if (keys.length === 0) continue;
       try {
         await job.backfill.step(this.#o.stepEvents ?? 5000, until);
       } catch (err) {
         if (!(err instanceof BackfillError)) throw err;
-        this.#jobs.delete(key);
-        await this.#o.registry.reportStatus(job.definition.id, job.version.version, { status: 'Failed', failureReason: err.message });
+        for (const key of keys) this.#jobs.delete(key);
+        for (const m of job.members) await this.#o.registry.reportStatus(m.definition.id, m.version.version, { status: 'Failed', failureReason: err.message });
         continue;
       }
       this.#o.probe?.('backfill', job.backfill.position);
       if (job.backfill.caughtUp(until)) {
-        this.#jobs.delete(key);
+        for (const key of keys) this.#jobs.delete(key);
         await this.#switch(job);
         continue;
       }
@@ -209,7 +257,7 @@ export class Lifecycle {
       if (now - job.lastReport >= 1000) {
         job.lastReport = now;
         const { fraction, eta } = job.backfill.progress(until);
-        await this.#o.registry.reportStatus(job.definition.id, job.version.version, { status: 'Backfilling', progress: fraction, ...(eta === undefined ? {} : { eta }) });
+        for (const m of job.members) await this.#o.registry.reportStatus(m.definition.id, m.version.version, { status: 'Backfilling', progress: fraction, ...(eta === undefined ? {} : { eta }) });
       }
     }
     for (const [id, job] of [...this.#previews]) await this.#stepPreview(id, job);
@@ -273,44 +321,49 @@ export class Lifecycle {
    */
   async #switch(job: Job): Promise<void> {
     const engine = this.#o.engine;
-    const space = job.definition.space;
-    const d = job.definition;
-    const v = job.version;
+    const space = job.space;
+    const members = job.members;
     // the open instant's changes are emitted first, so what was published is complete.
     engine.runtime.close();
     const now = engine.runtime.watermark;
     job.backfill.finishAt(now);
-    const before = engine.publishedOutputs(space, d.id);
-    // The new version replaces the old one in the live plan and adopts the backfill's states…
+    const before = members.map((m) => engine.publishedOutputs(space, m.definition.id));
+    // The new versions replace the old ones in the live plan and adopt the backfill's states…
     const live = new Map(this.#live.get(space) ?? []);
-    live.set(d.id, inputOf(d, v));
+    for (const { definition: d, version: v } of members) live.set(d.id, inputOf(d, v));
     const reports: Array<[string, number, StatusReport]> = [];
     this.#setLive(space, live, reports);
-    const fp = [...job.backfill.targetFps][0]!;
-    const adopted = engine.runtime.adopt(space, job.backfill.runtime, job.backfill.adoptFps);
-    const after = new Map<string, DefinitionCell>();
-    for (const [profileId, cells] of adopted) {
-      const cell = cells.get(fp);
-      if (cell !== undefined) after.set(profileId, cell);
+    const ids = new Set(members.map((m) => m.definition.id));
+    const adopted = engine.runtime.adopt(space, job.backfill.runtime, job.backfill.adoptFpsOf(ids));
+    for (const [i, { definition: d, version: v }] of members.entries()) {
+      const fp = job.backfill.targetFp(d.id)!;
+      const after = new Map<string, DefinitionCell>();
+      for (const [profileId, cells] of adopted) {
+        const cell = cells.get(fp);
+        if (cell !== undefined) after.set(profileId, cell);
+      }
+      // …and only the difference is announced: a new definition's members at the instants they entered.
+      const history = members.length === 1 ? job.backfill.history : job.backfill.history.filter((c) => c.definitionId === d.id);
+      const fresh = d.liveVersion === null;
+      const changes = difference(d, v.version, space, now, fresh, before[i]!, after, causes(fresh, history, d.liveVersion ?? v.version));
+      // History: the backfill's changes at their true instants. A recomputed version (enabled again)
+      // replaces its own; an older version goes when the new one's history reaches as far back.
+      engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, history, { replace: d.liveVersion === v.version, orderedThrough: job.backfill.cut });
+      const old = d.versions.find((x) => x.version === d.liveVersion);
+      if (old !== undefined && old !== v && (inputOf(d, v).since ?? Number.NEGATIVE_INFINITY) <= (inputOf(d, old).since ?? Number.NEGATIVE_INFINITY)) {
+        engine.compactHistory(space, d.id, old.version);
+      }
+      if (d.computeCadence.type === 'BATCH' && !fresh) engine.replaceHeld(space, d.id, changes);
+      else engine.announce(changes);
     }
-    // …and only the difference is announced: a new definition's members at the instants they entered.
-    const fresh = d.liveVersion === null;
-    const changes = difference(d, v.version, space, now, fresh, before, after, causes(fresh, job.backfill.history, d.liveVersion ?? v.version));
-    // History: the backfill's changes at their true instants. A recomputed version (enabled again)
-    // replaces its own; an older version goes when the new one's history reaches as far back.
-    engine.recordHistory({ space, definitionId: d.id, version: v.version, kind: d.kind, key: d.key }, job.backfill.history, { replace: d.liveVersion === v.version, orderedThrough: job.backfill.cut });
-    const old = d.versions.find((x) => x.version === d.liveVersion);
-    if (old !== undefined && old !== v && (inputOf(d, v).since ?? Number.NEGATIVE_INFINITY) <= (inputOf(d, old).since ?? Number.NEGATIVE_INFINITY)) {
-      engine.compactHistory(space, d.id, old.version);
-    }
-    if (d.computeCadence.type === 'BATCH' && !fresh) engine.replaceHeld(space, d.id, changes);
-    else engine.announce(changes);
-    // readers that see the version Live see its outputs
+    // readers that see the versions Live see their outputs
     await engine.checkpoint();
-    await this.#o.registry.reportStatus(d.id, v.version, { status: 'Live', progress: 1 });
+    for (const { definition: d, version: v } of members) await this.#o.registry.reportStatus(d.id, v.version, { status: 'Live', progress: 1 });
     for (const [id, version, report] of reports) await this.#o.registry.reportStatus(id, version, report);
-    if (d.computeCadence.type === 'BATCH') {
-      const batch = new Set(this.#runs.keys()).add(d.id);
+    const batchMembers = members.filter((m) => m.definition.computeCadence.type === 'BATCH');
+    if (batchMembers.length > 0) {
+      const batch = new Set(this.#runs.keys());
+      for (const m of batchMembers) batch.add(m.definition.id);
       this.#wanted = this.#o.registry.computeSet();
       this.#setBatch(batch);
     }

@@ -126,6 +126,56 @@ test('without historical data: counting only events from its creation on (even w
   }
 });
 
+test('definitions created together share one pass over the log; each goes Live with what it computes alone; one deleted meanwhile leaves the pass', async () => {
+  const history = [
+    track('a', 'Order Completed', T0 + 15 * DAY, { total: 50 }),
+    track('b', 'Order Completed', T0 + 2 * DAY, { total: 500 }),
+    track('c', 'Order Completed', T0 + 19 * DAY, { total: 150 }),
+    track('c', 'Order Completed', T0 + 19.5 * DAY, { total: 10 }),
+  ];
+  const queries = {
+    buyers_7d: "event('Order Completed').within(7 days).count() >= 1",
+    big_30d: "event('Order Completed').where(property('total') > 100).within(30 days).count() >= 1",
+    spend: "event('Order Completed').sum(property('total'))",
+    // reads another definition of the same pass
+    big_spenders: "trait('spend') > 100",
+    gone: "event('Order Completed').count() >= 2",
+  } as const;
+  const create = (f: Awaited<ReturnType<typeof setup>>, key: keyof typeof queries) =>
+    f.registry.create({ space: 'spa_test', kind: key === 'spend' ? 'trait' : 'audience', key, name: key, definition: { query: queries[key], type: 'USERS' }, options: { includeHistoricalData: true } });
+  // each alone: its own pass
+  const alone = await setup(history);
+  const together = await setup(history);
+  try {
+    await alone.drain();
+    for (const key of ['buyers_7d', 'big_30d', 'spend', 'big_spenders'] as const) {
+      await create(alone, key);
+      await alone.lifecycle.reconcile();
+      assert.is(alone.lifecycle.passes, 1);
+      await alone.finish();
+    }
+    await together.drain();
+    const ids = new Map<string, string>();
+    for (const key of Object.keys(queries) as Array<keyof typeof queries>) ids.set(key, (await create(together, key)).id);
+    await together.lifecycle.reconcile();
+    assert.is(together.lifecycle.passes, 1, 'one pass for all');
+    assert.is(together.lifecycle.backfills, 5);
+    await together.lifecycle.step();
+    await together.registry.remove('spa_test', ids.get('gone')!);
+    await together.lifecycle.reconcile();
+    assert.is(together.lifecycle.backfills, 4);
+    await together.finish();
+    for (const key of ['buyers_7d', 'big_30d', 'spend', 'big_spenders']) assert.is(together.registry.get('spa_test', ids.get(key)!)!.status, 'Live', key);
+    assert.is(together.lifecycle.passes, 0);
+    const byKey = (cs: Change[]) => summary(cs).filter((l) => !l.includes(' gone ')).sort();
+    assert.equal(byKey(await together.changes()), byKey(await alone.changes()));
+    assert.ok(!summary(await together.changes()).some((l) => l.includes(' gone ')), 'the deleted one never went out');
+  } finally {
+    await alone.close();
+    await together.close();
+  }
+});
+
 test('an edit backfills while the old version keeps answering, then switches and emits only the difference', async () => {
   const history = [track('a', 'Order Completed', T0 + 18 * DAY, { total: 50 }), track('b', 'Order Completed', T0 + 18 * DAY, { total: 150 })];
   const f = await setup(history);
