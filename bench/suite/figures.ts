@@ -35,7 +35,7 @@ export const REQUIRED_FIGURES: Readonly<Record<string, readonly string[]>> = {
     'memory.store_per_profile',
   ],
   recovery: ['recovery.seconds', 'recovery.profiles'],
-  backfill: ['backfill.rate', 'backfill.time_to_live', 'backfill.time_to_live_10m'],
+  backfill: ['backfill.rate', 'backfill.time_to_live', 'backfill.time_to_live_10m', 'backfill.many_time_to_live'],
   peer: ['peer.recompute', 'peer.flock_per_event', 'peer.ratio', 'peer.equal'],
   live: ['live.rate', 'latency.p50', 'latency.p99', 'latency.p999', 'timer.p50', 'timer.p99', 'timer.exact'],
 };
