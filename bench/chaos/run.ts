@@ -13,12 +13,13 @@ const { values } = parseArgs({
     'nats-restarts': { type: 'string', default: '3' },
     log: { type: 'string', default: 'both' },
     keep: { type: 'boolean', default: false },
+    'no-destination': { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help === true) {
-  process.stdout.write('npm run chaos -- [--seed 1] [--events 200000] [--kills 20] [--nats-restarts 3] [--log embedded|jetstream|both] [--keep] [--no-results]\n');
+  process.stdout.write('npm run chaos -- [--seed 1] [--events 200000] [--kills 20] [--nats-restarts 3] [--log embedded|jetstream|both] [--keep] [--no-destination] [--no-results]\n');
   process.exit(0);
 }
 const number = (name: string, text: string, min: number): number => {
@@ -44,6 +45,7 @@ const options = {
   kills: number('kills', values.kills, 0),
   natsRestarts: number('nats-restarts', values['nats-restarts'], 0),
   keep: values.keep === true,
+  destination: values['no-destination'] !== true,
   say: (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
 };
 const started = performance.now();
