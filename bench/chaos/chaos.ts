@@ -304,8 +304,11 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     if (destination !== undefined) {
       const identities = readOnlyStore(engineStorePath(chaosPlace.dataDir));
       try {
-        const userIds = (profileId: string) => (identities.get()?.identityProfile('spa_default', profileId)?.ids ?? []).filter(([type]) => type === 'user_id').map(([, value, , , , raw]) => raw ?? value);
-        delivery = checkDelivery(destination, changes, workload.batches.flat(), deliveryStatus!, userIds);
+        const atEnd = (profileId: string) => {
+          const record = identities.get()?.identityProfile('spa_default', profileId);
+          return { userIds: (record?.ids ?? []).filter(([type]) => type === 'user_id').map(([, value, , , , raw]) => raw ?? value), absorbed: (record?.n ?? 0) > 0 };
+        };
+        delivery = checkDelivery(destination, changes, workload.batches.flat(), deliveryStatus!, atEnd);
       } finally {
         await identities.close();
       }

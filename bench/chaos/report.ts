@@ -59,6 +59,7 @@ export function formatReport(reports: readonly ChaosReport[]): string {
     ['destination: messages received / unique', (r) => (r.delivery === undefined ? '–' : `${r.delivery.messages} / ${r.delivery.unique}`)],
     ['destination: duplicates (same messageId) / differing', (r) => (r.delivery === undefined ? '–' : `${r.delivery.duplicates} / ${r.delivery.duplicatesDiffering}`)],
     ['destination: user values ≠ Flock (of checked)', (r) => (r.delivery === undefined ? '–' : `${r.delivery.finalDifferent} (of ${r.delivery.finalChecked})`)],
+    ['destination: merged users’ values ≠ Flock (known gap)', (r) => r.delivery?.finalDifferentMerged ?? '–'],
     ['destination: requests / dead letters', (r) => (r.delivery === undefined ? '–' : `${r.delivery.requests} / ${r.delivery.deadLetters}`)],
     ['restart → ready p50 / max', (r) => `${ms(percentile(r.readyMs, 0.5))} / ${ms(percentile(r.readyMs, 1))}`],
     ['failed starts', (r) => r.failedStarts],
