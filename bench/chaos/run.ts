@@ -60,7 +60,7 @@ if (values['no-results'] !== true) {
     command: `npm run chaos -- --seed ${options.seed} --events ${options.events} --kills ${options.kills} --nats-restarts ${options.natsRestarts} --log ${values.log}`,
     seconds: (performance.now() - started) / 1000,
     details: [
-      'Per log: a seeded load over HTTP with Segment-style retries while Flock (`--clock event`) is killed with `kill -9` at random points and at every deliberate FLOCK_FAULT point, and nats-server is restarted (TERM and kill -9); the change log is compared id for id with an uninterrupted run over the same log; then a backfill phase (killed during the backfill) and a wall-clock phase (killed during catch-up and under live load). bench/README.md says what each row checks.',
+      'Per log: a seeded load over HTTP with Segment-style retries while Flock (`--clock event`) is killed with `kill -9` at random points and at every deliberate FLOCK_FAULT point, and nats-server is restarted (TERM and kill -9); the change log is compared id for id with an uninterrupted run over the same log; then a backfill phase (killed during the backfill) and a wall-clock phase (killed during catch-up and under live load). In phase 1 a webhook destination delivers to a seeded misbehaving receiver (slow, 503, 429 with Retry-After, dropped connections) through every kill, one of them inside delivery (FLOCK_FAULT delivered: acknowledged, cursor not committed); its rows check what the receiver got against the change log. bench/README.md says what each row checks.',
     ],
   });
 }
