@@ -233,7 +233,7 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     // the deliberate kill points (FLOCK_FAULT), one per start from the first random kill on
     // (and, with the destination, a kill inside delivery: a slice acknowledged by the receiver, its cursor not yet committed)
     const faults = [...(o.faults ?? DEFAULT_FAULTS)];
-    if (o.destination !== false) faults.splice(1, 0, 'delivered:3');
+    if (o.destination !== false) faults.splice(1, 0, 'delivered:1');
     await chaos.start();
     await waitLive(chaos, DEFINITIONS);
     // the destination, connected before the first event (nothing to backfill): its delivery thread is killed with every kill of Flock
