@@ -26,8 +26,10 @@ import type { FlockEvent } from '../../engine/event/model.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import type { Change } from '../../engine/runtime/change.ts';
 import { startNatsServer, type NatsServer } from '../../test/support/nats-server.ts';
+import { engineStorePath, readOnlyStore } from '../../engine/profiles/store-handle.ts';
 import { Random } from '../workload/random.ts';
 import { checkLog, compareChanges, compareFinal, finalState, idCollisions, type Comparison } from './check.ts';
+import { checkDelivery, connectDestination, destinationStatus, waitDelivered, type ChaosDestination, type DeliveryReport } from './delivery.ts';
 import { drive } from './driver.ts';
 import { FlockUnderTest, waitCaughtUp, waitLive } from './flock.ts';
 import { chaosDefinitions, chaosWorkload, type SegmentCall } from './workload.ts';
@@ -50,6 +52,8 @@ export interface ChaosOptions {
   readonly paceMs?: number;
   /** keep the data directories and nats-server stores (to look into a failure). */
   readonly keep?: boolean;
+  /** the webhook destination delivering during phase 1 (delivery.ts), with its FLOCK_FAULT kill `delivered` (default true). */
+  readonly destination?: boolean;
   readonly say?: (line: string) => void;
 }
 
@@ -79,6 +83,8 @@ export interface ChaosReport {
     readonly lateInstants: number;
     readonly changes: number;
   };
+  /** phase 1's destination (absent when `destination: false`). */
+  readonly delivery?: DeliveryReport | undefined;
   readonly randomKills: number;
   readonly faultKills: readonly string[];
   readonly natsRestarts: number;
@@ -196,6 +202,7 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     return server;
   };
   const flocks: FlockUnderTest[] = [];
+  let destination: ChaosDestination | undefined;
   try {
     const definitionsFile = join(root, 'definitions.json');
     const allDefinitionsFile = join(root, 'definitions-all.json');
@@ -224,9 +231,13 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     const killAt = Array.from({ length: o.kills }, () => Math.floor(o.events * (0.35 + 0.6 * random.next()))).sort((a, b) => a - b);
     let natsRestarts = 0;
     // the deliberate kill points (FLOCK_FAULT), one per start from the first random kill on
+    // (and, with the destination, a kill inside delivery: a slice acknowledged by the receiver, its cursor not yet committed)
     const faults = [...(o.faults ?? DEFAULT_FAULTS)];
+    if (o.destination !== false) faults.splice(1, 0, 'delivered:1');
     await chaos.start();
     await waitLive(chaos, DEFINITIONS);
+    // the destination, connected before the first event (nothing to backfill): its delivery thread is killed with every kill of Flock
+    if (o.destination !== false) destination = await connectDestination(chaos, o.seed);
     say(`${kind}: load of ${workload.events} events, ${killAt.length} kills, ${natsAt.length} nats-server restarts`);
     let natsBusy: Promise<void> = Promise.resolve();
     // (no kill of Flock while nats-server is down: a start that fails then would say nothing about Flock)
@@ -280,10 +291,28 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
       await server.restart();
     }
     await waitCaughtUp(chaos);
+    let deliveryStatus: Record<string, any> | undefined;
+    if (destination !== undefined) {
+      await waitDelivered(chaos, destination.destinationId);
+      deliveryStatus = await destinationStatus(chaos, destination.destinationId);
+    }
     await chaos.stop();
     const logged = await readEvents(chaosPlace);
     const logCheck = checkLog(load.acked, logged.map((e) => e.messageId));
     const changes = await readChanges(chaosPlace);
+    let delivery: DeliveryReport | undefined;
+    if (destination !== undefined) {
+      const identities = readOnlyStore(engineStorePath(chaosPlace.dataDir));
+      try {
+        const atEnd = (profileId: string) => {
+          const record = identities.get()?.identityProfile('spa_default', profileId);
+          return { userIds: (record?.ids ?? []).filter(([type]) => type === 'user_id').map(([, value, , , , raw]) => raw ?? value), absorbed: (record?.n ?? 0) > 0 };
+        };
+        delivery = checkDelivery(destination, changes, workload.batches.flat(), deliveryStatus!, atEnd);
+      } finally {
+        await identities.close();
+      }
+    }
     say(`${kind}: ${logged.length} events logged, ${changes.length} changes; the uninterrupted run…`);
 
     // the uninterrupted run over the same log, in the same order
@@ -380,6 +409,7 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
         faultHit: chaosB.counts.faultKills.length > 0,
       },
       wall: { missing: wallCheck.missing, doubled: wallCheck.doubled, collisions: wallCollisions.ids, collisionExamples: wallCollisions.examples, lateInstants, changes: wallChanges.length },
+      delivery,
       randomKills: counts.reduce((n, c) => n + c.randomKills, 0),
       faultKills: counts.flatMap((c) => c.faultKills),
       natsRestarts,
@@ -390,6 +420,7 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
     };
   } finally {
     for (const f of flocks) await f.stop().catch(() => {});
+    await destination?.receiver.close();
     for (const s of servers) await (o.keep === true ? s.stop() : s.dispose());
     if (o.keep === true) say(`${kind}: kept ${root} (nats stores: ${servers.map((s) => s.storeDir).join(', ')})`);
     else rmSync(root, { recursive: true, force: true });

@@ -20,6 +20,14 @@ export function failures(r: ChaosReport): string[] {
   add(r.wall.doubled, 'events doubled (wall-clock phase)');
   add(r.wall.collisions, `change ids naming two different changes (wall-clock phase: ${r.wall.collisionExamples.join(', ')})`);
   add(r.wall.lateInstants, 'event-caused changes after the log’s last event (wall-clock catch-up lost event time)');
+  if (r.delivery !== undefined) {
+    const d = r.delivery;
+    add(d.undelivered, `changes never delivered to the destination (${d.examples.join('; ')})`);
+    add(d.duplicatesDiffering, 'delivered duplicates whose content differs from the first arrival');
+    add(d.finalDifferent, `users whose delivered values differ from Flock's (${d.examples.join('; ')})`);
+    add(d.deadLetters, 'dead letters (every receiver failure was temporary)');
+    if (d.checkable === 0) out.push(`${r.log}: no change was checkable against the destination`);
+  }
   add(r.failedStarts, 'failed starts');
   add(r.unexpectedExits.length, `exits nobody asked for (${[...new Set(r.unexpectedExits)].join('; ')})`);
   return out;
@@ -46,6 +54,13 @@ export function formatReport(reports: readonly ChaosReport[]): string {
     ['wall clock: missing / doubled events', (r) => `${r.wall.missing} / ${r.wall.doubled}`],
     ['wall clock: change ids with different content', (r) => r.wall.collisions],
     ['wall clock: event changes after the log end', (r) => r.wall.lateInstants],
+    ['destination: changes of connected definitions (with known messageId)', (r) => (r.delivery === undefined ? '–' : `${r.delivery.changes} (${r.delivery.checkable})`)],
+    ['destination: changes never delivered', (r) => r.delivery?.undelivered ?? '–'],
+    ['destination: messages received / unique', (r) => (r.delivery === undefined ? '–' : `${r.delivery.messages} / ${r.delivery.unique}`)],
+    ['destination: duplicates (same messageId) / differing', (r) => (r.delivery === undefined ? '–' : `${r.delivery.duplicates} / ${r.delivery.duplicatesDiffering}`)],
+    ['destination: user values ≠ Flock (of checked)', (r) => (r.delivery === undefined ? '–' : `${r.delivery.finalDifferent} (of ${r.delivery.finalChecked})`)],
+    ['destination: merged users’ values ≠ Flock (known gap)', (r) => r.delivery?.finalDifferentMerged ?? '–'],
+    ['destination: requests / dead letters', (r) => (r.delivery === undefined ? '–' : `${r.delivery.requests} / ${r.delivery.deadLetters}`)],
     ['restart → ready p50 / max', (r) => `${ms(percentile(r.readyMs, 0.5))} / ${ms(percentile(r.readyMs, 1))}`],
     ['failed starts', (r) => r.failedStarts],
     ['exits nobody asked for', (r) => r.unexpectedExits.length],

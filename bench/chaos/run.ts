@@ -13,12 +13,13 @@ const { values } = parseArgs({
     'nats-restarts': { type: 'string', default: '3' },
     log: { type: 'string', default: 'both' },
     keep: { type: 'boolean', default: false },
+    'no-destination': { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help === true) {
-  process.stdout.write('npm run chaos -- [--seed 1] [--events 200000] [--kills 20] [--nats-restarts 3] [--log embedded|jetstream|both] [--keep] [--no-results]\n');
+  process.stdout.write('npm run chaos -- [--seed 1] [--events 200000] [--kills 20] [--nats-restarts 3] [--log embedded|jetstream|both] [--keep] [--no-destination] [--no-results]\n');
   process.exit(0);
 }
 const number = (name: string, text: string, min: number): number => {
@@ -44,6 +45,7 @@ const options = {
   kills: number('kills', values.kills, 0),
   natsRestarts: number('nats-restarts', values['nats-restarts'], 0),
   keep: values.keep === true,
+  destination: values['no-destination'] !== true,
   say: (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
 };
 const started = performance.now();
@@ -58,7 +60,7 @@ if (values['no-results'] !== true) {
     command: `npm run chaos -- --seed ${options.seed} --events ${options.events} --kills ${options.kills} --nats-restarts ${options.natsRestarts} --log ${values.log}`,
     seconds: (performance.now() - started) / 1000,
     details: [
-      'Per log: a seeded load over HTTP with Segment-style retries while Flock (`--clock event`) is killed with `kill -9` at random points and at every deliberate FLOCK_FAULT point, and nats-server is restarted (TERM and kill -9); the change log is compared id for id with an uninterrupted run over the same log; then a backfill phase (killed during the backfill) and a wall-clock phase (killed during catch-up and under live load). bench/README.md says what each row checks.',
+      'Per log: a seeded load over HTTP with Segment-style retries while Flock (`--clock event`) is killed with `kill -9` at random points and at every deliberate FLOCK_FAULT point, and nats-server is restarted (TERM and kill -9); the change log is compared id for id with an uninterrupted run over the same log; then a backfill phase (killed during the backfill) and a wall-clock phase (killed during catch-up and under live load). In phase 1 a webhook destination delivers to a seeded misbehaving receiver (slow, 503, 429 with Retry-After, dropped connections) through every kill, one of them inside delivery (FLOCK_FAULT delivered: acknowledged, cursor not committed); its rows check what the receiver got against the change log. bench/README.md says what each row checks.',
     ],
   });
 }

@@ -27,10 +27,14 @@ export interface DeliveryServiceConfig {
   readonly pollMs?: number;
   readonly maxRecords?: number;
   readonly backfillPage?: number;
+  /** RunnerDeps.identifierSweepMs (default 10 s). */
+  readonly identifierSweepMs?: number;
   /** how often the destination list is read again (ms). */
   readonly reconcileMs?: number;
   readonly onError?: (destinationId: string, error: unknown) => void;
   readonly onInvalidRecord?: (seq: number, error: Error) => void;
+  /** test-only fault injection (RunnerDeps.probe). */
+  readonly probe?: ((point: 'delivered') => void) | undefined;
 }
 
 export class DeliveryService {
@@ -53,7 +57,9 @@ export class DeliveryService {
       pollMs: config.pollMs ?? 20,
       maxRecords: config.maxRecords ?? 500,
       backfillPage: config.backfillPage ?? 1000,
+      identifierSweepMs: config.identifierSweepMs ?? 10_000,
       onInvalidRecord: config.onInvalidRecord,
+      probe: config.probe,
     };
   }
 

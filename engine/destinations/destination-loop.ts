@@ -25,9 +25,13 @@ export interface RunnerDeps {
   readonly pollMs: number;
   /** change-log records per step. */
   readonly maxRecords: number;
-  /** backfill: members per step. */
+  /** how often the identifier ledger is compared with the identity graph (ms; new identifiers get their profile's values). */
+  readonly identifierSweepMs: number;
+  /** backfill (and identifier sweep): members per step. */
   readonly backfillPage: number;
   readonly onInvalidRecord?: ((seq: number, error: Error) => void) | undefined;
+  /** test-only fault injection (FLOCK_FAULT, service/fault.ts): `delivered` after a slice of changes was acknowledged, before its cursor is committed. */
+  readonly probe?: ((point: 'delivered') => void) | undefined;
 }
 
 /** What a kind's step gets from the loop. */

@@ -47,7 +47,32 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]], sent });
     };
 
+    // The identifier sweep: the ledger read page by page against the identity graph, so a profile
+    // that gained an identifier gets its current values there without waiting for its next change
+    // (the change log carries no identity changes). One page per step, alternating with the log.
+    let sweepAfter: string | null = null;
+    let sweepDueAt = deps.clock() + deps.identifierSweepMs;
+    let sweptLast = false;
+    const sweepPage = async (d: DestinationRecord, engine: CheckpointStore): Promise<void> => {
+      const page = deps.store.sentPage(id, sweepAfter, deps.backfillPage);
+      const connections = deps.store.connections(id);
+      const computations = new Map(connections.map((c) => [c.id, computationOf(deps, c)]));
+      const sent = new Map<string, string[]>();
+      const resends = { engine, d, connections, computations, facts: factsReader(engine, d.space, connections), target: target(d), sent };
+      const outbound = page.flatMap(([profileId, previous]) => newIdentifierResends(resends, profileId, previous, undefined));
+      await deliver(d, outbound, lanes());
+      await persist({ sent });
+      sweepAfter = page.length < deps.backfillPage ? null : page[page.length - 1]![0];
+      if (sweepAfter === null) sweepDueAt = deps.clock() + deps.identifierSweepMs;
+    };
+
     return async (d, engine) => {
+      if (!sweptLast && (sweepAfter !== null || deps.clock() >= sweepDueAt) && deps.store.connections(id).every((c) => deps.store.backfill(c.id)?.done === true)) {
+        sweptLast = true;
+        await sweepPage(d, engine);
+        return true;
+      }
+      sweptLast = false;
       // dead letters the API queued for replay: each is one batch again
       for (const letter of deps.store.replays(id)) {
         const batch = letter.messages.map((m) => ({ messageId: (m as { messageId: string }).messageId, json: JSON.stringify(m) }));
@@ -98,29 +123,11 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       // to the new identifier first (only the connections' identifier types count)
       const sent = new Map<string, string[]>();
       const checked = new Set<string>();
+      const resends = { engine, d, connections, computations, facts, target: target(d), sent };
       const resend = (profileId: string, changed: string) => {
         if (checked.has(profileId)) return;
         checked.add(profileId);
-        // (a profile keyed by its identifier, without the identity graph, never gains one)
-        if (facts(profileId).graph !== true) return;
-        const keys = ledgerKeys(facts(profileId).identifiers, connections);
-        const previous = deps.store.sentIdentifiers(id, profileId);
-        if (previous === undefined) {
-          sent.set(profileId, keys);
-          return;
-        }
-        const added = newKeys(previous, keys);
-        if (added.size === 0) return;
-        sent.set(profileId, [...new Set([...previous, ...keys])].sort());
-        for (const c of connections) {
-          // (the change being sent reaches the new identifier itself)
-          if (c.definitionId === changed) continue;
-          const computation = computations.get(c.id);
-          const row = computation?.target === 'USERS' ? engine.output(d.space, c.definitionId, profileId) : undefined;
-          if (row === undefined) continue;
-          const flip: Flip = { id: `identifier.${[...added].join(',')}.${row.at}`, profileId, at: row.at, value: computation!.kind === 'audience' ? true : row.value };
-          outbound.push(...flipMessages(flip, computation!, c, target(d), facts, (i) => added.has(identifierKey(i))));
-        }
+        outbound.push(...newIdentifierResends(resends, profileId, deps.store.sentIdentifiers(id, profileId), changed));
       };
       for (const entry of entries) {
         let changes: Change[];
@@ -145,10 +152,51 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       }
       await send();
       await inflight;
+      deps.probe?.('delivered');
       await persist({ cursor: entries[entries.length - 1]!.seq, sent });
       return true;
     };
   });
+}
+
+interface ResendContext {
+  readonly engine: CheckpointStore;
+  readonly d: DestinationRecord;
+  readonly connections: readonly ConnectionRecord[];
+  readonly computations: ReadonlyMap<string, Computation | undefined>;
+  readonly facts: (profileId: string) => ProfileFacts;
+  readonly target: Parameters<typeof flipMessages>[3];
+  /** the ledger entries to commit with the step's progress (written here). */
+  readonly sent: Map<string, string[]>;
+}
+
+/**
+ * The messages that send a profile's current values (the published outputs) to the identifiers it
+ * gained since `previous` (the ledger's entry; undefined: never recorded — it is recorded as it is,
+ * nothing re-sent), and the new ledger entry in `ctx.sent`. `changed`: a definition whose change is
+ * being sent anyway (it reaches the new identifier itself).
+ */
+function newIdentifierResends(ctx: ResendContext, profileId: string, previous: readonly string[] | undefined, changed: string | undefined): Outbound[] {
+  // (a profile keyed by its identifier, without the identity graph, never gains one)
+  if (ctx.facts(profileId).graph !== true) return [];
+  const keys = ledgerKeys(ctx.facts(profileId).identifiers, ctx.connections);
+  if (previous === undefined) {
+    ctx.sent.set(profileId, keys);
+    return [];
+  }
+  const added = newKeys(previous, keys);
+  if (added.size === 0) return [];
+  ctx.sent.set(profileId, [...new Set([...previous, ...keys])].sort());
+  const out: Outbound[] = [];
+  for (const c of ctx.connections) {
+    if (c.definitionId === changed) continue;
+    const computation = ctx.computations.get(c.id);
+    const row = computation?.target === 'USERS' ? ctx.engine.output(ctx.d.space, c.definitionId, profileId) : undefined;
+    if (row === undefined) continue;
+    const flip: Flip = { id: `identifier.${[...added].join(',')}.${row.at}`, profileId, at: row.at, value: computation!.kind === 'audience' ? true : row.value };
+    out.push(...flipMessages(flip, computation!, c, ctx.target, ctx.facts, (i) => added.has(identifierKey(i))));
+  }
+  return out;
 }
 
 /** The definition a connection sends (deleted ones too: their last changes still go out). */

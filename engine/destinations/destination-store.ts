@@ -262,6 +262,18 @@ export class DestinationStore {
     return text === undefined ? undefined : text === '' ? [] : text.split('\n');
   }
 
+  /** A page of the identifier ledger, by profile id after `after` (null: from the start): the profiles this destination sent values to, with their identifiers. */
+  sentPage(destinationId: string, after: string | null, limit: number): Array<readonly [profileId: string, identifiers: string[]]> {
+    const out: Array<readonly [string, string[]]> = [];
+    for (const { key, value } of this.#sent.getRange({ start: [destinationId, after ?? ''], end: [`${destinationId}\u0000`, ''] })) {
+      const profileId = String((key as unknown[])[1]);
+      if (after !== null && profileId === after) continue;
+      out.push([profileId, value === '' ? [] : String(value).split('\n')]);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   async addDeadLetter(letter: Omit<DeadLetter, 'id'>): Promise<DeadLetter> {
     let stored: DeadLetter | undefined;
     await this.#env.transaction(() => {

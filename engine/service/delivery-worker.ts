@@ -5,6 +5,7 @@ import { DeliveryService } from '../destinations/delivery-service.ts';
 import { DestinationStore } from '../destinations/destination-store.ts';
 import { CHANGE_LOG, openAppendLog } from '../log/open-event-log.ts';
 import { engineStorePath, readOnlyStore } from '../profiles/store-handle.ts';
+import { faultProbe, parseFault } from './fault.ts';
 import type { DeliveryThreadConfig, DeliveryThreadMessage } from './delivery-thread.ts';
 
 const port = parentPort!;
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     registry,
     onError: (destinationId, error) => send({ type: 'destination-error', destinationId, message: (error as Error).message ?? String(error) }),
     onInvalidRecord: (seq, error) => send({ type: 'invalid-record', seq, message: error.message }),
+    // (test-only: FLOCK_FAULT=delivered:n kills the whole process, engine included, like kill -9)
+    probe: faultProbe(parseFault(process.env['FLOCK_FAULT'])),
   });
   service.start();
   port.on('message', (m: { type: string }) => {

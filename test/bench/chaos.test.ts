@@ -6,7 +6,10 @@
  * a fresh wall-clock Flock (killed during its catch-up, then under live load) keeping event time and
  * unique change ids. It fails on each of issue 14's bugs: pending profiles dropped on restore (changes
  * differ), change ids colliding (wall-clock phase), Flock exiting on a nats-server restart, a fresh
- * JetStream engine losing event time (changes after the log's end).
+ * JetStream engine losing event time (changes after the log's end). A webhook destination delivers
+ * through it all to a receiver that is slow, 5xx, 429s and drops connections (bench/chaos/delivery.ts):
+ * every change with a known messageId delivered, duplicates only as equal repeats, each user's last
+ * delivered values equal to Flock's.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -25,6 +28,7 @@ test('chaos (small, seeded): nothing lost, nothing doubled, the same as the unin
   for (const r of reports) {
     assert.ok(r.randomKills >= 2 && r.faultKills.length >= 2, `${r.log}: the kills happened (${r.randomKills} random, ${r.faultKills.join(' ')})`);
     assert.ok(r.changes > 1_000, `${r.log}: the workload makes changes`);
+    assert.ok((r.delivery?.checkable ?? 0) > 100 && (r.delivery?.finalChecked ?? 0) > 100, `${r.log}: the destination's deliveries were checked`);
   }
 });
 

@@ -44,4 +44,32 @@ test('a profile’s new email gets the values it did not have', async () => {
   }
 });
 
+test('a new identifier gets the profile’s values without waiting for its next change (the identifier sweep)', async () => {
+  const s = serviceApp({ identity: true, withDestinations: true });
+  const receiver = await startReceiver();
+  const delivery = await deliveryOver(s, { identifierSweepMs: 50 });
+  try {
+    const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } })).id;
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', timestamp: NOW - 5000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: buyers })).status, 201);
+    await delivery.caughtUp(d.id);
+    assert.equal(deduplicated(receiver.messages).map((m) => [m['userId'], m['traits']]), [['alice', { buyers: true }]]);
+
+    // an identify that changes no audience: nothing on the change log for alice
+    const before = await delivery.changeLog.lastSeq();
+    await s.runEngine([event({ type: 'identify', userId: 'alice', traits: { email: 'alice@x.com' }, timestamp: NOW - 4000 })]);
+    assert.is(await delivery.changeLog.lastSeq(), before, 'the identify made no change');
+    for (let i = 0; i < 2000 && deduplicated(receiver.messages).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(deduplicated(receiver.messages).slice(1).map((m) => m['traits']), [{ email: 'alice@x.com', buyers: true }]);
+    // the ledger now holds the email: later sweeps send nothing more
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is(deduplicated(receiver.messages).length, 2, 'sent once');
+  } finally {
+    await delivery.close();
+    await receiver.close();
+    await s.close();
+  }
+});
+
 test.run();

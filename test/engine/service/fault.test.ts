@@ -11,6 +11,8 @@ test('parses point:n lists; unset or empty is no fault', () => {
     { point: 'catch-up', at: 1 },
   ]);
   assert.is(faultProbe([]), undefined);
+  // the delivery worker's point (it reads the same FLOCK_FAULT)
+  assert.equal(parseFault('delivered:2'), [{ point: 'delivered', at: 2 }]);
 });
 
 test('a malformed FLOCK_FAULT is refused (a typo must not run a chaos test without its fault)', () => {
