@@ -199,10 +199,12 @@ export class JetStreamLog implements AppendLog {
     try {
       const jsm = await jetstreamManager(nc, { timeout });
       await ensureStream(jsm, config);
+      // (replicas only when given: an existing bucket opened without them keeps its own)
+      const replicas = config.limits?.replicas;
       const kv = await new Kvm(jetstream(nc, { timeout })).create(`${config.stream}_META`, {
         history: 1,
         storage: StorageType.File,
-        replicas: config.limits?.replicas ?? 1,
+        ...(replicas === undefined ? {} : { replicas }),
       });
       return new JetStreamLog(nc, jsm, kv, config);
     } catch (error) {
