@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     ...(config.stream.maxAgeMs > 0 ? { maxAgeMs: config.stream.maxAgeMs } : {}),
     ...(config.stream.maxBytes > 0 ? { maxBytes: config.stream.maxBytes } : {}),
     duplicateWindowMs: config.stream.duplicateWindowMs,
+    replicas: config.stream.replicas,
   };
   // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
   const storage = { minFreeBytes: config.minFreeBytes };

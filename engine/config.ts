@@ -14,6 +14,7 @@ export const CONFIG_SETTINGS = {
   streamMaxAge: { flag: 'stream-max-age', env: 'FLOCK_STREAM_MAX_AGE', help: 'JetStream: drop events older than this (e.g. 400d; 0 = keep forever)', fallback: '0' },
   streamMaxBytes: { flag: 'stream-max-bytes', env: 'FLOCK_STREAM_MAX_BYTES', help: 'JetStream: cap on stored bytes (e.g. 50GB; 0 = unlimited)', fallback: '0' },
   streamDuplicateWindow: { flag: 'stream-duplicate-window', env: 'FLOCK_STREAM_DUPLICATE_WINDOW', help: 'JetStream: how long a messageId is remembered for dedupe (the server keeps every id of the window in memory)', fallback: '2m' },
+  streamReplicas: { flag: 'stream-replicas', env: 'FLOCK_STREAM_REPLICAS', help: 'JetStream: copies of each stream a NATS cluster keeps (3 on a 3-node cluster; 1 on one server)', fallback: '1' },
   natsTimeout: { flag: 'nats-timeout', env: 'FLOCK_NATS_TIMEOUT', help: 'JetStream: publish and API timeout; a slower append answers 503', fallback: '5s' },
   rateLimit: { flag: 'rate-limit', env: 'FLOCK_RATE_LIMIT', help: 'ingest events per second per space (0 = no limit)', fallback: '50000' },
   rateBurst: { flag: 'rate-burst', env: 'FLOCK_RATE_BURST', help: 'ingest burst per space, in events (default: 2 × rate limit)', fallback: undefined },
@@ -84,6 +85,7 @@ export const configSchema = z
     streamMaxAge: duration,
     streamMaxBytes: byteSize,
     streamDuplicateWindow: duration.pipe(z.number().min(1_000, { error: 'the duplicate window must be at least 1s' })),
+    streamReplicas: integer(1, 5),
     natsTimeout: duration.pipe(z.number().min(1, { error: 'the NATS timeout must be positive' })),
     rateLimit: z.coerce.number().min(0),
     rateBurst: z.coerce.number().min(1).optional(),
@@ -118,6 +120,8 @@ export const configSchema = z
       maxAgeMs: raw.streamMaxAge,
       maxBytes: raw.streamMaxBytes,
       duplicateWindowMs: raw.streamDuplicateWindow,
+      /** copies of each stream in a NATS cluster. */
+      replicas: raw.streamReplicas,
     },
     rateLimit: {
       /** events per second per space; 0 = no limit. */

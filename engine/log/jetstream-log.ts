@@ -47,6 +47,11 @@ export interface StreamLimits {
   readonly maxBytes?: number;
   /** how long a record id is remembered for dedupe (ms). Default 120 000, JetStream's own default. */
   readonly duplicateWindowMs?: number;
+  /**
+   * copies of the stream (and its `_META` KV bucket) kept by a NATS cluster: 1 on a single server,
+   * 3 on a 3-node cluster (R3). Default 1; an existing stream is scaled to it only when it is given.
+   */
+  readonly replicas?: number;
 }
 
 export interface JetStreamLogConfig {
@@ -91,7 +96,7 @@ function configFor(config: JetStreamLogConfig): Partial<StreamConfig> & { name: 
     max_age: nanos(maxAgeMs),
     max_bytes: limits.maxBytes ?? -1,
     duplicate_window: nanos(duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: limits.replicas ?? 1,
   };
 }
 
@@ -194,7 +199,13 @@ export class JetStreamLog implements AppendLog {
     try {
       const jsm = await jetstreamManager(nc, { timeout });
       await ensureStream(jsm, config);
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(`${config.stream}_META`, { history: 1, storage: StorageType.File });
+      // (replicas only when given: an existing bucket opened without them keeps its own)
+      const replicas = config.limits?.replicas;
+      const kv = await new Kvm(jetstream(nc, { timeout })).create(`${config.stream}_META`, {
+        history: 1,
+        storage: StorageType.File,
+        ...(replicas === undefined ? {} : { replicas }),
+      });
       return new JetStreamLog(nc, jsm, kv, config);
     } catch (error) {
       await nc.close();
@@ -484,11 +495,13 @@ async function ensureStream(jsm: JetStreamManager, config: JetStreamLogConfig): 
       `stream ${config.stream} uses ${have.storage} storage and ${have.retention} retention, expected file and limits`,
     );
   }
-  if (have.max_age !== want.max_age || have.max_bytes !== want.max_bytes || have.duplicate_window !== want.duplicate_window) {
+  const rescale = config.limits?.replicas !== undefined && have.num_replicas !== want.num_replicas;
+  if (rescale || have.max_age !== want.max_age || have.max_bytes !== want.max_bytes || have.duplicate_window !== want.duplicate_window) {
     await jsm.streams.update(config.stream, {
       max_age: want.max_age as number,
       max_bytes: want.max_bytes as number,
       duplicate_window: want.duplicate_window as number,
+      ...(rescale ? { num_replicas: want.num_replicas as number } : {}),
     });
   }
 }

@@ -25,6 +25,8 @@ export interface StreamLimitsConfig {
   readonly maxAgeMs?: number | undefined;
   readonly maxBytes?: number | undefined;
   readonly duplicateWindowMs?: number | undefined;
+  /** copies kept by a NATS cluster (R3 = 3); default 1. */
+  readonly replicas?: number | undefined;
 }
 
 export interface AppendLogConfig {
@@ -53,13 +55,15 @@ export function openAppendLog(config: AppendLogConfig): Promise<AppendLog> {
   }
   const limits = config.stream ?? {};
   return openJetStreamLog({
-    servers: config.natsUrl,
+    // a comma-separated list names several servers of one cluster (the client also learns the rest from it)
+    servers: config.natsUrl.split(',').map((url) => url.trim()).filter((url) => url !== ''),
     stream: config.log.stream,
     subjectPrefix: config.log.subjectPrefix,
     limits: {
       ...(limits.maxAgeMs === undefined ? {} : { maxAgeMs: limits.maxAgeMs }),
       ...(limits.maxBytes === undefined ? {} : { maxBytes: limits.maxBytes }),
       ...(limits.duplicateWindowMs === undefined ? {} : { duplicateWindowMs: limits.duplicateWindowMs }),
+      ...(limits.replicas === undefined ? {} : { replicas: limits.replicas }),
     },
     ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
   });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../../engine/index.ts';
 import { startFlock, type Flock } from '../support/flock-process.ts';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../support/nats-server.ts';
+import { sleep, until } from '../support/until.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-nats-outage-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -21,18 +22,6 @@ const AUTH = `Basic ${Buffer.from('dev_write_key:').toString('base64')}`;
 const WINDOW_S = 3;
 /** longer than every timeout on the engine's path (NATS 1 s here, the tail's 5 s pull expiry) */
 const OUTAGE_MS = 7_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function changeLog(nats: NatsServer): Promise<Change[]> {
   const log = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: CHANGE_LOG });

@@ -30,7 +30,7 @@ test('defaults: ./data, 127.0.0.1:8080, embedded log, development space', () => 
   assert.is(config.port, 8080);
   assert.is(config.natsUrl, undefined);
   assert.is(config.partitions, 16);
-  assert.equal(config.stream, { maxAgeMs: 0, maxBytes: 0, duplicateWindowMs: 120_000 });
+  assert.equal(config.stream, { maxAgeMs: 0, maxBytes: 0, duplicateWindowMs: 120_000, replicas: 1 });
   assert.is(config.natsTimeoutMs, 5_000);
   assert.equal(config.rateLimit, { eventsPerSecond: 50_000, burst: 100_000 });
   assert.is(config.shutdownTimeoutMs, 10_000);
@@ -59,6 +59,7 @@ test('environment variables are read; empty ones count as unset', () => {
         FLOCK_STREAM_MAX_AGE: '400d',
         FLOCK_STREAM_MAX_BYTES: '50GiB',
         FLOCK_STREAM_DUPLICATE_WINDOW: '2m',
+        FLOCK_STREAM_REPLICAS: '3',
         FLOCK_NATS_TIMEOUT: '2s',
         FLOCK_RATE_LIMIT: '1000',
         FLOCK_RATE_BURST: '5000',
@@ -74,7 +75,7 @@ test('environment variables are read; empty ones count as unset', () => {
   assert.is(config.host, '0.0.0.0');
   assert.is(config.natsUrl, 'nats://127.0.0.2:4222');
   assert.is(config.partitions, 64);
-  assert.equal(config.stream, { maxAgeMs: 400 * 86_400_000, maxBytes: 50 * 1024 ** 3, duplicateWindowMs: 120_000 });
+  assert.equal(config.stream, { maxAgeMs: 400 * 86_400_000, maxBytes: 50 * 1024 ** 3, duplicateWindowMs: 120_000, replicas: 3 });
   assert.is(config.natsTimeoutMs, 2_000);
   assert.equal(config.rateLimit, { eventsPerSecond: 1000, burst: 5000 });
   assert.is(config.publicApiHost, 'flock.example.com/v1');
