@@ -363,8 +363,11 @@ export class JetStreamLog implements AppendLog {
         }
         yield batch;
       }
-      if (failure !== undefined && !this.#closed && !isAborted(signal)) {
-        throw new LogReadError(`tail of stream ${this.stream} failed`, { cause: failure });
+      if (!this.#closed && !isAborted(signal)) {
+        // A tail never ends by itself: a consumer that stops without an error (nats.js gives up an
+        // ordered consumer it could not recreate while the stream's leader moved) is a failed read,
+        // which the engine retries from its position — not the end of the log.
+        throw new LogReadError(`tail of stream ${this.stream} ${failure === undefined ? 'stopped' : 'failed'}`, { cause: failure });
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
