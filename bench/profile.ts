@@ -95,6 +95,7 @@ async function main(): Promise<void> {
       space: SPACE,
       plan,
       resolver: (store) => new IdentityGraph({ source: store }),
+      // (the writer thread, when FLOCK_CHECKPOINT_WRITER=thread, is profiled too)
       profileWriter: true,
       around: {
         start: async () => {
@@ -107,6 +108,25 @@ async function main(): Promise<void> {
         },
       },
     });
+    // The same events once more, without the profiler, committing in the engine's thread and through
+    // the writer thread: their rates and CPU seconds side by side (what --checkpoint-writer decides).
+    const modes: Array<{ mode: 'inline' | 'thread'; perSecond: number; cpu: number }> = [];
+    if (process.env.FLOCK_BENCH_PROFILE_COMPARE !== '0') {
+      for (const mode of ['inline', 'thread'] as const) {
+        const cpu0 = process.cpuUsage();
+        const r = await logToChangeLog({
+          kind: 'embedded',
+          dir: join(dir, mode),
+          events: generateEvents(workload(config, EVENTS)),
+          space: SPACE,
+          plan,
+          resolver: (store) => new IdentityGraph({ source: store }),
+          writerThread: mode === 'thread',
+        });
+        const cpu = process.cpuUsage(cpu0);
+        modes.push({ mode, perSecond: r.perSecond, cpu: (cpu.user + cpu.system) / 1e6 });
+      }
+    }
     const shares = bucketShares(profile!);
     const writerProfile = run.writerProfile as CpuProfile | undefined;
     const writerShares = writerProfile === undefined ? [] : bucketShares(writerProfile);
@@ -136,6 +156,11 @@ async function main(): Promise<void> {
     const rows: ResultRow[] = [
       { measurement: 'embedded log → change log, realistic set (events/s)', value: Math.round(run.perSecond).toLocaleString('en-US'), note: `${((100 * run.perSecond) / run.raw).toFixed(1)} % of raw consume + decode (${Math.round(run.raw).toLocaleString('en-US')}/s) in the same run; ${run.seconds.toFixed(1)} s` },
       { measurement: 'busy (not idle) CPU time: engine thread / writer thread', value: `${seconds(busy(profile!))} / ${writerProfile === undefined ? '–' : seconds(busy(writerProfile))}`, note: 'the writer commits checkpoints while the engine evaluates on; idle = waiting (for the writer, I/O, LMDB\'s commit thread)' },
+      ...modes.map(({ mode, perSecond, cpu }): ResultRow => ({
+        measurement: `--checkpoint-writer ${mode}: events/s, process CPU seconds (no profiler)`,
+        value: `${Math.round(perSecond).toLocaleString('en-US')}`,
+        note: `${cpu.toFixed(1)} s of CPU for ${EVENTS.toLocaleString('en-US')} events (all threads; the log fill and the floor included)`,
+      })),
       ...shares.map(([bucket, share]): ResultRow => ({ measurement: `engine thread share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),
       ...writerShares.map(([bucket, share]): ResultRow => ({ measurement: `writer thread share: ${bucket}`, value: `${(100 * share).toFixed(1)} %` })),
     ];
@@ -144,7 +169,7 @@ async function main(): Promise<void> {
       seconds: (performance.now() - started) / 1000,
       ...(RESULTS === undefined ? {} : { file: RESULTS }),
       details: [
-        `${EVENTS.toLocaleString('en-US')} events of the realistic workload over ${PROFILES.toLocaleString('en-US')} profiles, the realistic set (100 audiences, 20 computed traits), embedded log, checkpoints (committed by the writer thread), history and identity as in production; V8 CPU profiles of the engine's thread and of the checkpoint writer's thread, self time per bucket (by source file).`,
+        `${EVENTS.toLocaleString('en-US')} events of the realistic workload over ${PROFILES.toLocaleString('en-US')} profiles, the realistic set (100 audiences, 20 computed traits), embedded log, checkpoints (${process.env.FLOCK_CHECKPOINT_WRITER === 'thread' ? 'committed by the writer thread' : 'committed in the engine\'s thread, the default'}), history and identity as in production; V8 CPU profile of the engine's thread${process.env.FLOCK_CHECKPOINT_WRITER === 'thread' ? ' and of the checkpoint writer\'s thread' : ''}, self time per bucket (by source file).`,
       ],
     });
   } finally {

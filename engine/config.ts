@@ -33,7 +33,7 @@ export const CONFIG_SETTINGS = {
   clock: { flag: 'clock', env: 'FLOCK_CLOCK', help: 'engine time: wall (live batches at the wall clock, idle ticks move it) or event (the watermark follows only the log\'s event time: changes are a function of the log order; for replays and the chaos harness)', fallback: 'wall' },
   checkpointInterval: { flag: 'checkpoint-interval', env: 'FLOCK_CHECKPOINT_INTERVAL', help: 'how long changes may wait before a checkpoint publishes them', fallback: '50ms' },
   minFreeSpace: { flag: 'min-free-space', env: 'FLOCK_MIN_FREE_SPACE', help: 'free disk space kept in reserve under the data dir: below it ingest answers 503 storage_full and the engine pauses, both going on once space returns (0 = no check)', fallback: '100MB' },
-  checkpointWriter: { flag: 'checkpoint-writer', env: 'FLOCK_CHECKPOINT_WRITER', help: 'where checkpoints are committed: thread (a writer thread of their own, while the engine evaluates on) or inline (in the engine\'s thread, which waits for each)', fallback: 'thread' },
+  checkpointWriter: { flag: 'checkpoint-writer', env: 'FLOCK_CHECKPOINT_WRITER', help: 'where checkpoints are committed: inline (in the engine\'s thread, which waits for each) or thread (a writer thread of their own, while the engine evaluates on; on 2 cores it costs more CPU than it overlaps — see bench/RESULTS.md)', fallback: 'inline' },
   historyRetention: { flag: 'history-retention', env: 'FLOCK_HISTORY_RETENTION', help: 'how far back membership history answers, in event time (e.g. 400d; 0 = forever; default: --stream-max-age, as long as the log keeps events)', fallback: undefined },
 } as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
 

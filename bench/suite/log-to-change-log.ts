@@ -31,7 +31,7 @@ export interface PipelineOptions {
   readonly checkpointEvents?: number;
   readonly catchUpCheckpointEvents?: number;
   readonly checkpointMs?: number;
-  /** commit checkpoints in the store's writer thread, as the service does (default true); false: in the engine's thread. */
+  /** commit checkpoints in the store's writer thread (`--checkpoint-writer thread`); default: FLOCK_CHECKPOINT_WRITER, else in the engine's thread as the service does by default. */
   readonly writerThread?: boolean;
   /** run the V8 CPU profiler in the writer thread (`PipelineRun.writerProfile`). */
   readonly profileWriter?: boolean;
@@ -93,7 +93,7 @@ export async function logToChangeLog(o: PipelineOptions): Promise<PipelineRun> {
   await o.around?.start();
   const storePath = join(o.dir, 'engine');
   const store = CheckpointStore.open(storePath);
-  const writer = o.writerThread === false ? undefined : await CheckpointWriter.start({ path: storePath, ...(o.profileWriter === true ? { profile: true } : {}) });
+  const writer = !(o.writerThread ?? process.env.FLOCK_CHECKPOINT_WRITER === 'thread') ? undefined : await CheckpointWriter.start({ path: storePath, ...(o.profileWriter === true ? { profile: true } : {}) });
   const sink: CheckpointSink = writer ?? store;
   // Every checkpoint's commit timed, from its hand-over to the writer until it is durable.
   const checkpointMs: number[] = [];

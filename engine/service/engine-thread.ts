@@ -23,7 +23,7 @@ export interface EngineThreadConfig {
   readonly historyRetentionMs?: number | undefined;
   /** free disk space kept in reserve: below it the engine's writes wait (paused: disk_full). */
   readonly minFreeBytes?: number | undefined;
-  /** `thread` (default): checkpoints committed by a writer thread; `inline`: in the engine's thread. */
+  /** `inline` (default): checkpoints committed in the engine's thread; `thread`: by a writer thread. */
   readonly checkpointWriter?: 'thread' | 'inline' | undefined;
 }
 

@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   (eventLog as EncodedEventLog).onInvalidRecord((seq, error) => send({ type: 'invalid-record', seq, message: error.message }));
   const changeLog = await openAppendLog({ dataDir: config.dataDir, natsUrl: config.natsUrl, log: CHANGE_LOG, stream, timeoutMs: config.timeoutMs, storage });
   const store = CheckpointStore.open(join(config.dataDir, 'engine'), { storage });
-  // Checkpoints are committed by a writer thread of their own: this thread only evaluates.
-  const writer = config.checkpointWriter === 'inline' ? undefined : await CheckpointWriter.start({ path: join(config.dataDir, 'engine'), minFreeBytes: storage.minFreeBytes });
+  // With --checkpoint-writer thread, checkpoints are committed by a writer thread of their own.
+  const writer = config.checkpointWriter !== 'thread' ? undefined : await CheckpointWriter.start({ path: join(config.dataDir, 'engine'), minFreeBytes: storage.minFreeBytes });
   try {
     await serve(eventLog, changeLog, store, writer, probe);
   } finally {

@@ -11,7 +11,7 @@ test('npm run bench:kernels completes and reports every kernel', () => {
 });
 
 test('npm run bench:profile completes and reports the rate, its floor and the shares of time', () => {
-  const report = benchReport('bench/profile.ts', { FLOCK_BENCH_EVENTS: '3000', FLOCK_BENCH_PROFILES: '300' }, 'profile');
+  const report = benchReport('bench/profile.ts', { FLOCK_BENCH_EVENTS: '3000', FLOCK_BENCH_PROFILES: '300', FLOCK_CHECKPOINT_WRITER: 'thread' }, 'profile');
   assert.match(report, /\| embedded log → change log, realistic set \(events\/s\) \| [\d,]+ \| [\d.]+ % of raw consume \+ decode/);
   assert.match(report, /\| busy \(not idle\) CPU time: engine thread \/ writer thread \| [\d.]+ s \/ [\d.]+ s \|/);
   for (const bucket of ['runtime evaluation', 'GC']) assert.match(report, new RegExp(`\\| engine thread share: ${bucket}[^|]*\\| [\\d.]+ % \\|`), bucket);

@@ -50,7 +50,7 @@ export async function throughput(config: SuiteConfig, progress: (line: string) =
         measurement: `${kind} log → change log with checkpoints (catching up from position 1)`,
         value: r.perSecond,
         unit: 'events/s',
-        note: `${fmt(r.events)} events, ${fmt(r.changes)} changes, ${r.checkpoints} checkpoints (p50 ${fmt(r.checkpointP50)} ms, max ${fmt(r.checkpointMax)} ms; in all ${fmt(r.commitSeconds, 1)} s committing in the writer thread while the engine evaluates on, ${fmt(r.publishSeconds, 1)} s publishing changes) in ${fmt(r.seconds)} s`,
+        note: `${fmt(r.events)} events, ${fmt(r.changes)} changes, ${r.checkpoints} checkpoints (p50 ${fmt(r.checkpointP50)} ms, max ${fmt(r.checkpointMax)} ms; in all ${fmt(r.commitSeconds, 1)} s committing, ${fmt(r.publishSeconds, 1)} s publishing changes) in ${fmt(r.seconds)} s`,
       },
       { id: `floor.${kind}.consume`, measurement: `floor: ${kind} raw consume + msgpack decode, 1 → end`, value: r.raw, unit: 'events/s', note: `Flock reaches ${fmt((r.perSecond / r.raw) * 100, 1)} % of it` },
       {
