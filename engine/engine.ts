@@ -441,15 +441,18 @@ export class Engine {
    */
   async checkpointAndGoOn(): Promise<void> {
     if (!this.#sink.pipelined) return this.checkpoint();
-    const limit = Math.max(1, this.#o.checkpointsInFlight);
-    if (this.#inflight.length >= limit && this.#uncheckpointedEvents < 4 * this.#o.catchUpCheckpointEvents) return;
-    await this.#settle(limit - 1);
+    if (this.#pipelineFull() && this.#uncheckpointedEvents < 4 * this.#o.catchUpCheckpointEvents) return;
+    await this.#settle(Math.max(1, this.#o.checkpointsInFlight) - 1);
     this.#handOver();
+  }
+
+  #pipelineFull(): boolean {
+    return this.#sink.pipelined && this.#inflight.length >= Math.max(1, this.#o.checkpointsInFlight);
   }
 
   /** A checkpoint is due but the writer's pipeline is full: the run loop waits for room (or events). */
   #waitingForRoom(): boolean {
-    return this.#sink.pipelined && this.#inflight.length >= Math.max(1, this.#o.checkpointsInFlight) && this.checkpointDue();
+    return this.#pipelineFull() && this.checkpointDue();
   }
 
   get #sink(): CheckpointSink {
@@ -519,11 +522,10 @@ export class Engine {
       this.stats.overflowedValues = this.runtime.overflowedValues;
       this.stats.profiles = this.runtime.size;
     })();
-    // (observed by #settle; a failure is not unhandled while it waits its turn)
-    done.catch(() => {});
     const entry = { input, done };
     this.#inflight.push(entry);
-    void done.then(
+    // (a failure is observed by #settle: not unhandled while it waits its turn)
+    done.then(
       () => this.#inflight.splice(this.#inflight.indexOf(entry), 1),
       () => {},
     );

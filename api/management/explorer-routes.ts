@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type ProfileLocator, type StoreHandle } from '../../engine/index.ts';
+import { servingVersion, STEP_MS, type DefinitionRegistry, type ExplorerStore, type OutputRow, type ProfileLocator, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import { pageCursor } from './cursor.ts';
 import { sizeOf, type KindSpec } from './present.ts';
@@ -89,12 +89,9 @@ export function explorerRoutes(router: OpenAPIHono, spec: KindSpec, deps: Explor
       // otherwise the search is a prefix of profile ids
       const located = search === undefined || !/^[^:]+:./.test(search) ? undefined : deps.locator?.locate(spaceId, record.definition.type === 'ACCOUNTS' ? 'accounts' : 'users', search);
       const hit = located?.ok === true ? store.output(spaceId, id, located.profileId) : undefined;
-      const rows =
-        hit !== undefined
-          ? after === undefined
-            ? [hit]
-            : []
-          : store.outputs(spaceId, id, { limit: limit + 1, ...(after === undefined ? {} : { after }), ...(search === undefined ? {} : { prefix: search }) });
+      let rows: OutputRow[];
+      if (hit === undefined) rows = store.outputs(spaceId, id, { limit: limit + 1, ...(after === undefined ? {} : { after }), ...(search === undefined ? {} : { prefix: search }) });
+      else rows = after === undefined ? [hit] : []; // (one profile: one page)
       const page = rows.slice(0, limit);
       return c.json(
         {

@@ -207,11 +207,11 @@ export class HistoryStore {
    */
   write(changes: readonly Change[]): number {
     if (changes.length === 0) return 0;
-    const groups = new Map<string, { id: string; key: RecordKey; changes: Change[] }>();
+    const groups = new Map<string, { key: RecordKey; changes: Change[] }>();
     for (const c of changes) {
       const id = `${c.space}\u0000${c.definitionId}\u0000${c.version}\u0000${c.profileId}\u0000${c.at}`;
       const group = groups.get(id);
-      if (group === undefined) groups.set(id, { id, key: [c.space, c.definitionId, c.version, c.profileId, c.at], changes: [c] });
+      if (group === undefined) groups.set(id, { key: [c.space, c.definitionId, c.version, c.profileId, c.at], changes: [c] });
       else if (!group.changes.some((x) => x.id === c.id)) group.changes.push(c);
     }
     const writes = sortGrouped([...groups.values()], (g) => `${g.key[0]}\u0000${g.key[1]}\u0000${g.key[2]}`, (g) => `${g.key[3]}\u0000${g.key[4]}`);

@@ -220,15 +220,11 @@ export class Lifecycle {
     };
     try {
       start(members);
-      return;
     } catch (err) {
-      if (!(err instanceof BackfillError) || members.length === 1) {
-        if (!(err instanceof BackfillError)) throw err;
-        reports.push([members[0]!.definition.id, members[0]!.version.version, { status: 'Failed', failureReason: err.message }]);
-        return;
-      }
+      if (!(err instanceof BackfillError)) throw err;
+      if (members.length > 1) for (const m of members) this.#startPass(space, [m], defs, reports);
+      else reports.push([members[0]!.definition.id, members[0]!.version.version, { status: 'Failed', failureReason: err.message }]);
     }
-    for (const m of members) this.#startPass(space, [m], defs, reports);
   }
 
   /** One step of every backfill pass and preview (the engine calls this between live batches), and the BATCH runs due. */
@@ -343,7 +339,7 @@ export class Lifecycle {
         if (cell !== undefined) after.set(profileId, cell);
       }
       // …and only the difference is announced: a new definition's members at the instants they entered.
-      const history = members.length === 1 ? job.backfill.history : job.backfill.history.filter((c) => c.definitionId === d.id);
+      const history = job.backfill.history.filter((c) => c.definitionId === d.id);
       const fresh = d.liveVersion === null;
       const changes = difference(d, v.version, space, now, fresh, before[i]!, after, causes(fresh, history, d.liveVersion ?? v.version));
       // History: the backfill's changes at their true instants. A recomputed version (enabled again)

@@ -769,9 +769,11 @@ export class Runtime {
 
   // Input ---------------------------------------------------------------------------------------
 
-  /** Applies one event to profile `profileId` at the current watermark. */
+  /**
+   * Applies one event to profile `profileId` at the current watermark. (Per event: restored pending
+   * work is resumed by `live` and `replay`, which call this, not here.)
+   */
   apply(event: FlockEvent, profileId: string): void {
-    this.resumePending();
     const sr = this.space(event.space);
     const slot = this.slot(event.space, profileId);
     const st = slot.state;

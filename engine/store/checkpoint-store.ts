@@ -138,6 +138,8 @@ export interface PlainCheckpoint extends Omit<CheckpointInput, 'profiles'> {
 export interface CommitResult {
   readonly seq: number;
   readonly records: readonly LogRecord[];
+  /** the outbox value: the records packed (`packRecords`), as stored; empty when seq is 0. */
+  readonly outbox: Uint8Array;
 }
 
 /**
@@ -504,13 +506,13 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     // before it may see a snapshot from before the previous commit (a writer thread commits one
     // checkpoint right after another).
     let seq = 0;
+    let outbox: Uint8Array = new Uint8Array(0);
     // The outputs index after this checkpoint: last change per key wins, written in key order.
-    const outputs = new Map<string, { id: string; key: [string, string, string]; value: PublishedValue | null }>();
+    const outputs = new Map<string, { key: [string, string, string]; value: PublishedValue | null }>();
     for (const c of input.changes) {
       const key: [string, string, string] = [c.space, c.definitionId, c.profileId];
       const value = c.kind === 'trait' ? (c.value === undefined ? null : { v: c.value, at: c.at, version: c.version }) : c.kind === 'enter' ? { v: true, at: c.at, version: c.version } : null;
-      const id = `${c.space}\u0000${c.definitionId}\u0000${c.profileId}`;
-      outputs.set(id, { id, key, value });
+      outputs.set(`${c.space}\u0000${c.definitionId}\u0000${c.profileId}`, { key, value });
     }
     const outputWrites = sortGrouped([...outputs.values()], (w) => `${w.key[0]}\u0000${w.key[1]}`, (w) => w.key[2]);
     const held = new Map<string, { key: [string, string, string]; value: PublishedValue }>();
@@ -551,7 +553,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
         }
         for (const { key, value } of heldWrites) this.#held.put(key, value);
         if (this.#views !== undefined) writeProfileViews({ views: this.#views, idProfiles: this.#idProfiles }, { profiles: profileWrites, outputs: outputWrites, identity: input.identity?.profiles });
-        if (seq !== 0) this.#outbox.put(seq, packRecords(records));
+        if (seq !== 0) this.#outbox.put(seq, (outbox = packRecords(records)));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const positionId = input.positionId ?? (input.position === before.position ? before.positionId : undefined);
         const meta: CheckpointMeta = {
@@ -567,7 +569,7 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     } catch (cause) {
       throw new CheckpointError(`checkpoint commit failed: ${(cause as Error).message}`, { cause });
     }
-    return { seq, records };
+    return { seq, records, outbox };
   }
 
   /**

@@ -1,7 +1,7 @@
 /** The checkpoint writer thread's body: commits the checkpoints it is given, one at a time, in order. */
 import { Session } from 'node:inspector/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CheckpointStore, packRecords } from './checkpoint-store.ts';
+import { CheckpointStore } from './checkpoint-store.ts';
 import { fromWire, type CheckpointWriterConfig, type WriterFailure, type WriterReply } from './checkpoint-writer.ts';
 import { StorageFullError } from './storage-guard.ts';
 
@@ -31,9 +31,9 @@ port.on('message', (m: { type: 'commit'; id: number; order: number; input: Uint8
       try {
         attempts++;
         if (config.failAttempts?.includes(attempts) === true) throw new StorageFullError(config.path, 0, 1);
-        const { seq, records } = await store.commitPlain(fromWire(m.input));
+        const { seq, outbox } = await store.commitPlain(fromWire(m.input));
         expected++;
-        send({ type: 'committed', id: m.id, seq, outbox: seq === 0 ? new Uint8Array(0) : packRecords(records) });
+        send({ type: 'committed', id: m.id, seq, outbox });
       } catch (error) {
         send({ type: 'failed', id: m.id, error: failure(error) });
       }

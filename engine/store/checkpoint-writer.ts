@@ -8,7 +8,6 @@
 import { Worker } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { fileURLToPath } from 'node:url';
-import type { LogRecord } from '../log/append-log.ts';
 import type { Change } from '../runtime/change.ts';
 import { CheckpointError, unpackRecords, type CheckpointSink, type CommitResult, type PlainCheckpoint, type TakenCheckpoint } from './checkpoint-store.ts';
 import { StorageFullError } from './storage-guard.ts';
@@ -86,7 +85,7 @@ export class CheckpointWriter implements CheckpointSink {
     this.#worker = worker;
     worker.on('message', (m: WriterReply) => {
       if (m.type === 'committed') {
-        this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox, false) });
+        this.#settle(m.id)?.resolve({ seq: m.seq, records: m.seq === 0 ? [] : unpackRecords(m.outbox, false), outbox: m.outbox });
       } else if (m.type === 'failed') {
         const { message, storageFull, skipped } = m.error;
         const cause = storageFull === undefined ? new Error(message) : new StorageFullError(storageFull.path, storageFull.freeBytes, storageFull.minFreeBytes);
@@ -189,4 +188,3 @@ export class CheckpointWriter implements CheckpointSink {
   }
 }
 
-export type { LogRecord };

@@ -18,7 +18,7 @@ export function compareKeys(a: Key, b: Key): number {
  * but for numbers of different lengths (`10` before `9`) — a write order, where near enough is all
  * that counts (every epoch-ms instant has 13 digits).
  */
-export function writeOrderString(key: Key): string {
+function writeOrderString(key: Key): string {
   return key.join('\u0000');
 }
 

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sendBatch } from '../support/tracking.ts';
 import { startFlock, writeWalkthroughDefinitions } from '../support/flock-process.ts';
 import { deduplicated, startReceiver } from '../support/receiver.ts';
 
@@ -27,16 +28,10 @@ test('a webhook destination receives the walkthrough audience', async () => {
     assert.is(connected.status, 201);
     await flock.waitFor('delivery started');
     const now = new Date().toISOString();
-    const ingest = await fetch(`${url}/v1/batch`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('dev_write_key:').toString('base64')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        batch: [
-          { type: 'identify', userId: 'alice', traits: { email: 'alice@example.com' }, timestamp: now },
-          { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
-        ],
-      }),
-    });
+    const ingest = await sendBatch(url, [
+      { type: 'identify', userId: 'alice', traits: { email: 'alice@example.com' }, timestamp: now },
+      { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
+    ]);
     assert.is(ingest.status, 200);
     for (let i = 0; i < 1000 && deduplicated(receiver.messages).length < 4; i++) await new Promise((r) => setTimeout(r, 20));
     const messages = deduplicated(receiver.messages);

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sendBatch } from '../support/tracking.ts';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../support/nats-server.ts';
 import { startFlock, writeWalkthroughDefinitions } from '../support/flock-process.ts';
 
@@ -69,19 +70,13 @@ async function journey(label: string, extraArgs: string[]): Promise<void> {
 
     // events over the tracking API
     const now = new Date().toISOString();
-    const ingest = await fetch(`${url}/v1/batch`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('dev_write_key:').toString('base64')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        batch: [
-          { type: 'identify', userId: 'alice', traits: { email: 'alice@example.com', plan: 'pro' }, timestamp: now },
-          { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
-          { type: 'track', userId: 'alice', event: 'Order Completed', properties: { total: 42.5 }, timestamp: now },
-          { type: 'group', userId: 'alice', groupId: 'acme', traits: { name: 'Acme' }, timestamp: now },
-          { type: 'track', userId: 'bob', event: 'Product Viewed', properties: { category: 'hats' }, timestamp: now },
-        ],
-      }),
-    });
+    const ingest = await sendBatch(url, [
+      { type: 'identify', userId: 'alice', traits: { email: 'alice@example.com', plan: 'pro' }, timestamp: now },
+      { type: 'track', userId: 'alice', event: 'Product Viewed', properties: { category: 'shoes' }, timestamp: now },
+      { type: 'track', userId: 'alice', event: 'Order Completed', properties: { total: 42.5 }, timestamp: now },
+      { type: 'group', userId: 'alice', groupId: 'acme', traits: { name: 'Acme' }, timestamp: now },
+      { type: 'track', userId: 'bob', event: 'Product Viewed', properties: { category: 'hats' }, timestamp: now },
+    ]);
     assert.is(ingest.status, 200);
 
     // the Profile API shows the engine's results within moments
