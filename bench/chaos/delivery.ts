@@ -39,9 +39,8 @@ export interface DeliveryReport {
   readonly finalDifferent: number;
   readonly finalChecked: number;
   /**
-   * the same, for users whose profile absorbed another (a merge): reported, not failed. The known gap:
-   * the absorbed profile's merge exits are delivered to the identifiers it has then — none — so a
-   * receiver keeps what that profile last sent (e.g. an audience the survivor is not in).
+   * the same, for users whose profile absorbed another (a merge), counted apart: the absorbed
+   * profile's last changes must reach its former identifiers, then the survivor's value (merged-away.ts).
    */
   readonly finalDifferentMerged: number;
   readonly mergedExamples: readonly string[];
@@ -226,7 +225,7 @@ export function checkDelivery(
       const expected = flock === undefined ? (definitionId.startsWith('aud_') ? false : null) : JSON.parse(flock);
       const got = value === undefined ? (definitionId.startsWith('aud_') ? false : null) : value;
       if (JSON.stringify(expected) !== JSON.stringify(got) && atEnd(profile).absorbed) {
-        // (the known gap: a merged-away profile's exits reach none of its former identifiers)
+        // (a merged-away profile's last changes go to the identifiers its values went to: merged-away.ts)
         finalDifferentMerged++;
         if (mergedExamples.length < 3) mergedExamples.push(`${user}/${keyOf(definitionId)}: delivered ${JSON.stringify(got)} ≠ Flock ${JSON.stringify(expected)}`);
       } else if (JSON.stringify(expected) !== JSON.stringify(got)) {

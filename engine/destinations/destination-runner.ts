@@ -4,7 +4,8 @@
  * after the change-log position the backfill started at), then follows the change log from the
  * destination's cursor, turning each change of a connected definition into Segment messages; a
  * profile that gained an identifier since its values were last sent first gets its current values
- * re-sent to that identifier (identifier-ledger.ts). The cursor (and backfill progress) is
+ * re-sent to that identifier (identifier-ledger.ts); a profile absorbed by a merge has its last
+ * changes sent to the identifiers its values went to (merged-away.ts). The cursor (and backfill progress) is
  * committed only after the receiver acknowledged: at least once.
  */
 import { decodeChangeRecord } from '../engine.ts';
@@ -16,6 +17,7 @@ import { destinationLoop, type RunnerDeps } from './destination-loop.ts';
 import type { BackfillState } from './destination-store.ts';
 import { profileIdentifiers } from './identifiers.ts';
 import { identifierKey, ledgerKeys, newKeys } from './identifier-ledger.ts';
+import { mergedAwayMessages } from './merged-away.ts';
 import { flipMessages, type Computation, type Flip, type Outbound, type ProfileFacts } from './segment-messages.ts';
 
 /** Runs event destination `id` until `signal` aborts or the destination is deleted. */
@@ -129,6 +131,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
         checked.add(profileId);
         outbound.push(...newIdentifierResends(resends, profileId, deps.store.sentIdentifiers(id, profileId), changed));
       };
+      const awayCtx = { engine, space: d.space, target: target(d), facts };
       for (const entry of entries) {
         let changes: Change[];
         try {
@@ -143,8 +146,13 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             if (c.definitionId !== change.definitionId || entry.seq <= starts.get(c.id)!) continue;
             const computation = computations.get(c.id);
             if (computation === undefined) continue;
-            if (change.collection === 'users') resend(change.profileId, change.definitionId);
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
+            const away = mergedAwayMessages(awayCtx, change, value, computation, c, deps.store.sentIdentifiers(id, change.profileId));
+            if (away !== undefined) {
+              outbound.push(...away);
+              continue;
+            }
+            if (change.collection === 'users') resend(change.profileId, change.definitionId);
             outbound.push(...flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value, users: change.users }, computation, c, target(d), facts));
           }
         }

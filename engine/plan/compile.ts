@@ -515,7 +515,8 @@ function literalValue(l: Extract<Scalar, { kind: 'literal' }>): unknown {
 /**
  * What a reducer reads per event: a property or context value, or for `trait('t')` (account-level
  * "most frequent / first user trait") the trait of the profile applying the event — the runtime has
- * applied the event's own traits by then, so it is the trait as of that event.
+ * applied the event's own traits by then, so it is the trait as of that event. A later merge does
+ * not rewrite it: the reading belongs to the profile as it was when it applied the event.
  */
 function reducerValue(ref: ReducerArgument): NonNullable<AggregateNode['value']> {
   if (ref.kind !== 'trait') return eventValue(ref);

@@ -175,13 +175,28 @@ export function identityOracleAt(defs: readonly DefinitionInput[], history: read
     known.map((h) => h.event),
     config,
   );
+  // A merge at event k: `from` belongs to `into` from event k on (not before).
+  const mergedAt = new Map<string, { into: string; at: number }>();
+  perEvent.forEach((r, k) => {
+    for (const m of r.merges) mergedAt.set(m.from, { into: m.into, at: k });
+  });
+  const ownerAt = (id: string, i: number): string => {
+    const m = mergedAt.get(id);
+    return m === undefined || m.at > i ? id : ownerAt(m.into, i);
+  };
   const byPerson = new Map<string, HistoryEntry[]>();
   known.forEach((h, i) => {
     const resolved = perEvent[i]!.profileId;
     if (resolved === null) return;
     const person = canonical(resolved);
+    // the profile that applied event i, as it was then: the entries resolved to it by then
+    const traitsFrom = new Set<number>();
+    for (let j = 0; j <= i; j++) {
+      const r = perEvent[j]!.profileId;
+      if (r !== null && ownerAt(r, i) === resolved) traitsFrom.add(known[j]!.seq);
+    }
     const list = byPerson.get(person) ?? [];
-    list.push({ event: h.event, profileId: person, arrival: h.arrival, seq: h.seq });
+    list.push({ event: h.event, profileId: person, arrival: h.arrival, seq: h.seq, traitsFrom });
     byPerson.set(person, list);
   });
   return outputsAt(defs, byPerson, t);

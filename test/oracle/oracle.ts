@@ -18,6 +18,12 @@ export interface HistoryEntry {
   readonly arrival: number;
   /** arrival order, for ties. */
   readonly seq: number;
+  /**
+   * with identity resolution: the seqs of the entries that made up the profile applying this event
+   * at that moment (itself included; a later merge does not reach back), whose traits `trait('t')`
+   * as a reducer argument reads. Absent: every earlier entry of the same profile.
+   */
+  readonly traitsFrom?: ReadonlySet<number>;
 }
 
 export type Outputs = Map<string, unknown>;
@@ -158,9 +164,12 @@ function traitsOf(known: readonly HistoryEntry[], account = false): Record<strin
  * `trait('t')` as a reducer argument: the custom traits of the user of entry `h` as they were when
  * `h` was applied — from that user's entries up to and including `h` in arrival order (so its own
  * context.traits / identify traits count, and a later write, even an older-stamped one, does not).
+ * With identity resolution, "that user" is the profile as it was then (`traitsFrom`): a profile
+ * merged in later does not lend its traits to events applied before the merge.
  */
 function userTraitsAsOf(known: readonly HistoryEntry[], h: HistoryEntry): Record<string, unknown> {
-  return traitsOf(known.filter((k) => k.profileId === h.profileId && k.seq <= h.seq));
+  const from = h.traitsFrom;
+  return traitsOf(known.filter((k) => (from === undefined ? k.profileId === h.profileId && k.seq <= h.seq : from.has(k.seq))));
 }
 
 function condition(c: Condition, ctx: Ctx): boolean {

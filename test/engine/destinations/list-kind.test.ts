@@ -90,16 +90,20 @@ test('a dead-lettered list request: its values stay off the stored list; a repla
     const recent = s.registry.byKey('spa_a', 'recent_buyers')!.id;
     const d = (await manage('POST', '/spaces/spa_a/destinations', { name: 'ads2', kind: 'list', settings: { url: failing.url, identifier: 'email', hashed: true, valuesPerRequest: 3 }, retry: { maxAttempts: 1, pauseAfterDeadLetters: 100 } })).destination;
     await manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: recent });
-    for (let i = 0; i < 2000 && s.destinations!.status(d.id).lastSyncAt === null; i++) await new Promise((r) => setTimeout(r, 10));
+    // (waits by condition, not time: under a loaded machine a sync can take seconds)
+    const deadLetters = () => manage('GET', `/spaces/spa_a/destinations/${d.id}/dead-letters`);
+    for (let i = 0; i < 6000 && (s.destinations!.status(d.id).lastSyncAt === null || (await deadLetters()).total < 2); i++) await new Promise((r) => setTimeout(r, 10));
     const connection = s.destinations!.connections(d.id)[0]!.id;
     assert.equal([...s.destinations!.listed(connection)], [], 'nothing acknowledged, nothing stored');
-    const letters = (await manage('GET', `/spaces/spa_a/destinations/${d.id}/dead-letters`));
+    const letters = await deadLetters();
     assert.is(letters.total, 2, '5 values, 3 per request');
     assert.equal(letters.deadLetters[0].messages[0].added.length, 3);
     failing.fault = () => ({ kind: 'ok' });
     const synced = s.destinations!.status(d.id).lastSyncAt!;
     assert.equal((await manage('POST', `/spaces/spa_a/destinations/${d.id}/dead-letters/replay`, {})).queued, 2);
-    for (let i = 0; i < 2000 && (s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced; i++) await new Promise((r) => setTimeout(r, 10));
+    const all = [...members(recent)].sort();
+    const listedNow = () => [...s.destinations!.listed(connection)].sort();
+    for (let i = 0; i < 6000 && ((s.destinations!.status(d.id).lastSyncAt ?? 0) <= synced || listedNow().join() !== all.join()); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal([...s.destinations!.listed(connection)].sort(), [...members(recent)].sort());
     const bodies = failing.requests.map((r) => JSON.parse(r.body) as Json);
     assert.equal(bodies.flatMap((b) => b['added']).sort(), [...members(recent)].sort());

@@ -72,4 +72,40 @@ test('a new identifier gets the profile’s values without waiting for its next 
   }
 });
 
+test('a profile absorbed by a merge: its former identifiers hear its exit, then the survivor’s value', async () => {
+  const s = serviceApp({ identity: true, withDestinations: true });
+  const receiver = await startReceiver();
+  const delivery = await deliveryOver(s);
+  try {
+    const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";
+    const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query, type: 'USERS' } })).id;
+    const orders = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'orders', name: 'o', definition: { query: "event('Order Completed').count()", type: 'USERS' } })).id;
+    const refunds = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'refunds', name: 'r', definition: { query: "event('Refund Issued').count()", type: 'USERS' } })).id;
+    // B (created first, so it survives) refunded; A, user-1, bought and is a member — sent to user-1
+    await s.runEngine([event({ type: 'track', event: 'Refund Issued', anonymousId: 'anon-b', context: { traits: { email: 'b@x.com' } }, timestamp: NOW - 6000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    for (const definitionId of [buyers, orders, refunds]) assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId, identifiers: [{ type: 'user_id', strategy: 'all' }, { type: 'email', strategy: 'all' }] })).status, 201);
+    await delivery.caughtUp(d.id);
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'user-1', timestamp: NOW - 5000 })]);
+    await delivery.caughtUp(d.id);
+    const lastOf = (who: string, key: string) => {
+      let v: unknown;
+      for (const m of deduplicated(receiver.messages)) if ((m['userId'] === who || m['context']?.['traits']?.['email'] === who) && m['type'] === 'identify' && key in m['traits']) v = m['traits'][key];
+      return v;
+    };
+    assert.is(lastOf('user-1', 'buyers'), true);
+    assert.is(lastOf('user-1', 'orders'), 1);
+    // the merge: A's order and B's refund together — no longer a buyer; the survivor's traits move over
+    await s.runEngine([event({ type: 'identify', userId: 'user-1', anonymousId: 'anon-b', timestamp: NOW - 4000 })]);
+    await delivery.caughtUp(d.id);
+    assert.is(lastOf('user-1', 'buyers'), false, 'user-1 hears the exit of the profile it belonged to');
+    assert.is(lastOf('user-1', 'orders'), 1, 'then the survivor’s value');
+    assert.is(lastOf('user-1', 'refunds'), 1);
+  } finally {
+    await delivery.close();
+    await receiver.close();
+    await s.close();
+  }
+});
+
 test.run();

@@ -1,0 +1,73 @@
+/**
+ * What a merged-away profile's last changes become. When identity resolution absorbs profile A into
+ * B, the engine emits A's exits (and valueless traits) with a `merge` cause — but by the time they
+ * are delivered A has no identifiers left in the graph: they all moved to B. Those changes go to
+ * the identifiers A's values were sent to (the destination's ledger entry for A), in B's lane so
+ * they stay in order with B's own messages; then B's current value of the same definition follows
+ * to those identifiers (B now holds them), so a receiver keyed by one of them ends with the
+ * survivor's value whatever the order of the log, the identifier sweep and B's own changes.
+ */
+import type { Change } from '../runtime/change.ts';
+import type { CheckpointStore } from '../store/checkpoint-store.ts';
+import type { ConnectionRecord } from './destination-record.ts';
+import { identifierKey } from './identifier-ledger.ts';
+import type { ProfileIdentifier } from './identifiers.ts';
+import { flipMessages, type Computation, type MessageTarget, type Outbound, type ProfileFacts } from './segment-messages.ts';
+
+/** Segment's merge limit bounds a chain; a longer one is a corrupt graph (nothing is sent). */
+const MAX_CHAIN = 1000;
+
+/** The profile that absorbed `profileId` (following a chain of merges), or undefined if it was not absorbed. */
+export function survivorOf(engine: Pick<CheckpointStore, 'identityMerge'>, space: string, profileId: string): string | undefined {
+  let id = profileId;
+  for (let hops = 0; hops < MAX_CHAIN; hops++) {
+    const merge = engine.identityMerge(space, id);
+    if (merge === undefined) return hops === 0 ? undefined : id;
+    id = merge.into;
+  }
+  return undefined;
+}
+
+/** A ledger key (`type:value`) back as an identifier. */
+function ledgerIdentifier(key: string): ProfileIdentifier {
+  const colon = key.indexOf(':');
+  return { type: key.slice(0, colon), value: key.slice(colon + 1), at: 0 };
+}
+
+export interface MergedAwayContext {
+  readonly engine: CheckpointStore;
+  readonly space: string;
+  readonly target: MessageTarget;
+  readonly facts: (profileId: string) => ProfileFacts;
+}
+
+/**
+ * The messages for `change` of a profile absorbed by a merge (`ledger`: the identifiers its values
+ * went to; none: nothing was sent, nothing to take back), or undefined when the change's profile
+ * was not absorbed (it is delivered the ordinary way).
+ */
+export function mergedAwayMessages(
+  ctx: MergedAwayContext,
+  change: Change,
+  value: unknown,
+  computation: Computation,
+  connection: ConnectionRecord,
+  ledger: readonly string[] | undefined,
+): Outbound[] | undefined {
+  if (change.collection !== 'users' || change.cause?.type !== 'merge') return undefined;
+  const survivor = survivorOf(ctx.engine, ctx.space, change.profileId);
+  if (survivor === undefined) return undefined;
+  if (ledger === undefined || ledger.length === 0) return [];
+  const identifiers = ledger.map(ledgerIdentifier);
+  const sentTo = new Set(ledger);
+  const formerly = (): ProfileFacts => ({ identifiers, graph: true, traits: ctx.facts(survivor).traits });
+  // every identifier it was sent to hears the change, whatever the ID-sync strategy picks now
+  const everyValue: ConnectionRecord = { ...connection, identifiers: connection.identifiers.map((i) => ({ ...i, strategy: 'all' as const })) };
+  const out = flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value }, computation, everyValue, ctx.target, formerly).map((o) => ({ ...o, profileId: survivor }));
+  const row = ctx.engine.output(ctx.space, connection.definitionId, survivor);
+  if (row !== undefined) {
+    const current = { id: `merged.${change.id}.${row.at}`, profileId: survivor, at: row.at, value: computation.kind === 'audience' ? true : row.value };
+    out.push(...flipMessages(current, computation, connection, ctx.target, ctx.facts, (i) => sentTo.has(identifierKey(i))));
+  }
+  return out;
+}
