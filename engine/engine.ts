@@ -11,6 +11,8 @@ import { plainProfileWrite, type CheckpointSink, type CheckpointStore, type Plai
 import { isStorageFull } from './store/storage-guard.ts';
 import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
+import { applyResolved } from './pipeline/apply-resolved.ts';
+import { stateRecord } from './cluster/resolved-records.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
 import { backoffDelay, isTransientLogError, retrying, RetryAbortedError, sleep, type BackoffPolicy } from './log/retry.ts';
 
@@ -28,6 +30,12 @@ export interface EngineOptions {
   readonly plans: ReadonlyMap<string, Plan>;
   /** identity resolution (`IdentityGraph` over `store`): its graph is checkpointed with the profiles. */
   readonly resolver: IdentityResolver;
+  /**
+   * A partitioned worker: `eventLog` is the resolved log (`ResolvedSource`), whose records the
+   * identity stage resolved and timed, and a profile a merge absorbs into another partition is
+   * handed over through this log (its state record is appended here). `resolver` is then unused.
+   */
+  readonly transfers?: AppendLog;
   /** wall clock; tests pass a virtual one. */
   readonly clock?: () => number;
   /**
@@ -127,9 +135,11 @@ export { decodeChangeRecord, encodeChangeRecords } from './runtime/change-record
 export class Engine {
   readonly runtime: Runtime;
   readonly stats: EngineStats;
-  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer'>;
+  readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer' | 'transfers'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer' | 'transfers'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
+  /** a worker's state transfers applied and not yet published (`publishHandovers`). */
+  #handovers: LogRecord[] = [];
   /**
    * Checkpoints handed to the writer and not yet confirmed (committed, published, position
    * committed), oldest first; each one's `done` waits for the one before it.
@@ -208,12 +218,14 @@ export class Engine {
       paused: null,
       retries: { log_unreachable: 0, disk_full: 0, log_diverged: 0 },
     };
-    this.#input
-      .pipe(
-        resolveProfiles(options.resolver),
-        evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
-      )
-      .subscribe({
+    const evaluated =
+      options.transfers === undefined
+        ? this.#input.pipe(
+            resolveProfiles(options.resolver),
+            evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
+          )
+        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions))));
+    evaluated.subscribe({
         next: (b) => this.#afterBatch(b),
         error: (err) => (this.#failure = err),
       });
@@ -655,6 +667,7 @@ export class Engine {
           if (r.done === true) break;
           next = pull();
           this.process(r.value);
+          await this.publishHandovers();
         }
         // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
         const background = this.#o.background;
@@ -716,7 +729,21 @@ export class Engine {
       const batch = await this.#o.eventLog.read(this.#position + 1, Math.min(this.#o.maxBatch, end - this.#position));
       if (batch.length === 0) break;
       this.process(batch);
+      await this.publishHandovers();
     }
+  }
+
+  /**
+   * A worker publishes the state of each profile it handed over before going on (the survivor's
+   * worker waits for it). Before its checkpoint, so a crash publishes it again — under the same id,
+   * which the log drops.
+   */
+  async publishHandovers(): Promise<void> {
+    if (this.#handovers.length === 0) return;
+    const records = this.#handovers;
+    this.#handovers = [];
+    const log = this.#o.transfers!;
+    await this.#retrying('publishing state transfers', () => log.append(records));
   }
 
   /**

@@ -1,10 +1,13 @@
 /** The event log: an AppendLog of encoded FlockEvents, the source of truth every computation replays. */
 import type { FlockEvent } from '../event/model.ts';
 import type { AppendResult, ReadOptions } from './append-log.ts';
+import type { ResolvedInput } from '../cluster/resolved-source.ts';
 
 export interface LoggedEvent {
   readonly seq: number;
   readonly event: FlockEvent;
+  /** read off the resolved log (a partitioned worker): the record, resolved and timed by the identity stage. */
+  readonly resolved?: ResolvedInput;
 }
 
 /**

@@ -767,6 +767,36 @@ export class Runtime {
     this.enqueue(b);
   }
 
+  // State transfer (partitioned workers) ------------------------------------------------------
+
+  /**
+   * Hands profile `id` over to another worker (a merge absorbs it into a profile another partition
+   * owns): its state as it is now — with whatever the open instant applied and did not evaluate —
+   * and the profile is gone from here, with no change emitted (the survivor's worker merges it and
+   * emits its exits, as `merge` does in one process). Undefined when the profile does not exist.
+   */
+  detach(space: string, id: string): ProfileState | undefined {
+    this.resumePending();
+    if (!this.exists(space, id)) return undefined;
+    const slot = this.slot(space, id);
+    const state = slot.state;
+    bindProfile(state, this.space(space).plan);
+    slot.removed = true;
+    this.slots.delete(slot.key);
+    this.absorbed.add(slot.key);
+    this.markPersist(slot);
+    return state;
+  }
+
+  /** Takes in a profile another worker detached (its state transfer), for the merge that absorbs it here. */
+  receive(space: string, state: ProfileState): void {
+    const key = `${space}\u0000${state.id}`;
+    this.absorbed.delete(key);
+    const slot = new Slot(key, state);
+    bindProfile(state, this.space(space).plan);
+    this.slots.set(key, slot);
+  }
+
   // Input ---------------------------------------------------------------------------------------
 
   /**

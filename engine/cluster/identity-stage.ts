@@ -1,0 +1,200 @@
+/**
+ * The identity stage (`--role identity`): reads the raw event log in order, resolves who is who with
+ * the identity graph it owns, decides each event's instant (the watermark over the whole log — what
+ * one process would apply it at), and publishes the resolved records partitioned by canonical
+ * profile id for the workers (resolved-records.ts). A merge across partitions becomes a handover to
+ * the absorbed profile's partition, published right after the event that waits for it.
+ *
+ * Durable like the engine: the records of a batch are appended (deduplicated on ids derived from
+ * the raw log's positions), then the graph's changes and the position are committed in one LMDB
+ * transaction. A crash in between publishes the same records again, which the log drops.
+ */
+import type { EventLog, LoggedEvent } from '../log/event-log.ts';
+import type { AppendLog, LogRecord } from '../log/append-log.ts';
+import { isTransientLogError, sleep, backoffDelay, retrying, RetryAbortedError, type BackoffPolicy } from '../log/retry.ts';
+import type { IdentityGraph } from '../identity/identity-graph.ts';
+import type { CheckpointStore } from '../store/checkpoint-store.ts';
+import { encodeResolved, resolvedKey, resolvedPartition, TIME_SPACE, type ResolvedRecord } from './resolved-records.ts';
+
+export interface IdentityStageOptions {
+  readonly eventLog: EventLog;
+  readonly resolvedLog: AppendLog;
+  /** the stage's own store: the identity graph, its position and watermark. */
+  readonly store: CheckpointStore;
+  readonly resolver: IdentityGraph;
+  /** resolved partitions (default 16). */
+  readonly partitions?: number;
+  /** as the engine's `time`: `event` follows the log's event time only; `wall` evaluates recent batches at the wall clock. */
+  readonly time?: 'wall' | 'event';
+  readonly clock?: () => number;
+  readonly tickMs?: number;
+  readonly catchUpLagMs?: number;
+  readonly maxBatch?: number;
+  readonly backoff?: BackoffPolicy;
+  /** test hook, as the engine's: `published` after a batch's records are durable, before its commit. */
+  readonly probe?: (point: 'published', position: number) => void;
+}
+
+export interface IdentityStageStats {
+  events: number;
+  records: number;
+  handovers: number;
+  position: number;
+  watermark: number;
+}
+
+export class IdentityStage {
+  readonly #o: Required<Omit<IdentityStageOptions, 'backoff' | 'probe'>> & Pick<IdentityStageOptions, 'backoff' | 'probe'>;
+  #position: number;
+  #watermark: number;
+  /** the instant last sent to each partition (a watermark record goes where it is behind). */
+  readonly #sent: number[];
+  readonly stats: IdentityStageStats;
+
+  constructor(options: IdentityStageOptions) {
+    this.#o = { partitions: 16, time: 'wall', clock: Date.now, tickMs: 1000, catchUpLagMs: 2000, maxBatch: 2000, ...options };
+    const meta = options.store.meta();
+    this.#position = meta.position;
+    this.#watermark = meta.watermark;
+    this.#sent = new Array<number>(this.#o.partitions).fill(meta.watermark);
+    this.stats = { events: 0, records: 0, handovers: 0, position: meta.position, watermark: meta.watermark };
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The records one batch of raw events becomes (and the watermark moves as one process would move it). */
+  resolve(batch: readonly LoggedEvent[]): LogRecord[] {
+    const out: LogRecord[] = [];
+    const q = this.#o.partitions;
+    const now = this.#o.clock();
+    const newest = batch.length === 0 ? now : batch[batch.length - 1]!.event.receivedAt;
+    const live = this.#o.time === 'wall' && !(newest < now - this.#o.catchUpLagMs);
+    // (live: one instant for the batch, after every earlier one — as Runtime.live)
+    if (live) this.#watermark = Math.max(now, this.#watermark + 1);
+    for (const { seq, event } of batch) {
+      const r = this.#o.resolver.resolve(event);
+      if (r.profileId === null) continue;
+      if (!live) {
+        const t = this.#o.time === 'event' ? event.timestamp : Math.min(event.timestamp, now);
+        if (t > this.#watermark) this.#watermark = t;
+      }
+      const at = this.#watermark;
+      const home = resolvedPartition(r.profileId, q);
+      const transfers: string[] = [];
+      for (const m of r.merges) {
+        if (m.into !== r.profileId) throw new Error(`identity stage: merge of ${m.from} into ${m.into}, not into the event's profile ${r.profileId}`);
+        if (resolvedPartition(m.from, q) !== home) transfers.push(m.from);
+      }
+      const record: ResolvedRecord = { kind: 'event', event, profileId: r.profileId, merges: r.merges, at, transfers };
+      out.push({ id: `e.${seq}`, key: resolvedKey(event.space, home), data: encodeResolved(record) });
+      this.#sent[home] = at;
+      // after the event that waits for it: the absorbed profile's state is published after this record
+      for (const from of transfers) {
+        const p = resolvedPartition(from, q);
+        const handover: ResolvedRecord = { kind: 'handover', space: event.space, from, into: r.profileId, at, messageId: event.messageId };
+        out.push({ id: `h.${seq}.${from}`, key: resolvedKey(event.space, p), data: encodeResolved(handover) });
+        this.#sent[p] = at;
+        this.stats.handovers++;
+      }
+      this.stats.events++;
+    }
+    out.push(...this.#watermarks());
+    this.stats.records += out.length;
+    return out;
+  }
+
+  /** Watermark records to every partition the watermark is ahead of. */
+  #watermarks(): LogRecord[] {
+    const out: LogRecord[] = [];
+    const at = this.#watermark;
+    for (let p = 0; p < this.#o.partitions; p++) {
+      if (this.#sent[p]! >= at) continue;
+      out.push({ id: `w.${p}.${at}`, key: resolvedKey(TIME_SPACE, p), data: encodeResolved({ kind: 'watermark', at }) });
+      this.#sent[p] = at;
+    }
+    return out;
+  }
+
+  /** Publishes a batch's records, then commits the graph and the position. */
+  async process(batch: readonly LoggedEvent[], signal?: AbortSignal): Promise<void> {
+    if (batch.length === 0) return;
+    const records = this.resolve(batch);
+    const last = batch[batch.length - 1]!;
+    await this.#retry('publishing resolved records', () => this.#o.resolvedLog.append(records), signal);
+    this.#o.probe?.('published', last.seq);
+    await this.#commit(last.seq, `${last.event.space}/${last.event.messageId}`);
+  }
+
+  /** Wall clock: time moves with no events — every partition hears it. */
+  async tick(signal?: AbortSignal): Promise<void> {
+    if (this.#o.time !== 'wall') return;
+    const now = this.#o.clock();
+    if (now <= this.#watermark) return;
+    this.#watermark = now;
+    const records = this.#watermarks();
+    if (records.length === 0) return;
+    await this.#retry('publishing watermarks', () => this.#o.resolvedLog.append(records), signal);
+    await this.#commit(this.#position, undefined);
+  }
+
+  async #commit(position: number, positionId: string | undefined): Promise<void> {
+    const meta = this.#o.store.meta();
+    await this.#o.store.commit({
+      position,
+      positionId,
+      watermark: this.#watermark,
+      profiles: [],
+      pending: [],
+      changes: [],
+      publishedThrough: meta.publishedThrough,
+      identity: this.#o.resolver.checkpointWrites(),
+    });
+    this.#position = position;
+    this.stats.position = position;
+    this.stats.watermark = this.#watermark;
+  }
+
+  #retry<T>(what: string, operation: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return retrying(operation, { what, retryable: isTransientLogError, signal, ...(this.#o.backoff === undefined ? {} : { policy: this.#o.backoff }) });
+  }
+
+  /** Follows the raw log until `signal` aborts; an unreachable log is waited out. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const iterator = this.#o.eventLog.tail(this.#position + 1, { maxBatch: this.#o.maxBatch, signal })[Symbol.asyncIterator]();
+        const pull = () => {
+          const p = iterator.next();
+          p.catch(() => {});
+          return p;
+        };
+        let next = pull();
+        try {
+          for (;;) {
+            let timer: NodeJS.Timeout | undefined;
+            const idle = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), this.#o.tickMs)));
+            const r = await Promise.race([next, idle]);
+            clearTimeout(timer);
+            if (signal.aborted) return;
+            if (r === 'tick') {
+              // (a batch merely slow to come is not idleness: time moves only when the log is read to its end)
+              if ((await this.#o.eventLog.lastSeq()) <= this.#position) await this.tick(signal);
+              continue;
+            }
+            if (r.done === true) return;
+            next = pull();
+            await this.process(r.value, signal);
+          }
+        } finally {
+          await iterator.return?.();
+        }
+      } catch (error) {
+        if (error instanceof RetryAbortedError || signal.aborted) return;
+        if (!isTransientLogError(error)) throw error;
+        await sleep(backoffDelay(0, Math.random(), this.#o.backoff), signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * RxJS stage of a partitioned worker: applies resolved records at the instants the identity stage
+ * decided (instead of resolving and timing events itself). An event: time moves to its instant,
+ * the states its cross-partition merges need are taken in, the merges and the event are applied —
+ * what `Runtime.replay` does in one process. A watermark moves time. A handover detaches the
+ * absorbed profile at its instant and hands its state to `onHandover` (the engine publishes it to
+ * the survivor's partition).
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import type { LoggedEvent } from '../log/event-log.ts';
+import type { ProfileMerge } from '../identity/resolver.ts';
+import { profileFromPlain, profileToPlain } from '../runtime/profile-state.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { HandoverRecord } from '../cluster/resolved-records.ts';
+import type { EvaluatedBatch } from './evaluate-batch.ts';
+import type { ResolvedEvent } from './resolve-profiles.ts';
+
+export function applyResolved(runtime: Runtime, onHandover: (handover: HandoverRecord, state: unknown) => void): OperatorFunction<readonly LoggedEvent[], EvaluatedBatch> {
+  return map((batch) => {
+    const events: ResolvedEvent[] = [];
+    const merges: ProfileMerge[] = [];
+    const instants: number[] = [];
+    for (const entry of batch) {
+      const r = entry.resolved;
+      if (r === undefined) throw new Error(`worker: log position ${entry.seq} is not a resolved record`);
+      switch (r.kind) {
+        case 'skip':
+          break;
+        case 'watermark':
+          runtime.advanceTo(r.at);
+          break;
+        case 'handover': {
+          runtime.advanceTo(r.at);
+          const state = runtime.detach(r.space, r.from);
+          onHandover(r, state === undefined ? null : profileToPlain(state));
+          break;
+        }
+        case 'event': {
+          runtime.advanceTo(r.at);
+          const space = r.event.space;
+          for (const [from, plain] of r.states) if (plain !== null) runtime.receive(space, profileFromPlain(plain));
+          if (r.merges.length > 0) {
+            for (const m of r.merges) runtime.merge(space, m.from, m.into, r.event.messageId);
+            merges.push(...r.merges);
+          }
+          runtime.apply(r.event, r.profileId);
+          instants.push(runtime.watermark);
+          events.push(r.merges.length > 0 ? { event: r.event, profileId: r.profileId, merges: r.merges, seq: entry.seq } : { event: r.event, profileId: r.profileId, seq: entry.seq });
+          break;
+        }
+      }
+    }
+    return { events, merges, lastSeq: batch.length === 0 ? 0 : batch[batch.length - 1]!.seq, skipped: 0, skips: [], mode: 'replay', catchingUp: false, instants };
+  });
+}
