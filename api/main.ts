@@ -25,6 +25,10 @@ import {
   type PauseReason,
   type SeedEntry,
 } from '../engine/index.ts';
+import type { FlockConfig } from '../engine/config.ts';
+import { identityRules, type IdentityRules } from '../engine/identity/rules.ts';
+import type { StreamLimitsConfig } from '../engine/log/open-event-log.ts';
+import { runIdentityRole, runWorkerRole } from '../engine/cluster/roles.ts';
 import { join } from 'node:path';
 import { createApp } from './app.ts';
 import { jsonLogger } from './logger.ts';
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
     duplicateWindowMs: config.stream.duplicateWindowMs,
     replicas: config.stream.replicas,
   };
+  if (config.role === 'identity' || config.role === 'worker') return runRole(config, stream);
   // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
   const storage = { minFreeBytes: config.minFreeBytes };
   const checkSpace = storageGuard(config.dataDir, storage);
@@ -109,7 +114,8 @@ async function main(): Promise<void> {
   let engine: EngineThread | undefined;
   // why the engine waits (its log unreachable, a full disk), as it last reported; null while it runs
   let enginePaused: PauseReason | null = null;
-  if (config.engine) {
+  // (role ingest: the tracking API and the log, no engine — identity stages and workers compute)
+  if (config.engine && config.role === 'all') {
     try {
       engine = await startEngineThread(
         {
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
   const destinations = DestinationStore.open(DestinationStore.pathIn(config.dataDir));
   let delivery: Promise<DeliveryThread> | undefined;
   const startDelivery = () => {
-    if (delivery !== undefined || destinations.destinations().length === 0) return;
+    if (delivery !== undefined || destinations.destinations().length === 0 || config.role !== 'all') return;
     delivery = startDeliveryThread({ dataDir: config.dataDir, natsUrl: config.natsUrl, stream, timeoutMs: config.natsTimeoutMs, registryPath: registry.path }, (m) => {
       if (m.type === 'ready') logger.info('delivery started', { destinations: destinations.destinations().length });
       if (m.type === 'destination-error') logger.error('a destination failed (it restarts in 5 s)', { destination: m.destinationId, problem: m.message });
@@ -290,6 +296,63 @@ async function main(): Promise<void> {
       });
     });
   }
+}
+
+/**
+ * `--role identity` or `--role worker` (docs/scale.md): no HTTP server; the process runs its part of
+ * the pipeline until SIGINT/SIGTERM, then stops it cleanly (a last checkpoint).
+ */
+async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise<void> {
+  const controller = new AbortController();
+  const decide = signalEcho();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      const decision = decide();
+      if (decision === 'force') {
+        logger.warn('second signal: exiting without waiting', { signal });
+        process.exit(1);
+      }
+      if (decision === 'echo') return;
+      logger.info('shutting down', { signal, role: config.role });
+      controller.abort();
+    });
+  }
+  const base = { dataDir: config.dataDir, natsUrl: config.natsUrl!, partitions: config.partitions, stream, timeoutMs: config.natsTimeoutMs, tickMs: config.tickMs };
+  let last = 0;
+  const onStats = (stats: Record<string, unknown>) => {
+    // (a progress line every 10 s)
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    logger.info('progress', { role: config.role, ...stats });
+  };
+  if (config.role === 'identity') {
+    const rules = new Map<string, IdentityRules>();
+    for (const space of config.spaces) {
+      if (space.identity === undefined) continue;
+      const checked = identityRules(space.identity);
+      if (!checked.ok) throw new Error(`space ${space.id}: ${checked.issues.map((i) => `identity.${i.path}: ${i.message}`).join('; ')}`);
+      rules.set(space.id, checked.rules);
+    }
+    logger.info('flock role ready', { role: 'identity', partitions: config.partitions, dataDir: config.dataDir });
+    const stats = await runIdentityRole({ ...base, rules, clock: config.clock, onStats }, controller.signal);
+    logger.info('stopped', { role: 'identity', ...stats });
+  } else {
+    const registry = DefinitionRegistry.open(DefinitionRegistry.pathIn(config.dataDir));
+    try {
+      if (config.definitionsFile !== undefined) {
+        const read = readDefinitionEntries(config.definitionsFile);
+        if (!read.ok) throw new Error(read.problems.map((p) => `${p.where}: ${p.message}`).join('\n'));
+        const seeded = await registry.seed(read.entries);
+        if (seeded.problems.length > 0) throw new Error(`${config.definitionsFile}: ${seeded.problems.join('\n')}`);
+      }
+    } finally {
+      await registry.close();
+    }
+    logger.info('flock role ready', { role: 'worker', partitions: config.workerPartitions, dataDir: config.dataDir });
+    await runWorkerRole({ ...base, owned: config.workerPartitions, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats }, controller.signal);
+    logger.info('stopped', { role: 'worker' });
+  }
+  process.exit(0);
 }
 
 process.on('uncaughtException', (error) => {

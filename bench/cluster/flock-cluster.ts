@@ -1,4 +1,8 @@
-/** Flock on a local NATS cluster: the cluster started, Flock's streams created with R<nodes>, then `api/main.ts` against every node's URL. */
+/**
+ * Flock on a local NATS cluster: the cluster started, Flock's streams created with R<nodes>, then
+ * `api/main.ts` against every node's URL — one process (role all), or with `workers` the roles as
+ * processes of their own: an ingest front, the identity stage and the workers (docs/scale.md).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,8 +19,12 @@ export interface FlockClusterOptions {
   readonly dir?: string | undefined;
   /** Flock's HTTP port (0 = any free port). */
   readonly port?: number;
-  /** more arguments for `api/main.ts` (e.g. `--definitions-file x.json`). */
+  /** more arguments for `api/main.ts` (e.g. `--definitions-file x.json`); every process gets them. */
   readonly flockArgs?: readonly string[];
+  /** 0 (default): one process, role all. N: an ingest front, an identity stage and N workers, the partitions dealt round-robin. */
+  readonly workers?: number;
+  /** partitions of the logs (default 16). */
+  readonly partitions?: number;
   /** each JSON log line of Flock, as it comes. */
   readonly onFlockLine?: (line: Record<string, unknown>) => void;
   /** echo nats-server's log lines to stderr. */
@@ -31,6 +39,10 @@ export interface FlockCluster {
   readonly flock: ChildProcess;
   /** Flock's exit code (null after a signal), once it has exited. */
   readonly flockExited: Promise<number | null>;
+  /** with `workers`: the identity stage and the workers (role processes), by name. */
+  readonly roles: ReadonlyArray<RoleProcess>;
+  /** starts role process `name` again with its arguments and data dir (after a kill), once it has exited. */
+  respawn(name: string): Promise<RoleProcess>;
   /** SIGTERM to Flock, then the NATS nodes; waits for all of them. */
   stop(): Promise<void>;
 }
@@ -58,68 +70,103 @@ export async function createFlockStreams(urls: string, replicas: number, dataDir
   }
 }
 
+export interface RoleProcess {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly args: readonly string[];
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `api/main.ts` with `args`; resolves with the process once it logs `ready` (a JSON line whose message it is). */
+async function spawnFlock(args: readonly string[], ready: string, onLine: ((line: Record<string, unknown>) => void) | undefined): Promise<{ child: ChildProcess; exited: Promise<number | null>; line: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { ...process.env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const text = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        onLine?.(parsed);
+        if (parsed['message'] === ready) resolve(parsed);
+      }
+    });
+    void exited.then((code) => reject(new Error(`Flock (${args.join(' ')}) exited at start (code ${code})`)));
+  });
+  return { child, exited, line };
+}
+
 /** Starts the NATS cluster, creates the streams, starts Flock and waits until it listens. */
 export async function startFlockCluster(options: FlockClusterOptions): Promise<FlockCluster> {
   const nats = await startNatsCluster({ nodes: options.nats, dir: options.dir, echo: options.echoNats ?? false });
   let flock: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
   try {
     await nats.metaLeader();
     const replicas = Math.min(options.nats, 5);
     const dataDir = join(nats.dir, 'flock-data');
     mkdirSync(dataDir, { recursive: true });
     await createFlockStreams(nats.urls, replicas, dataDir);
-    const args = [
-      '--import',
-      'tsx',
-      join(repo, 'api/main.ts'),
-      '--port',
-      String(options.port ?? 0),
-      '--data-dir',
-      dataDir,
-      '--nats-url',
-      nats.urls,
-      '--stream-replicas',
-      String(replicas),
-      ...(options.flockArgs ?? []),
-    ];
-    const child = spawn(process.execPath, args, { cwd: repo, env: { ...process.env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-    flock = child;
-    const flockExited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let buffer = '';
-      child.stdout?.setEncoding('utf8');
-      child.stdout?.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const text = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          let line: Record<string, unknown>;
-          try {
-            line = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            continue;
-          }
-          options.onFlockLine?.(line);
-          if (line['message'] === 'flock listening') resolve(String(line['url']));
-        }
-      });
-      void flockExited.then((code) => reject(new Error(`Flock exited at start (code ${code})`)));
-    });
+    const common = ['--nats-url', nats.urls, '--stream-replicas', String(replicas), '--partitions', String(options.partitions ?? 16), ...(options.flockArgs ?? [])];
+    const workers = options.workers ?? 0;
+    const front = await spawnFlock(['--port', String(options.port ?? 0), '--data-dir', dataDir, ...(workers > 0 ? ['--role', 'ingest'] : []), ...common], 'flock listening', options.onFlockLine);
+    flock = front.child;
+    const child = front.child;
+    const flockExited = front.exited;
+    const url = String(front.line['url']);
+    const roles: RoleProcess[] = [];
+    const startRole = async (name: string, extra: readonly string[]): Promise<RoleProcess> => {
+      const roleDir = join(nats.dir, `flock-${name}`);
+      mkdirSync(roleDir, { recursive: true });
+      const args = ['--data-dir', roleDir, ...extra, ...common];
+      const p = await spawnFlock(args, 'flock role ready', options.onFlockLine);
+      started.push(p.child);
+      const role = { name, dataDir: roleDir, args, child: p.child, exited: p.exited, extra };
+      const at = roles.findIndex((r) => r.name === name);
+      if (at >= 0) roles[at] = role;
+      else roles.push(role);
+      return role;
+    };
+    if (workers > 0) {
+      await startRole('identity', ['--role', 'identity']);
+      const partitions = options.partitions ?? 16;
+      for (let w = 0; w < workers; w++) {
+        const owned = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % workers === w);
+        await startRole(`worker-${w}`, ['--role', 'worker', '--worker-partitions', owned.join(',')]);
+      }
+    }
     return {
       nats,
       replicas,
       url,
       flock: child,
       flockExited,
+      roles,
+      async respawn(name) {
+        const role = roles.find((r) => r.name === name);
+        if (role === undefined) throw new Error(`no role process ${name}`);
+        await role.exited;
+        return startRole(name, (role as RoleProcess & { extra: readonly string[] }).extra);
+      },
       async stop() {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        await flockExited;
+        for (const p of [child, ...roles.map((r) => r.child)]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+        await Promise.all([flockExited, ...roles.map((r) => r.exited)]);
         await nats.stop();
       },
     };
   } catch (error) {
     flock?.kill('SIGKILL');
+    for (const p of started) p.kill('SIGKILL');
     await nats.stop();
     throw error;
   }

@@ -6,15 +6,17 @@ const HELP = `npm run cluster -- [--nats 3] [--workers N] [--dir DIR] [--port 80
 
 Starts on loopback a NATS cluster of --nats nodes (JetStream, one store per node under --dir or a
 temp directory), creates Flock's streams with one replica per node (R3 on 3 nodes), then starts
-Flock (api/main.ts) against every node's URL. Ctrl-C stops Flock, then the nodes.
-
-Today Flock is one process that consumes every partition (--role all). Worker and identity roles
-(issue 18) are not built yet: --workers is accepted, but only that one process runs until they land.`;
+Flock (api/main.ts) against every node's URL:
+  --workers 0 (default)  one process, role all: ingest, identity, engine over every partition, API;
+  --workers N            the distributed mode: an ingest front (the tracking API), the identity stage
+                         and N workers, each a process of its own, the 16 partitions dealt round-robin.
+Pass the definitions after --, e.g. -- --definitions-file defs.json (every process reads it).
+Ctrl-C stops Flock's processes, then the nodes. docs/scale.md describes the production layout.`;
 
 const parsed = parseArgs({
   options: {
     nats: { type: 'string', default: '3' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '0' },
     dir: { type: 'string' },
     port: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     return;
   }
   const nats = count('nats', parsed.values.nats, 1, 5);
-  const workers = count('workers', parsed.values.workers, 1, 64);
+  const workers = count('workers', parsed.values.workers, 0, 64);
   const port = count('port', parsed.values.port, 0, 65_535);
   const say = (text: string) => process.stdout.write(`${text}\n`);
   say(`starting a ${nats}-node NATS cluster on loopback…`);
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     nats,
     dir: parsed.values.dir,
     port,
+    workers,
     flockArgs: parsed.positionals,
     onFlockLine: (line) => {
       const level = String(line['level'] ?? 'info');
@@ -57,11 +60,15 @@ async function main(): Promise<void> {
   for (const node of cluster.nats.nodes) say(`  ${node.name}  client ${node.url}  monitoring ${node.monitorUrl}  route port ${node.routePort}`);
   say(`  stores under ${cluster.nats.dir}`);
   say('');
-  say(`Flock (one process, role "all": ingest, identity, engine over every partition, API): ${cluster.url}`);
-  say(`  --nats-url ${cluster.nats.urls} --stream-replicas ${cluster.replicas}`);
-  if (workers > 1) {
-    say(`  --workers ${workers}: worker and identity roles are not built yet (issue 18); one process runs every partition until they land.`);
+  if (workers === 0) say(`Flock (one process, role "all": ingest, identity, engine over every partition, API): ${cluster.url}`);
+  else {
+    say(`Flock, distributed: the ingest front (tracking API) ${cluster.url}`);
+    for (const r of cluster.roles) {
+      const owned = r.args[r.args.indexOf('--worker-partitions') + 1];
+      say(`  ${r.name.padEnd(10)} pid ${r.child.pid}${r.args.includes('--worker-partitions') ? `  partitions ${owned}` : ''}  data ${r.dataDir}`);
+    }
   }
+  say(`  --nats-url ${cluster.nats.urls} --stream-replicas ${cluster.replicas}`);
   say('');
   say('Ctrl-C stops Flock, then the NATS nodes.');
   let stopping = false;

@@ -1,0 +1,85 @@
+/**
+ * The distributed mode as a user starts it (`npm run cluster -- --workers 2`): an ingest front, the
+ * identity stage and two workers, each a process of its own, on a NATS server. Events sent to the
+ * front's tracking API come out of the workers as changes; one worker is killed with kill -9
+ * mid-load and started again: every acknowledged user enters exactly once (no change lost, none
+ * published twice), and both workers computed some of them.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../../engine/index.ts';
+import { resolvedPartition } from '../../engine/cluster/resolved-records.ts';
+import { startFlockCluster, type FlockCluster } from '../../bench/cluster/flock-cluster.ts';
+import { natsServerAvailable } from '../support/nats-server.ts';
+import { until } from '../support/until.ts';
+
+const AUTH = `Basic ${Buffer.from('dev_write_key:').toString('base64')}`;
+
+async function changes(cluster: FlockCluster, dir: string): Promise<Change[]> {
+  const log = await openAppendLog({ dataDir: dir, natsUrl: cluster.nats.urls, log: CHANGE_LOG });
+  try {
+    return (await log.read(1, 1e6)).flatMap((e) => decodeChangeRecord(e.data));
+  } finally {
+    await log.close();
+  }
+}
+
+async function send(url: string, users: readonly string[]): Promise<number> {
+  const res = await fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify({ batch: users.map((userId) => ({ type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp: new Date().toISOString() })) }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+if (natsServerAvailable('the distributed roles test')) {
+  test('ingest, identity and 2 workers as processes: every acknowledged user enters once, through a worker’s kill -9 and restart', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'flock-roles-'));
+    const defs = join(root, 'defs.json');
+    writeFileSync(defs, JSON.stringify({ definitions: [{ space: 'spa_default', key: 'viewers', kind: 'audience', query: `event('Product Viewed').count() >= 1` }] }));
+    const cluster = await startFlockCluster({ nats: 1, workers: 2, dir: join(root, 'cluster'), flockArgs: ['--definitions-file', defs, '--tick', '100ms'] });
+    try {
+      assert.equal(
+        cluster.roles.map((r) => r.name),
+        ['identity', 'worker-0', 'worker-1'],
+      );
+      const acknowledged: string[] = [];
+      for (let b = 0; b < 20; b++) {
+        const users = Array.from({ length: 10 }, (_, i) => `user-${b}-${i}`);
+        if (b === 8) {
+          // mid-load: worker-1 dies without a word, and comes back with its data dir
+          cluster.roles.find((r) => r.name === 'worker-1')!.child.kill('SIGKILL');
+          await cluster.respawn('worker-1');
+        }
+        assert.is(await send(cluster.url, users), 200);
+        acknowledged.push(...users);
+      }
+      const final = await until(
+        'an enter for every acknowledged user',
+        async () => {
+          const list = await changes(cluster, root);
+          return list.filter((c) => c.kind === 'enter').length >= acknowledged.length ? list : undefined;
+        },
+        60_000,
+        200,
+      );
+      const ids = final.map((c) => c.id);
+      assert.is(new Set(ids).size, ids.length, 'no change published twice');
+      const entered = final.filter((c) => c.kind === 'enter').map((c) => (c.cause?.type === 'event' ? c.cause.messageId.replace(/^view-/, '') : ''));
+      assert.equal(entered.sort(), [...acknowledged].sort());
+      // the users' profiles spread over both workers' partitions (even and odd)
+      const parities = new Set(final.map((c) => resolvedPartition(c.profileId, 16) % 2));
+      assert.equal([...parities].sort(), [0, 1]);
+    } finally {
+      await cluster.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+test.run();
