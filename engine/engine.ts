@@ -224,7 +224,7 @@ export class Engine {
             resolveProfiles(options.resolver),
             evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
           )
-        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions))));
+        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions)), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }));
     evaluated.subscribe({
         next: (b) => this.#afterBatch(b),
         error: (err) => (this.#failure = err),

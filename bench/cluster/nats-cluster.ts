@@ -13,6 +13,8 @@ export interface ClusterNode {
   readonly monitorUrl: string;
   readonly routePort: number;
   readonly storeDir: string;
+  /** the nats-server process id (its CPU time is read off /proc by the benchmarks). */
+  readonly pid: number;
   /** SIGKILL: a crash with no shutdown work. */
   kill(): Promise<void>;
   /** whether the process is still running. */
@@ -125,6 +127,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     monitorUrl: `http://127.0.0.1:${node.monitor}`,
     routePort: node.route,
     storeDir: join(dir, node.name),
+    pid: children[i]!.pid!,
     running: () => alive(i),
     async kill() {
       if (!alive(i)) return;

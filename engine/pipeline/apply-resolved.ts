@@ -15,7 +15,13 @@ import type { HandoverRecord } from '../cluster/resolved-records.ts';
 import type { EvaluatedBatch } from './evaluate-batch.ts';
 import type { ResolvedEvent } from './resolve-profiles.ts';
 
-export function applyResolved(runtime: Runtime, onHandover: (handover: HandoverRecord, state: unknown) => void): OperatorFunction<readonly LoggedEvent[], EvaluatedBatch> {
+export function applyResolved(
+  runtime: Runtime,
+  onHandover: (handover: HandoverRecord, state: unknown) => void,
+  /** as `evaluateBatch`'s: a batch whose newest event was received longer ago than `catchUpLagMs` is catching up (larger checkpoints). */
+  options: { readonly clock: () => number; readonly catchUpLagMs: number },
+): OperatorFunction<readonly LoggedEvent[], EvaluatedBatch> {
+  let catchingUp = true;
   return map((batch) => {
     const events: ResolvedEvent[] = [];
     const merges: ProfileMerge[] = [];
@@ -45,11 +51,12 @@ export function applyResolved(runtime: Runtime, onHandover: (handover: HandoverR
           }
           runtime.apply(r.event, r.profileId);
           instants.push(runtime.watermark);
+          catchingUp = r.event.receivedAt < options.clock() - options.catchUpLagMs;
           events.push(r.merges.length > 0 ? { event: r.event, profileId: r.profileId, merges: r.merges, seq: entry.seq } : { event: r.event, profileId: r.profileId, seq: entry.seq });
           break;
         }
       }
     }
-    return { events, merges, lastSeq: batch.length === 0 ? 0 : batch[batch.length - 1]!.seq, skipped: 0, skips: [], mode: 'replay', catchingUp: false, instants };
+    return { events, merges, lastSeq: batch.length === 0 ? 0 : batch[batch.length - 1]!.seq, skipped: 0, skips: [], mode: 'replay', catchingUp, instants };
   });
 }
