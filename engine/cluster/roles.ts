@@ -69,20 +69,32 @@ export interface WorkerRoleOptions extends RoleOptions {
   readonly registryPath: string;
   readonly checkpointMs?: number;
   readonly retentionMs?: number;
+  /** told of the account definitions a worker does not compute (`registryPlans`). */
+  readonly onLeftOut?: (definitions: ReadonlyArray<{ space: string; key: string }>) => void;
 }
 
-/** The compiled plans of every space in the registry (the newest version of each definition). */
-export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): Map<string, Plan> {
+/**
+ * The compiled plans of every space in the registry (the newest version of each definition), user
+ * definitions only: an account's users live in many partitions, and account rollups through the log
+ * are not built yet (docs/scale.md) — so account definitions are left out, and named in `leftOut`,
+ * rather than computed from one partition's share of an account's users.
+ */
+export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { plans: Map<string, Plan>; leftOut: Array<{ space: string; key: string }> } {
   const plans = new Map<string, Plan>();
-  for (const [space, inputs] of registry.planInputs()) plans.set(space, compilePlan(inputs, { ...DEFAULT_COMPILE_OPTIONS, retentionMs }).plan);
-  return plans;
+  const leftOut: Array<{ space: string; key: string }> = [];
+  for (const [space, inputs] of registry.planInputs()) {
+    for (const d of inputs) if (d.target === 'ACCOUNTS') leftOut.push({ space, key: d.key });
+    plans.set(space, compilePlan(inputs.filter((d) => d.target !== 'ACCOUNTS'), { ...DEFAULT_COMPILE_OPTIONS, retentionMs }).plan);
+  }
+  return { plans, leftOut };
 }
 
 /** A worker: its partitions of the resolved log in, changes out to the change log. */
 export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): Promise<void> {
   const registry = DefinitionRegistry.open(o.registryPath);
-  const plans = registryPlans(registry, o.retentionMs ?? 0);
+  const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
   await registry.close();
+  if (leftOut.length > 0) o.onLeftOut?.(leftOut);
   const resolvedLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: RESOLVED_LOG, stream: o.stream, timeoutMs: o.timeoutMs });
   const changeLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: CHANGE_LOG, stream: o.stream, timeoutMs: o.timeoutMs });
   const store = CheckpointStore.open(join(o.dataDir, 'worker'));
