@@ -126,12 +126,13 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const sent = new Map<string, string[]>();
       const checked = new Set<string>();
       const resends = { engine, d, connections, computations, facts, target: target(d), sent };
+      const awayCtx = { engine, space: d.space, target: target(d), facts, sent, ledger: (p: string) => deps.store.sentIdentifiers(id, p) };
       const resend = (profileId: string, changed: string) => {
         if (checked.has(profileId)) return;
         checked.add(profileId);
         outbound.push(...newIdentifierResends(resends, profileId, deps.store.sentIdentifiers(id, profileId), changed));
       };
-      const awayCtx = { engine, space: d.space, target: target(d), facts };
+
       for (const entry of entries) {
         let changes: Change[];
         try {
@@ -147,7 +148,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             const computation = computations.get(c.id);
             if (computation === undefined) continue;
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
-            const away = mergedAwayMessages(awayCtx, change, value, computation, c, deps.store.sentIdentifiers(id, change.profileId));
+            const away = mergedAwayMessages(awayCtx, change, value, computation, c, sent.get(change.profileId) ?? deps.store.sentIdentifiers(id, change.profileId));
             if (away !== undefined) {
               outbound.push(...away);
               continue;

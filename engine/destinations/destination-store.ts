@@ -237,23 +237,22 @@ export class DestinationStore {
   }
 
   /**
-   * Commits delivery progress in one transaction: the cursor, backfill states and the status. A
+   * Commits delivery progress in one transaction: the cursor, the identifier ledger, backfill states and the status. A
    * destination deleted meanwhile is left deleted (nothing is written for it).
    */
   async saveProgress(
     destinationId: string,
     p: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; status?: DestinationStatus; sent?: ReadonlyMap<string, string[]> },
   ): Promise<void> {
-    // the identifier ledger goes in lmdb's batched asynchronous writes (a put per new profile): it
-    // need not be atomic with the cursor — lost at a crash, a later change re-records it
-    const ledger = [...(p.sent ?? [])].map(([profileId, identifiers]) => this.#sent.put([destinationId, profileId], identifiers.join('\n')));
     await this.#env.transaction(() => {
       if (this.#destinations.get(destinationId) === undefined) return;
       if (p.cursor !== undefined) this.#cursors.putSync(destinationId, p.cursor);
+      // the identifier ledger with the cursor: a merged-away profile's last changes go to the
+      // identifiers it records (merged-away.ts), so it must never be behind what was delivered
+      for (const [profileId, identifiers] of p.sent ?? []) this.#sent.putSync([destinationId, profileId], identifiers.join('\n'));
       for (const [id, state] of p.backfills ?? []) if (this.#connections.get(id) !== undefined) this.#backfills.putSync(id, state);
       if (p.status !== undefined) this.#status.putSync(destinationId, p.status);
     });
-    await Promise.all(ledger);
   }
 
   /** The identifiers (`type:value`) a profile's values were last sent to by this destination. */

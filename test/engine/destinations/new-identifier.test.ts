@@ -108,4 +108,39 @@ test('a profile absorbed by a merge: its former identifiers hear its exit, then 
   }
 });
 
+test('a chain of merges: the survivor of the first, absorbed in turn, takes back the value it sent to the first one’s identifiers', async () => {
+  const s = serviceApp({ identity: true, withDestinations: true });
+  const receiver = await startReceiver();
+  const delivery = await deliveryOver(s);
+  try {
+    const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";
+    const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query, type: 'USERS' } })).id;
+    // C (first created: it survives everything) refunded; B, anonymous, bought; A (user-1) bought
+    await s.runEngine([event({ type: 'track', event: 'Refund Issued', anonymousId: 'anon-c', timestamp: NOW - 9000 })]);
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', anonymousId: 'anon-b', timestamp: NOW - 8000 })]);
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'user-1', timestamp: NOW - 7000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: buyers })).status, 201);
+    await delivery.caughtUp(d.id);
+    const last = () => {
+      let v: unknown;
+      for (const m of deduplicated(receiver.messages)) if (m['userId'] === 'user-1' && m['type'] === 'identify') v = m['traits']['buyers'];
+      return v;
+    };
+    assert.is(last(), true);
+    // A into B: B stays a member (no change of its own); user-1 hears A's exit, then B's value
+    await s.runEngine([event({ type: 'identify', userId: 'user-1', anonymousId: 'anon-b', timestamp: NOW - 6000 })]);
+    await delivery.caughtUp(d.id);
+    assert.is(last(), true);
+    // B into C: the refund counts now — user-1 must hear B's exit
+    await s.runEngine([event({ type: 'track', event: 'Page Viewed', userId: 'user-1', anonymousId: 'anon-c', timestamp: NOW - 5000 })]);
+    await delivery.caughtUp(d.id);
+    assert.is(last(), false, 'user-1 hears the exit of the profile that had taken it over');
+  } finally {
+    await delivery.close();
+    await receiver.close();
+    await s.close();
+  }
+});
+
 test.run();
