@@ -13,6 +13,7 @@ import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { applyResolved } from './pipeline/apply-resolved.ts';
 import { stateRecord } from './cluster/resolved-records.ts';
+import type { ResolvedSource } from './cluster/resolved-source.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
 import { backoffDelay, isTransientLogError, retrying, RetryAbortedError, sleep, type BackoffPolicy } from './log/retry.ts';
 
@@ -138,6 +139,8 @@ export class Engine {
   readonly #o: Required<Omit<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer' | 'transfers'>> & Pick<EngineOptions, 'probe' | 'background' | 'onOverflow' | 'onSkipped' | 'backoff' | 'onPause' | 'writer' | 'transfers'>;
   readonly #input = new Subject<readonly LoggedEvent[]>();
   #outbox: Change[] = [];
+  /** a worker: per resolved partition, the order of the last record applied (checkpointed with the position). */
+  readonly #applied = new Map<number, number>();
   /** a worker's state transfers applied and not yet published (`publishHandovers`). */
   #handovers: LogRecord[] = [];
   /**
@@ -191,6 +194,8 @@ export class Engine {
     this.#positionId = meta.positionId;
     this.#published = meta.publishedThrough;
     this.#checkpointedWatermark = meta.watermark;
+    for (const [partition, order] of Object.entries(meta.sources ?? {})) this.#applied.set(Number(partition), order);
+    (options.eventLog as Partial<Pick<ResolvedSource, 'useApplied'>>).useApplied?.(this.#applied);
     this.runtime = new Runtime({
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
@@ -224,7 +229,7 @@ export class Engine {
             resolveProfiles(options.resolver),
             evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
           )
-        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions)), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }));
+        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions)), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }, this.#applied));
     evaluated.subscribe({
         next: (b) => this.#afterBatch(b),
         error: (err) => (this.#failure = err),
@@ -507,6 +512,7 @@ export class Engine {
       history: this.#o.history ? this.#history.take(this.runtime.watermark) : undefined,
       held,
       releasedHeld: released,
+      sources: this.#o.transfers === undefined ? undefined : Object.fromEntries(this.#applied),
     };
     this.#checkpointedWatermark = watermark;
     this.#uncheckpointedEvents = 0;

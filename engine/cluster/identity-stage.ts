@@ -87,13 +87,14 @@ export class IdentityStage {
         if (m.into !== r.profileId) throw new Error(`identity stage: merge of ${m.from} into ${m.into}, not into the event's profile ${r.profileId}`);
         if (resolvedPartition(m.from, q) !== home) transfers.push(m.from);
       }
-      const record: ResolvedRecord = { kind: 'event', event, profileId: r.profileId, merges: r.merges, at, transfers };
+      // (an order per record of this raw position: a worker applies each once, even one published twice)
+      const record: ResolvedRecord = { kind: 'event', event, profileId: r.profileId, merges: r.merges, at, transfers, order: seq * 1024 };
       out.push({ id: `e.${seq}`, key: resolvedKey(event.space, home), data: encodeResolved(record) });
       this.#sent[home] = at;
       // after the event that waits for it: the absorbed profile's state is published after this record
-      for (const from of transfers) {
+      for (const [i, from] of transfers.entries()) {
         const p = resolvedPartition(from, q);
-        const handover: ResolvedRecord = { kind: 'handover', space: event.space, from, into: r.profileId, at, messageId: event.messageId };
+        const handover: ResolvedRecord = { kind: 'handover', space: event.space, from, into: r.profileId, at, messageId: event.messageId, order: seq * 1024 + 1 + i };
         out.push({ id: `h.${seq}.${from}`, key: resolvedKey(event.space, p), data: encodeResolved(handover) });
         this.#sent[p] = at;
         this.stats.handovers++;

@@ -35,6 +35,8 @@ export interface ResolvedEventRecord {
   readonly at: number;
   /** the absorbed profiles (of `merges`) whose state comes from another partition by a `state` record. */
   readonly transfers: readonly string[];
+  /** the record's place in the stage's output (raw position × 1024 + its index): a worker applies each order once. */
+  readonly order: number;
 }
 
 export interface WatermarkRecord {
@@ -50,6 +52,7 @@ export interface HandoverRecord {
   readonly at: number;
   /** the event whose identifiers caused the merge. */
   readonly messageId: string;
+  readonly order: number;
 }
 
 export interface StateRecord {

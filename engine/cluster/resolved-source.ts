@@ -19,9 +19,9 @@ import { decodeResolved, partitionOfKey, resolvedPartition, transferKey, type Ha
 
 /** What a worker applies: an event (with the states its cross-partition merges need), or a control record. */
 export type ResolvedInput =
-  | (ResolvedEventRecord & { readonly states: ReadonlyMap<string, unknown> })
+  | (ResolvedEventRecord & { readonly states: ReadonlyMap<string, unknown>; readonly partition: number })
   | WatermarkRecord
-  | HandoverRecord
+  | (HandoverRecord & { readonly partition: number })
   /** a state record already taken up, or other partitions' records: only the position moves. */
   | { readonly kind: 'skip' };
 
@@ -32,9 +32,14 @@ class Sequencer {
   readonly #arrived = new Map<string, unknown>();
   readonly #held: Array<{ entry: LogEntry; event: ResolvedEventRecord | null; other: ResolvedInput | null }> = [];
 
+  /** per partition, the highest event order released here (a copy at or before it waits for nothing). */
+  readonly #released = new Map<number, number>();
+
   constructor(
     readonly owned: ReadonlySet<number>,
     readonly partitions: number,
+    /** the engine's applied orders per partition (from its checkpoint on). */
+    readonly applied: ReadonlyMap<number, number>,
   ) {}
 
   /** the states `e` waits for: of absorbed profiles in partitions another worker owns (an owned one is here already). */
@@ -49,12 +54,13 @@ class Sequencer {
         this.#held.push({ entry, event: null, other: SKIP });
         continue;
       }
+      const partition = partitionOfKey(entry.key);
       const r = decodeResolved(entry.data);
       if (r.kind === 'state') {
         this.#arrived.set(transferKey(r.space, r.from, r.messageId), r.state);
         this.#held.push({ entry, event: null, other: SKIP });
       } else if (r.kind === 'event') this.#held.push({ entry, event: r, other: null });
-      else this.#held.push({ entry, event: null, other: r });
+      else this.#held.push({ entry, event: null, other: r.kind === 'handover' ? { ...r, partition } : r });
     }
     const out: LoggedEvent[] = [];
     let i = 0;
@@ -69,7 +75,10 @@ class Sequencer {
       }
       const e = h.event;
       const space = e.event.space;
-      const awaited = this.#awaited(e);
+      const partition = partitionOfKey(h.entry.key);
+      // a copy the stage published again: the engine skips it; its states were taken by the first
+      const copy = e.order <= Math.max(this.#released.get(partition) ?? -1, this.applied.get(partition) ?? -1);
+      const awaited = copy ? [] : this.#awaited(e);
       if (!awaited.every((from) => this.#arrived.has(transferKey(space, from, e.event.messageId)))) break;
       const states = new Map<string, unknown>();
       for (const from of awaited) {
@@ -77,7 +86,8 @@ class Sequencer {
         states.set(from, this.#arrived.get(key));
         this.#arrived.delete(key);
       }
-      out.push({ seq: h.entry.seq, event: e.event, resolved: { ...e, states } });
+      if (!copy) this.#released.set(partition, e.order);
+      out.push({ seq: h.entry.seq, event: e.event, resolved: { ...e, states, partition } });
     }
     this.#held.splice(0, i);
     return out;
@@ -92,6 +102,9 @@ function standIn(seq: number): FlockEvent {
 export class ResolvedSource implements EventLog {
   readonly kind: EventLog['kind'];
 
+  /** the worker engine's applied orders per partition (`useApplied`): copies of applied records wait for nothing. */
+  #applied: ReadonlyMap<number, number> = new Map();
+
   constructor(
     readonly log: AppendLog,
     readonly owned: ReadonlySet<number>,
@@ -101,17 +114,22 @@ export class ResolvedSource implements EventLog {
     this.kind = log.kind;
   }
 
+  /** The engine hands over its applied orders (restored from its checkpoint) when it opens. */
+  useApplied(applied: ReadonlyMap<number, number>): void {
+    this.#applied = applied;
+  }
+
   append(): Promise<AppendResult> {
     return Promise.reject(new Error('the resolved log is written by the identity stage, not appended to as an event log'));
   }
 
   /** Up to `max` records from `from` on, the ready prefix (an event waiting for a state beyond them ends it). */
   async read(from: number, max: number): Promise<LoggedEvent[]> {
-    return new Sequencer(this.owned, this.partitions).feed(await this.log.read(from, max));
+    return new Sequencer(this.owned, this.partitions, this.#applied).feed(await this.log.read(from, max));
   }
 
   async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
-    const sequencer = new Sequencer(this.owned, this.partitions);
+    const sequencer = new Sequencer(this.owned, this.partitions, this.#applied);
     for await (const entries of this.log.tail(from, options)) {
       const ready = sequencer.feed(entries);
       if (ready.length > 0) yield ready;

@@ -20,6 +20,12 @@ export function applyResolved(
   onHandover: (handover: HandoverRecord, state: unknown) => void,
   /** as `evaluateBatch`'s: a batch whose newest event was received longer ago than `catchUpLagMs` is catching up (larger checkpoints). */
   options: { readonly clock: () => number; readonly catchUpLagMs: number },
+  /**
+   * per resolved partition, the order of the last record applied (the engine checkpoints it): a
+   * record at or before it is a copy the identity stage published again (after its duplicate
+   * window, so the log kept it) and is skipped.
+   */
+  applied: Map<number, number>,
 ): OperatorFunction<readonly LoggedEvent[], EvaluatedBatch> {
   let catchingUp = true;
   return map((batch) => {
@@ -36,12 +42,16 @@ export function applyResolved(
           runtime.advanceTo(r.at);
           break;
         case 'handover': {
+          if (r.order <= (applied.get(r.partition) ?? -1)) break;
+          applied.set(r.partition, r.order);
           runtime.advanceTo(r.at);
           const state = runtime.detach(r.space, r.from);
           onHandover(r, state === undefined ? null : profileToPlain(state));
           break;
         }
         case 'event': {
+          if (r.order <= (applied.get(r.partition) ?? -1)) break;
+          applied.set(r.partition, r.order);
           runtime.advanceTo(r.at);
           const space = r.event.space;
           for (const [from, plain] of r.states) if (plain !== null) runtime.receive(space, profileFromPlain(plain));

@@ -71,6 +71,8 @@ export interface CheckpointMeta {
   readonly outboxNext: number;
   /** the log id (`<space>/<messageId>`) of the event at `position`: a restart checks the log still holds it. */
   readonly positionId?: string;
+  /** a partitioned worker: per resolved partition, the order of the last record applied (records at or before it are duplicates). */
+  readonly sources?: Readonly<Record<string, number>>;
 }
 
 export interface ProfileWrite {
@@ -87,6 +89,8 @@ export interface CheckpointInput {
   readonly position: number;
   /** the log id of the event at `position` (undefined: unknown, the stored one is kept). */
   readonly positionId?: string | undefined;
+  /** a partitioned worker's applied order per resolved partition (undefined: the stored ones are kept). */
+  readonly sources?: Readonly<Record<string, number>> | undefined;
   readonly watermark: number;
   readonly profiles: readonly ProfileWrite[];
   readonly pending: readonly PendingEntry[];
@@ -556,8 +560,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
         if (seq !== 0) this.#outbox.put(seq, (outbox = packRecords(records)));
         for (let s = before.publishedThrough + 1; s <= input.publishedThrough; s++) this.#outbox.remove(s);
         const positionId = input.positionId ?? (input.position === before.position ? before.positionId : undefined);
+        const sources = input.sources ?? before.sources;
         const meta: CheckpointMeta = {
           ...(positionId === undefined ? {} : { positionId }),
+          ...(sources === undefined ? {} : { sources }),
           position: input.position,
           watermark: input.watermark,
           pending: input.pending,

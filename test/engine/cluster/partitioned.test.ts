@@ -53,6 +53,22 @@ async function runUntil(loops: ReadonlyArray<(signal: AbortSignal) => Promise<vo
   if (failure !== undefined) throw failure;
 }
 
+/** The log's first `through` events only (what a stage saw before it lost its store). */
+function firstPart(log: EventLog, through: number): EventLog {
+  return {
+    ...log,
+    kind: log.kind,
+    read: async (from, max) => (await log.read(from, Math.max(0, Math.min(max, through - from + 1)))).filter((e) => e.seq <= through),
+    lastSeq: async () => Math.min(through, await log.lastSeq()),
+    async *tail(from, options) {
+      for await (const batch of log.tail(from, options)) {
+        const part = batch.filter((e) => e.seq <= through);
+        if (part.length > 0) yield part;
+      }
+    },
+  };
+}
+
 /** One process over the raw log: its changes. */
 async function single(root: string, nats: NatsServer, events: EventLog): Promise<Change[]> {
   const dir = join(root, 'single');
@@ -70,15 +86,28 @@ async function single(root: string, nats: NatsServer, events: EventLog): Promise
 }
 
 /** The identity stage and `workers` workers (partitions dealt round-robin): every worker's changes. */
-async function partitioned(root: string, nats: NatsServer, events: EventLog, workers: number): Promise<{ changes: Change[]; handovers: number }> {
-  const run = `k${workers}`;
+async function partitioned(root: string, nats: NatsServer, events: EventLog, workers: number, options: { republish?: boolean } = {}): Promise<{ changes: Change[]; handovers: number; records: number }> {
+  const run = `k${workers}${options.republish === true ? 'r' : ''}`;
   const location = resolvedLocation(run);
-  const stageStore = CheckpointStore.open(join(root, run, 'identity'));
-  const stageLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: location });
-  const opened: Array<{ close(): Promise<void> }> = [stageStore, stageLog];
+  // (republish: a 1 s duplicate window, so a second stage's copies of every record are kept)
+  const stageLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: location, ...(options.republish === true ? { stream: { duplicateWindowMs: 1000 } } : {}) });
+  const opened: Array<{ close(): Promise<void> }> = [stageLog];
   try {
-    const stage = new IdentityStage({ eventLog: events, resolvedLog: stageLog, store: stageStore, resolver: new IdentityGraph({ source: stageStore }), partitions: PARTITIONS, time: 'event', tickMs: 50 });
     const end = await events.lastSeq();
+    const newStage = (name: string, eventLog: EventLog = events) => {
+      const stageStore = CheckpointStore.open(join(root, run, name));
+      opened.push(stageStore);
+      return new IdentityStage({ eventLog, resolvedLog: stageLog, store: stageStore, resolver: new IdentityGraph({ source: stageStore }), partitions: PARTITIONS, time: 'event', tickMs: 50 });
+    };
+    const stage = newStage('identity');
+    if (options.republish === true) {
+      // an identity stage gets through half the log, then loses its store: the next publishes the
+      // first half again (after the log's duplicate window, so the copies stay) and the rest
+      const half = Math.floor(end / 2);
+      const first = newStage('identity-lost', firstPart(events, half));
+      await runUntil([(s) => first.run(s)], async () => first.position >= half);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
     const engines: Engine[] = [];
     const logs: AppendLog[] = [];
     for (let w = 0; w < workers; w++) {
@@ -97,10 +126,11 @@ async function partitioned(root: string, nats: NatsServer, events: EventLog, wor
       const last = await stageLog.lastSeq();
       return engines.every((e) => e.position >= last);
     });
+    const records = await stageLog.lastSeq();
     for (const o of opened.splice(0).reverse()) await o.close();
     const changes: Change[] = [];
     for (let w = 0; w < workers; w++) changes.push(...(await changesOf(join(root, run, `worker-${w}`))));
-    return { changes, handovers: stage.stats.handovers };
+    return { changes, handovers: stage.stats.handovers, records };
   } finally {
     for (const o of opened.reverse()) await o.close();
   }
@@ -119,11 +149,17 @@ if (natsServerAvailable('the partitioned workers test')) {
       assert.ok(reference.filter((c) => c.kind === 'exit' && c.cause?.type === 'time').length > 20, 'the workload has window exits');
       const crossing = merges.filter((c) => c.kind === 'exit').length;
       assert.ok(crossing > 0);
+      let once = 0;
       for (const workers of [1, 2, 3]) {
-        const { changes, handovers } = await partitioned(root, nats, events, workers);
+        const { changes, handovers, records } = await partitioned(root, nats, events, workers);
         assert.ok(handovers > 5, `merges across partitions hand profiles over (${handovers})`);
         assert.equal(canonical(changes), canonical(reference), `${workers} worker(s)`);
+        once = records;
       }
+      // half the records published twice (beyond the duplicate window), before the rest: each is applied once
+      const twice = await partitioned(root, nats, events, 2, { republish: true });
+      assert.ok(twice.records > 1.4 * once, `the resolved log holds the copies (${twice.records} records, ${once} once)`);
+      assert.equal(canonical(twice.changes), canonical(reference), '2 workers, half the records twice');
       // (the partition of a profile is the same in every run: the comparison above is per profile)
       assert.ok(new Set(reference.map((c) => resolvedPartition(c.profileId, PARTITIONS))).size > 8, 'the profiles spread over the partitions');
     } finally {
