@@ -14,9 +14,8 @@ import { CHANGE_LOG, decodeChangeRecord, openAppendLog, type Change } from '../.
 import { resolvedPartition } from '../../engine/cluster/resolved-records.ts';
 import { startFlockCluster, type FlockCluster } from '../../bench/cluster/flock-cluster.ts';
 import { natsServerAvailable } from '../support/nats-server.ts';
+import { sendBatch } from '../support/tracking.ts';
 import { until } from '../support/until.ts';
-
-const AUTH = `Basic ${Buffer.from('dev_write_key:').toString('base64')}`;
 
 async function changes(cluster: FlockCluster, dir: string): Promise<Change[]> {
   const log = await openAppendLog({ dataDir: dir, natsUrl: cluster.nats.urls, log: CHANGE_LOG });
@@ -27,12 +26,9 @@ async function changes(cluster: FlockCluster, dir: string): Promise<Change[]> {
   }
 }
 
+/** one batch of views; status 200 = acknowledged (durable in the log). */
 async function send(url: string, users: readonly string[]): Promise<number> {
-  const res = await fetch(`${url}/v1/batch`, {
-    method: 'POST',
-    headers: { authorization: AUTH, 'content-type': 'application/json' },
-    body: JSON.stringify({ batch: users.map((userId) => ({ type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp: new Date().toISOString() })) }),
-  });
+  const res = await sendBatch(url, users.map((userId) => ({ type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp: new Date().toISOString() })));
   await res.arrayBuffer();
   return res.status;
 }

@@ -5,17 +5,28 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deliveryOver } from '../../support/delivery.ts';
-import { deduplicated, startReceiver } from '../../support/receiver.ts';
-import { event, NOW, serviceApp } from '../../support/service-app.ts';
+import { deliveryOver, type Delivery } from '../../support/delivery.ts';
+import { deduplicated, startReceiver, type Receiver } from '../../support/receiver.ts';
+import { event, NOW, serviceApp, type ServiceApp } from '../../support/service-app.ts';
 
 type Json = Record<string, any>;
 
-test('a profile’s new email gets the values it did not have', async () => {
+/** An app with identity and destinations, a webhook receiver and delivery over them: `body` runs, then all close. */
+async function withWebhook(config: Parameters<typeof deliveryOver>[1], body: (t: { s: ServiceApp; receiver: Receiver; delivery: Delivery }) => Promise<void>): Promise<void> {
   const s = serviceApp({ identity: true, withDestinations: true });
   const receiver = await startReceiver();
-  const delivery = await deliveryOver(s);
+  const delivery = await deliveryOver(s, config);
   try {
+    await body({ s, receiver, delivery });
+  } finally {
+    await delivery.close();
+    await receiver.close();
+    await s.close();
+  }
+}
+
+test('a profile’s new email gets the values it did not have', () =>
+  withWebhook({}, async ({ s, receiver, delivery }) => {
     const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } })).id;
     const views = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'views', name: 'v', definition: { query: "event('Product Viewed').count()", type: 'USERS' } })).id;
     await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', timestamp: NOW - 5000 })]);
@@ -37,18 +48,10 @@ test('a profile’s new email gets the values it did not have', async () => {
     await s.runEngine([event({ type: 'track', event: 'Product Viewed', userId: 'alice', timestamp: NOW - 2000 })]);
     await delivery.caughtUp(d.id);
     assert.equal(deduplicated(receiver.messages).slice(4).map((m) => m['traits']), [{ views: 2 }, { email: 'alice@x.com', views: 2 }], 'no second resend');
-  } finally {
-    await delivery.close();
-    await receiver.close();
-    await s.close();
-  }
-});
+  }));
 
-test('a new identifier gets the profile’s values without waiting for its next change (the identifier sweep)', async () => {
-  const s = serviceApp({ identity: true, withDestinations: true });
-  const receiver = await startReceiver();
-  const delivery = await deliveryOver(s, { identifierSweepMs: 50 });
-  try {
+test('a new identifier gets the profile’s values without waiting for its next change (the identifier sweep)', () =>
+  withWebhook({ identifierSweepMs: 50 }, async ({ s, receiver, delivery }) => {
     const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query: "event('Order Completed').count() >= 1", type: 'USERS' } })).id;
     await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'alice', timestamp: NOW - 5000 })]);
     const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
@@ -65,18 +68,10 @@ test('a new identifier gets the profile’s values without waiting for its next 
     // the ledger now holds the email: later sweeps send nothing more
     await new Promise((r) => setTimeout(r, 300));
     assert.is(deduplicated(receiver.messages).length, 2, 'sent once');
-  } finally {
-    await delivery.close();
-    await receiver.close();
-    await s.close();
-  }
-});
+  }));
 
-test('a profile absorbed by a merge: its former identifiers hear its exit, then the survivor’s value', async () => {
-  const s = serviceApp({ identity: true, withDestinations: true });
-  const receiver = await startReceiver();
-  const delivery = await deliveryOver(s);
-  try {
+test('a profile absorbed by a merge: its former identifiers hear its exit, then the survivor’s value', () =>
+  withWebhook({}, async ({ s, receiver, delivery }) => {
     const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";
     const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query, type: 'USERS' } })).id;
     const orders = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'orders', name: 'o', definition: { query: "event('Order Completed').count()", type: 'USERS' } })).id;
@@ -101,18 +96,10 @@ test('a profile absorbed by a merge: its former identifiers hear its exit, then 
     assert.is(lastOf('user-1', 'buyers'), false, 'user-1 hears the exit of the profile it belonged to');
     assert.is(lastOf('user-1', 'orders'), 1, 'then the survivor’s value');
     assert.is(lastOf('user-1', 'refunds'), 1);
-  } finally {
-    await delivery.close();
-    await receiver.close();
-    await s.close();
-  }
-});
+  }));
 
-test('a chain of merges: the survivor of the first, absorbed in turn, takes back the value it sent to the first one’s identifiers', async () => {
-  const s = serviceApp({ identity: true, withDestinations: true });
-  const receiver = await startReceiver();
-  const delivery = await deliveryOver(s);
-  try {
+test('a chain of merges: the survivor of the first, absorbed in turn, takes back the value it sent to the first one’s identifiers', () =>
+  withWebhook({}, async ({ s, receiver, delivery }) => {
     const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";
     const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query, type: 'USERS' } })).id;
     // C (first created: it survives everything) refunded; B, anonymous, bought; A (user-1) bought
@@ -136,11 +123,6 @@ test('a chain of merges: the survivor of the first, absorbed in turn, takes back
     await s.runEngine([event({ type: 'track', event: 'Page Viewed', userId: 'user-1', anonymousId: 'anon-c', timestamp: NOW - 5000 })]);
     await delivery.caughtUp(d.id);
     assert.is(last(), false, 'user-1 hears the exit of the profile that had taken it over');
-  } finally {
-    await delivery.close();
-    await receiver.close();
-    await s.close();
-  }
-});
+  }));
 
 test.run();
