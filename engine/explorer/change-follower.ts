@@ -1,6 +1,7 @@
 /** Follows the change log into the explorer store: decode each record, drop republished duplicates, apply in batches. */
 import { decodeChangeRecord } from '../engine.ts';
 import type { AppendLog } from '../log/append-log.ts';
+import { backoffDelay, isTransientLogError, sleep, type BackoffPolicy } from '../log/retry.ts';
 import type { Change } from '../runtime/change.ts';
 import type { ExplorerStore } from './explorer-store.ts';
 
@@ -11,10 +12,12 @@ export interface ChangeFollowerOptions {
   readonly dedupeWindow?: number;
   /** a record that is not a change-log record (skipped, never fatal). */
   readonly onInvalidRecord?: (seq: number, error: Error) => void;
+  /** waits between tails of a log that failed (unreachable): capped exponential backoff with jitter. */
+  readonly backoff?: BackoffPolicy;
 }
 
 export interface ChangeFollower {
-  /** resolves when stopped; rejects if the log or the store fails. */
+  /** resolves when stopped; rejects if the store fails, or the log with an error that is not transient. */
   readonly done: Promise<void>;
   /** the last change-log position applied. */
   position(): number;
@@ -31,7 +34,7 @@ export function followChanges(log: AppendLog, store: ExplorerStore, options: Cha
   const window = options.dedupeWindow ?? 100_000;
   const seen = new Set<string>();
   let position = store.position();
-  const run = async () => {
+  const follow = async () => {
     for await (const batch of log.tail(position + 1, { maxBatch: options.maxBatch ?? 200, signal: controller.signal })) {
       const changes: Change[] = [];
       for (const entry of batch) {
@@ -54,6 +57,21 @@ export function followChanges(log: AppendLog, store: ExplorerStore, options: Cha
       const last = batch[batch.length - 1]!.seq;
       await store.apply(changes, last);
       position = last;
+    }
+  };
+  // A tail that fails with the log (unreachable, its consumer lost) is tailed again from the last
+  // applied position, as the engine does: the follower rides out an outage instead of stopping.
+  const run = async () => {
+    for (let attempt = 0; !controller.signal.aborted; attempt++) {
+      const before = position;
+      try {
+        await follow();
+        return;
+      } catch (error) {
+        if (!isTransientLogError(error) || controller.signal.aborted) throw error;
+        if (position !== before) attempt = 0;
+        await sleep(backoffDelay(attempt, Math.random(), options.backoff), controller.signal);
+      }
     }
   };
   const done = run();

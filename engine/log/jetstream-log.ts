@@ -10,6 +10,7 @@ import {
   jetstreamManager,
   type Consumer,
   type ConsumerMessages,
+  type ConsumerNotification,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -74,10 +75,21 @@ const STREAM_NOT_FOUND = 10059;
 /**
  * Pull request lifetime of a tail. It also paces recovery: after a server restart the client retries
  * a failed consumer check after this long (JetStream may still be starting when the client
- * reconnects), and two missed heartbeats (half of it each) make it recreate the consumer.
+ * reconnects), and two missed heartbeats (half of it each) make it check the consumer again.
  * nats.js defaults to 30 s, which stalls a tail that long after a restart.
  */
 const TAIL_EXPIRES_MS = 5_000;
+/**
+ * A tail's consumer that is waited on hears from the server at least every TAIL_EXPIRES_MS / 2 (a
+ * message, an idle heartbeat, a pull's expiry). Silence this long (four heartbeats) means the consumer
+ * is gone without a word: on a cluster its only copy (an ordered consumer is R1) was on a node that
+ * died. nats.js then checks it with consumer info requests, which time out for as long as the node is
+ * away, and recreates it only on "consumer not found" — never, so the tail would wait forever. The
+ * tail re-creates it itself from the next record.
+ */
+const TAIL_SILENCE_MS = 2 * TAIL_EXPIRES_MS;
+/** consumer notifications that come from the server answering (not the client's own pulls, resets or missed-heartbeat checks). */
+const SIGNS_OF_LIFE: ReadonlySet<ConsumerNotification['type']> = new Set(['heartbeat', 'discard', 'debug', 'flow_control', 'ordered_consumer_recreated']);
 /** ephemeral reader consumers are dropped by the server this long after their reader goes away. */
 const READER_INACTIVE_MS = 30_000;
 
@@ -149,7 +161,7 @@ export class JetStreamLog implements AppendLog {
   readonly #timeoutMs: number;
   readonly #subjects = new Map<string, string>();
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #readers = new Set<ConsumerMessages>();
+  readonly #readers = new Set<ConsumerFeed>();
   #closed = false;
   #closing: Promise<void> | undefined;
   /** false from a disconnect until the client has reconnected. */
@@ -286,15 +298,29 @@ export class JetStreamLog implements AppendLog {
       const want = Math.min(max, last - start + 1);
       const consumer = await this.#reader(start);
       const out: LogEntry[] = [];
+      const expires = Math.max(1000, this.#timeoutMs);
+      let silent = false;
       try {
-        const messages = await consumer.fetch({ max_messages: want, expires: Math.max(1000, this.#timeoutMs) });
-        for await (const m of messages) {
-          out.push(this.#entry(m));
-          if (out.length >= want || m.seq >= last) break;
+        const messages = await consumer.fetch({ max_messages: want, expires });
+        // The server ends a fetch by `expires`. Nothing for that long and a round trip more: the
+        // consumer is gone (its node died), and nats.js would wait for it forever.
+        const watch = new SilenceWatch(expires + this.#timeoutMs, () => {
+          silent = true;
+          messages.stop();
+        });
+        try {
+          for await (const m of messages) {
+            watch.heard();
+            out.push(this.#entry(m));
+            if (out.length >= want || m.seq >= last) break;
+          }
+        } finally {
+          watch.stop();
         }
       } finally {
         await this.#dropReader(consumer);
       }
+      if (silent) throw new Error(`the consumer sent nothing for ${expires + this.#timeoutMs} ms`);
       return out;
     } catch (error) {
       throw new LogReadError(`read from ${from} in stream ${this.stream} failed`, { cause: error });
@@ -302,28 +328,20 @@ export class JetStreamLog implements AppendLog {
   }
 
   /**
-   * A pump moves messages from the consumer into a bounded buffer; the generator yields everything
-   * buffered once the pump has drained what arrived (a macrotask later), so batches are large under
-   * load and a lone record still arrives within a round trip. A full buffer stalls the pump, which
-   * stops the consumer's pull requests: memory stays bounded when the reader is slow.
+   * A feed (ConsumerFeed) pumps messages from the consumer into a bounded buffer; the generator yields
+   * everything buffered once the pump has drained what arrived (a macrotask later), so batches are
+   * large under load and a lone record still arrives within a round trip. A full buffer stalls the
+   * pump, which stops the consumer's pull requests: memory stays bounded when the reader is slow.
+   * A consumer that falls silent is replaced by a new one from the record after the last one taken.
    */
   async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LogEntry[]> {
     this.#assertOpen('tail');
     const max = options.maxBatch ?? DEFAULT_TAIL_BATCH;
     const signal = options.signal;
     if (signal?.aborted === true) return;
-    let consumer: Consumer;
-    let messages: ConsumerMessages;
-    try {
-      consumer = await this.#reader(Math.max(1, from));
-      messages = await consumer.consume({ max_messages: Math.max(max, 256), expires: TAIL_EXPIRES_MS });
-    } catch (error) {
-      throw new LogReadError(`tail from ${from} in stream ${this.stream} failed`, { cause: error });
-    }
-    this.#readers.add(messages);
     let buffer: LogEntry[] = [];
-    let failure: unknown;
-    let ended = false;
+    /** the last record taken into the buffer: a replacement consumer starts after it. */
+    let last = Math.max(1, from) - 1;
     let wake: (() => void) | undefined;
     let drained: (() => void) | undefined;
     const notify = () => {
@@ -331,27 +349,37 @@ export class JetStreamLog implements AppendLog {
       wake = undefined;
       w?.();
     };
-    const onAbort = () => void messages.stop();
+    const receive = (m: JsMsg): Promise<void> | undefined => {
+      // (a replacement starts after `last`: an older record would be one taken already)
+      if (m.seq <= last) return undefined;
+      last = m.seq;
+      buffer.push(this.#entry(m));
+      if (buffer.length === 1) setImmediate(notify);
+      return buffer.length >= 4 * max ? new Promise<void>((resolve) => (drained = resolve)) : undefined;
+    };
+    let feed = await this.#feed(last + 1, max, receive, notify);
+    const onAbort = () => feed.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const pump = (async () => {
-      try {
-        for await (const m of messages) {
-          buffer.push(this.#entry(m));
-          if (buffer.length === 1) setImmediate(notify);
-          if (buffer.length >= 4 * max) await new Promise<void>((resolve) => (drained = resolve));
-        }
-      } catch (error) {
-        failure = error;
-      } finally {
-        ended = true;
-        notify();
-      }
-    })();
+    // (stopped while the consumer was being created: the feed ends at once)
+    if (this.#closed || isAborted(signal)) feed.stop();
     try {
       for (;;) {
         if (buffer.length === 0) {
-          if (ended) break;
-          await new Promise<void>((resolve) => (wake = resolve));
+          if (!feed.ended) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            continue;
+          }
+          if (this.#closed || isAborted(signal)) break;
+          if (!feed.silent) {
+            // A tail never ends by itself: a consumer that stops without an error (nats.js gives up an
+            // ordered consumer it could not recreate while the stream's leader moved) is a failed read,
+            // which the engine retries from its position — not the end of the log.
+            throw new LogReadError(`tail of stream ${this.stream} ${feed.failure === undefined ? 'stopped' : 'failed'}`, { cause: feed.failure });
+          }
+          // (the silent one is deleted meanwhile; a replacement that cannot be created fails the tail)
+          void this.#dropFeed(feed);
+          feed = await this.#feed(last + 1, max, receive, notify);
+          if (this.#closed || isAborted(signal)) break;
           continue;
         }
         const batch = buffer.length <= max ? buffer : buffer.slice(0, max);
@@ -363,20 +391,35 @@ export class JetStreamLog implements AppendLog {
         }
         yield batch;
       }
-      if (!this.#closed && !isAborted(signal)) {
-        // A tail never ends by itself: a consumer that stops without an error (nats.js gives up an
-        // ordered consumer it could not recreate while the stream's leader moved) is a failed read,
-        // which the engine retries from its position — not the end of the log.
-        throw new LogReadError(`tail of stream ${this.stream} ${failure === undefined ? 'stopped' : 'failed'}`, { cause: failure });
-      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.#readers.delete(messages);
-      messages.stop();
+      feed.stop();
       drained?.();
-      await pump;
-      if (!this.#closed) await this.#dropReader(consumer);
+      await feed.done;
+      if (!this.#closed) await this.#dropFeed(feed);
     }
+  }
+
+  /** A consumer from `start` and the feed of its messages, registered so `close` stops it. */
+  async #feed(start: number, max: number, receive: (m: JsMsg) => Promise<void> | undefined, onEnd: () => void): Promise<ConsumerFeed> {
+    let consumer: Consumer;
+    let messages: ConsumerMessages;
+    try {
+      consumer = await this.#reader(start);
+      messages = await consumer.consume({ max_messages: Math.max(max, 256), expires: TAIL_EXPIRES_MS });
+    } catch (error) {
+      throw new LogReadError(`tail from ${start} in stream ${this.stream} failed`, { cause: error });
+    }
+    const feed = new ConsumerFeed(consumer, messages, receive, onEnd, TAIL_SILENCE_MS);
+    this.#readers.add(feed);
+    void feed.done.then(() => this.#readers.delete(feed));
+    return feed;
+  }
+
+  /** deletes a feed's consumer once (see #dropReader). */
+  #dropFeed(feed: ConsumerFeed): Promise<void> {
+    feed.dropped ??= this.#dropReader(feed.consumer);
+    return feed.dropped;
   }
 
   #entry(m: JsMsg): LogEntry {
@@ -456,7 +499,7 @@ export class JetStreamLog implements AppendLog {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
-    for (const messages of this.#readers) messages.stop();
+    for (const feed of this.#readers) feed.stop();
     this.#closing = (async () => {
       await Promise.allSettled([...this.#pending]);
       this.#publisher.close();
@@ -474,6 +517,98 @@ export class JetStreamLog implements AppendLog {
 
   #assertOpen(what: string): void {
     if (this.#closed) throw new LogClosedError(`${what} on stream ${this.stream}`);
+  }
+}
+
+/**
+ * Calls `onSilent` once when nothing was `heard` for `limitMs` while listening. Checked every quarter
+ * of it, so it fires after between `limitMs` and 1.25 × `limitMs` of silence. A counter, not a clock
+ * read, per message.
+ */
+class SilenceWatch {
+  #heard = 0;
+  #checked = 0;
+  #quiet = 0;
+  #listening = true;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(limitMs: number, onSilent: () => void) {
+    this.#timer = setInterval(() => {
+      if (!this.#listening || this.#heard !== this.#checked) {
+        this.#checked = this.#heard;
+        this.#quiet = 0;
+      } else if (++this.#quiet >= 4) {
+        this.stop();
+        onSilent();
+      }
+    }, limitMs / 4);
+    // (a watch alone does not keep a process alive)
+    this.#timer.unref();
+  }
+
+  heard(): void {
+    this.#heard++;
+  }
+
+  /** off while the listener itself holds things up (a full buffer): the silence is its own then. */
+  listen(on: boolean): void {
+    this.#listening = on;
+    this.#quiet = 0;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/**
+ * One consumer's messages pumped into `receive` (which returns a promise while it has no room: the
+ * pump, and so the pull requests, wait for it). When the server sends nothing — no message, heartbeat
+ * or pull expiry — for `silenceMs` while the pump waits for it, the feed stops as `silent`.
+ */
+class ConsumerFeed {
+  ended = false;
+  silent = false;
+  failure: unknown;
+  /** the consumer's deletion, once asked for. */
+  dropped: Promise<void> | undefined;
+  readonly consumer: Consumer;
+  readonly #messages: ConsumerMessages;
+  readonly done: Promise<void>;
+
+  constructor(consumer: Consumer, messages: ConsumerMessages, receive: (m: JsMsg) => Promise<void> | undefined, onEnd: () => void, silenceMs: number) {
+    this.consumer = consumer;
+    this.#messages = messages;
+    const watch = new SilenceWatch(silenceMs, () => {
+      this.silent = true;
+      messages.stop();
+    });
+    void (async () => {
+      for await (const status of messages.status()) if (SIGNS_OF_LIFE.has(status.type)) watch.heard();
+    })();
+    this.done = (async () => {
+      try {
+        for await (const m of messages) {
+          watch.heard();
+          const full = receive(m);
+          if (full !== undefined) {
+            watch.listen(false);
+            await full;
+            watch.listen(true);
+          }
+        }
+      } catch (error) {
+        this.failure = error;
+      } finally {
+        watch.stop();
+        this.ended = true;
+        onEnd();
+      }
+    })();
+  }
+
+  stop(): void {
+    this.#messages.stop();
   }
 }
 

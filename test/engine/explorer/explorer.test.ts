@@ -8,6 +8,8 @@ import { ExplorerStore, sizeDelta, MINUTE_MS, DAY_MS } from '../../../engine/exp
 import { followChanges } from '../../../engine/explorer/change-follower.ts';
 import { encodeChangeRecords } from '../../../engine/engine.ts';
 import { openEmbeddedLog } from '../../../engine/log/embedded-log.ts';
+import type { AppendLog } from '../../../engine/log/append-log.ts';
+import { LogReadError } from '../../../engine/log/log-errors.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-explorer-'));
@@ -123,6 +125,43 @@ test('follower: tails the change log, skips republished records and invalid ones
   for (let i = 0; i < 200 && again.position() < end; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(store.sizeSeries('spa_a', 'aud_a', 1, { from: T0 + MINUTE_MS, to: T0 + MINUTE_MS, step: 'minute' }).map((p) => p.count), [2]);
   await again.stop();
+  await store.close();
+  await log.close();
+});
+
+test('follower: a tail that fails with the log is tailed again from the applied position', async () => {
+  const dir = join(root, `f${++n}`);
+  const log = await openEmbeddedLog({ path: join(dir, 'changes') });
+  await log.append(encodeChangeRecords([member('enter', 'p1', T0)], 4));
+  await log.append(encodeChangeRecords([member('enter', 'p2', T0)], 4));
+  await log.append(encodeChangeRecords([member('exit', 'p1', T0 + MINUTE_MS)], 4));
+  // the first tail gives one record, then fails as a JetStream tail does when its consumer cannot be replaced
+  const froms: number[] = [];
+  const flaky = new Proxy(log, {
+    get(target, prop) {
+      if (prop === 'tail') {
+        return (from: number, options: Parameters<AppendLog['tail']>[1]) =>
+          (async function* () {
+            froms.push(from);
+            for await (const batch of target.tail(from, options)) {
+              yield batch;
+              if (froms.length === 1) throw new LogReadError('tail of stream FLOCK_CHANGES failed', { cause: new Error('its consumer could not be replaced') });
+            }
+          })();
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const store = ExplorerStore.open(join(dir, 'explorer'));
+  const follower = followChanges(flaky, store, { maxBatch: 1, backoff: { baseMs: 1, maxMs: 1 } });
+  const last = await log.lastSeq();
+  for (let i = 0; i < 200 && follower.position() < last; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.is(follower.position(), last);
+  assert.equal(froms, [1, 2]);
+  assert.equal(store.sizeSeries('spa_a', 'aud_a', 1, { from: T0, to: T0 + MINUTE_MS, step: 'minute' }).map((p) => p.count), [2, 1]);
+  await follower.stop();
+  await follower.done;
   await store.close();
   await log.close();
 });
