@@ -14,7 +14,7 @@
  * Restoring downloads the object (its digest checked), checks that the copy holds the position its
  * metadata names, and puts it in place of the worker's store directory, which must not be open.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,14 +80,22 @@ export async function storedCheckpoint(dir: string): Promise<CheckpointMeta | un
   }
 }
 
+/** Where copies of the store at `path` are made: beside it, on its file system (a restore renames one in place). */
+const copyPrefix = (path: string): string => join(dirname(path), `.${basename(path)}-copy-`);
+
+/** Removes copies a process killed while taking or restoring a snapshot of the store at `path` left behind. */
+export function removeSnapshotLeftovers(path: string): void {
+  const prefix = basename(copyPrefix(path));
+  if (!existsSync(dirname(path))) return;
+  for (const entry of readdirSync(dirname(path))) if (entry.startsWith(prefix)) rmSync(join(dirname(path), entry), { recursive: true, force: true });
+}
+
 /**
  * Copies `store` (one checkpoint) and uploads it as `name` — unless the stored snapshot is already at
- * that position or later, or another upload replaced it meanwhile: then undefined. `scratch`: a
- * directory for the copy (removed after).
+ * that position or later, or another upload replaced it meanwhile: then undefined.
  */
-export async function takeSnapshot(store: CheckpointStore, bucket: ObjectStore, name: string, scratch: string): Promise<SnapshotInfo | undefined> {
-  mkdirSync(scratch, { recursive: true });
-  const dir = mkdtempSync(join(scratch, 'snapshot-'));
+export async function takeSnapshot(store: CheckpointStore, bucket: ObjectStore, name: string): Promise<SnapshotInfo | undefined> {
+  const dir = mkdtempSync(copyPrefix(store.path));
   try {
     await store.backup(dir);
     const meta = await storedCheckpoint(dir);
@@ -124,9 +132,8 @@ export async function restoreSnapshot(bucket: ObjectStore, name: string, path: s
     await result?.data.cancel();
     return undefined;
   }
-  // (beside the store: the same file system, so the copy moves in place by a rename)
   mkdirSync(dirname(path), { recursive: true });
-  const dir = mkdtempSync(join(dirname(path), `.${basename(path)}-restore-`));
+  const dir = mkdtempSync(copyPrefix(path));
   try {
     try {
       await pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), createWriteStream(join(dir, DATA_FILE)));

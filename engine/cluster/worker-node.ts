@@ -23,19 +23,21 @@ import type { AppendLog } from '../log/append-log.ts';
 import { CHANGE_LOG, openAppendLog, type LogLocation } from '../log/open-event-log.ts';
 import { backoffDelay, sleep } from '../log/retry.ts';
 import type { Plan } from '../plan/plan.ts';
-import { engineStorePath } from '../profiles/store-handle.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import { Lease, openLeaseBucket } from './lease.ts';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
 import { FencedChangeLog, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
 import { ResolvedSource } from './resolved-source.ts';
-import { openSnapshotBucket, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
 
 export interface WorkerNodeOptions {
   /** NATS servers (comma-separated): the resolved log, the lease bucket, the snapshot bucket. */
   readonly natsUrl: string;
-  /** this machine's directory: the worker's store (`<dataDir>/engine`) and snapshot scratch space. */
+  /**
+   * this machine's directory: the set's store (`<dataDir>/worker/<set>`, so a store is never taken
+   * for another set's, and several sets' processes can share a directory), copies of it beside it.
+   */
   readonly dataDir: string;
   /** the partitions this process contends for, e.g. `0-7` (partition-set.ts). */
   readonly partitions: string;
@@ -118,6 +120,11 @@ export class WorkerNode {
     };
   }
 
+  /** the set's store on this machine. */
+  get storePath(): string {
+    return join(this.#o.dataDir, 'worker', this.#set.name);
+  }
+
   /** the set's name in the lease bucket, the snapshot bucket and the resolved log's positions. */
   get #name(): string {
     return `worker.${this.#set.name}`;
@@ -178,8 +185,9 @@ export class WorkerNode {
   async #serve(lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
-    const path = engineStorePath(o.dataDir);
+    const path = this.storePath;
     this.#enter('restoring');
+    removeSnapshotLeftovers(path);
     const local = await storedCheckpoint(path);
     const stored = await snapshotInfo(bucket, this.#name);
     this.stats.restored = null;
@@ -247,7 +255,7 @@ export class WorkerNode {
 
   async #snapshot(store: CheckpointStore, bucket: ObjectStore): Promise<void> {
     try {
-      const taken = await takeSnapshot(store, bucket, this.#name, join(this.#o.dataDir, '.snapshot'));
+      const taken = await takeSnapshot(store, bucket, this.#name);
       if (taken === undefined) return;
       this.stats.snapshots++;
       this.stats.snapshotPosition = taken.position;

@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -17,7 +17,7 @@ import type { EventLog } from '../../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
-import { openSnapshotBucket, restoreSnapshot, snapshotInfo, SnapshotError, storedCheckpoint, takeSnapshot } from '../../../engine/cluster/snapshot.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, SnapshotError, storedCheckpoint, takeSnapshot } from '../../../engine/cluster/snapshot.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../../support/engine-defs.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
@@ -67,14 +67,19 @@ if (natsServerAvailable('the snapshot tests')) {
 
       // taken from the open store of a running worker
       const store = CheckpointStore.open(join(a, 'engine'));
-      const taken = await takeSnapshot(store, bucket, 'worker.0-7', join(a, 'scratch'));
+      const taken = await takeSnapshot(store, bucket, 'worker.0-7');
       assert.ok(taken !== undefined);
       assert.is(taken.position, 1400);
       assert.equal(await snapshotInfo(bucket, 'worker.0-7'), taken);
       assert.ok(taken.bytes > 0);
       // the same position again: nothing newer to store
-      assert.is(await takeSnapshot(store, bucket, 'worker.0-7', join(a, 'scratch')), undefined);
+      assert.is(await takeSnapshot(store, bucket, 'worker.0-7'), undefined);
       await store.close();
+      assert.equal(readdirSync(a).sort(), ['changes', 'engine'], 'no copy left beside the store');
+      // a copy a killed process left is removed at the next start
+      mkdirSync(join(a, '.engine-copy-x1'));
+      removeSnapshotLeftovers(join(a, 'engine'));
+      assert.equal(readdirSync(a).sort(), ['changes', 'engine']);
 
       // another machine restores it (its own store, if any, replaced whole)
       const b = join(root, 'b');
@@ -91,12 +96,12 @@ if (natsServerAvailable('the snapshot tests')) {
 
       // a later snapshot replaces it; an earlier one (a slow old holder) does not
       const aStore = CheckpointStore.open(join(a, 'engine'));
-      assert.is((await takeSnapshot(aStore, bucket, 'worker.0-7', join(a, 'scratch')))?.position, end);
+      assert.is((await takeSnapshot(aStore, bucket, 'worker.0-7'))?.position, end);
       await aStore.close();
       const c = join(root, 'c');
       await applyThrough(c, eventLog, 900);
       const cStore = CheckpointStore.open(join(c, 'engine'));
-      assert.is(await takeSnapshot(cStore, bucket, 'worker.0-7', join(c, 'scratch')), undefined);
+      assert.is(await takeSnapshot(cStore, bucket, 'worker.0-7'), undefined);
       assert.is((await snapshotInfo(bucket, 'worker.0-7'))?.position, end);
       // a set with no snapshot restores nothing
       assert.is(await restoreSnapshot(bucket, 'worker.8-15', join(c, 'other')), undefined);
