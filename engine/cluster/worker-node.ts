@@ -26,9 +26,8 @@ import type { Plan } from '../plan/plan.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import { Lease, openLeaseBucket } from './lease.ts';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
-import { FencedChangeLog, replayToFence } from './replay-fence.ts';
+import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
-import { ResolvedSource } from './resolved-source.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
 
 export interface WorkerNodeOptions {
@@ -78,8 +77,9 @@ export interface WorkerNodeStats {
   restored: { position: number; bytes: number } | null;
   /** the position the last acquisition replayed to muted (0: none). */
   fence: number;
-  /** change-log records left out below the fence (already published by the previous holder). */
+  /** change-log records left out below the fence, and changes left out past it (already published by the previous holder). */
   mutedRecords: number;
+  skippedChanges: number;
   /** the engine's applied position, and the position its checkpoints have committed and published through. */
   position: number;
   checkpointed: number;
@@ -112,6 +112,7 @@ export class WorkerNode {
       restored: null,
       fence: 0,
       mutedRecords: 0,
+      skippedChanges: 0,
       position: 0,
       checkpointed: 0,
       eventsIn: 0,
@@ -198,11 +199,14 @@ export class WorkerNode {
     if (stop.aborted) return;
     const store = CheckpointStore.open(path);
     try {
-      const fence = await resolved.position(this.#name);
-      // (the store's outbox holds changes of positions up to its own: below the fence, already published)
-      const gate = new FencedChangeLog(changeLog, fence > 0 && store.meta().position <= fence);
-      this.stats.fence = gate.muted ? fence : 0;
-      const source = new ResolvedSource(resolved, this.#set.partitions, this.#count);
+      // (the previous holder is gone: none of its changes is of a position after the log's end now)
+      const resolvedEnd = await resolved.lastSeq();
+      const fence = await readFence(resolved, this.#name);
+      const published = fence.position > 0 ? await publishedSince(changeLog, fence.changeLogEnd) : new Set<string>();
+      // (the store's outbox holds changes of positions up to its own: at or below the fence, already published)
+      const gate = new FencedChangeLog(changeLog, fence.position > 0 && store.meta().position <= fence.position, published, this.#count);
+      this.stats.fence = gate.muted ? fence.position : 0;
+      const source = new FencedSource(resolved, this.#set.partitions, this.#count, changeLog);
       const engine = await Engine.open({
         ...o.engine,
         eventLog: source,
@@ -216,13 +220,13 @@ export class WorkerNode {
         consumer: this.#name,
       });
       this.#enter('replaying');
-      if (gate.muted) await replayToFence(engine, source, fence, stop, o.engine?.maxBatch);
+      if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
       gate.open();
       this.stats.mutedRecords = gate.dropped;
       this.#observe(engine);
       if (stop.aborted) return;
       this.#enter('active');
-      await this.#runActive(engine, store, bucket, lease, stop);
+      await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
       // a clean stop: the newest state for whoever comes next
       if (signal.aborted && lease.held) await this.#snapshot(store, bucket);
     } finally {
@@ -231,7 +235,7 @@ export class WorkerNode {
   }
 
   /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
-  async #runActive(engine: Engine, store: CheckpointStore, bucket: ObjectStore, lease: Lease, stop: AbortSignal): Promise<void> {
+  async #runActive(engine: Engine, store: CheckpointStore, bucket: ObjectStore, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
     const o = this.#o;
     const every = o.snapshotMs ?? 30_000;
     const events = o.snapshotEvents ?? 200_000;
@@ -244,6 +248,9 @@ export class WorkerNode {
     for (;;) {
       const r = await Promise.race([running, sleep(check, stop).then(() => 'check' as const)]);
       this.#observe(engine);
+      this.stats.skippedChanges = gate.skipped;
+      // (past every position the previous holder could have published: nothing more of its to meet)
+      if (gate.published.size > 0 && engine.stats.position >= resolvedEnd) gate.published.clear();
       if (r === 'done') return;
       if (stop.aborted) continue;
       const due = performance.now() - last.at >= every || engine.stats.eventsIn - last.events >= events;

@@ -4,6 +4,9 @@
  * SIGKILL. Its stats go to stdout as one JSON line at every change of state and every 50 ms.
  *
  * usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>
+ *
+ * `WORKER_DIE_AFTER_PUBLISH=n`: the process kills itself (SIGKILL) at the n-th checkpoint with changes
+ * it publishes while active — after the publish, before the position is committed.
  */
 import { runWorkerNode, type WorkerNodeStats } from '../../engine/cluster/worker-node.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
@@ -16,6 +19,15 @@ const { plan } = compilePlan(mixedDefinitions());
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 let stats: Readonly<WorkerNodeStats> | undefined;
+const dieAfter = Number(process.env['WORKER_DIE_AFTER_PUBLISH'] ?? 0);
+let published = 0;
+const probe = (point: string, seq: number) => {
+  if (dieAfter === 0 || point !== 'published' || seq === 0 || stats?.state !== 'active') return;
+  if (++published === dieAfter) {
+    report();
+    process.kill(process.pid, 'SIGKILL');
+  }
+};
 const report = () => stats !== undefined && process.stdout.write(`${JSON.stringify(stats)}\n`);
 const timer = setInterval(report, 50);
 try {
@@ -30,7 +42,7 @@ try {
       leaseTtlMs: Number(ttl),
       snapshotMs: 600_000,
       snapshotEvents: Number(snapshotEvents),
-      engine: { tickMs: 50 },
+      engine: { tickMs: 50, probe },
       onState: (s) => {
         stats = s;
         report();
