@@ -590,6 +590,18 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     return new StoreSnapshot(this.#env.useReadTransaction(), { published: this.#published, profiles: this.#profiles, idProfiles: this.#idProfiles, meta: this.#meta, history: this.history, views });
   }
 
+  /**
+   * Copies the whole environment into directory `dir` (as its `data.mdb`): LMDB copies it in one read
+   * transaction — one checkpoint, state and position together — while commits go on: a worker's
+   * snapshot (engine/cluster/snapshot.ts). Not compacted: lmdb-js's compacting copy gave an environment
+   * whose next write failed an assertion in mdb_page_alloc here (kriszyp/lmdb-js#198).
+   */
+  async backup(dir: string): Promise<void> {
+    if (this.#closed) throw new CheckpointError('checkpoint store is closed', { cause: undefined });
+    mkdirSync(dir, { recursive: true });
+    await this.#env.backup(dir, false);
+  }
+
   /** Number of profiles (users and accounts) stored in `space`. */
   profileCount(space: string): number {
     return this.#profiles.getKeysCount({ start: [space, ''], end: [`${space}\u0000`, ''] });

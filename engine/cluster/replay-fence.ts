@@ -1,0 +1,198 @@
+/**
+ * The replay fence of a takeover: it decides which of a worker's changes are left out of the change
+ * log because the partition set's previous holder already published them.
+ *
+ * The engine commits its position on the resolved log (under the set's consumer name) only after
+ * the changes of every checkpoint through that position are on the change log; a worker node also
+ * notes, beside it, how far the change log reached then (`FencedSource`). A worker that takes the set
+ * over reads both — the fence:
+ *
+ * 1. From its store's position up to the fence position it replays with every append dropped: the
+ *    changes it recomputes there are the ones already published (a function of the log), and since
+ *    its checkpoints group them into change-log records differently from the previous holder's, the
+ *    change log's duplicate window (on record ids) would not drop them all.
+ * 2. After it, it drops the changes whose ids are on the change log past the noted end: what the
+ *    previous holder published of its last checkpoints before it could commit their position (it
+ *    died between the two). Those ids are read once, at the takeover (the log's tail since the mark:
+ *    about a second and a lease TTL of every worker's changes).
+ *
+ * State transfers (to other partitions) are published again as they come: their ids do not depend
+ * on checkpoints, so the resolved log drops them. A previous holder still running after it lost its
+ * lease (a lease is not instantaneous) can still put a change on the log twice — as the same change
+ * id, which consumers drop (DESIGN §3).
+ */
+import type { Engine } from '../engine.ts';
+import type { AppendLog, AppendResult, LogEntry, LogRecord, ReadOptions, Structure } from '../log/append-log.ts';
+import type { EventLog } from '../log/event-log.ts';
+import { decodeChangeRecord, encodeChangeRecords } from '../runtime/change-records.ts';
+import { ResolvedSource } from './resolved-source.ts';
+
+/** The position name beside the consumer's under which the change log's end is noted. */
+const changesMark = (consumer: string): string => `${consumer}.changes`;
+
+/** What a takeover reads: the position the previous holder published through, and a change-log position it had published through then. */
+export interface Fence {
+  readonly position: number;
+  /** the change log held no later change of the previous holder's through `position` than this. */
+  readonly changeLogEnd: number;
+}
+
+export async function readFence(resolved: AppendLog, consumer: string): Promise<Fence> {
+  const position = await resolved.position(consumer);
+  return { position, changeLogEnd: await resolved.position(changesMark(consumer)) };
+}
+
+/**
+ * A worker's input that notes the change log's end beside each position it commits — at most every
+ * `everyMs` (a mark from an earlier commit is still a bound: a takeover only reads more of the log).
+ */
+export class FencedSource extends ResolvedSource {
+  #noted = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    log: AppendLog,
+    owned: ReadonlySet<number>,
+    partitions: number,
+    readonly changeLog: AppendLog,
+    readonly everyMs = 1000,
+  ) {
+    super(log, owned, partitions);
+  }
+
+  override async commit(name: string, seq: number): Promise<void> {
+    const due = performance.now() - this.#noted >= this.everyMs;
+    // (read before the position is committed: the engine committed it after publishing, so the end includes that)
+    const end = due ? await this.changeLog.lastSeq() : 0;
+    await super.commit(name, seq);
+    if (!due) return;
+    await this.log.commit(changesMark(name), end);
+    this.#noted = performance.now();
+  }
+}
+
+/**
+ * The ids of the changes on the change log after `from`, up to its end now. All of them, not only
+ * those filed under the set's partitions: a merge across partitions emits the absorbed profile's
+ * exits where the survivor is computed, filed under the absorbed profile's partition.
+ */
+export async function publishedSince(changeLog: AppendLog, from: number): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const end = await changeLog.lastSeq();
+  for (let next = from + 1; next <= end; ) {
+    const entries = await changeLog.read(next, Math.min(5000, end - next + 1));
+    if (entries.length === 0) break;
+    for (const e of entries) for (const c of decodeChangeRecord(e.data)) ids.add(c.id);
+    next = entries[entries.length - 1]!.seq + 1;
+  }
+  return ids;
+}
+
+/**
+ * The change log as a takeover writes to it: every append dropped until `open()`, then the changes
+ * in `published` left out (each once: ids are unique) until none is left to meet — or the worker
+ * clears it once past every position the previous holder could have reached.
+ */
+export class FencedChangeLog implements AppendLog {
+  readonly kind: AppendLog['kind'];
+  #muted: boolean;
+  /** records dropped while muted, and changes left out after. */
+  dropped = 0;
+  skipped = 0;
+
+  constructor(
+    readonly log: AppendLog,
+    muted: boolean,
+    readonly published: Set<string>,
+    /** the engine's change-log partitions (records are re-encoded with them). */
+    readonly partitions: number,
+  ) {
+    this.kind = log.kind;
+    this.#muted = muted;
+  }
+
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  /** From now on appends go to the change log (less what `published` holds). */
+  open(): void {
+    this.#muted = false;
+  }
+
+  append(records: readonly LogRecord[]): Promise<AppendResult> {
+    if (this.#muted) {
+      this.dropped += records.length;
+      // (a mark older than the fence lists changes below it too: met here, they need no looking for later)
+      if (this.published.size > 0) for (const record of records) for (const c of decodeChangeRecord(record.data)) this.published.delete(c.id);
+      // (already on the log, where the previous holder put them: positions unknown here)
+      return Promise.resolve({ seqs: records.map(() => 0), duplicates: records.length });
+    }
+    if (this.published.size === 0) return this.log.append(records);
+    const out: LogRecord[] = [];
+    for (const record of records) {
+      const changes = decodeChangeRecord(record.data);
+      const left = changes.filter((c) => !this.published.delete(c.id));
+      this.skipped += changes.length - left.length;
+      if (left.length === changes.length) out.push(record);
+      else if (left.length > 0) out.push(...encodeChangeRecords(left, this.partitions));
+    }
+    return out.length === 0 ? Promise.resolve({ seqs: [], duplicates: records.length }) : this.log.append(out);
+  }
+
+  read(from: number, max: number): Promise<LogEntry[]> {
+    return this.log.read(from, max);
+  }
+
+  tail(from: number, options?: ReadOptions): AsyncIterable<LogEntry[]> {
+    return this.log.tail(from, options);
+  }
+
+  lastSeq(): Promise<number> {
+    return this.log.lastSeq();
+  }
+
+  position(name: string): Promise<number> {
+    return this.log.position(name);
+  }
+
+  commit(name: string, seq: number): Promise<void> {
+    return this.log.commit(name, seq);
+  }
+
+  reachable(): boolean {
+    return this.log.reachable?.() ?? true;
+  }
+
+  structures(from: number): Promise<Structure[]> {
+    return this.log.structures(from);
+  }
+
+  /** The change log is the worker's, not this view's: closing the view leaves it open. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there) and
+ * checkpoints once at the end — a checkpoint before it (or on a stop midway) would commit a position
+ * below the fence on the resolved log, and the next takeover would publish more again.
+ */
+export async function replayToFence(engine: Engine, source: EventLog, fence: number, signal: AbortSignal, maxBatch = 2000): Promise<void> {
+  if (engine.position >= fence) return;
+  const iterator = source.tail(engine.position + 1, { maxBatch, signal })[Symbol.asyncIterator]();
+  try {
+    while (engine.position < fence && !signal.aborted) {
+      const r = await iterator.next();
+      if (r.done === true) break;
+      const cut = r.value.findIndex((e) => e.seq > fence);
+      engine.process(cut < 0 ? r.value : r.value.slice(0, cut));
+      await engine.publishHandovers();
+      // (what follows the fence is the run loop's: it tails again from the engine's position)
+      if (cut >= 0) break;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+  if (!signal.aborted) await engine.checkpoint();
+}

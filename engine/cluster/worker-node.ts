@@ -1,0 +1,281 @@
+/**
+ * One worker process's life for a fixed partition set (`--role worker`): it decides when this
+ * process computes the set's partitions — only while it holds the set's lease — and from what state.
+ *
+ * standby (waits for the lease `worker.<set>`) → restore: the set's snapshot when it is ahead of the
+ * local store, or there is no local store (a fresh machine) → replay, muted, to the fence the
+ * previous holder committed (replay-fence.ts) → active: the worker engine runs on the resolved log,
+ * a snapshot is uploaded every `snapshotMs` or `snapshotEvents` events, the lease is renewed → the
+ * lease lost: the engine stops (its last checkpoint is local; the next holder replays from a
+ * snapshot) and the process is a standby again. Stopping (`signal`): the engine's last checkpoint, a
+ * last snapshot, the lease released — a standby takes over at once.
+ *
+ * Nothing a worker holds is needed elsewhere: its store is rebuilt from the newest snapshot and the
+ * resolved log, and its change ids are the same whoever computes them.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { ObjectStore } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Engine, type EngineOptions } from '../engine.ts';
+import { DirectResolver } from '../identity/resolver.ts';
+import type { AppendLog } from '../log/append-log.ts';
+import { CHANGE_LOG, openAppendLog, type LogLocation } from '../log/open-event-log.ts';
+import { backoffDelay, sleep } from '../log/retry.ts';
+import type { Plan } from '../plan/plan.ts';
+import { CheckpointStore } from '../store/checkpoint-store.ts';
+import { Lease, openLeaseBucket } from './lease.ts';
+import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
+import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
+import { RESOLVED_LOG } from './resolved-records.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
+
+export interface WorkerNodeOptions {
+  /** NATS servers (comma-separated): the resolved log, the lease bucket, the snapshot bucket. */
+  readonly natsUrl: string;
+  /**
+   * this machine's directory: the set's store (`<dataDir>/worker/<set>`, so a store is never taken
+   * for another set's, and several sets' processes can share a directory), copies of it beside it.
+   */
+  readonly dataDir: string;
+  /** the partitions this process contends for, e.g. `0-7` (partition-set.ts). */
+  readonly partitions: string;
+  /** the resolved log's partition count (the identity stage's; default 16). */
+  readonly partitionCount?: number;
+  readonly plans: ReadonlyMap<string, Plan>;
+  /** the change log (default: FLOCK_CHANGES on `natsUrl`, opened and closed here). */
+  readonly changeLog?: AppendLog;
+  readonly resolvedLog?: LogLocation;
+  /** this process in the lease (default `<hostname>:<pid>`). */
+  readonly holder?: string;
+  /** how long a standby waits for the holder's renewal before it takes over (default 5000 ms). */
+  readonly leaseTtlMs?: number;
+  /** a snapshot at least this often (default 30 s: a takeover replays what came since the newest) … */
+  readonly snapshotMs?: number;
+  /** … or after this many events (default 200,000). */
+  readonly snapshotEvents?: number;
+  /** copies of the lease and snapshot buckets on a NATS cluster (default: the server's, 1). */
+  readonly replicas?: number;
+  /** the worker engine's tuning (it always runs on event time: the identity stage decides every instant). */
+  readonly engine?: Pick<EngineOptions, 'tickMs' | 'checkpointEvents' | 'checkpointMs' | 'catchUpCheckpointEvents' | 'maxBatch' | 'history' | 'historyRetention' | 'backoff' | 'onPause' | 'probe'>;
+  /** told at every change of state (and of what `stats` shows then). */
+  readonly onState?: (stats: Readonly<WorkerNodeStats>) => void;
+  /** failures the node rides out (a snapshot upload, a bucket read, an engine failure that hands the set on): for logs. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export type WorkerNodeState = 'starting' | 'standby' | 'restoring' | 'replaying' | 'active' | 'stopped';
+
+export interface WorkerNodeStats {
+  state: WorkerNodeState;
+  /** the set's name (`0-7`). */
+  readonly set: string;
+  readonly holder: string;
+  /** times this process acquired the set's lease. */
+  takeovers: number;
+  /** the snapshot the last acquisition restored (null: the local store was as far, or none existed). */
+  restored: { position: number; bytes: number } | null;
+  /** the position the last acquisition replayed to muted (0: none). */
+  fence: number;
+  /** change-log records left out below the fence, and changes left out past it (already published by the previous holder). */
+  mutedRecords: number;
+  skippedChanges: number;
+  /** the engine's applied position, and the position its checkpoints have committed and published through. */
+  position: number;
+  checkpointed: number;
+  eventsIn: number;
+  /** snapshots this process uploaded, and the position of the last one. */
+  snapshots: number;
+  snapshotPosition: number;
+}
+
+/** Runs a worker node until `signal` aborts (the CLI's `--role worker`). */
+export function runWorkerNode(options: WorkerNodeOptions, signal: AbortSignal): Promise<void> {
+  return new WorkerNode(options).run(signal);
+}
+
+export class WorkerNode {
+  readonly stats: WorkerNodeStats;
+  readonly #o: WorkerNodeOptions;
+  readonly #set: PartitionSet;
+  readonly #count: number;
+
+  constructor(options: WorkerNodeOptions) {
+    this.#o = options;
+    this.#count = options.partitionCount ?? 16;
+    this.#set = parsePartitionSet(options.partitions, this.#count);
+    this.stats = {
+      state: 'starting',
+      set: this.#set.name,
+      holder: options.holder ?? `${hostname()}:${process.pid}`,
+      takeovers: 0,
+      restored: null,
+      fence: 0,
+      mutedRecords: 0,
+      skippedChanges: 0,
+      position: 0,
+      checkpointed: 0,
+      eventsIn: 0,
+      snapshots: 0,
+      snapshotPosition: 0,
+    };
+  }
+
+  /** the set's store on this machine. */
+  get storePath(): string {
+    return join(this.#o.dataDir, 'worker', this.#set.name);
+  }
+
+  /** the set's name in the lease bucket, the snapshot bucket and the resolved log's positions. */
+  get #name(): string {
+    return `worker.${this.#set.name}`;
+  }
+
+  #enter(state: WorkerNodeState): void {
+    this.stats.state = state;
+    this.#o.onState?.(this.stats);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    const opened: Array<{ close(): Promise<void> }> = [];
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connect({
+        servers: o.natsUrl.split(',').map((url) => url.trim()).filter((url) => url !== ''),
+        name: `flock worker ${this.#set.name}`,
+        noAsyncTraces: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
+      const buckets = o.replicas === undefined ? {} : { replicas: o.replicas };
+      const kv = await openLeaseBucket(nc, buckets);
+      const bucket = await openSnapshotBucket(nc, buckets);
+      const resolved = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: o.resolvedLog ?? RESOLVED_LOG });
+      opened.push(resolved);
+      let changeLog = o.changeLog;
+      if (changeLog === undefined) opened.push((changeLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: CHANGE_LOG })));
+      for (let failures = 0; !signal.aborted; ) {
+        this.#enter('standby');
+        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
+        if (lease === undefined) break;
+        this.stats.takeovers++;
+        let failure: { error: unknown } | undefined;
+        try {
+          await this.#serve(lease, bucket, resolved, changeLog, signal);
+        } catch (error) {
+          failure = { error };
+        }
+        // (released at once: a standby takes over without waiting out the TTL)
+        if (lease.held) await lease.release().catch((error: unknown) => o.onError?.(error));
+        if (failure === undefined) failures = 0;
+        else {
+          // a worker that cannot compute the set (its engine failed) hands it on, and contends again after a while
+          o.onError?.(failure.error);
+          await sleep(backoffDelay(failures++, Math.random()), signal);
+        }
+      }
+    } finally {
+      for (const log of opened.reverse()) await log.close();
+      await nc?.close();
+      this.#enter('stopped');
+    }
+  }
+
+  /** Computes the set while the lease holds and `signal` has not aborted. */
+  async #serve(lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    const stop = AbortSignal.any([signal, lease.signal]);
+    const path = this.storePath;
+    this.#enter('restoring');
+    removeSnapshotLeftovers(path);
+    const local = await storedCheckpoint(path);
+    const stored = await snapshotInfo(bucket, this.#name);
+    this.stats.restored = null;
+    if (stored !== undefined && (local === undefined || stored.position > local.position)) {
+      const restored = await restoreSnapshot(bucket, this.#name, path);
+      if (restored !== undefined) this.stats.restored = { position: restored.position, bytes: restored.bytes };
+    }
+    if (stop.aborted) return;
+    const store = CheckpointStore.open(path);
+    try {
+      // (the previous holder is gone: none of its changes is of a position after the log's end now)
+      const resolvedEnd = await resolved.lastSeq();
+      const fence = await readFence(resolved, this.#name);
+      const published = fence.position > 0 ? await publishedSince(changeLog, fence.changeLogEnd) : new Set<string>();
+      // (the store's outbox holds changes of positions up to its own: at or below the fence, already published)
+      const gate = new FencedChangeLog(changeLog, fence.position > 0 && store.meta().position <= fence.position, published, this.#count);
+      this.stats.fence = gate.muted ? fence.position : 0;
+      const source = new FencedSource(resolved, this.#set.partitions, this.#count, changeLog);
+      const engine = await Engine.open({
+        ...o.engine,
+        eventLog: source,
+        changeLog: gate,
+        store,
+        plans: o.plans,
+        resolver: new DirectResolver(),
+        transfers: resolved,
+        time: 'event',
+        partitions: this.#count,
+        consumer: this.#name,
+      });
+      this.#enter('replaying');
+      if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      gate.open();
+      this.stats.mutedRecords = gate.dropped;
+      this.#observe(engine);
+      if (stop.aborted) return;
+      this.#enter('active');
+      await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
+      // a clean stop: the newest state for whoever comes next
+      if (signal.aborted && lease.held) await this.#snapshot(store, bucket);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
+  async #runActive(engine: Engine, store: CheckpointStore, bucket: ObjectStore, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
+    const o = this.#o;
+    const every = o.snapshotMs ?? 30_000;
+    const events = o.snapshotEvents ?? 200_000;
+    // (a check reads the store's meta: cheap)
+    const check = Math.max(20, Math.min(250, every / 4));
+    const running = engine.run(stop).then(() => 'done' as const);
+    // (a failure while a snapshot is being taken is taken up by the next race, not unhandled meanwhile)
+    running.catch(() => {});
+    let last = { at: performance.now(), events: engine.stats.eventsIn };
+    for (;;) {
+      const r = await Promise.race([running, sleep(check, stop).then(() => 'check' as const)]);
+      this.#observe(engine);
+      this.stats.skippedChanges = gate.skipped;
+      // (past every position the previous holder could have published: nothing more of its to meet)
+      if (gate.published.size > 0 && engine.stats.position >= resolvedEnd) gate.published.clear();
+      if (r === 'done') return;
+      if (stop.aborted) continue;
+      const due = performance.now() - last.at >= every || engine.stats.eventsIn - last.events >= events;
+      if (!due || !lease.held || this.stats.checkpointed <= this.stats.snapshotPosition) continue;
+      last = { at: performance.now(), events: engine.stats.eventsIn };
+      await this.#snapshot(store, bucket);
+    }
+  }
+
+  async #snapshot(store: CheckpointStore, bucket: ObjectStore): Promise<void> {
+    try {
+      const taken = await takeSnapshot(store, bucket, this.#name);
+      if (taken === undefined) return;
+      this.stats.snapshots++;
+      this.stats.snapshotPosition = taken.position;
+      this.#o.onState?.(this.stats);
+    } catch (error) {
+      // (a snapshot is an optimisation of the takeover: the next one tries again)
+      this.#o.onError?.(error);
+    }
+  }
+
+  #observe(engine: Engine): void {
+    this.stats.position = engine.position;
+    this.stats.checkpointed = engine.stats.position;
+    this.stats.eventsIn = engine.stats.eventsIn;
+  }
+}
