@@ -319,12 +319,18 @@ async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise
   }
   const base = { dataDir: config.dataDir, natsUrl: config.natsUrl!, partitions: config.partitions, stream, timeoutMs: config.natsTimeoutMs, tickMs: config.tickMs };
   let last = 0;
+  let lastState: unknown;
   const onStats = (stats: Record<string, unknown>) => {
-    // (a progress line every 10 s)
+    // (a line at each change of state — standby, restoring, active — and progress every 10 s)
+    if (stats['state'] !== lastState) {
+      lastState = stats['state'];
+      logger.info('role state', { role: config.role, ...stats });
+    }
     if (Date.now() - last < 10_000) return;
     last = Date.now();
     logger.info('progress', { role: config.role, ...stats });
   };
+  const onError = (error: unknown) => logger.warn('role error (riding it out)', { role: config.role, error });
   if (config.role === 'identity') {
     const rules = new Map<string, IdentityRules>();
     for (const space of config.spaces) {
@@ -334,8 +340,8 @@ async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise
       rules.set(space.id, checked.rules);
     }
     logger.info('flock role ready', { role: 'identity', partitions: config.partitions, dataDir: config.dataDir });
-    const stats = await runIdentityRole({ ...base, rules, clock: config.clock, onStats }, controller.signal);
-    logger.info('stopped', { role: 'identity', ...stats });
+    const stats = await runIdentityRole({ ...base, rules, clock: config.clock, onStats, onError }, controller.signal);
+    logger.info('stopped', { role: 'identity', takeovers: stats.takeovers, snapshots: stats.snapshots, ...(stats.stage ?? {}) });
   } else {
     const registry = DefinitionRegistry.open(DefinitionRegistry.pathIn(config.dataDir));
     try {
@@ -349,7 +355,7 @@ async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise
       await registry.close();
     }
     logger.info('flock role ready', { role: 'worker', partitions: config.workerPartitions, dataDir: config.dataDir });
-    await runWorkerRole({ ...base, owned: config.workerPartitions, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onLeftOut: (definitions) => logger.warn('account definitions are not computed by workers yet (run them with --role all): left out', { code: 'accounts_not_partitioned', definitions }) }, controller.signal);
+    await runWorkerRole({ ...base, owned: config.workerPartitions, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onError, onLeftOut: (definitions) => logger.warn('account definitions are not computed by workers yet (run them with --role all): left out', { code: 'accounts_not_partitioned', definitions }) }, controller.signal);
     logger.info('stopped', { role: 'worker' });
   }
   process.exit(0);

@@ -5,19 +5,13 @@
  * their data dir: the identity stage its graph (`<data-dir>/identity`), a worker its partitions'
  * profiles (`<data-dir>/worker`).
  */
-import { join } from 'node:path';
 import { DefinitionRegistry } from '../definitions/registry.ts';
-import { Engine } from '../engine.ts';
-import { IdentityGraph } from '../identity/identity-graph.ts';
-import { DirectResolver } from '../identity/resolver.ts';
 import type { IdentityRules } from '../identity/rules.ts';
-import { CHANGE_LOG, openAppendLog, openEventLog, type StreamLimitsConfig } from '../log/open-event-log.ts';
+import type { StreamLimitsConfig } from '../log/open-event-log.ts';
 import { compilePlan, DEFAULT_COMPILE_OPTIONS } from '../plan/compile.ts';
 import type { Plan } from '../plan/plan.ts';
-import { CheckpointStore } from '../store/checkpoint-store.ts';
-import { IdentityStage, type IdentityStageStats } from './identity-stage.ts';
-import { RESOLVED_LOG } from './resolved-records.ts';
-import { ResolvedSource } from './resolved-source.ts';
+import { runIdentityNode, type IdentityNodeStats } from './identity-node.ts';
+import { runWorkerNode } from './worker-node.ts';
 
 export interface RoleOptions {
   readonly dataDir: string;
@@ -32,34 +26,31 @@ export interface RoleOptions {
 }
 
 export interface IdentityRoleOptions extends RoleOptions {
+  readonly onError?: (error: unknown) => void;
   readonly rules: ReadonlyMap<string, IdentityRules>;
   readonly clock: 'wall' | 'event';
 }
 
-/** The identity stage: raw log in, resolved partitions out. */
-export async function runIdentityRole(o: IdentityRoleOptions, signal: AbortSignal): Promise<IdentityStageStats> {
-  const eventLog = await openEventLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, partitions: o.partitions, stream: o.stream, timeoutMs: o.timeoutMs });
-  const resolvedLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: RESOLVED_LOG, stream: o.stream, timeoutMs: o.timeoutMs });
-  const store = CheckpointStore.open(join(o.dataDir, 'identity'));
-  const stage = new IdentityStage({
-    eventLog,
-    resolvedLog,
-    store,
-    resolver: new IdentityGraph({ source: store, rules: o.rules }),
-    partitions: o.partitions,
-    time: o.clock,
-    ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }),
-  });
-  const report = setInterval(() => o.onStats?.({ ...stage.stats }), 1000);
-  try {
-    await stage.run(signal);
-    return stage.stats;
-  } finally {
-    clearInterval(report);
-    await store.close();
-    await resolvedLog.close();
-    await eventLog.close();
-  }
+/**
+ * The identity stage: raw log in, resolved partitions out — while this process holds the identity
+ * lease; a standby otherwise, which takes over when the owner stops renewing (identity-node.ts).
+ */
+export function runIdentityRole(o: IdentityRoleOptions, signal: AbortSignal): Promise<IdentityNodeStats> {
+  return runIdentityNode(
+    {
+      natsUrl: o.natsUrl,
+      dataDir: o.dataDir,
+      partitions: o.partitions,
+      rules: o.rules,
+      clock: o.clock,
+      ...(o.stream === undefined ? {} : { stream: o.stream }),
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+      ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }),
+      onState: (stats) => o.onStats?.({ ...stats, stage: stats.stage === null ? null : { ...stats.stage } }),
+      ...(o.onError === undefined ? {} : { onError: o.onError }),
+    },
+    signal,
+  );
 }
 
 export interface WorkerRoleOptions extends RoleOptions {
@@ -69,6 +60,8 @@ export interface WorkerRoleOptions extends RoleOptions {
   readonly registryPath: string;
   readonly checkpointMs?: number;
   readonly retentionMs?: number;
+  /** failures the worker rides out (a snapshot upload, an engine failure that hands its set on). */
+  readonly onError?: (error: unknown) => void;
   /** told of the account definitions a worker does not compute (`registryPlans`). */
   readonly onLeftOut?: (definitions: ReadonlyArray<{ space: string; key: string }>) => void;
 }
@@ -89,37 +82,28 @@ export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { 
   return { plans, leftOut };
 }
 
-/** A worker: its partitions of the resolved log in, changes out to the change log. */
+/**
+ * A worker: its partition set of the resolved log in, changes out to the change log — while it
+ * holds the set's lease; a standby otherwise, which takes the set over (restoring its snapshot from
+ * the object store) when the holder stops renewing (worker-node.ts).
+ */
 export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): Promise<void> {
   const registry = DefinitionRegistry.open(o.registryPath);
   const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
   await registry.close();
   if (leftOut.length > 0) o.onLeftOut?.(leftOut);
-  const resolvedLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: RESOLVED_LOG, stream: o.stream, timeoutMs: o.timeoutMs });
-  const changeLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: CHANGE_LOG, stream: o.stream, timeoutMs: o.timeoutMs });
-  const store = CheckpointStore.open(join(o.dataDir, 'worker'));
-  try {
-    const engine = await Engine.open({
-      eventLog: new ResolvedSource(resolvedLog, new Set(o.owned), o.partitions),
-      transfers: resolvedLog,
-      changeLog,
-      store,
+  await runWorkerNode(
+    {
+      natsUrl: o.natsUrl,
+      dataDir: o.dataDir,
+      partitions: o.owned.join(','),
+      partitionCount: o.partitions,
       plans,
-      resolver: new DirectResolver(),
-      time: 'event',
-      partitions: o.partitions,
-      ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }),
-      ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }),
-    });
-    const report = setInterval(() => o.onStats?.({ ...engine.stats, retries: { ...engine.stats.retries } }), 1000);
-    try {
-      await engine.run(signal);
-    } finally {
-      clearInterval(report);
-    }
-  } finally {
-    await store.close();
-    await changeLog.close();
-    await resolvedLog.close();
-  }
+      ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
+      engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
+      onState: (stats) => o.onStats?.({ ...stats }),
+      ...(o.onError === undefined ? {} : { onError: o.onError }),
+    },
+    signal,
+  );
 }
