@@ -150,6 +150,8 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
             const away = mergedAwayMessages(awayCtx, change, value, computation, c, sent.get(change.profileId) ?? deps.store.sentIdentifiers(id, change.profileId));
             if (away !== undefined) {
+              // (A's own earlier messages of this step are delivered first: its exit goes in B's lane)
+              if (away.length > 0 && outbound.some((o) => o.profileId === change.profileId)) await send();
               outbound.push(...away);
               continue;
             }

@@ -2,11 +2,13 @@
  * What a merged-away profile's last changes become. When identity resolution absorbs profile A into
  * B, the engine emits A's exits (and valueless traits) with a `merge` cause — but by the time they
  * are delivered A has no identifiers left in the graph: they all moved to B. Those changes go to
- * the identifiers A's values were sent to (the destination's ledger entry for A), in A's lane so
- * they come after A's own earlier messages; then, in the same lane, B's current value of the same
- * definition follows to those identifiers (B now holds them), so a receiver keyed by one of them
- * ends with the survivor's value whatever the order of the log, the identifier sweep and B's own
- * changes (which travel in B's lane, at the same time).
+ * the identifiers A's values were sent to (the destination's ledger entry for A), in B's lane — the
+ * runner first lets A's own earlier messages of the step be delivered — and then, in the same lane,
+ * B's current value of the same definition follows to those identifiers (B now holds them). Every
+ * later message of B comes after both in that lane, so a receiver keyed by one of them ends with
+ * the survivor's value whatever the order of the log, the identifier sweep and B's own changes (the
+ * chaos run found both one-lane versions racing: in A's lane, B's current value read a moment
+ * before B's exit arrived after it; in B's lane without the wait, A's exit overtook A's enter).
  */
 import type { Change } from '../runtime/change.ts';
 import type { CheckpointStore } from '../store/checkpoint-store.ts';
@@ -68,7 +70,7 @@ export function mergedAwayMessages(
   const formerly = (): ProfileFacts => ({ identifiers, graph: true, traits: ctx.facts(survivor).traits });
   // every identifier it was sent to hears the change, whatever the ID-sync strategy picks now
   const everyValue: ConnectionRecord = { ...connection, identifiers: connection.identifiers.map((i) => ({ ...i, strategy: 'all' as const })) };
-  const out = flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value }, computation, everyValue, ctx.target, formerly);
+  const out = flipMessages({ id: change.id, profileId: change.profileId, at: change.at, value }, computation, everyValue, ctx.target, formerly).map((o) => ({ ...o, profileId: survivor }));
   // A's identifiers are B's now, and B's values reach them: B's ledger says so (so B's own exits,
   // should B be absorbed in turn, reach them too)
   const survivors = ctx.sent.get(survivor) ?? ctx.ledger(survivor) ?? [];
@@ -76,8 +78,7 @@ export function mergedAwayMessages(
   const row = ctx.engine.output(ctx.space, connection.definitionId, survivor);
   if (row !== undefined) {
     const current = { id: `merged.${change.id}.${row.at}`, profileId: survivor, at: row.at, value: computation.kind === 'audience' ? true : row.value };
-    // (in A's lane, after A's exit)
-    for (const o of flipMessages(current, computation, connection, ctx.target, ctx.facts, (i) => sentTo.has(identifierKey(i)))) out.push({ ...o, profileId: change.profileId });
+    out.push(...flipMessages(current, computation, connection, ctx.target, ctx.facts, (i) => sentTo.has(identifierKey(i))));
   }
   return out;
 }
