@@ -14,12 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../../../engine/engine.ts';
-import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import { DirectResolver } from '../../../engine/identity/resolver.ts';
-import type { EventLog } from '../../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
-import type { Change } from '../../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import type { IdentityNodeStats } from '../../../engine/cluster/identity-node.ts';
 import { decodeResolved, RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
@@ -28,6 +25,7 @@ import { generateEvents } from '../../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../../support/engine-defs.ts';
 import { canonical, changesOf } from '../../support/change-log.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
+import { oneProcessChanges } from '../../support/one-process.ts';
 import { until } from '../../support/until.ts';
 
 const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
@@ -74,25 +72,6 @@ class IdentityProcess {
       throw new Error(`${(error as Error).message}; last stats ${JSON.stringify(this.stats)}\n${this.stderr}`);
     });
   }
-}
-
-/** One process over the raw log (the reference). */
-async function single(dir: string, events: EventLog): Promise<Change[]> {
-  const store = CheckpointStore.open(join(dir, 'engine'));
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    const engine = await Engine.open({ eventLog: events, changeLog, store, plans, resolver: new IdentityGraph({ source: store }), time: 'event', tickMs: 50 });
-    const end = await events.lastSeq();
-    const stop = new AbortController();
-    const running = engine.run(stop.signal);
-    await until('the reference', async () => (engine.position >= end ? true : undefined), 60_000, 20);
-    stop.abort();
-    await running;
-  } finally {
-    await store.close();
-    await changeLog.close();
-  }
-  return changesOf(dir);
 }
 
 if (natsServerAvailable('the identity takeover test')) {
@@ -148,7 +127,7 @@ if (natsServerAvailable('the identity takeover test')) {
       else console.log('  [notice] the owner had snapshotted everything it resolved: nothing was resolved twice this run');
 
       // two workers over the resolved log: one process's changes
-      const reference = await single(join(root, 'single'), events);
+      const reference = await oneProcessChanges(join(root, 'single'), events, plans);
       const resolvedEnd = await resolved.lastSeq();
       const workers = [0, 1].map((w) => ({ w, dir: join(root, `worker-${w}`) }));
       const opened: Array<{ close(): Promise<void> }> = [];

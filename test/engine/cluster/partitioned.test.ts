@@ -27,6 +27,7 @@ import { generateEvents } from '../../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../../support/engine-defs.ts';
 import { canonical, changesOf } from '../../support/change-log.ts';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../../support/nats-server.ts';
+import { oneProcessChanges } from '../../support/one-process.ts';
 import { until } from '../../support/until.ts';
 
 const DAY = 86_400_000;
@@ -67,22 +68,6 @@ function firstPart(log: EventLog, through: number): EventLog {
       }
     },
   };
-}
-
-/** One process over the raw log: its changes. */
-async function single(root: string, nats: NatsServer, events: EventLog): Promise<Change[]> {
-  const dir = join(root, 'single');
-  const store = CheckpointStore.open(join(dir, 'engine'));
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    const engine = await Engine.open({ eventLog: events, changeLog, store, plans, resolver: new IdentityGraph({ source: store }), time: 'event', tickMs: 50 });
-    const end = await events.lastSeq();
-    await runUntil([(s) => engine.run(s)], async () => engine.position >= end);
-  } finally {
-    await store.close();
-    await changeLog.close();
-  }
-  return changesOf(dir);
 }
 
 /** The identity stage and `workers` workers (partitions dealt round-robin): every worker's changes. */
@@ -143,7 +128,7 @@ if (natsServerAvailable('the partitioned workers test')) {
     const events = await openEventLog({ dataDir: root, natsUrl: nats.url });
     try {
       await events.append(EVENTS);
-      const reference = await single(root, nats, events);
+      const reference = await oneProcessChanges(join(root, 'single'), events, plans);
       const merges = reference.filter((c) => c.cause?.type === 'merge');
       assert.ok(merges.length > 20, `the workload merges profiles (${merges.length} merge-caused changes)`);
       assert.ok(reference.filter((c) => c.kind === 'exit' && c.cause?.type === 'time').length > 20, 'the workload has window exits');

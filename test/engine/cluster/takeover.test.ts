@@ -21,21 +21,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { Engine } from '../../../engine/engine.ts';
 import { IdentityStage } from '../../../engine/cluster/identity-stage.ts';
 import { RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
 import { openSnapshotBucket, snapshotInfo } from '../../../engine/cluster/snapshot.ts';
 import type { WorkerNodeStats } from '../../../engine/cluster/worker-node.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
-import type { EventLog } from '../../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
-import type { Change } from '../../../engine/runtime/change.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
-import { canonical, changesOf, changesOn } from '../../support/change-log.ts';
+import { canonical, changesOn } from '../../support/change-log.ts';
 import { mixedDefinitions } from '../../support/engine-defs.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
+import { oneProcessChanges } from '../../support/one-process.ts';
 import { sleep, until } from '../../support/until.ts';
 
 const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
@@ -111,25 +109,6 @@ class WorkerProcess {
       clearTimeout(timer);
     }
   }
-}
-
-/** One process over the raw log (the reference): its changes. */
-async function single(dir: string, events: EventLog): Promise<Change[]> {
-  const store = CheckpointStore.open(join(dir, 'engine'));
-  const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
-  try {
-    const engine = await Engine.open({ eventLog: events, changeLog, store, plans: new Map([['spa_bench', plan]]), resolver: new IdentityGraph({ source: store }), time: 'event', tickMs: 50 });
-    const end = await events.lastSeq();
-    const stop = new AbortController();
-    const running = engine.run(stop.signal);
-    await until('the reference to catch up', async () => (engine.position >= end ? true : undefined), 60_000, 20);
-    stop.abort();
-    await running;
-  } finally {
-    await store.close();
-    await changeLog.close();
-  }
-  return changesOf(dir);
 }
 
 if (natsServerAvailable('the takeover test')) {
@@ -242,7 +221,7 @@ if (natsServerAvailable('the takeover test')) {
       const changeLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: CHANGE_LOG });
       const logged = await changesOn(changeLog);
       await changeLog.close();
-      const reference = await single(join(root, 'single'), events);
+      const reference = await oneProcessChanges(join(root, 'single'), events, new Map([['spa_bench', plan]]));
       assert.ok(reference.length > 1000, `the workload changes memberships (${reference.length})`);
 
       // none twice, and the same changes as one process
