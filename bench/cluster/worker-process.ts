@@ -7,14 +7,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../engine/engine.ts';
 import { DirectResolver } from '../../engine/identity/resolver.ts';
-import { openAppendLog } from '../../engine/log/open-event-log.ts';
+import { openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
+import { IdentityGraph } from '../../engine/identity/identity-graph.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../engine/store/checkpoint-store.ts';
 import { RESOLVED_LOG } from '../../engine/cluster/resolved-records.ts';
 import { ResolvedSource } from '../../engine/cluster/resolved-source.ts';
 import { userDefinitions } from './workers-workload.ts';
 
-const { values } = parseArgs({ options: { nats: { type: 'string' }, dir: { type: 'string' }, owned: { type: 'string' }, partitions: { type: 'string' }, until: { type: 'string' }, changes: { type: 'string' } } });
+const { values } = parseArgs({ options: { nats: { type: 'string' }, dir: { type: 'string' }, owned: { type: 'string' }, partitions: { type: 'string' }, until: { type: 'string' }, changes: { type: 'string' }, single: { type: 'boolean', default: false } } });
 const partitions = Number(values.partitions);
 const until = Number(values.until);
 const owned = new Set(values.owned!.split(',').map(Number));
@@ -22,7 +23,13 @@ const { plan } = compilePlan(userDefinitions());
 const resolvedLog = await openAppendLog({ dataDir: values.dir!, natsUrl: values.nats!, log: RESOLVED_LOG });
 const changeLog = await openAppendLog({ dataDir: values.dir!, natsUrl: values.nats!, log: { name: 'changes', stream: values.changes!, subjectPrefix: `flock.${values.changes!.toLowerCase()}` } });
 const store = CheckpointStore.open(join(values.dir!, 'worker'));
-const engine = await Engine.open({ eventLog: new ResolvedSource(resolvedLog, owned, partitions), transfers: resolvedLog, changeLog, store, plans: new Map([['spa_bench', plan]]), resolver: new DirectResolver(), time: 'event', partitions, tickMs: 50 });
+// --single: one process over the raw log (identity inline), the baseline the workers are compared with
+const eventLog = values.single ? await openEventLog({ dataDir: values.dir!, natsUrl: values.nats! }) : undefined;
+const engine = await Engine.open(
+  eventLog !== undefined
+    ? { eventLog, changeLog, store, plans: new Map([['spa_bench', plan]]), resolver: new IdentityGraph({ source: store }), time: 'event', partitions, tickMs: 50 }
+    : { eventLog: new ResolvedSource(resolvedLog, owned, partitions), transfers: resolvedLog, changeLog, store, plans: new Map([['spa_bench', plan]]), resolver: new DirectResolver(), time: 'event', partitions, tickMs: 50 },
+);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const stop = new AbortController();
@@ -36,3 +43,4 @@ process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.sy
 await store.close();
 await changeLog.close();
 await resolvedLog.close();
+await eventLog?.close();

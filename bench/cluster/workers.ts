@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ const { values } = parseArgs({ options: { events: { type: 'string', default: '10
 const EVENTS = Number(values.events);
 const PARTITIONS = 16;
 const started = performance.now();
+const loadAtStart = loadavg()[0]!;
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
 interface WorkerResult {
@@ -43,8 +44,8 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function runWorker(nats: string, dir: string, owned: readonly number[], until: number, changes: string): Promise<WorkerResult> {
-  const args = ['--import', 'tsx', join(repo, 'bench/cluster/worker-process.ts'), '--nats', nats, '--dir', dir, '--owned', owned.join(','), '--partitions', String(PARTITIONS), '--until', String(until), '--changes', changes];
+function runWorker(nats: string, dir: string, owned: readonly number[], until: number, changes: string, single = false): Promise<WorkerResult> {
+  const args = ['--import', 'tsx', join(repo, 'bench/cluster/worker-process.ts'), '--nats', nats, '--dir', dir, '--owned', owned.join(','), '--partitions', String(PARTITIONS), '--until', String(until), '--changes', changes, ...(single ? ['--single'] : [])];
   const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
     await eventLog.close();
     say(`  ${stage.stats.events} events, ${stage.stats.handovers} handovers in ${stageSeconds.toFixed(1)} s`);
 
+    say('one process over the raw log (the baseline)…');
+    const single0 = cpuOf(natsPid);
+    const baseline = await runWorker(nats, join(root, 'single'), [], end, 'FLOCK_CHANGES_SINGLE', true);
+    const singleNats = cpuOf(natsPid) - single0;
+    say(`  ${baseline.events} events in ${baseline.seconds.toFixed(1)} s, ${baseline.cpuSeconds.toFixed(1)} CPU s`);
     const runs: Array<{ workers: number; results: WorkerResult[]; wall: number; natsCpu: number }> = [];
     for (const workers of [1, 2]) {
       say(`${workers} worker(s)…`);
@@ -114,9 +120,10 @@ async function main(): Promise<void> {
     const perEvent = (r: (typeof runs)[0]) => (cpu(r) / applied(r)) * 1e6;
     const rate = (r: (typeof runs)[0]) => applied(r) / slowest(r);
     const rows: ResultRow[] = [
+      { measurement: 'one process over the raw log (identity inline): events/s', value: Math.round(baseline.events / baseline.seconds).toLocaleString('en-US'), note: `${baseline.cpuSeconds.toFixed(1)} CPU s = ${((baseline.cpuSeconds / baseline.events) * 1e6).toFixed(0)} µs per event; nats-server ${singleNats.toFixed(1)} CPU s` },
       { measurement: 'identity stage: events/s (one process, all partitions)', value: Math.round(stage.stats.events / stageSeconds).toLocaleString('en-US'), note: `${stage.stats.handovers} handovers; ${((stageCpu.user + stageCpu.system) / 1e6).toFixed(1)} CPU s, nats-server ${stageNats.toFixed(1)} CPU s` },
       { measurement: '1 worker (16 partitions): events/s', value: Math.round(rate(one)).toLocaleString('en-US'), note: `${applied(one)} events in ${slowest(one).toFixed(1)} s; ${cpu(one).toFixed(1)} CPU s; nats-server ${one.natsCpu.toFixed(1)} CPU s` },
-      { measurement: '2 workers (8 partitions each, at once): events/s', value: Math.round(rate(two)).toLocaleString('en-US'), note: `${applied(two)} events, slowest ${slowest(two).toFixed(1)} s; ${cpu(two).toFixed(1)} CPU s; nats-server ${two.natsCpu.toFixed(1)} CPU s` },
+      { measurement: '2 workers (8 partitions each, at once): events/s', value: Math.round(rate(two)).toLocaleString('en-US'), note: `${applied(two)} events (${two.results.map((r) => r.events).join(' + ')}: the users' skew), slowest ${slowest(two).toFixed(1)} s; ${cpu(two).toFixed(1)} CPU s; nats-server ${two.natsCpu.toFixed(1)} CPU s` },
       { measurement: 'throughput, 2 workers ÷ 1', value: `${(rate(two) / rate(one)).toFixed(2)}×`, note: `target ≥ 1.6× when CPU allows; cores busy: 1 worker ${((cpu(one) + one.natsCpu) / one.wall).toFixed(2)}, 2 workers ${((cpu(two) + two.natsCpu) / two.wall).toFixed(2)} of 2` },
       { measurement: 'CPU µs per event: 1 worker / 2 workers (summed)', value: `${perEvent(one).toFixed(0)} / ${perEvent(two).toFixed(0)}`, note: `ratio ${(perEvent(two) / perEvent(one)).toFixed(2)} (target ≤ 1.15)` },
     ];
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
       command: `npm run bench:cluster -- --events ${EVENTS}`,
       seconds: (performance.now() - started) / 1000,
       details: [
+        `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end: the machine is shared, and "cores busy" shows how much of it the workers got (waiting for CPU, or for a state transfer from the other worker, is not busy).`,
         `${EVENTS.toLocaleString('en-US')} events with identity journeys (merges), the realistic set's ${'user-level'} definitions; one nats-server (R1) on loopback; 16 resolved partitions; workers are processes of their own, each with its own LMDB store and a JetStream change log.`,
       ],
     });
