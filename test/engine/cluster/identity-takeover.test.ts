@@ -33,7 +33,7 @@ const END = Date.parse('2026-06-01T00:00:00Z');
 const EVENTS = [...generateEvents({ seed: 33, events: 3000, profiles: 100, spanMs: 3 * 86_400_000, end: END, identifyShare: 0.08, identity: { maxDevices: 3 } })];
 const { plan } = compilePlan(mixedDefinitions());
 const plans = new Map([['spa_bench', plan]]);
-const LEASE_TTL_MS = 1500;
+const LEASE_TTL_MS = 3000;
 
 /** An identity node in a child process (test/support/identity-node-child.ts), its last stats line. */
 class IdentityProcess {
