@@ -7,6 +7,13 @@
  *
  * `WORKER_DIE_AFTER_PUBLISH=n`: the process kills itself (SIGKILL) at the n-th checkpoint with changes
  * it publishes while active — after the publish, before the position is committed.
+ *
+ * `WORKER_DIE_PAST_SNAPSHOT=1`: the process kills itself (SIGKILL) once it has uploaded a snapshot and
+ * then published and committed changes of a checkpoint taken after it — its snapshot is then behind
+ * what it published (its fence), the case a takeover must replay muted. (It dies at the next
+ * checkpoint's `committed` probe: by then the previous checkpoint's publish and position are durable;
+ * the second publish after the upload is counted, as the first may belong to a checkpoint the
+ * snapshot already holds.)
  */
 import { runWorkerNode, type WorkerNodeStats } from '../../engine/cluster/worker-node.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
@@ -20,13 +27,26 @@ const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 let stats: Readonly<WorkerNodeStats> | undefined;
 const dieAfter = Number(process.env['WORKER_DIE_AFTER_PUBLISH'] ?? 0);
+const diePastSnapshot = process.env['WORKER_DIE_PAST_SNAPSHOT'] === '1';
 let published = 0;
+/** publishes of changes since the last snapshot upload this process saw (WORKER_DIE_PAST_SNAPSHOT). */
+let publishedSinceSnapshot = 0;
+let snapshotsSeen = 0;
+const die = () => {
+  report();
+  process.kill(process.pid, 'SIGKILL');
+};
 const probe = (point: string, seq: number) => {
-  if (dieAfter === 0 || point !== 'published' || seq === 0 || stats?.state !== 'active') return;
-  if (++published === dieAfter) {
-    report();
-    process.kill(process.pid, 'SIGKILL');
+  if (stats?.state !== 'active') return;
+  if (diePastSnapshot && stats.snapshots > 0) {
+    if (stats.snapshots !== snapshotsSeen) {
+      snapshotsSeen = stats.snapshots;
+      publishedSinceSnapshot = 0;
+    }
+    if (point === 'committed' && publishedSinceSnapshot >= 2) die();
+    if (point === 'published' && seq !== 0) publishedSinceSnapshot++;
   }
+  if (dieAfter > 0 && point === 'published' && seq !== 0 && ++published === dieAfter) die();
 };
 const report = () => stats !== undefined && process.stdout.write(`${JSON.stringify(stats)}\n`);
 const timer = setInterval(report, 50);
@@ -42,7 +62,9 @@ try {
       leaseTtlMs: Number(ttl),
       snapshotMs: 600_000,
       snapshotEvents: Number(snapshotEvents),
-      engine: { tickMs: 50, probe },
+      // (the test's events are historical — received months ago — so the worker is catching up throughout
+      // and checkpoints by count alone: small ones, so it publishes and commits as the load goes)
+      engine: { tickMs: 50, probe, catchUpCheckpointEvents: 100 },
       onState: (s) => {
         stats = s;
         report();

@@ -4,9 +4,10 @@
  * with its own data dir (no shared disk): `a` and `b` contend for partitions 0-7, `c` holds 8-15
  * (merges across the two sets hand profile states over through the log). While events are loaded:
  *
- * 1. the active 0-7 worker `a` is frozen at a moment its newest snapshot is behind what it has
- *    published, and killed (SIGKILL). The standby `b` must take the set over — restoring that
- *    snapshot, replaying to `a`'s fence without publishing what `a` had published;
+ * 1. the active 0-7 worker `a` is killed (SIGKILL) at a moment its newest snapshot is behind what it
+ *    has published and committed (it kills itself there: worker-node-child.ts, WORKER_DIE_PAST_SNAPSHOT;
+ *    a kill from outside hits that moment only by luck). The standby `b` must take the set over —
+ *    restoring that snapshot, replaying to `a`'s fence without publishing what `a` had published;
  * 2. `b` kills itself right after publishing a checkpoint, before committing its position; `a2`, a
  *    fresh machine started as the next standby, takes over and must leave out what `b` published.
  *
@@ -72,10 +73,10 @@ class WorkerProcess {
     );
   }
 
-  /** `dieAfterPublish`: it kills itself right after its n-th publish of changes while active (worker-node-child.ts). */
-  static start(natsUrl: string, dataDir: string, partitions: string, holder: string, dieAfterPublish = 0): WorkerProcess {
+  /** `dieAfterPublish`: it kills itself right after its n-th publish of changes while active; `diePastSnapshot`: once it has published and committed past its snapshot (worker-node-child.ts). */
+  static start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean } = {}): WorkerProcess {
     const args = ['--import', 'tsx', join(repo, 'test/support/worker-node-child.ts'), natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
-    const env = { ...process.env, WORKER_DIE_AFTER_PUBLISH: String(dieAfterPublish) };
+    const env = { ...process.env, WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0' };
     return new WorkerProcess(holder, spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
@@ -125,10 +126,10 @@ if (natsServerAvailable('the takeover test')) {
     try {
       const stage = new IdentityStage({ eventLog: events, resolvedLog: resolved, store: stageStore, resolver: new IdentityGraph({ source: stageStore }), partitions: 16, time: 'event', tickMs: 50 });
       staging = stage.run(stopStage.signal);
-      const a = WorkerProcess.start(nats.url, join(root, 'a'), '0-7', 'a');
+      const a = WorkerProcess.start(nats.url, join(root, 'a'), '0-7', 'a', { diePastSnapshot: true });
       workers.push(a);
       await a.reach('to hold 0-7', (s) => s.state === 'active');
-      const b = WorkerProcess.start(nats.url, join(root, 'b'), '0-7', 'b', 2);
+      const b = WorkerProcess.start(nats.url, join(root, 'b'), '0-7', 'b', { dieAfterPublish: 2 });
       const c = WorkerProcess.start(nats.url, join(root, 'c'), '8-15', 'c');
       workers.push(b, c);
       await b.reach('to wait as the standby of 0-7', (s) => s.state === 'standby');
@@ -144,33 +145,23 @@ if (natsServerAvailable('the takeover test')) {
         loaded += CHUNK;
         await sleep(40);
       };
-      // 1. Once `a` has uploaded a snapshot and published past it, it is frozen (SIGSTOP), its stored
-      // snapshot and its fence read as they are, and killed if the snapshot is behind the fence (the
-      // takeover then restores and replays muted); else it goes on.
-      let killed: { at: number; snapshot: number; fence: number } | undefined;
       // (a liveness bound for the whole choreography, generous: a loaded machine is slow)
       const deadline = performance.now() + 150_000;
       const inTime = (what: string, w: WorkerProcess) => {
         if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}; ${w.holder}: ${JSON.stringify(w.stats)}\n${w.stderr}`);
       };
-      while (killed === undefined) {
-        inTime('a to be caught with its snapshot behind its fence', a);
-        // (past the hold-back too while a's snapshots keep up with its fence, leaving b 5 chunks)
-        if (loaded < holdBack || loaded < EVENTS.length - 6 * CHUNK) await loadNext();
+      // 1. `a` dies once its snapshot is behind what it published; its snapshot and fence are read as it left them
+      while (!a.gone) {
+        inTime('a to die past its snapshot', a);
+        // (b is left at least 4 chunks to die in)
+        if (loaded < EVENTS.length - 4 * CHUNK) await loadNext();
         else await sleep(40);
-        const s = a.stats!;
-        if (loaded < EVENTS.length / 4 || s.snapshots < 1 || s.checkpointed <= s.snapshotPosition) continue;
-        a.proc.kill('SIGSTOP');
-        await sleep(150);
-        const snapshot = await snapshotInfo(bucket, 'worker.0-7');
-        const fence = await resolved.position('worker.0-7');
-        if (snapshot === undefined || fence <= snapshot.position) {
-          a.proc.kill('SIGCONT');
-          continue;
-        }
-        await a.stop('SIGKILL');
-        killed = { at: performance.now(), snapshot: snapshot.position, fence };
       }
+      await a.exited;
+      assert.is(a.proc.signalCode, 'SIGKILL', `a died by its fault:\n${a.stderr}`);
+      const snapshot = await snapshotInfo(bucket, 'worker.0-7');
+      const killed = { at: a.exitedAt, snapshot: snapshot?.position ?? 0, fence: await resolved.position('worker.0-7') };
+      assert.ok(snapshot !== undefined && killed.fence > killed.snapshot, `a's snapshot (${killed.snapshot}) is behind its fence (${killed.fence})`);
       const a2 = WorkerProcess.start(nats.url, join(root, 'a2'), '0-7', 'a2');
       workers.push(a2);
 
