@@ -309,6 +309,11 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
           return { userIds: (record?.ids ?? []).filter(([type]) => type === 'user_id').map(([, value, , , , raw]) => raw ?? value), absorbed: (record?.n ?? 0) > 0 };
         };
         delivery = checkDelivery(destination, changes, workload.batches.flat(), deliveryStatus!, atEnd);
+        // (kept: what the receiver got, in arrival order, and the connected changes — to look into a difference)
+        if (o.keep === true) {
+          const connected = new Set(destination.connections.values());
+          writeFileSync(join(root, 'delivery.json'), JSON.stringify({ messages: destination.receiver.messages, changes: changes.filter((c) => connected.has(c.definitionId)) }));
+        }
       } finally {
         await identities.close();
       }
