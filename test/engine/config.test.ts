@@ -210,6 +210,11 @@ test('roles: all by default; identity and worker need a NATS URL; worker partiti
   assert.equal(issues(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', '16'], env: {} })), ['--worker-partitions: a worker partition is beyond --partitions']);
   assert.equal(issues(loadConfig({ argv: ['--role', 'leader'], env: {} })), ['--role: role is "all", "ingest", "identity" or "worker"']);
   assert.is(ok(loadConfig({ argv: ['--role', 'ingest'], env: {} })).role, 'ingest');
+  const auto = ok(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', 'auto'], env: { FLOCK_WORKER_SET_SIZE: '2' } }));
+  assert.is(auto.workerPartitions, 'auto');
+  assert.is(auto.workerSetSize, 2);
+  assert.is(all.workerSetSize, 4);
+  assert.equal(issues(loadConfig({ argv: ['--worker-set-size', '0'], env: {} })).length, 1);
 });
 
 test.run();
