@@ -23,6 +23,8 @@ export interface FlockClusterOptions {
   readonly flockArgs?: readonly string[];
   /** 0 (default): one process, role all. N: an ingest front, an identity stage and N workers, the partitions dealt round-robin. */
   readonly workers?: number;
+  /** with `workers`: each worker started with `--worker-partitions auto` (they share the partition sets among themselves, rebalancing as they come and go) instead of a fixed deal. */
+  readonly autoWorkers?: boolean;
   /** partitions of the logs (default 16). */
   readonly partitions?: number;
   /** each JSON log line of Flock, as it comes. */
@@ -142,7 +144,7 @@ export async function startFlockCluster(options: FlockClusterOptions): Promise<F
       const partitions = options.partitions ?? 16;
       for (let w = 0; w < workers; w++) {
         const owned = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % workers === w);
-        await startRole(`worker-${w}`, ['--role', 'worker', '--worker-partitions', owned.join(',')]);
+        await startRole(`worker-${w}`, ['--role', 'worker', '--worker-partitions', options.autoWorkers === true ? 'auto' : owned.join(',')]);
       }
     }
     return {
