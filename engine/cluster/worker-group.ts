@@ -52,8 +52,7 @@ export async function runWorkerGroup(o: WorkerGroupOptions, signal: AbortSignal)
     members = new WorkerMembers(await openMembersBucket(nc, o.replicas === undefined ? {} : { replicas: o.replicas }), worker, o.membersTtlMs ?? 3 * beatMs);
     while (!signal.aborted) {
       try {
-        await members.beat();
-        stats.live = await members.live();
+        stats.live = await members.beat();
         const mine = new Set([...assignSets(sets, stats.live)].filter(([, w]) => w === worker).map(([set]) => set));
         for (const [name, node] of running) {
           if (mine.has(name)) continue;
