@@ -75,7 +75,6 @@ if (natsServerAvailable('the API role test')) {
       closing.push(() => single.close());
       const one = createApp({ eventLog: events, spaces: SPACES, registry, store: single, locator: identityProfileLocator(single), profileLinks: identityLinkIndex(single), eventSource: events, clock: () => END });
 
-      const t0 = performance.now();
       // the cluster: the identity stage and 2 workers of 8 partitions, answering reads while they hold their leases
       let identity: Readonly<IdentityNodeStats> | undefined;
       running.push(runIdentityNode({ natsUrl: nats.url, dataDir: join(root, 'identity'), partitions: PARTITIONS, rules: new Map(), clock: 'event', tickMs: 50, holder: 'id', onState: (s) => (identity = s) }, stopIdentity.signal));
@@ -94,7 +93,6 @@ if (natsServerAvailable('the API role test')) {
         50,
       );
 
-      console.log('cluster computed', Math.round(performance.now() - t0));
       const nc = await connect({ servers: nats.url });
       closing.push(() => nc.close());
       const api = createApp({ eventLog: events, spaces: SPACES, cluster: remoteProfiles(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }), clock: () => END });
@@ -143,7 +141,9 @@ if (natsServerAvailable('the API role test')) {
       let found = 0;
       let withEvents = 0;
       let linked = 0;
-      const check = async (identifier: string, i: number) => {
+      // (a profile's events and pages are read once, by its first identifier: every identifier of it locates the same profile)
+      const paged = new Set<string>();
+      const check = async (identifier: string) => {
         const traits = await same(profilePath(identifier, 'traits?limit=200&verbose=true'));
         if (traits.status !== 200) return;
         found++;
@@ -152,20 +152,20 @@ if (natsServerAvailable('the API role test')) {
         await same(profilePath(identifier, 'metadata'));
         const links = await same(profilePath(identifier, 'links'));
         if ((links.body as { data: unknown[] }).data.length > 0) linked++;
+        const located = locator.locate(SPACE, 'users', identifier);
+        if (!located.ok || paged.has(located.profileId)) return;
+        paged.add(located.profileId);
         const all = await same(profilePath(identifier, 'events?limit=100&sort=asc'));
         if ((all.body as { data: unknown[] }).data.length > 0) withEvents++;
         await same(profilePath(identifier, `events?limit=5&include=Product%20Viewed&start=${new Date(END - DAY).toISOString()}`));
-        // (cursors followed page by page on a share of them: the pages are the same code on either side)
-        if (i % 4 !== 0) return;
+        await pages(profilePath(identifier, 'events?limit=7'));
         await pages(profilePath(identifier, 'traits?limit=2'));
         await pages(profilePath(identifier, 'external_ids?limit=1'));
-        await pages(profilePath(identifier, 'events?limit=7'));
       };
       const list = [...identifiers];
-      for (let i = 0; i < list.length; i += 8) await Promise.all(list.slice(i, i + 8).map((identifier, j) => check(identifier, i + j)));
-      console.log('compared', Math.round(performance.now() - t0), identifiers.size, { found, withEvents, linked, spanning, profiles: profiles.size });
+      for (let i = 0; i < list.length; i += 8) await Promise.all(list.slice(i, i + 8).map(check));
       assert.ok(found > 100, `identifiers found (${found})`);
-      assert.ok(withEvents > 100 && linked > 10, `identifiers with events (${withEvents}) and account links (${linked})`);
+      assert.ok(withEvents > 40 && linked > 10, `profiles with events (${withEvents}), identifiers with account links (${linked})`);
 
       // what the API role does not serve: 501 with a stable code, after auth
       const anyone = [...profiles][0]!;
