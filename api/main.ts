@@ -31,6 +31,7 @@ import type { StreamLimitsConfig } from '../engine/log/open-event-log.ts';
 import { runIdentityRole, runWorkerRole } from '../engine/cluster/roles.ts';
 import { join } from 'node:path';
 import { createApp } from './app.ts';
+import { runApiRole } from './api-role/run-api-role.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
 import { signalEcho, SIGNAL_ECHO_MS } from './signal-echo.ts';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     replicas: config.stream.replicas,
   };
   if (config.role === 'identity' || config.role === 'worker') return runRole(config, stream);
+  if (config.role === 'api') return runApiRole(config, stream, logger);
   // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
   const storage = { minFreeBytes: config.minFreeBytes };
   const checkSpace = storageGuard(config.dataDir, storage);

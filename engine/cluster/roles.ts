@@ -88,25 +88,31 @@ export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { 
 /**
  * A worker: its partition set of the resolved log in, changes out to the change log — while it
  * holds the set's lease; a standby otherwise, which takes the set over (restoring its snapshot from
- * the object store) when the holder stops renewing (worker-node.ts).
+ * the object store) when the holder stops renewing (worker-node.ts). While it computes, it answers the
+ * API role's reads of its partitions (query-responder.ts).
  */
 export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): Promise<void> {
   const registry = DefinitionRegistry.open(o.registryPath);
-  const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
-  await registry.close();
-  if (leftOut.length > 0) o.onLeftOut?.(leftOut);
-  const node = {
-    natsUrl: o.natsUrl,
-    dataDir: o.dataDir,
-    partitionCount: o.partitions,
-    plans,
-    ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
-    engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
-    ...(o.onError === undefined ? {} : { onError: o.onError }),
-  };
-  if (o.owned === 'auto') {
-    await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, s.state])) }) }, signal);
-    return;
+  try {
+    const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
+    if (leftOut.length > 0) o.onLeftOut?.(leftOut);
+    const node = {
+      natsUrl: o.natsUrl,
+      dataDir: o.dataDir,
+      partitionCount: o.partitions,
+      plans,
+      // (kept open: the API role's profile reads are answered with the definitions computed here)
+      registry,
+      ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
+      engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
+      ...(o.onError === undefined ? {} : { onError: o.onError }),
+    };
+    if (o.owned === 'auto') {
+      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, s.state])) }) }, signal);
+      return;
+    }
+    await runWorkerNode({ ...node, partitions: o.owned.join(','), onState: (stats) => o.onStats?.({ ...stats }) }, signal);
+  } finally {
+    await registry.close();
   }
-  await runWorkerNode({ ...node, partitions: o.owned.join(','), onState: (stats) => o.onStats?.({ ...stats }) }, signal);
 }
