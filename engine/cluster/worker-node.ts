@@ -15,7 +15,6 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Engine, type EngineOptions } from '../engine.ts';
 import { DirectResolver } from '../identity/resolver.ts';
@@ -28,7 +27,7 @@ import { Lease, openLeaseBucket } from './lease.ts';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
-import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
 
 export interface WorkerNodeOptions {
   /** NATS servers (comma-separated): the resolved log, the lease bucket, the snapshot bucket. */
@@ -84,9 +83,15 @@ export interface WorkerNodeStats {
   position: number;
   checkpointed: number;
   eventsIn: number;
-  /** snapshots this process uploaded, and the position of the last one. */
+  /** snapshots this process uploaded, the position of the last one, and how long it took (copy and upload, ms). */
   snapshots: number;
   snapshotPosition: number;
+  snapshotMs: number;
+  /**
+   * the last acquisition's steps (ms): the snapshot's download and check (0: none restored), opening
+   * the store and the engine (every profile's timer) with the fence read, the muted replay to the fence.
+   */
+  timings: { restore: number; open: number; replay: number };
 }
 
 /** Runs a worker node until `signal` aborts (the CLI's `--role worker`). */
@@ -118,6 +123,8 @@ export class WorkerNode {
       eventsIn: 0,
       snapshots: 0,
       snapshotPosition: 0,
+      snapshotMs: 0,
+      timings: { restore: 0, open: 0, replay: 0 },
     };
   }
 
@@ -183,20 +190,29 @@ export class WorkerNode {
   }
 
   /** Computes the set while the lease holds and `signal` has not aborted. */
-  async #serve(lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
+  async #serve(lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
     const path = this.storePath;
     this.#enter('restoring');
+    const timings = (this.stats.timings = { restore: 0, open: 0, replay: 0 });
+    let step = performance.now();
     removeSnapshotLeftovers(path);
     const local = await storedCheckpoint(path);
     const stored = await snapshotInfo(bucket, this.#name);
     this.stats.restored = null;
     if (stored !== undefined && (local === undefined || stored.position > local.position)) {
-      const restored = await restoreSnapshot(bucket, this.#name, path);
+      // (a download the lease's loss or a stop cut short is no failure: the set is not ours to restore any more)
+      const restored = await restoreSnapshot(bucket, this.#name, path, stop).catch((error: unknown) => {
+        if (stop.aborted) return undefined;
+        throw error;
+      });
+      if (stop.aborted) return;
       if (restored !== undefined) this.stats.restored = { position: restored.position, bytes: restored.bytes };
     }
+    timings.restore = performance.now() - step;
     if (stop.aborted) return;
+    step = performance.now();
     const store = CheckpointStore.open(path);
     try {
       // (the previous holder is gone: none of its changes is of a position after the log's end now)
@@ -219,8 +235,11 @@ export class WorkerNode {
         partitions: this.#count,
         consumer: this.#name,
       });
+      timings.open = performance.now() - step;
+      step = performance.now();
       this.#enter('replaying');
       if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      timings.replay = performance.now() - step;
       gate.open();
       this.stats.mutedRecords = gate.dropped;
       this.#observe(engine);
@@ -235,7 +254,7 @@ export class WorkerNode {
   }
 
   /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
-  async #runActive(engine: Engine, store: CheckpointStore, bucket: ObjectStore, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
+  async #runActive(engine: Engine, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
     const o = this.#o;
     const every = o.snapshotMs ?? 30_000;
     const events = o.snapshotEvents ?? 200_000;
@@ -260,12 +279,14 @@ export class WorkerNode {
     }
   }
 
-  async #snapshot(store: CheckpointStore, bucket: ObjectStore): Promise<void> {
+  async #snapshot(store: CheckpointStore, bucket: SnapshotBucket): Promise<void> {
     try {
+      const started = performance.now();
       const taken = await takeSnapshot(store, bucket, this.#name);
       if (taken === undefined) return;
       this.stats.snapshots++;
       this.stats.snapshotPosition = taken.position;
+      this.stats.snapshotMs = performance.now() - started;
       this.#o.onState?.(this.stats);
     } catch (error) {
       // (a snapshot is an optimisation of the takeover: the next one tries again)
