@@ -70,8 +70,9 @@ export interface WorkerNodeStats {
   /** the set's name (`0-7`). */
   readonly set: string;
   readonly holder: string;
-  /** times this process acquired the set's lease. */
+  /** times this process acquired the set's lease, and lost it (taken, deleted, or expired: not renewed in time). */
   takeovers: number;
+  leasesLost: number;
   /** the snapshot the last acquisition restored (null: the local store was as far, or none existed). */
   restored: { position: number; bytes: number } | null;
   /** the position the last acquisition replayed to muted (0: none). */
@@ -114,6 +115,7 @@ export class WorkerNode {
       set: this.#set.name,
       holder: options.holder ?? `${hostname()}:${process.pid}`,
       takeovers: 0,
+      leasesLost: 0,
       restored: null,
       fence: 0,
       mutedRecords: 0,
@@ -164,7 +166,11 @@ export class WorkerNode {
       if (changeLog === undefined) opened.push((changeLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: CHANGE_LOG })));
       for (let failures = 0; !signal.aborted; ) {
         this.#enter('standby');
-        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
+        const onLost = () => {
+          this.stats.leasesLost++;
+          o.onState?.(this.stats);
+        };
+        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, onLost, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
         if (lease === undefined) break;
         this.stats.takeovers++;
         let failure: { error: unknown } | undefined;
