@@ -11,7 +11,8 @@
  * Timed: the holder (a worker node in its own process, partitions 0-15, on that store) runs under
  * live traffic — events appended to the raw log at `--rate` per second, each sent by a real user or
  * one of its clones, through the identity stage (this process) — and takes its own snapshot under
- * the load; `--kill-after` seconds after that upload it is killed with SIGKILL. A standby started on
+ * the load; `--kill-after` seconds after that upload it is killed with SIGKILL (or, with `--live S`,
+ * S seconds after the traffic started, whatever its newest snapshot then). A standby started on
  * an EMPTY data dir (a fresh machine: it must restore from the object store) is timed from the kill
  * to active and caught up with the live log, step by step (lease expiry wait, snapshot download,
  * store and engine open, muted replay to the fence, catch-up), with the snapshot's size and the RSS
@@ -19,7 +20,8 @@
  *
  * Options: `--profiles` (1,000,000), `--rate` events/s (1,000), `--lease-ttl` ms (5,000, production's
  * default; tests use 3,000), `--snapshot-ms` the holder's snapshot interval (30,000, production's),
- * `--kill-after` s after the holder's snapshot under load (5); `--results FILE` / `--no-results`,
+ * `--kill-after` s after the holder's snapshot under load (5), or `--live` s after the traffic started
+ * (no snapshot under load awaited); `--results FILE` / `--no-results`,
  * `--json FILE` (the measurements), `--keep` (the data dirs), `--verbose` (the workers' stderr).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -68,6 +70,7 @@ const { values } = parseArgs({
     'lease-ttl': { type: 'string', default: '5000' },
     'snapshot-ms': { type: 'string', default: '30000' },
     'kill-after': { type: 'string', default: '5' },
+    live: { type: 'string' },
     results: { type: 'string' },
     'no-results': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -83,13 +86,14 @@ function option(name: keyof typeof values, min: number): number {
   return n;
 }
 
-let PROFILES: number, RATE: number, TTL: number, SNAPSHOT_MS: number, KILL_AFTER_S: number;
+let PROFILES: number, RATE: number, TTL: number, SNAPSHOT_MS: number, KILL_AFTER_S: number, LIVE_S: number | undefined;
 try {
   PROFILES = Math.round(option('profiles', 100));
   RATE = option('rate', 1);
   TTL = Math.round(option('lease-ttl', 500));
   SNAPSHOT_MS = Math.round(option('snapshot-ms', 100));
   KILL_AFTER_S = option('kill-after', 0);
+  LIVE_S = values.live === undefined ? undefined : option('live', 1);
 } catch (error) {
   process.stderr.write(`${(error as Error).message} (${(error as TakeoverBenchError).code})\n`);
   process.exit(2);
@@ -362,10 +366,19 @@ async function main(): Promise<void> {
     const standby = WorkerChild.start(nats, join(root, 'standby'), 'standby');
     children.push(standby);
     await standby.reach('standby state', () => standby.stats?.state === 'standby', 5 * 60_000);
-    await holder.reach('snapshot under load', () => (holder.stats?.snapshots ?? 0) >= 1, SNAPSHOT_MS + 30 * 60_000);
+    const trafficAt = performance.now();
+    if (LIVE_S === undefined) {
+      await holder.reach('snapshot under load', () => (holder.stats?.snapshots ?? 0) >= 1, SNAPSHOT_MS + 30 * 60_000);
+      say(`holder snapshot under load: position ${holder.stats!.snapshotPosition} in ${fmt(holder.stats!.snapshotMs / 1000, 1)} s; kill -9 in ${KILL_AFTER_S} s`);
+      await sleep(KILL_AFTER_S * 1000);
+    } else {
+      await sleep(Math.max(0, LIVE_S * 1000 - (performance.now() - trafficAt)));
+    }
     const holderSnapshot = { ...holder.stats! };
-    say(`holder snapshot under load: position ${holderSnapshot.snapshotPosition} in ${fmt(holderSnapshot.snapshotMs / 1000, 1)} s; kill -9 in ${KILL_AFTER_S} s`);
-    await sleep(KILL_AFTER_S * 1000);
+    // (a holder that lost its lease before the kill — its own snapshot stalling its renewals — is not the case measured)
+    if (holderSnapshot.state !== 'active' || holderSnapshot.leasesLost > 0) {
+      throw new Error(`the holder lost its lease before the kill (state ${holderSnapshot.state}, leases lost ${holderSnapshot.leasesLost}, longest event-loop stall ${fmt(holder.loopMaxMs)} ms, its snapshot under load ${fmt(holderSnapshot.snapshotMs / 1000, 1)} s): the standby took the set over from a live holder\n${holder.stderr}`);
+    }
 
     // 5. kill -9; the standby takes over
     const holderAtKill = holder.sample()!;
@@ -440,6 +453,10 @@ async function main(): Promise<void> {
     if (final.fence < fenceAtKill) throw new Error(`the standby replayed to ${final.fence}, short of the holder's fence ${fenceAtKill}`);
     if (restoredProfiles < profiles) throw new Error(`the standby's store holds ${restoredProfiles} profiles, not the ${profiles} of the holder's`);
 
+    const killRule =
+      LIVE_S === undefined
+        ? `killed ${KILL_AFTER_S} s after its first snapshot under load (position ${m.holderSnapshotPosition}) was stored`
+        : `killed ${LIVE_S} s after the live traffic started; its newest snapshot then was at position ${restored.position} (${m.holderSnapshotMs > 0 ? 'taken under load' : 'the setup\'s: none under load yet'})`;
     const s = (ms: number) => `${fmt(ms / 1000, 2)} s`;
     const gib = (bytes: number) => `${fmt(bytes / 2 ** 30, 2)} GiB`;
     const memory = (x: Memory) => `${gib(x.anon)} anonymous + ${gib(x.file)} file-backed (LMDB map pages)`;
@@ -449,26 +466,28 @@ async function main(): Promise<void> {
       { measurement: '… lease expiry wait (kill → lease taken)', value: s(m.leaseWaitMs), note: `TTL ${fmt(TTL)} ms: the standby takes the lease once it has seen the holder's last renewal (every TTL/3) unchanged for the TTL, polling every ${Math.min(500, Math.floor(TTL / 4))} ms` },
       { measurement: '… snapshot download (and digest check, sync, rename)', value: s(m.restoreMs), note: `${fmt(mib(m.snapshotBytes))} MiB at ${fmt(mib(m.snapshotBytes) / (m.restoreMs / 1000))} MiB/s` },
       { measurement: '… store and engine open (every profile\'s timer), fence read', value: s(m.openMs), note: '' },
-      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from the snapshot's position to the dead holder's fence (its snapshot under load was ${fmt(m.holderSnapshotMs / 1000, 1)} s in the taking, and the kill ${KILL_AFTER_S} s after it)` },
+      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from the snapshot's position to the dead holder's fence (${fmt(m.replayedRecords / (m.replayMs / 1000))} records/s; ${killRule})` },
       { measurement: '… catch-up with the live log (active → caught up)', value: s(m.catchUpMs), note: `${fmt(m.catchUpRecords)} records that came while the set had no holder` },
       { measurement: 'snapshot size', value: `${fmt(m.snapshotBytes)} B`, note: `${fmt(m.snapshotBytes / restoredProfiles)} bytes per profile (the store copied whole, free pages included); the holder's store file ${fmt(mib(holderStoreBytes))} MiB` },
-      { measurement: 'holder RSS at the kill (peak sampled)', value: gib(holderAtKill.rss), note: `${memory(holderAtKill)}; peak ${gib(holderPeak.peak)} (${memory(holderPeak)}), its snapshot under load included` },
+      { measurement: 'holder RSS at the kill (peak sampled)', value: gib(holderAtKill.rss), note: `${memory(holderAtKill)}; peak ${gib(holderPeak.peak)} (${memory(holderPeak)})${m.holderSnapshotMs > 0 ? ', its snapshot under load included' : ''}` },
       { measurement: 'standby RSS, peak during the takeover', value: gib(standbyPeak.rss), note: memory(standbyPeak) },
       { measurement: 'standby: longest event-loop stall during the takeover', value: `${fmt(m.standbyLoopMaxMs)} ms`, note: `its lease is renewed on that loop every ${fmt(TTL / 3)} ms; leases it lost meanwhile: ${m.standbyLeasesLost} (acquired ${final.takeovers}×)` },
-      { measurement: 'holder: snapshot under load (copy + upload)', value: s(m.holderSnapshotMs), note: `${fmt(mib(m.snapshotBytes) / (m.holderSnapshotMs / 1000))} MiB/s; the setup's snapshot with no load: ${fmt(setupSeconds, 1)} s, this process's anonymous memory grew ${fmt(mib(m.setupSnapshotAnonGrowth))} MiB meanwhile` },
+      m.holderSnapshotMs > 0
+        ? { measurement: 'holder: snapshot under load (copy + upload)', value: s(m.holderSnapshotMs), note: `${fmt(mib(m.snapshotBytes) / (m.holderSnapshotMs / 1000))} MiB/s; the setup's snapshot (the same code, no load): ${fmt(setupSeconds, 1)} s, ${fmt(mib(setup.bytes) / setupSeconds)} MiB/s, this process's anonymous memory grew ${fmt(mib(m.setupSnapshotAnonGrowth))} MiB meanwhile` }
+        : { measurement: 'holder: snapshot with no load (the setup\'s, by the holder\'s code)', value: `${fmt(setupSeconds, 2)} s`, note: `${fmt(mib(setup.bytes) / setupSeconds)} MiB/s (copy + upload); this process's anonymous memory grew ${fmt(mib(m.setupSnapshotAnonGrowth))} MiB meanwhile; the holder took none under load before the kill (\`--live\`)` },
       { measurement: 'live traffic', value: `${fmt(m.rate)} events/s`, note: `through the identity stage; each event sent by a real user or one of its clones (${copies} per user)` },
     ];
     say('');
     for (const r of rows) say(`${r.measurement}: ${r.value}  ${r.note ?? ''}`);
     if (!values['no-results']) {
       writeResults('takeover', `Partition takeover with ${fmt(restoredProfiles)} profiles of state (npm run bench:takeover)`, rows, {
-        command: `npm run bench:takeover -- --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS} --kill-after ${KILL_AFTER_S}`,
+        command: `npm run bench:takeover -- --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS} ${LIVE_S === undefined ? `--kill-after ${KILL_AFTER_S}` : `--live ${LIVE_S}`}`,
         seconds: (performance.now() - started) / 1000,
         ...(values.results === undefined ? {} : { file: values.results }),
         details: [
           `\`cat /proc/loadavg\`: ${loadAtStart} at the start, ${loadAtKill} at the kill, ${loadAtEnd} when caught up (the machine is shared).`,
           `State: ${fmt(stateEvents)} events of the realistic workload (${fmt(users)} users, identity journeys, 90 days) through the identity stage and a worker engine with the realistic set's user definitions → ${fmt(realProfiles)} profiles, its ${fmt(realUsers)} user profiles cloned ${copies}× in the worker's store and the identity stage's graph (${fmt(cloneSeconds)} s; setup, not timed). One nats-server (JetStream file store, R1) on loopback; partition set ${SET} of ${PARTITIONS}; the holder and the standby are processes of their own, the identity stage and the traffic run in the bench's process.`,
-          `The holder snapshots every ${fmt(SNAPSHOT_MS / 1000)} s under load (its first was at position ${m.holderSnapshotPosition}); it was killed ${KILL_AFTER_S} s after that snapshot was stored.`,
+          `The holder snapshots every ${fmt(SNAPSHOT_MS / 1000)} s under load; ${killRule}.`,
         ],
       });
     }
