@@ -417,24 +417,28 @@ async function main(): Promise<void> {
       if (e === undefined) throw new Error(`the standby never entered ${state}`);
       return e;
     };
+    // The first acquisition's steps: as the stats were when it began to replay (a standby that lost the
+    // lease meanwhile and took it again — counted in `leasesLost` — goes on from its own store).
     const restoring = at('restoring');
+    const replaying = at('replaying');
     const active = at('active');
     const final = standby.stats!;
     const caught = standby.caughtUp!;
-    const restored = final.restored;
+    const restored = replaying.stats.restored;
     if (restored === null) throw new Error('the standby restored no snapshot');
+    if (final.leasesLost > 0) say(`the standby lost the lease it took ${final.leasesLost}× during the takeover (acquired ${final.takeovers}×); its stderr:\n${standby.stderr}`);
     const m = {
       profiles: restoredProfiles,
       leaseTtlMs: TTL,
       totalMs: caught.t - killAt,
       activeMs: active.t - killAt,
       leaseWaitMs: restoring.t - killAt,
-      restoreMs: final.timings.restore,
-      openMs: final.timings.open,
-      replayMs: final.timings.replay,
+      restoreMs: replaying.stats.timings.restore,
+      openMs: replaying.stats.timings.open,
+      replayMs: active.t - replaying.t,
       catchUpMs: caught.t - active.t,
       snapshotBytes: restored.bytes,
-      replayedRecords: final.fence - restored.position,
+      replayedRecords: replaying.stats.fence - restored.position,
       catchUpRecords: caught.target! - active.stats.position,
       holderStoreBytes,
       holderRss: holderAtKill,
@@ -450,7 +454,7 @@ async function main(): Promise<void> {
     };
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(m, null, 2));
     if (restored.position !== snapshotAtKill?.position) throw new Error(`the standby restored position ${restored.position}, not the holder's newest snapshot (${snapshotAtKill?.position})`);
-    if (final.fence < fenceAtKill) throw new Error(`the standby replayed to ${final.fence}, short of the holder's fence ${fenceAtKill}`);
+    if (replaying.stats.fence < fenceAtKill) throw new Error(`the standby replayed to ${replaying.stats.fence}, short of the holder's fence ${fenceAtKill}`);
     if (restoredProfiles < profiles) throw new Error(`the standby's store holds ${restoredProfiles} profiles, not the ${profiles} of the holder's`);
 
     const killRule =
@@ -466,7 +470,7 @@ async function main(): Promise<void> {
       { measurement: '… lease expiry wait (kill → lease taken)', value: s(m.leaseWaitMs), note: `TTL ${fmt(TTL)} ms: the standby takes the lease once it has seen the holder's last renewal (every TTL/3) unchanged for the TTL, polling every ${Math.min(500, Math.floor(TTL / 4))} ms` },
       { measurement: '… snapshot download (and digest check, sync, rename)', value: s(m.restoreMs), note: `${fmt(mib(m.snapshotBytes))} MiB at ${fmt(mib(m.snapshotBytes) / (m.restoreMs / 1000))} MiB/s` },
       { measurement: '… store and engine open (every profile\'s timer), fence read', value: s(m.openMs), note: '' },
-      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from the snapshot's position to the dead holder's fence (${fmt(m.replayedRecords / (m.replayMs / 1000))} records/s; ${killRule})` },
+      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from the snapshot's position to the dead holder's fence (${fmt(m.replayedRecords / (m.replayMs / 1000))} records/s; ${killRule})${m.standbyLeasesLost > 0 ? `; the standby LOST the lease it took ${m.standbyLeasesLost}× meanwhile and took it again from its own store — included` : ''}` },
       { measurement: '… catch-up with the live log (active → caught up)', value: s(m.catchUpMs), note: `${fmt(m.catchUpRecords)} records that came while the set had no holder` },
       { measurement: 'snapshot size', value: `${fmt(m.snapshotBytes)} B`, note: `${fmt(m.snapshotBytes / restoredProfiles)} bytes per profile (the store copied whole, free pages included); the holder's store file ${fmt(mib(holderStoreBytes))} MiB` },
       { measurement: 'holder RSS at the kill (peak sampled)', value: gib(holderAtKill.rss), note: `${memory(holderAtKill)}; peak ${gib(holderPeak.peak)} (${memory(holderPeak)})${m.holderSnapshotMs > 0 ? ', its snapshot under load included' : ''}` },
