@@ -674,6 +674,10 @@ export class Engine {
           next = pull();
           this.process(r.value);
           await this.publishHandovers();
+          // A turn of the event loop between batches: a tail hands over the batches it buffered (up to
+          // four) without one, and what shares this loop — a partition set's lease renewal — must run
+          // (thousands of cold profiles on one turn stalled it for seconds on a loaded machine).
+          await new Promise((resolve) => setImmediate(resolve));
         }
         // (a backfill's read of an unreachable log fails before the job moves: the step is retried whole)
         const background = this.#o.background;

@@ -39,6 +39,8 @@ export interface NatsClusterOptions {
   readonly binary?: string | undefined;
   /** print each node's stderr lines with its name (the cluster command does; tests do not). */
   readonly echo?: boolean;
+  /** JetStream's file store limit per node (default `8GB`; bench:takeover's 1M-profile snapshots need more). */
+  readonly maxFileStore?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,7 +78,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         'jetstream {',
         `  store_dir: "${join(storeDir, 'js')}"`,
         '  max_memory_store: 256MB',
-        '  max_file_store: 8GB',
+        `  max_file_store: ${options.maxFileStore ?? '8GB'}`,
         '}',
         // a single node is a plain server: JetStream clustering needs a cluster block with routes
         ...(count === 1

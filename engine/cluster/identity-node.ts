@@ -13,7 +13,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { ObjectStore } from '@nats-io/obj';
 import { IdentityGraph } from '../identity/identity-graph.ts';
 import type { IdentityRules } from '../identity/rules.ts';
 import type { AppendLog } from '../log/append-log.ts';
@@ -26,7 +25,7 @@ import { Lease, openLeaseBucket } from './lease.ts';
 import { identityAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
 import { IDENTITY_QUERY_SUBJECT } from './read-queries.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
-import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
 
 /** The lease and snapshot name of the identity stage (one owner resolves every space). */
 export const IDENTITY_RESOURCE = 'identity';
@@ -112,7 +111,7 @@ async function serve(
   enter: (state: IdentityNodeStats['state']) => void,
   nc: NatsConnection,
   lease: Lease,
-  bucket: ObjectStore,
+  bucket: SnapshotBucket,
   eventLog: EventLog,
   resolvedLog: AppendLog,
   signal: AbortSignal,
@@ -164,7 +163,7 @@ async function serve(
   }
 }
 
-async function snapshot(o: IdentityNodeOptions, stats: IdentityNodeStats, store: CheckpointStore, bucket: ObjectStore): Promise<boolean> {
+async function snapshot(o: IdentityNodeOptions, stats: IdentityNodeStats, store: CheckpointStore, bucket: SnapshotBucket): Promise<boolean> {
   try {
     if ((await takeSnapshot(store, bucket, IDENTITY_RESOURCE)) === undefined) return false;
     stats.snapshots++;

@@ -174,11 +174,20 @@ export class FencedChangeLog implements AppendLog {
 }
 
 /**
- * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there) and
- * checkpoints once at the end — a checkpoint before it (or on a stop midway) would commit a position
- * below the fence on the resolved log, and the next takeover would publish more again.
+ * Records applied between two turns of the event loop while replaying: a takeover's replay of
+ * thousands of cold profiles on one turn stalled the loop for seconds on this shared machine, and
+ * the standby lost the lease it had just taken (its renewal timer could not run) — again at each
+ * try, as the replay starts over from the same checkpoint.
  */
-export async function replayToFence(engine: Engine, source: EventLog, fence: number, signal: AbortSignal, maxBatch = 2000): Promise<void> {
+export const REPLAY_SLICE = 250;
+
+/**
+ * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there),
+ * `slice` records per turn of the event loop, and checkpoints once at the end — a checkpoint before
+ * it (or on a stop midway) would commit a position below the fence on the resolved log, and the
+ * next takeover would publish more again.
+ */
+export async function replayToFence(engine: Engine, source: EventLog, fence: number, signal: AbortSignal, maxBatch = 2000, slice = REPLAY_SLICE): Promise<void> {
   if (engine.position >= fence) return;
   const iterator = source.tail(engine.position + 1, { maxBatch, signal })[Symbol.asyncIterator]();
   try {
@@ -186,7 +195,12 @@ export async function replayToFence(engine: Engine, source: EventLog, fence: num
       const r = await iterator.next();
       if (r.done === true) break;
       const cut = r.value.findIndex((e) => e.seq > fence);
-      engine.process(cut < 0 ? r.value : r.value.slice(0, cut));
+      const ready = cut < 0 ? r.value : r.value.slice(0, cut);
+      for (let i = 0; i < ready.length && !signal.aborted; i += slice) {
+        engine.process(ready.slice(i, i + slice));
+        // (the lease is renewed on this event loop: a tail hands over buffered batches without a turn of it)
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       await engine.publishHandovers();
       // (what follows the fence is the run loop's: it tails again from the engine's position)
       if (cut >= 0) break;

@@ -15,7 +15,6 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { DefinitionRegistry } from '../definitions/registry.ts';
 import { Engine, type EngineOptions } from '../engine.ts';
@@ -31,7 +30,7 @@ import { partitionAnswers, serveQueries, type QueryResponder } from './query-res
 import { partitionQuerySubject } from './read-queries.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
-import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
+import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
 
 export interface WorkerNodeOptions {
   /** NATS servers (comma-separated): the resolved log, the lease bucket, the snapshot bucket. */
@@ -79,8 +78,9 @@ export interface WorkerNodeStats {
   /** the set's name (`0-7`). */
   readonly set: string;
   readonly holder: string;
-  /** times this process acquired the set's lease. */
+  /** times this process acquired the set's lease, and lost it (taken, deleted, or expired: not renewed in time). */
   takeovers: number;
+  leasesLost: number;
   /** the snapshot the last acquisition restored (null: the local store was as far, or none existed). */
   restored: { position: number; bytes: number } | null;
   /** the position the last acquisition replayed to muted (0: none). */
@@ -92,9 +92,15 @@ export interface WorkerNodeStats {
   position: number;
   checkpointed: number;
   eventsIn: number;
-  /** snapshots this process uploaded, and the position of the last one. */
+  /** snapshots this process uploaded, the position of the last one, and how long it took (copy and upload, ms). */
   snapshots: number;
   snapshotPosition: number;
+  snapshotMs: number;
+  /**
+   * the last acquisition's steps (ms): the snapshot's download and check (0: none restored), opening
+   * the store and the engine (every profile's timer) with the fence read, the muted replay to the fence.
+   */
+  timings: { restore: number; open: number; replay: number };
 }
 
 /** Runs a worker node until `signal` aborts (the CLI's `--role worker`). */
@@ -117,6 +123,7 @@ export class WorkerNode {
       set: this.#set.name,
       holder: options.holder ?? `${hostname()}:${process.pid}`,
       takeovers: 0,
+      leasesLost: 0,
       restored: null,
       fence: 0,
       mutedRecords: 0,
@@ -126,6 +133,8 @@ export class WorkerNode {
       eventsIn: 0,
       snapshots: 0,
       snapshotPosition: 0,
+      snapshotMs: 0,
+      timings: { restore: 0, open: 0, replay: 0 },
     };
   }
 
@@ -165,7 +174,11 @@ export class WorkerNode {
       if (changeLog === undefined) opened.push((changeLog = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: CHANGE_LOG })));
       for (let failures = 0; !signal.aborted; ) {
         this.#enter('standby');
-        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
+        const onLost = () => {
+          this.stats.leasesLost++;
+          o.onState?.(this.stats);
+        };
+        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, onLost, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
         if (lease === undefined) break;
         this.stats.takeovers++;
         let failure: { error: unknown } | undefined;
@@ -191,20 +204,29 @@ export class WorkerNode {
   }
 
   /** Computes the set while the lease holds and `signal` has not aborted. */
-  async #serve(nc: NatsConnection, lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
+  async #serve(nc: NatsConnection, lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
     const path = this.storePath;
     this.#enter('restoring');
+    const timings = (this.stats.timings = { restore: 0, open: 0, replay: 0 });
+    let step = performance.now();
     removeSnapshotLeftovers(path);
     const local = await storedCheckpoint(path);
     const stored = await snapshotInfo(bucket, this.#name);
     this.stats.restored = null;
     if (stored !== undefined && (local === undefined || stored.position > local.position)) {
-      const restored = await restoreSnapshot(bucket, this.#name, path);
+      // (a download the lease's loss or a stop cut short is no failure: the set is not ours to restore any more)
+      const restored = await restoreSnapshot(bucket, this.#name, path, stop).catch((error: unknown) => {
+        if (stop.aborted) return undefined;
+        throw error;
+      });
+      if (stop.aborted) return;
       if (restored !== undefined) this.stats.restored = { position: restored.position, bytes: restored.bytes };
     }
+    timings.restore = performance.now() - step;
     if (stop.aborted) return;
+    step = performance.now();
     const store = CheckpointStore.open(path);
     let queries: QueryResponder | undefined;
     try {
@@ -228,8 +250,11 @@ export class WorkerNode {
         partitions: this.#count,
         consumer: this.#name,
       });
+      timings.open = performance.now() - step;
+      step = performance.now();
       this.#enter('replaying');
       if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      timings.replay = performance.now() - step;
       gate.open();
       this.stats.mutedRecords = gate.dropped;
       this.#observe(engine);
@@ -248,7 +273,7 @@ export class WorkerNode {
   }
 
   /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
-  async #runActive(engine: Engine, store: CheckpointStore, bucket: ObjectStore, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
+  async #runActive(engine: Engine, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
     const o = this.#o;
     const every = o.snapshotMs ?? 30_000;
     const events = o.snapshotEvents ?? 200_000;
@@ -273,12 +298,14 @@ export class WorkerNode {
     }
   }
 
-  async #snapshot(store: CheckpointStore, bucket: ObjectStore): Promise<void> {
+  async #snapshot(store: CheckpointStore, bucket: SnapshotBucket): Promise<void> {
     try {
+      const started = performance.now();
       const taken = await takeSnapshot(store, bucket, this.#name);
       if (taken === undefined) return;
       this.stats.snapshots++;
       this.stats.snapshotPosition = taken.position;
+      this.stats.snapshotMs = performance.now() - started;
       this.#o.onState?.(this.stats);
     } catch (error) {
       // (a snapshot is an optimisation of the takeover: the next one tries again)

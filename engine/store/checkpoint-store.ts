@@ -619,7 +619,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
    * published outputs, identity record and profile view, and owns a renamed copy of each identifier its original
    * owns (`identifier(value, copy)`), so events can reach it; records are decoded and re-encoded
    * through this store's handles (shared msgpack structures stay valid), in sorted batches. Not cloned:
-   * account profiles, merge records, membership history, the event index. Returns the clones written.
+   * account profiles, merge records, membership history, the event index. A store with identity
+   * records and no profile state (the identity stage's, `npm run bench:takeover`) has the user
+   * profiles of its graph cloned — identity records and identifiers only — under the same ids a
+   * worker's store gives their states, so events the clones send resolve to them. Returns the clones written.
    */
   async cloneProfiles(o: {
     readonly space: string;
@@ -629,10 +632,16 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
     readonly progress?: (written: number) => void;
   }): Promise<number> {
     const { space } = o;
-    const originals: Array<{ id: string; core: Record<string, unknown>; nodes: Array<[string, unknown]>; identity: unknown; view: unknown }> = [];
+    const originals: Array<{ id: string; core: Record<string, unknown> | undefined; nodes: Array<[string, unknown]>; identity: unknown; view: unknown }> = [];
     for (const { key, value } of this.#profiles.getRange({ start: [space, ''], end: [`${space}\u0000`, ''] })) {
       if (collectionOf(key[1]) !== 'users') continue;
       originals.push({ id: key[1], core: value as Record<string, unknown>, nodes: [...this.#nodeRange(space, key[1])], identity: this.#idProfiles.get([space, key[1]]), view: this.#views?.get([space, key[1]]) });
+    }
+    // (no profile state: the identity stage's store — its graph's user profiles)
+    if (originals.length === 0) {
+      for (const { key, value } of this.#idProfiles.getRange({ start: [space, ''], end: [`${space}\u0000`, ''] })) {
+        if (collectionOf(key[1]) === 'users') originals.push({ id: key[1], core: undefined, nodes: [], identity: value, view: undefined });
+      }
     }
     const cloned = new Set(originals.map((p) => p.id));
     const owners = [...this.#idOwners.getRange({ start: [space, '', ''], end: [`${space}\u0000`, '', ''] })].filter(({ value }) => cloned.has(value));
@@ -652,10 +661,12 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
         const chunk = profiles.slice(from, to);
         await write(() => {
           for (const { p, id } of chunk) {
-            this.#profiles.put([space, id], { ...p.core, id, links: [] });
-            for (const [fp, node] of p.nodes) this.#nodes.put([space, id, fp], node);
-            const wake = p.core['wake'] as number;
-            if (Number.isFinite(wake)) this.#timers.put([wake, space, id], null);
+            if (p.core !== undefined) {
+              this.#profiles.put([space, id], { ...p.core, id, links: [] });
+              for (const [fp, node] of p.nodes) this.#nodes.put([space, id, fp], node);
+              const wake = p.core['wake'] as number;
+              if (Number.isFinite(wake)) this.#timers.put([wake, space, id], null);
+            }
             const record = p.identity as IdentityProfileRecord | undefined;
             if (record !== undefined) {
               this.#idProfiles.put([space, id], { ...record, c: record.c + copy * counter, ids: cloneIds(record.ids, copy, o.identifier), groups: [] });

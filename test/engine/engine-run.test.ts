@@ -19,6 +19,7 @@ import { generateEvents } from '../../bench/workload/generator.ts';
 import { mixedDefinitions } from '../support/engine-defs.ts';
 import { canonical, changesOf } from '../support/change-log.ts';
 import { slowLog } from '../support/slow-log.ts';
+import { bufferedLog } from '../support/buffered-log.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -98,6 +99,37 @@ test('the catch-up ends when the log is idle, also while a background job (a bac
     await eventLog.close();
     assert.ok(steps > 0, 'the background job ran');
     assert.is(watermark, CLOCK, 'the watermark reached the wall clock');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('batches a tail hands over at once are applied with a turn of the event loop between them (what shares the loop, a lease renewal, runs)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-run-'));
+  try {
+    const eventLog = await openEventLog({ dataDir: join(dir, 'log') });
+    await eventLog.append(EVENTS);
+    const last = await eventLog.lastSeq();
+    const store = CheckpointStore.open(join(dir, 'engine'));
+    const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
+    // at the first batch, a callback for the next turn of the loop: where had the engine got to then?
+    let atTurn: number | undefined;
+    let asked = false;
+    const probe = (point: string) => {
+      if (point !== 'applied' || asked) return;
+      asked = true;
+      setImmediate(() => (atTurn = engine.position));
+    };
+    const engine = await Engine.open({ eventLog: bufferedLog(eventLog, 100), changeLog, store, plans, resolver: new DirectResolver(), clock: () => CLOCK, probe });
+    const controller = new AbortController();
+    const running = engine.run(controller.signal);
+    while (engine.position < last) await sleep(10);
+    controller.abort();
+    await running;
+    await store.close();
+    await changeLog.close();
+    await eventLog.close();
+    assert.ok(atTurn !== undefined && atTurn < 300, `the loop turned at position ${atTurn} of ${last}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

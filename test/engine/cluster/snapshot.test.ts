@@ -108,7 +108,7 @@ if (natsServerAvailable('the snapshot tests')) {
       await cStore.close();
 
       // an object whose content is not the position its metadata names is refused, and the store left as it was
-      await bucket.putBlob({ name: 'worker.bad', metadata: { position: '5', watermark: '0' } }, readFileSync(join(a, 'engine', 'data.mdb')));
+      await bucket.objects.putBlob({ name: 'worker.bad', metadata: { position: '5', watermark: '0' } }, readFileSync(join(a, 'engine', 'data.mdb')));
       const failure = await restoreSnapshot(bucket, 'worker.bad', join(c, 'engine')).then(
         () => undefined,
         (error: unknown) => error,

@@ -89,7 +89,9 @@ if (natsServerAvailable('the worker node tests')) {
       await kv.update('worker.0-15', JSON.stringify({ holder: 'z', token: 'z#1', ttlMs: 600, expiresAt: new Date().toISOString() }), entry.revision);
       await until('the node to stop and take the set back', async () => (node.stats.takeovers === 2 && node.stats.state === 'active' ? true : undefined), 30_000, 20);
       assert.equal(states, ['standby', 'restoring', 'replaying', 'active', 'standby', 'restoring', 'replaying', 'active']);
+      assert.is(node.stats.leasesLost, 1, 'the lease taken from it counted');
       assert.is(node.stats.restored, null, 'its own store was as far as any snapshot');
+      assert.is(node.stats.timings.restore >= 0 && node.stats.timings.open > 0 && Number.isFinite(node.stats.timings.replay), true, JSON.stringify(node.stats.timings));
       assert.is(node.stats.mutedRecords, 0, 'nothing to leave out: its store had published all it held');
 
       stop.abort();
@@ -98,6 +100,7 @@ if (natsServerAvailable('the worker node tests')) {
       const snapshot = await snapshotInfo(await openSnapshotBucket(nc), 'worker.0-15');
       assert.is(snapshot?.position, node.stats.checkpointed, 'a last snapshot of the last checkpoint');
       assert.ok(node.stats.snapshots >= 1);
+      assert.ok(node.stats.snapshotMs > 0, 'the last snapshot timed');
       assert.is((await kv.get('worker.0-15'))?.operation, 'DEL', 'the lease released');
     } finally {
       stop.abort();

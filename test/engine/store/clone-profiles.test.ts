@@ -1,4 +1,9 @@
-/** `CheckpointStore.cloneProfiles` (bench:scale's state): a clone behaves as its original — the same events sent under its renamed identifiers give the same changes, timers included. */
+/**
+ * `CheckpointStore.cloneProfiles` (bench:scale's and bench:takeover's state): a clone behaves as its
+ * original — the same events sent under its renamed identifiers give the same changes, timers
+ * included; in the identity stage's store (identity records only) the clones' identifiers resolve to
+ * the ids a worker's store gives the clones' states.
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +19,8 @@ import { compilePlan } from '../../../engine/plan/compile.ts';
 import type { Change } from '../../../engine/runtime/change.ts';
 import { collectionOf } from '../../../engine/runtime/profile-state.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
+import { IdentityStage } from '../../../engine/cluster/identity-stage.ts';
+import { RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
 import { catchUp } from '../../support/catch-up.ts';
 import { assertProfileViews } from '../../support/profile-views.ts';
 
@@ -75,6 +82,39 @@ test('clones own renamed identifiers, and the same events give them the same cha
     assert.ok(originalChanges.length > 100, `only ${originalChanges.length} changes of the original profiles`);
     assert.equal(of(1), originalChanges);
     assert.equal(of(2), originalChanges);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the identity stage’s store (no profile state): its graph’s users are cloned, their identifiers resolving to the clones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-clone-stage-'));
+  try {
+    const events = [...generateEvents({ seed: 9, events: 2000, profiles: 30, spanMs: 10 * DAY, end: END, identity: { maxDevices: 2 } })];
+    const eventLog = await openEventLog({ dataDir: dir });
+    await eventLog.append(events);
+    const resolvedLog = await openAppendLog({ dataDir: dir, log: RESOLVED_LOG });
+    const store = CheckpointStore.open(join(dir, 'identity'));
+    const stage = new IdentityStage({ eventLog, resolvedLog, store, resolver: new IdentityGraph({ source: store }), time: 'event' });
+    await stage.process(await eventLog.read(1, events.length));
+    assert.is(store.profileCount(SPACE), 0, 'the stage keeps no profile state');
+    const written = await store.cloneProfiles({ space: SPACE, copies: 2, profileId: cloneProfileId, identifier: cloneIdentifier });
+    assert.ok(written >= 30, `${written} clones`);
+    // the last events again, by the original and by copy 2, each on the graph as committed: copy 2's resolve to the clones of the originals' profiles
+    let compared = 0;
+    for (const e of events.slice(-300)) {
+      const original = new IdentityGraph({ source: store }).resolve(e);
+      const copy = new IdentityGraph({ source: store }).resolve(toCopy(e, 2));
+      if (original.profileId === null) continue;
+      assert.is(copy.profileId, cloneProfileId(original.profileId, 2), e.messageId);
+      assert.ok(store.identityProfile(SPACE, copy.profileId!) !== undefined, `${e.messageId}: a clone in the graph, not a new profile`);
+      assert.equal(copy.merges.map((m) => [m.from, m.into]), original.merges.map((m) => [cloneProfileId(m.from, 2), cloneProfileId(m.into, 2)]));
+      compared++;
+    }
+    assert.ok(compared > 250);
+    await store.close();
+    await resolvedLog.close();
+    await eventLog.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
