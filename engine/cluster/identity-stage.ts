@@ -43,9 +43,11 @@ export interface IdentityStageStats {
   events: number;
   records: number;
   handovers: number;
-  /** event copies to the partitions of the accounts their profiles are linked to, and the profiles' states they wait for. */
+  /** event copies to the partitions of the accounts their profiles are linked to (where the profiles are shadowed). */
   shadowCopies: number;
+  /** states a target waits for (per profile and partition), and of those, users a partition starts shadowing. */
   stateTransfers: number;
+  shadowStarts: number;
   position: number;
   watermark: number;
 }
@@ -66,7 +68,7 @@ export class IdentityStage {
     this.#watermark = meta.watermark;
     this.#sent = new Array<number>(this.#o.partitions).fill(meta.watermark);
     this.#links = new AccountLinks(options.store);
-    this.stats = { events: 0, records: 0, handovers: 0, shadowCopies: 0, stateTransfers: 0, position: meta.position, watermark: meta.watermark };
+    this.stats = { events: 0, records: 0, handovers: 0, shadowCopies: 0, stateTransfers: 0, shadowStarts: 0, position: meta.position, watermark: meta.watermark };
   }
 
   get position(): number {
@@ -120,7 +122,11 @@ export class IdentityStage {
         this.#sent[p] = at;
       }
       this.stats.shadowCopies += targets.length - 1;
-      for (const [, have] of holders) this.stats.stateTransfers += targets.filter((p) => !have.includes(p)).length;
+      for (const [id, have] of holders) {
+        const lacking = targets.filter((p) => !have.includes(p)).length;
+        this.stats.stateTransfers += lacking;
+        if (id === profileId) this.stats.shadowStarts += lacking;
+      }
       // after the event that waits for it: an absorbed profile of a partition no target is in is
       // detached there (unless its worker applies the event), its state published to the targets lacking it
       let h = 0;
