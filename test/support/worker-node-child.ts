@@ -1,6 +1,6 @@
 /**
  * A separate process for the takeover test: one worker node (engine/cluster/worker-node.ts) for a
- * partition set, the test's definitions in space `spa_bench`, until SIGTERM (a clean stop) or
+ * partition set, the test's definitions in space `spa_bench` (user and account definitions), until SIGTERM (a clean stop) or
  * SIGKILL. Its stats go to stdout as one JSON line at every change of state and every 50 ms.
  *
  * usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>
@@ -17,12 +17,12 @@
  */
 import { runWorkerNode, type WorkerNodeStats } from '../../engine/cluster/worker-node.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
-import { mixedDefinitions } from './engine-defs.ts';
+import { accountDefinitions, mixedDefinitions } from './engine-defs.ts';
 
 const args = process.argv.slice(2);
 if (args.length !== 6) throw new Error('usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>');
 const [natsUrl, dataDir, partitions, holder, ttl, snapshotEvents] = args as [string, string, string, string, string, string];
-const { plan } = compilePlan(mixedDefinitions());
+const { plan } = compilePlan([...mixedDefinitions(), ...accountDefinitions()]);
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 let stats: Readonly<WorkerNodeStats> | undefined;
