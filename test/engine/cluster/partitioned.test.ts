@@ -5,7 +5,9 @@
  * absorbed state moves between workers through the log), window exits, funnels and references, and
  * accounts whose users are spread over the partitions (group calls that link a user and merge its
  * devices at once): account audiences and traits — ANY / ALL / ALL NOT, aggregates over the users —
- * computed where the account is, over shadows of its users.
+ * computed where the account is, over shadows of its users. Two small logs pin cases the workload
+ * reaches only by chance: users of one account at one instant, one of them copied mid-instant; and
+ * an account the identity graph does not know (a blocked group id), which the runtime keeps.
  * The identity stage, the workers and the one process run their real loops against a private
  * nats-server, each with its own store and change log, as separate processes would.
  */
@@ -222,6 +224,40 @@ if (natsServerAvailable('the partitioned workers test')) {
       assert.ok(enter !== undefined && enter.at === t1, 'the account enters when its last user views a page');
       const { changes, stage } = await partitioned(root, nats, events, 2, { plans: accountPlans });
       assert.equal(stage.shadowStarts, 1, 'a is copied to the account');
+      assert.equal(canonical(changes), canonical(reference));
+    } finally {
+      await events.close();
+      await nats.dispose();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an account the identity graph does not know (a blocked group id): its users are shadowed where the runtime keeps it', async () => {
+    // `groupId: "0"` identifies no account to the identity graph (a blocked value), but the runtime
+    // links the user to `group_id:0`, as one process does: the stage follows the runtime's links
+    const space = 'spa_bench';
+    const odd = (id: string) => resolvedPartition(id, PARTITIONS) % 2 === 1;
+    assert.ok(!odd(accountProfileId('0')), 'the account is on the first worker');
+    const [u, w] = [0, 1].map((k) => Array.from({ length: 50 }, (_, i) => `u${k}_${i}`).find((id) => odd(profileIdFor(space, `m_g${k}`, 'user_id', id)))!) as [string, string];
+    const t0 = END - 10 * 3_600_000;
+    const at = (messageId: string, timestamp: number, fields: Partial<FlockEvent>) => eventWith({ space, messageId, timestamp, ...fields });
+    const log = [
+      at('m_g0', t0, { type: 'group', userId: u, groupId: '0', traits: { plan: 'pro' } }),
+      at('m_g1', t0 + 1, { type: 'group', userId: w, groupId: '0' }),
+      ...Array.from({ length: 6 }, (_, i) => at(`m_v${i}`, t0 + (i + 1) * 5_400_000, { type: 'page', event: 'Page Viewed', userId: i % 2 === 0 ? u : w })),
+      at('m_end', t0 + 12 * 3_600_000, { type: 'track', event: 'Logged In', userId: u }),
+    ];
+    const accountPlans = new Map([[space, compilePlan(compileQueryDefinitions([{ key: 'viewed_1h', kind: 'audience', target: 'ACCOUNTS', query: "event('Page Viewed').within(1 hour).count() >= 1" }])).plan]]);
+    const root = mkdtempSync(join(tmpdir(), 'flock-partitioned-blocked-'));
+    const nats = await startNatsServer();
+    const events = await openEventLog({ dataDir: root, natsUrl: nats.url });
+    try {
+      await events.append(log);
+      const reference = await oneProcessChanges(join(root, 'single'), events, accountPlans);
+      const account = reference.filter((c) => c.collection === 'accounts');
+      assert.equal(account.map((c) => `${c.profileId} ${c.kind}`), Array.from({ length: 12 }, (_, i) => `group_id:0 ${i % 2 === 0 ? 'enter' : 'exit'}`), 'the account enters at each view and exits an hour later');
+      const { changes, stage } = await partitioned(root, nats, events, 2, { plans: accountPlans });
+      assert.equal(stage.shadowCopies, 9, "the users' calls go to the account's partition too");
       assert.equal(canonical(changes), canonical(reference));
     } finally {
       await events.close();
