@@ -235,7 +235,7 @@ export class Engine {
             resolveProfiles(options.resolver),
             evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
           )
-        : this.#input.pipe(applyResolved(this.runtime, (records) => this.#handovers.push(...records), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, ...(owns === undefined ? {} : { owns }) }, this.#applied));
+        : this.#input.pipe(applyResolved(this.runtime, (records) => this.#handovers.push(...records), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, partitions: partitionCount, ...(owns === undefined ? {} : { owns }) }, this.#applied));
     evaluated.subscribe({
         next: (b) => this.#afterBatch(b),
         error: (err) => (this.#failure = err),

@@ -18,7 +18,7 @@ import { isTransientLogError, sleep, backoffDelay, retrying, RetryAbortedError, 
 import type { IdentityGraph } from '../identity/identity-graph.ts';
 import type { CheckpointStore } from '../store/checkpoint-store.ts';
 import { AccountLinks } from './account-links.ts';
-import { encodeResolved, resolvedKey, resolvedPartition, TIME_SPACE, type ResolvedRecord } from './resolved-records.ts';
+import { encodeResolved, lackingTargets, resolvedKey, resolvedPartition, TIME_SPACE, type ResolvedRecord } from './resolved-records.ts';
 
 export interface IdentityStageOptions {
   readonly eventLog: EventLog;
@@ -112,7 +112,7 @@ export class IdentityStage {
         if (!targets.includes(p)) targets.push(p);
       }
       if (targets.length > 2) targets.push(...targets.splice(1).sort((a, b) => a - b));
-      const holders = involved.filter(([, have]) => targets.some((p) => !have.includes(p)));
+      const holders = involved.filter(([id, have]) => lackingTargets(targets, id, profileId, have, q).length > 0);
       // (an order per record of this raw position: a worker applies each once, even one published twice)
       const order = seq * 1024;
       const record: ResolvedRecord = { kind: 'event', event, profileId, merges: r.merges, at, targets, holders, order };
@@ -123,7 +123,7 @@ export class IdentityStage {
       }
       this.stats.shadowCopies += targets.length - 1;
       for (const [id, have] of holders) {
-        const lacking = targets.filter((p) => !have.includes(p)).length;
+        const lacking = lackingTargets(targets, id, profileId, have, q).length;
         this.stats.stateTransfers += lacking;
         if (id === profileId) this.stats.shadowStarts += lacking;
       }

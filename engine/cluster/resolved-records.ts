@@ -47,8 +47,9 @@ export interface ResolvedEventRecord {
   readonly targets: readonly number[];
   /**
    * the profiles a target may lack — the event's own (unless the event created it) and those its
-   * merges absorb — each with the partitions that held it before the event (its own, its accounts');
-   * a worker that owns none of them waits for its `state` record. Only profiles some target lacks.
+   * merges absorb — each with the partitions that held it before the event (its own, its accounts'):
+   * a worker lacks one when it owns none of them, or, for the event's own worker and an absorbed
+   * profile, when it does not own the profile's own partition (`lacks`). Only profiles some target lacks.
    */
   readonly holders: ReadonlyArray<readonly [profileId: string, partitions: readonly number[]]>;
   /** the record's place in the stage's output (raw position × 1024 + its index): a worker applies each order once. */
@@ -80,6 +81,8 @@ export interface StateRecord {
   readonly kind: 'state';
   readonly space: string;
   readonly from: string;
+  /** the event's profile (`from` itself for a user copied to its accounts' partitions). */
+  readonly into: string;
   readonly messageId: string;
   /** the profile's state (`profileToPlain`); null: the profile did not exist there. */
   readonly state: unknown;
@@ -107,13 +110,32 @@ export function partitionOfKey(key: string): number {
   return Number(key.slice(key.lastIndexOf('.') + 1));
 }
 
+/**
+ * Which targets of an event of profile `into` lack profile `from` (held before the event by the
+ * partitions `have`): the event's own partition (`targets[0]`) lacks an absorbed profile unless it is
+ * the profile's own — a shadow is not enough there: that worker keeps the whole survivor and
+ * publishes the absorbed profile's exits —; any other target lacks it unless it holds it (shadows
+ * keep what accounts read: `Runtime`'s `owns`).
+ */
+export function lackingTargets(targets: readonly number[], from: string, into: string, have: readonly number[], partitions: number): number[] {
+  const whole = from !== into ? resolvedPartition(from, partitions) : -1;
+  return targets.filter((p, i) => (i === 0 && whole >= 0 ? p !== whole : !have.includes(p)));
+}
+
+/** Whether a worker (owning the partitions `owns` accepts) lacks `from` for that event: what `lackingTargets` says of its partitions taken together. */
+export function lacks(owns: (p: number) => boolean, targets: readonly number[], from: string, into: string, have: readonly number[], partitions: number): boolean {
+  if (from !== into && owns(targets[0]!)) return !owns(resolvedPartition(from, partitions));
+  return !have.some(owns);
+}
+
 /** The key a state transfer waits under: one per profile and event. */
 export const transferKey = (space: string, from: string, messageId: string): string => `${space}\u0000${from}\u0000${messageId}`;
 
-/** What a state transfer is for: profile `from`, for the event `messageId` (record `order`) whose targets `to` lack it. */
+/** What a state transfer is for: profile `from`, for the event `messageId` (record `order`) of profile `into`, whose targets `to` lack it. */
 export interface TransferTarget {
   readonly space: string;
   readonly from: string;
+  readonly into: string;
   readonly messageId: string;
   readonly order: number;
   readonly have: readonly number[];
@@ -125,7 +147,7 @@ export interface TransferTarget {
  * event and the partition, so the worker that publishes them again after a crash adds nothing.
  */
 export function stateRecords(t: TransferTarget, state: unknown, pending: PendingEntry | null): LogRecord[] {
-  const record: StateRecord = { kind: 'state', space: t.space, from: t.from, messageId: t.messageId, state, pending, have: t.have, to: t.to, order: t.order };
+  const record: StateRecord = { kind: 'state', space: t.space, from: t.from, into: t.into, messageId: t.messageId, state, pending, have: t.have, to: t.to, order: t.order };
   const data = encodeResolved(record);
   return t.to.map((p) => ({ id: `s.${t.space}.${t.from}.${t.messageId}.${p}`, key: resolvedKey(t.space, p), data }));
 }

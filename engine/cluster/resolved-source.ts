@@ -28,7 +28,7 @@ import { eventWith, type FlockEvent } from '../event/model.ts';
 import type { AppendLog, AppendResult, LogEntry, ReadOptions } from '../log/append-log.ts';
 import type { EventLog, LoggedEvent } from '../log/event-log.ts';
 import type { PendingEntry } from '../runtime/runtime.ts';
-import { decodeResolved, partitionOfKey, resolvedPartition, transferKey, type HandoverRecord, type ResolvedEventRecord, type StateRecord, type TransferTarget, type WatermarkRecord } from './resolved-records.ts';
+import { decodeResolved, lacks, lackingTargets, partitionOfKey, resolvedPartition, transferKey, type HandoverRecord, type ResolvedEventRecord, type StateRecord, type TransferTarget, type WatermarkRecord } from './resolved-records.ts';
 
 /** A profile's state from another worker, as its state record carried it. */
 export interface StateCopy {
@@ -88,9 +88,14 @@ class Sequencer {
     return max;
   }
 
-  /** Whether this worker waits for a state record: it holds the profile nowhere, and the record is the copy for its first partition. */
+  /** Whether this worker waits for a state record: it lacks the profile (`lacks`), and the record is the copy for its first partition. */
   #wants(r: StateRecord, partition: number): boolean {
-    return !r.have.some(this.#owns) && this.#first(r.to) === partition && r.order > this.#done();
+    return this.#first(r.to) === partition && r.order > this.#done() && lacks(this.#owns, this.#targetsOf(r), r.from, r.into, r.have, this.partitions);
+  }
+
+  /** The targets a state record is for, as far as `lacks` reads them: the event's own partition first, then the others it went to. */
+  #targetsOf(r: StateRecord): number[] {
+    return [resolvedPartition(r.into, this.partitions), ...r.to];
   }
 
   /** The states this worker publishes when its input reaches `e`: its own partitions' profiles that targets of other workers lack. */
@@ -98,8 +103,8 @@ class Sequencer {
     const out: TransferTarget[] = [];
     for (const [from, have] of e.holders) {
       if (!this.owned.has(resolvedPartition(from, this.partitions))) continue;
-      const to = e.targets.filter((p) => !have.includes(p) && !this.owned.has(p));
-      if (to.length > 0) out.push({ space: e.event.space, from, messageId: e.event.messageId, order: e.order, have, to });
+      const to = lackingTargets(e.targets, from, e.profileId, have, this.partitions).filter((p) => !this.owned.has(p));
+      if (to.length > 0) out.push({ space: e.event.space, from, into: e.profileId, messageId: e.event.messageId, order: e.order, have, to });
     }
     return out;
   }
@@ -148,7 +153,7 @@ class Sequencer {
           const publish = this.#owes(e);
           if (publish.length > 0) out.push({ seq: this.#last.seq, event: this.#last.event, resolved: { kind: 'prepare', at: e.at, publish } });
         }
-        for (const [from, have] of e.holders) if (!have.some(this.#owns)) awaited.push(from);
+        for (const [from, have] of e.holders) if (lacks(this.#owns, e.targets, from, e.profileId, have, this.partitions)) awaited.push(from);
       }
       if (!awaited.every((from) => this.#arrived.has(transferKey(space, from, e.event.messageId)))) break;
       const states = new Map<string, StateCopy>();

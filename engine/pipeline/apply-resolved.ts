@@ -16,7 +16,7 @@ import type { LoggedEvent } from '../log/event-log.ts';
 import type { ProfileMerge } from '../identity/resolver.ts';
 import { profileFromPlain, profileToPlain } from '../runtime/profile-state.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { stateRecords } from '../cluster/resolved-records.ts';
+import { lackingTargets, stateRecords } from '../cluster/resolved-records.ts';
 import type { EvaluatedBatch } from './evaluate-batch.ts';
 import type { ResolvedEvent } from './resolve-profiles.ts';
 
@@ -27,7 +27,7 @@ export function applyResolved(
    * as `evaluateBatch`'s: a batch whose newest event was received longer ago than `catchUpLagMs` is
    * catching up (larger checkpoints); `owns`: the profiles of the worker's partitions (unset: all).
    */
-  options: { readonly clock: () => number; readonly catchUpLagMs: number; readonly owns?: (id: string) => boolean },
+  options: { readonly clock: () => number; readonly catchUpLagMs: number; readonly owns?: (id: string) => boolean; readonly partitions: number },
   /**
    * per resolved partition, the order of the last record applied (the engine checkpoints it): a
    * record at or before it is a copy the identity stage published again (after its duplicate
@@ -37,6 +37,7 @@ export function applyResolved(
 ): OperatorFunction<readonly LoggedEvent[], EvaluatedBatch> {
   let catchingUp = true;
   const owns = options.owns;
+  const partitions = options.partitions;
   return map((batch) => {
     const events: ResolvedEvent[] = [];
     const merges: ProfileMerge[] = [];
@@ -65,8 +66,8 @@ export function applyResolved(
           applied.set(r.partition, r.order);
           runtime.advanceTo(r.at);
           const state = runtime.detach(r.space, r.from);
-          const to = r.targets.filter((p) => !r.have.includes(p));
-          if (to.length > 0) publish(stateRecords({ space: r.space, from: r.from, messageId: r.messageId, order: r.eventOrder, have: r.have, to }, state === undefined ? null : profileToPlain(state), null));
+          const to = lackingTargets(r.targets, r.from, r.into, r.have, partitions);
+          if (to.length > 0) publish(stateRecords({ space: r.space, from: r.from, into: r.into, messageId: r.messageId, order: r.eventOrder, have: r.have, to }, state === undefined ? null : profileToPlain(state), null));
           break;
         }
         case 'event': {

@@ -91,8 +91,9 @@ export interface RuntimeOptions {
   /**
    * A partitioned worker: whether a profile is one of its partitions' (`resolvedPartition`). Only
    * those publish changes and only those accounts are kept here; the other users it holds are
-   * shadows — users linked to one of its accounts, fed the same events and evaluated alike, muted
-   * (their own worker publishes their changes). Unset: every profile is this runtime's.
+   * shadows — users linked to one of its accounts, fed the same events, keeping and evaluating what
+   * its accounts read of them (the hidden conditions, what those read, the merged nodes), muted:
+   * their own worker publishes their changes. Unset: every profile is this runtime's.
    */
   readonly owns?: (id: string) => boolean;
 }
@@ -120,7 +121,7 @@ export class Slot {
   everything = false;
   /** absorbed by a merge: the next checkpoint deletes it. */
   removed = false;
-  /** a shadow (`RuntimeOptions.owns`): evaluated, its changes not published (the hidden conditions its accounts count still flip). */
+  /** a shadow (`RuntimeOptions.owns`): it keeps and evaluates what its accounts read, its changes not published (the hidden conditions they count still flip). */
   muted = false;
   /** (accounts) hidden user-level definitions that flipped for one of the account's users. */
   hiddenFlips: number[] = [];
@@ -174,10 +175,29 @@ class SpaceRuntime implements EvalContext {
   private readonly hidden: readonly number[];
   /** the plan has account definitions. */
   readonly hasAccounts: boolean;
+  /**
+   * (shadows) what accounts read of a user, by index: the hidden conditions and the definitions
+   * they read (1 in `shadowDefinitions`), their nodes and the nodes merged over users (1 in
+   * `shadowNodes`). A shadow keeps and evaluates these only.
+   */
+  readonly shadowDefinitions: Uint8Array;
+  readonly shadowNodes: Uint8Array;
 
   constructor(readonly plan: Plan) {
     this.hidden = plan.definitions.filter((d) => d.hidden).map((d) => d.index);
     this.hasAccounts = plan.definitions.some((d) => d.collection === 'accounts');
+    this.shadowDefinitions = new Uint8Array(plan.definitions.length);
+    this.shadowNodes = new Uint8Array(plan.aggregates.length);
+    for (const node of plan.aggregates) if (node.accountDependents.length > 0) this.shadowNodes[node.index] = 1;
+    const reads = [...this.hidden];
+    while (reads.length > 0) {
+      const d = reads.pop()!;
+      if (this.shadowDefinitions[d] === 1) continue;
+      this.shadowDefinitions[d] = 1;
+      const def = plan.definitions[d]!;
+      for (const i of def.aggregates) this.shadowNodes[i] = 1;
+      reads.push(...def.references);
+    }
     this.mark = new Int32Array(plan.definitions.length);
     this.why = new Int32Array(plan.definitions.length);
     this.whyEpoch = new Int32Array(plan.definitions.length);
@@ -425,6 +445,8 @@ class SpaceRuntime implements EvalContext {
       if (mark[d] !== epoch) continue;
       const def = defs[d]!;
       if (def.collection !== collection) continue;
+      // (a shadow: only what its accounts read)
+      if (slot.muted && this.shadowDefinitions[d] === 0) continue;
       this.flip = Number.POSITIVE_INFINITY;
       const value = def.evaluate(this);
       const flip = this.flip;
@@ -794,6 +816,8 @@ export class Runtime {
     this.slots.delete(a.key);
     this.absorbed.add(a.key);
     this.markPersist(a);
+    // (a shadow survivor keeps, of a whole profile merged into it, what its accounts read)
+    this.prune(b);
     for (let i = 0; i < dst.aggs.length; i++) if (dst.aggs[i] !== undefined) b.dirtyNodes.push(plan.aggregates[i]!.fp);
     // The survivor: every definition from the merged state, at this instant.
     b.everything = true;
@@ -850,6 +874,7 @@ export class Runtime {
     this.resumePending();
     const slot = this.take(space, state);
     const plan = this.space(space).plan;
+    this.prune(slot);
     const cells = state.cells;
     for (let d = 0; d < cells.length; d++) {
       const cell = cells[d];
@@ -861,16 +886,34 @@ export class Runtime {
     if (pending !== null) this.requeue(pending);
   }
 
-  /** A profile from another worker in this runtime: linked to the accounts of it kept here only. */
+  /** A shadow keeps what its accounts read only (`shadowNodes`, `shadowDefinitions`): the rest of a whole copy is dropped. */
+  private prune(slot: Slot): void {
+    if (!slot.muted || slot.state.collection !== 'users') return;
+    const sr = this.space(slot.state.space);
+    const st = slot.state;
+    bindProfile(st, sr.plan);
+    for (let i = 0; i < st.aggs.length; i++) if (st.aggs[i] !== undefined && sr.shadowNodes[i] === 0) st.aggs[i] = undefined;
+    for (let d = 0; d < st.cells.length; d++) if (st.cells[d] !== undefined && sr.shadowDefinitions[d] === 0) st.cells[d] = undefined;
+  }
+
+  /**
+   * A profile from another worker in this runtime: linked to the accounts of it kept here only. (A
+   * shadow held here already — of a profile a merge absorbs into one of this worker's own — gives
+   * way to the whole profile, in its slot: what is queued or timed for it stays valid.)
+   */
   private take(space: string, state: ProfileState): Slot {
     const key = `${space}\u0000${state.id}`;
     this.absorbed.delete(key);
-    const slot = new Slot(key, state);
+    const held = this.slots.get(key);
+    const slot = held ?? new Slot(key, state);
+    const links = held?.state.links;
+    slot.state = state;
     bindProfile(state, this.space(space).plan);
     const owns = this.owns;
     if (owns !== undefined) {
       slot.muted = !owns(state.id);
-      state.links = state.links.filter((account) => owns(account));
+      // (the accounts here it is linked to: the shadow's, which the other worker does not know)
+      state.links = links ?? state.links.filter((account) => owns(account));
     }
     this.slots.set(key, slot);
     return slot;
@@ -900,9 +943,10 @@ export class Runtime {
     if (event.event !== null) {
       const nodes = sr.plan.aggregatesByEvent.get(event.event);
       if (nodes !== undefined) {
+        const shadow = slot.muted;
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
-          if (event.timestamp < node.since) continue;
+          if (event.timestamp < node.since || (shadow && sr.shadowNodes[i] === 0)) continue;
           if (node.program !== null) {
             if (this.applyInstance(st, i, node.program, event, now)) {
               slot.aggs.push(i);
