@@ -3,9 +3,10 @@
  * worker owns. It decides what the worker may apply next, and when it owes other workers a state.
  *
  * An event is applied once, from the first of its targets the worker owns (the stage put a copy in
- * each). An event some profile of which this worker lacks — an absorbed profile of another worker's
- * partition, or a user it starts shadowing (it linked to an account here) — waits, with everything
- * after it, until that profile's state record has come. When the input reaches an event, before it
+ * each). An event some profile of which this worker lacks (`lacks`) — an absorbed profile of another
+ * worker's partition (whole, where the event's profile is this worker's own: a shadow of it is not
+ * enough there), or a user it starts shadowing (it linked to an account here) — waits, with
+ * everything after it, until that profile's state record has come. When the input reaches an event, before it
  * is applied and whether or not it waits, the worker publishes the states of the event's profiles of
  * its own partitions that other targets lack (a `prepare`: the states as they are before the event).
  * A profile absorbed in a partition of the worker that applies no target of the event is detached
