@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ClusterReadError,
   directProfileLocator,
   ExportJobs,
   indexedProfileEvents,
@@ -21,6 +22,7 @@ import {
   type ProfileEventIndex,
   type ProfileLinkIndex,
   type ProfileLocator,
+  type RemoteProfiles,
   type SpaceDirectory,
   type StoreHandle,
 } from '../engine/index.ts';
@@ -35,6 +37,7 @@ import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 import { profileRoutes } from './profiles/profile-routes.ts';
 import { historyRoutes } from './history/history-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { notInApiRoleRoutes } from './api-role/not-in-api-role.ts';
 
 export interface AppDeps {
   readonly eventLog: Pick<EventLog, 'append'>;
@@ -75,6 +78,11 @@ export interface AppDeps {
   readonly destinations?: DestinationStore | undefined;
   /** the change log's newest position: destination lag. */
   readonly changeLogLastSeq?: (() => Promise<number>) | undefined;
+  /**
+   * the API role (`--role api`): the Profile API read from the cluster's owners over NATS instead of a
+   * store (engine/cluster/remote-profiles.ts); the routes it cannot serve answer 501 (api-role/).
+   */
+  readonly cluster?: RemoteProfiles | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -111,7 +119,18 @@ export function createApp(deps: AppDeps): Hono {
 
   // The documented APIs: routes declared with zod schemas, which validate requests and make /openapi.json.
   const api = new OpenAPIHono({ defaultHook: (result, c) => (result.success ? undefined : validationFailed(c, result.target, result.error)) });
-  if (deps.registry !== undefined && deps.store !== undefined) {
+  if (deps.cluster !== undefined) {
+    profileRoutes(api, {
+      spaces: deps.spaces,
+      reader: deps.cluster.reader,
+      locator: deps.cluster.locator,
+      events: deps.cluster.events,
+      links: deps.cluster.links,
+      requestsPerSecond: deps.profileRateLimit ?? 0,
+      clock,
+    });
+    notInApiRoleRoutes(api, { spaces: deps.spaces });
+  } else if (deps.registry !== undefined && deps.store !== undefined) {
     const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });
     managementRoutes(api, {
       registry: deps.registry,
@@ -149,7 +168,10 @@ export function createApp(deps: AppDeps): Hono {
     const publicApi = c.get('errorEnvelope') === 'public-api';
     let error: HttpError;
     if (caught instanceof HttpError) error = caught;
-    else if (caught instanceof HTTPException) {
+    else if (caught instanceof ClusterReadError) {
+      // the API role: no owner answered (503, retry), or a read it does not serve (501)
+      error = caught.code === 'not_in_api_role' ? new HttpError(501, caught.code, caught.message) : new HttpError(503, caught.code, caught.message, { 'Retry-After': '1' });
+    } else if (caught instanceof HTTPException) {
       // e.g. the JSON validator's "Malformed JSON in request body"
       const code = publicApi ? (caught.status === 415 ? 'unsupported-media-type' : 'input-validation') : caught.status === 400 || caught.status === 415 ? 'invalid_request_error' : 'http_error';
       error = new HttpError(caught.status as HttpError['status'], code, caught.status === 415 ? 'send the body as JSON (Content-Type: application/json)' : caught.message);

@@ -31,6 +31,7 @@ import type { StreamLimitsConfig } from '../engine/log/open-event-log.ts';
 import { runIdentityRole, runWorkerRole } from '../engine/cluster/roles.ts';
 import { join } from 'node:path';
 import { createApp } from './app.ts';
+import { runApiRole } from './api-role/run-api-role.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
 import { signalEcho, SIGNAL_ECHO_MS } from './signal-echo.ts';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     replicas: config.stream.replicas,
   };
   if (config.role === 'identity' || config.role === 'worker') return runRole(config, stream);
+  if (config.role === 'api') return runApiRole(config, stream, logger);
   // the free-space reserve: an embedded log refuses appends below it (ingest answers 503 storage_full)
   const storage = { minFreeBytes: config.minFreeBytes };
   const checkSpace = storageGuard(config.dataDir, storage);
@@ -355,7 +357,7 @@ async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise
       await registry.close();
     }
     logger.info('flock role ready', { role: 'worker', partitions: config.workerPartitions, dataDir: config.dataDir });
-    await runWorkerRole({ ...base, owned: config.workerPartitions, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onError, onLeftOut: (definitions) => logger.warn('definitions workers do not compute (run them with --role all): left out', { codes: [...new Set(definitions.map((d) => d.code))], definitions }) }, controller.signal);
+    await runWorkerRole({ ...base, owned: config.workerPartitions, setSize: config.workerSetSize, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onError, onLeftOut: (definitions) => logger.warn('definitions workers do not compute (run them with --role all): left out', { codes: [...new Set(definitions.map((d) => d.code))], definitions }) }, controller.signal);
     logger.info('stopped', { role: 'worker' });
   }
   process.exit(0);

@@ -34,8 +34,9 @@ export const CONFIG_SETTINGS = {
   checkpointInterval: { flag: 'checkpoint-interval', env: 'FLOCK_CHECKPOINT_INTERVAL', help: 'how long changes may wait before a checkpoint publishes them', fallback: '50ms' },
   minFreeSpace: { flag: 'min-free-space', env: 'FLOCK_MIN_FREE_SPACE', help: 'free disk space kept in reserve under the data dir: below it ingest answers 503 storage_full and the engine pauses, both going on once space returns (0 = no check)', fallback: '100MB' },
   checkpointWriter: { flag: 'checkpoint-writer', env: 'FLOCK_CHECKPOINT_WRITER', help: 'where checkpoints are committed: inline (in the engine\'s thread, which waits for each) or thread (a writer thread of their own, while the engine evaluates on; on 2 cores it costs more CPU than it overlaps — see bench/RESULTS.md)', fallback: 'inline' },
-  role: { flag: 'role', env: 'FLOCK_ROLE', help: 'what this process runs: all (ingest, engine, APIs: one process), ingest (the tracking API only: events into the log), identity (resolves the raw log into the resolved partitions), worker (computes the resolved partitions of --worker-partitions); identity and worker need --nats-url (docs/scale.md)', fallback: 'all' },
-  workerPartitions: { flag: 'worker-partitions', env: 'FLOCK_WORKER_PARTITIONS', help: 'role worker: the resolved partitions it computes, e.g. 0-7 or 0,2,4 (default: all of --partitions)', fallback: undefined },
+  role: { flag: 'role', env: 'FLOCK_ROLE', help: 'what this process runs: all (ingest, engine, APIs: one process), ingest (the tracking API only: events into the log), identity (resolves the raw log into the resolved partitions), worker (computes the resolved partitions of --worker-partitions), api (the tracking and Profile APIs, profiles read from the identity stage and the workers); identity, worker and api need --nats-url (docs/scale.md)', fallback: 'all' },
+  workerPartitions: { flag: 'worker-partitions', env: 'FLOCK_WORKER_PARTITIONS', help: 'role worker: the resolved partitions it computes, e.g. 0-7 or 0,2,4 (default: all of --partitions), or auto: its share of the partition sets among the live workers, rebalanced as workers join and leave', fallback: undefined },
+  workerSetSize: { flag: 'worker-set-size', env: 'FLOCK_WORKER_SET_SIZE', help: 'role worker with --worker-partitions auto: consecutive partitions per set, the unit that moves between workers (its lease, snapshot and store)', fallback: '4' },
   historyRetention: { flag: 'history-retention', env: 'FLOCK_HISTORY_RETENTION', help: 'how far back membership history answers, in event time (e.g. 400d; 0 = forever; default: --stream-max-age, as long as the log keeps events)', fallback: undefined },
 } as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
 
@@ -76,8 +77,9 @@ const byteSize = z.string().transform((text, ctx) => {
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** `0-7`, `0,2,4`, `0-3,8-11`: partition numbers, sorted, each once. */
-const partitionList = z.string().transform((text, ctx) => {
+/** `0-7`, `0,2,4`, `0-3,8-11`: partition numbers, sorted, each once; or `auto` (worker-group.ts). */
+const partitionList = z.string().transform((text, ctx): number[] | 'auto' => {
+  if (text.trim() === 'auto') return 'auto';
   const out = new Set<number>();
   for (const part of text.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
@@ -124,11 +126,12 @@ export const configSchema = z
     historyRetention: duration.optional(),
     minFreeSpace: byteSize,
     checkpointWriter: z.enum(['thread', 'inline'], { error: 'the checkpoint writer is "thread" or "inline"' }),
-    role: z.enum(['all', 'ingest', 'identity', 'worker'], { error: 'role is "all", "ingest", "identity" or "worker"' }),
+    role: z.enum(['all', 'ingest', 'identity', 'worker', 'api'], { error: 'role is "all", "ingest", "identity", "worker" or "api"' }),
     workerPartitions: partitionList.optional(),
+    workerSetSize: integer(1, 4_096),
   })
-  .refine((raw) => raw.role === 'all' || raw.role === 'ingest' || raw.natsUrl !== undefined, { error: 'roles identity and worker share the log through NATS: set --nats-url', path: ['role'] })
-  .refine((raw) => raw.workerPartitions === undefined || raw.workerPartitions.every((p) => p < raw.partitions), { error: 'a worker partition is beyond --partitions', path: ['workerPartitions'] })
+  .refine((raw) => raw.role === 'all' || raw.role === 'ingest' || raw.natsUrl !== undefined, { error: 'roles identity, worker and api share the log through NATS: set --nats-url', path: ['role'] })
+  .refine((raw) => raw.workerPartitions === undefined || raw.workerPartitions === 'auto' || raw.workerPartitions.every((p) => p < raw.partitions), { error: 'a worker partition is beyond --partitions', path: ['workerPartitions'] })
   .refine((raw) => raw.headersTimeout <= raw.requestTimeout, { error: 'the headers timeout must not exceed the request timeout', path: ['headersTimeout'] })
   .transform((raw) => ({
     dataDir: raw.dataDir,
@@ -177,8 +180,10 @@ export const configSchema = z
     checkpointWriter: raw.checkpointWriter,
     /** which part of the pipeline this process runs (docs/scale.md). */
     role: raw.role,
-    /** role worker: the resolved partitions it computes. */
+    /** role worker: the resolved partitions it computes, or `auto` (its share of the sets, engine/cluster/worker-group.ts). */
     workerPartitions: raw.workerPartitions ?? Array.from({ length: raw.partitions }, (_, p) => p),
+    /** role worker, `auto`: partitions per set. */
+    workerSetSize: raw.workerSetSize,
   }));
 
 export type FlockConfig = z.output<typeof configSchema> & {

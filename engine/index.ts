@@ -62,11 +62,14 @@ export {
 } from './definitions/registry-record.ts';
 
 // profiles (Profile API) and the explorer
-export { directProfileLocator, type Collection, type LocateResult, type ProfileExternalId, type ProfileLocator } from './profiles/profile-locator.ts';
+export { directProfileLocator, type Collection, type LocateResult, type ProfileExternalId, type ProfileFinder, type ProfileLocator } from './profiles/profile-locator.ts';
 export type { ProfileEvent, ProfileEventIndex, ProfileEventQuery, ProfileLink, ProfileLinkIndex } from './profiles/profile-sources.ts';
-export { ProfileReader, ProfileStoreUnavailableError, type ProfileTrait, type ProfileView, type TraitClass } from './profiles/profile-reader.ts';
+export { ProfileReader, ProfileStoreUnavailableError, type ProfileTrait, type ProfileView, type ProfileViewReader, type TraitClass } from './profiles/profile-reader.ts';
 export { engineStorePath, readOnlyStore, type StoreHandle } from './profiles/store-handle.ts';
 export { identityLinkIndex, identityProfileLocator } from './profiles/identity-locator.ts';
+// the API role (distributed mode): the Profile API's sources answered by the owners over NATS
+export { ClusterReadError, QueryAnswerError, type ClusterReadErrorCode } from './cluster/read-queries.ts';
+export { remoteProfiles, type RemoteProfiles, type RemoteProfilesOptions } from './cluster/remote-profiles.ts';
 export { ExplorerStore, STEP_MS, type RecentChange, type SizePoint, type Step } from './explorer/explorer-store.ts';
 export { followChanges, type ChangeFollower } from './explorer/change-follower.ts';
 

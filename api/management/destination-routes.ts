@@ -409,5 +409,6 @@ export async function destinationStatus(deps: Pick<DestinationRoutesDeps, 'desti
     lastError: s.lastError === null ? null : { message: s.lastError.message, at: iso(s.lastError.at) },
     lastAdvancedAt: s.advancedAt === null ? null : iso(s.advancedAt),
     lastSyncAt: s.lastSyncAt === null ? null : iso(s.lastSyncAt),
+    identifiersCheckedAt: s.identifiersCheckedAt === null ? null : iso(s.identifiersCheckedAt),
   } as const;
 }

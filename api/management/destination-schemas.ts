@@ -143,6 +143,8 @@ export const statusSchema = z
     lastError: z.object({ message: z.string(), at: z.string() }).nullable(),
     lastAdvancedAt: z.string().nullable(),
     lastSyncAt: z.string().nullable(),
+    /** event destinations: when the last complete identifier sweep started — identifiers gained before it have their profile's values. */
+    identifiersCheckedAt: z.string().nullable(),
   })
   .meta({ id: 'DestinationStatus' });
 

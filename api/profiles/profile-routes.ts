@@ -10,10 +10,10 @@ import {
   type Collection,
   type ProfileEventIndex,
   type ProfileExternalId,
+  type ProfileFinder,
   type ProfileLinkIndex,
-  type ProfileLocator,
-  type ProfileReader,
   type ProfileView,
+  type ProfileViewReader,
   type SpaceDirectory,
   unescapeKeys,
 } from '../../engine/index.ts';
@@ -23,8 +23,9 @@ import { profileAuth } from './profile-auth.ts';
 
 export interface ProfileDeps {
   readonly spaces: SpaceDirectory;
-  readonly reader: ProfileReader;
-  readonly locator: ProfileLocator;
+  /** this process's store (`ProfileReader`), or the owners' over NATS (the API role: engine/cluster/remote-profiles.ts). */
+  readonly reader: ProfileViewReader;
+  readonly locator: ProfileFinder;
   /** the engine keeps no per-profile event index yet: without one, `events` answers 501. */
   readonly events?: ProfileEventIndex | undefined;
   /** nor account links: without them, `links` answers 501. */
@@ -75,7 +76,11 @@ const errorResponses = {
   401: { description: 'authentication_error', content: { 'application/json': { schema: profileErrorSchema } } },
   404: { description: 'not_found: no such profile', content: { 'application/json': { schema: profileErrorSchema } } },
   429: { description: 'rate_limit_error (Retry-After)', content: { 'application/json': { schema: profileErrorSchema } } },
-  503: { description: "service_unavailable: the engine's state is not readable yet", content: { 'application/json': { schema: profileErrorSchema } } },
+  501: { description: 'not_in_api_role: the API role (`--role api`) serves no account profiles', content: { 'application/json': { schema: profileErrorSchema } } },
+  503: {
+    description: "service_unavailable: the engine's state is not readable yet; in the API role partition_unavailable / identity_unavailable: no worker of the profile's partition, or no identity stage owner, answered in time (Retry-After)",
+    content: { 'application/json': { schema: profileErrorSchema } },
+  },
 };
 
 export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
@@ -89,15 +94,15 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
   const tags = ['Profile API'];
 
   /** The located profile's state, or 404 / 400 / 503. */
-  const profile = (space: string, collection: Collection, identifier: string): ProfileView => {
-    const located = deps.locator.locate(space, collection, identifier);
+  const profile = async (space: string, collection: Collection, identifier: string): Promise<ProfileView> => {
+    const located = await deps.locator.locate(space, collection, identifier);
     if (!located.ok) {
       if (located.code === 'invalid_identifier') throw new HttpError(400, 'validation_error', located.message);
       throw new HttpError(404, 'not_found', 'Profile was not found.');
     }
     let view: ProfileView | undefined;
     try {
-      view = deps.reader.read(space, located.profileId);
+      view = await deps.reader.read(space, located.profileId);
     } catch (error) {
       if (error instanceof ProfileStoreUnavailableError) throw new HttpError(503, 'service_unavailable', error.message, { 'Retry-After': '1' });
       throw error;
@@ -134,10 +139,10 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
         ...errorResponses,
       },
     }),
-    (c) => {
+    async (c) => {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
-      const view = profile(p.spaceId, p.collection, p.identifier);
+      const view = await profile(p.spaceId, p.collection, p.identifier);
       const selected = view.traits.filter((t) => {
         if (q.class === 'audience' && t.class !== 'audience') return false;
         if (q.class === 'computed_trait' && t.class !== 'computed_trait') return false;
@@ -179,11 +184,11 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
         ...errorResponses,
       },
     }),
-    (c) => {
+    async (c) => {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
-      const view = profile(p.spaceId, p.collection, p.identifier);
-      const ids = [...deps.locator.externalIds(p.spaceId, p.collection, view)]
+      const view = await profile(p.spaceId, p.collection, p.identifier);
+      const ids = [...(await deps.locator.externalIds(p.spaceId, p.collection, view))]
         .filter((x) => q.include === undefined || q.include.has(x.type))
         .sort((a, b) => compare(externalIdKey(a), externalIdKey(b)));
       let start = 0;
@@ -232,9 +237,9 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
         ...errorResponses,
       },
     }),
-    (c) => {
+    async (c) => {
       const p = c.req.valid('param');
-      const view = profile(p.spaceId, p.collection, p.identifier);
+      const view = await profile(p.spaceId, p.collection, p.identifier);
       return c.json({ metadata: { created_at: new Date(view.firstSeen).toISOString(), updated_at: new Date(view.lastSeen).toISOString(), expires_at: null } }, 200);
     },
   );
@@ -261,13 +266,13 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       responses: {
         200: { description: 'events; `next` is base64 of `<timestamp_ns>::<message_id>`', content: { 'application/json': { schema: z.object({ data: z.array(z.unknown()), cursor: cursorSchema }) } } },
         ...errorResponses,
-        501: { description: 'not_implemented: this engine keeps no per-profile event index', content: { 'application/json': { schema: profileErrorSchema } } },
+        501: { description: 'not_implemented: this engine keeps no per-profile event index; not_in_api_role: an account profile in the API role', content: { 'application/json': { schema: profileErrorSchema } } },
       },
     }),
     async (c) => {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
-      const view = profile(p.spaceId, p.collection, p.identifier);
+      const view = await profile(p.spaceId, p.collection, p.identifier);
       const source = provided(deps.events, "a per-profile event index: a profile's events cannot be listed");
       const after = q.next === undefined || q.next === '' ? undefined : decodeEventCursor(q.next);
       const start = Math.max(q.start ?? Number.NEGATIVE_INFINITY, deps.clock() - EVENTS_LOOKBACK_MS);
@@ -320,13 +325,13 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
           content: { 'application/json': { schema: z.object({ data: z.array(z.object({ to_collection: z.enum(['users', 'accounts']), external_ids: z.array(externalIdSchema) })) }) } },
         },
         ...errorResponses,
-        501: { description: 'not_implemented: this engine keeps no account links', content: { 'application/json': { schema: profileErrorSchema } } },
+        501: { description: 'not_implemented: this engine keeps no account links; not_in_api_role: an account profile in the API role', content: { 'application/json': { schema: profileErrorSchema } } },
       },
     }),
     async (c) => {
       const p = c.req.valid('param');
       const q = c.req.valid('query');
-      const view = profile(p.spaceId, p.collection, p.identifier);
+      const view = await profile(p.spaceId, p.collection, p.identifier);
       const links = await provided(deps.links, 'account links').links(p.spaceId, p.collection, view.id, q.limit);
       return c.json(
         {

@@ -94,17 +94,17 @@ export interface ChaosReport {
   readonly durationMs: number;
 }
 
-const WRITE_KEY = 'dev_write_key';
+export const WRITE_KEY = 'dev_write_key';
 const DEFINITIONS = chaosDefinitions().definitions.length;
 const ALL_DEFINITIONS = chaosDefinitions(true).definitions.length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Place {
+export interface Place {
   readonly dataDir: string;
   readonly natsUrl?: string | undefined;
 }
 
-async function readEvents(place: Place): Promise<FlockEvent[]> {
+export async function readEvents(place: Place): Promise<FlockEvent[]> {
   const log = await openEventLog({ dataDir: place.dataDir, natsUrl: place.natsUrl });
   try {
     const last = await log.lastSeq();
@@ -121,7 +121,7 @@ async function readEvents(place: Place): Promise<FlockEvent[]> {
   }
 }
 
-async function readChanges(place: Place): Promise<Change[]> {
+export async function readChanges(place: Place): Promise<Change[]> {
   const log = await openAppendLog({ dataDir: place.dataDir, natsUrl: place.natsUrl, log: CHANGE_LOG });
   try {
     const out: Change[] = [];
@@ -138,7 +138,7 @@ async function readChanges(place: Place): Promise<Change[]> {
 }
 
 /** Appends `events` to a log in their order (the uninterrupted run's input). */
-async function appendInOrder(place: Place, events: readonly FlockEvent[]): Promise<void> {
+export async function appendInOrder(place: Place, events: readonly FlockEvent[]): Promise<void> {
   const log = await openEventLog({ dataDir: place.dataDir, natsUrl: place.natsUrl });
   try {
     for (let i = 0; i < events.length; i += 1_000) await log.append(events.slice(i, i + 1_000));
@@ -184,7 +184,7 @@ async function produceDirectly(place: Place, seed: number, n: number): Promise<v
 }
 
 /** Starts a Flock on an empty log, waits until its definitions are Live, stops it: the events appended later are then all computed by the live plan. */
-async function prepare(flock: FlockUnderTest, definitions: number): Promise<void> {
+export async function prepare(flock: FlockUnderTest, definitions: number): Promise<void> {
   await flock.start();
   await waitLive(flock, definitions);
   await flock.stop();
@@ -309,6 +309,11 @@ export async function runChaos(kind: LogKind, o: ChaosOptions): Promise<ChaosRep
           return { userIds: (record?.ids ?? []).filter(([type]) => type === 'user_id').map(([, value, , , , raw]) => raw ?? value), absorbed: (record?.n ?? 0) > 0 };
         };
         delivery = checkDelivery(destination, changes, workload.batches.flat(), deliveryStatus!, atEnd);
+        // (kept: what the receiver got, in arrival order, and the connected changes — to look into a difference)
+        if (o.keep === true) {
+          const connected = new Set(destination.connections.values());
+          writeFileSync(join(root, 'delivery.json'), JSON.stringify({ messages: destination.receiver.messages, changes: changes.filter((c) => connected.has(c.definitionId)) }));
+        }
       } finally {
         await identities.close();
       }

@@ -1,7 +1,8 @@
 /**
  * Flock on a local NATS cluster: the cluster started, Flock's streams created with R<nodes>, then
  * `api/main.ts` against every node's URL — one process (role all), or with `workers` the roles as
- * processes of their own: an ingest front, the identity stage and the workers (docs/scale.md).
+ * processes of their own: an ingest front, the identity stage, the workers and an API process
+ * (docs/scale.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -21,8 +22,10 @@ export interface FlockClusterOptions {
   readonly port?: number;
   /** more arguments for `api/main.ts` (e.g. `--definitions-file x.json`); every process gets them. */
   readonly flockArgs?: readonly string[];
-  /** 0 (default): one process, role all. N: an ingest front, an identity stage and N workers, the partitions dealt round-robin. */
+  /** 0 (default): one process, role all. N: an ingest front, an identity stage, N workers (the partitions dealt round-robin) and an API process (role api). */
   readonly workers?: number;
+  /** with `workers`: each worker started with `--worker-partitions auto` (they share the partition sets among themselves, rebalancing as they come and go) instead of a fixed deal. */
+  readonly autoWorkers?: boolean;
   /** partitions of the logs (default 16). */
   readonly partitions?: number;
   /** each JSON log line of Flock, as it comes. */
@@ -34,12 +37,14 @@ export interface FlockClusterOptions {
 export interface FlockCluster {
   readonly nats: NatsCluster;
   readonly replicas: number;
-  /** Flock's HTTP URL. */
+  /** Flock's HTTP URL (with `workers`: the ingest front's). */
   readonly url: string;
+  /** with `workers`: the API role's HTTP URL (the Profile API over the identity stage and the workers). */
+  readonly apiUrl: string | undefined;
   readonly flock: ChildProcess;
   /** Flock's exit code (null after a signal), once it has exited. */
   readonly flockExited: Promise<number | null>;
-  /** with `workers`: the identity stage and the workers (role processes), by name. */
+  /** with `workers`: the identity stage, the workers and the API process (role processes), by name. */
   readonly roles: ReadonlyArray<RoleProcess>;
   /** starts role process `name` again with its arguments and data dir (after a kill), once it has exited. */
   respawn(name: string): Promise<RoleProcess>;
@@ -125,13 +130,15 @@ export async function startFlockCluster(options: FlockClusterOptions): Promise<F
     const flockExited = front.exited;
     const url = String(front.line['url']);
     const roles: RoleProcess[] = [];
-    const startRole = async (name: string, extra: readonly string[]): Promise<RoleProcess> => {
+    let apiUrl: string | undefined;
+    const startRole = async (name: string, extra: readonly string[]): Promise<RoleProcess & { readonly url?: string }> => {
       const roleDir = join(nats.dir, `flock-${name}`);
       mkdirSync(roleDir, { recursive: true });
       const args = ['--data-dir', roleDir, ...extra, ...common];
-      const p = await spawnFlock(args, 'flock role ready', options.onFlockLine);
+      // (the API role is an HTTP server: ready once it listens)
+      const p = await spawnFlock(args, extra.includes('api') ? 'flock listening' : 'flock role ready', options.onFlockLine);
       started.push(p.child);
-      const role = { name, dataDir: roleDir, args, child: p.child, exited: p.exited, extra };
+      const role = { name, dataDir: roleDir, args, child: p.child, exited: p.exited, extra, ...(typeof p.line['url'] === 'string' ? { url: p.line['url'] } : {}) };
       const at = roles.findIndex((r) => r.name === name);
       if (at >= 0) roles[at] = role;
       else roles.push(role);
@@ -142,13 +149,15 @@ export async function startFlockCluster(options: FlockClusterOptions): Promise<F
       const partitions = options.partitions ?? 16;
       for (let w = 0; w < workers; w++) {
         const owned = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % workers === w);
-        await startRole(`worker-${w}`, ['--role', 'worker', '--worker-partitions', owned.join(',')]);
+        await startRole(`worker-${w}`, ['--role', 'worker', '--worker-partitions', options.autoWorkers === true ? 'auto' : owned.join(',')]);
       }
+      apiUrl = (await startRole('api', ['--role', 'api', '--port', '0'])).url;
     }
     return {
       nats,
       replicas,
       url,
+      apiUrl,
       flock: child,
       flockExited,
       roles,

@@ -8,8 +8,9 @@ Starts on loopback a NATS cluster of --nats nodes (JetStream, one store per node
 temp directory), creates Flock's streams with one replica per node (R3 on 3 nodes), then starts
 Flock (api/main.ts) against every node's URL:
   --workers 0 (default)  one process, role all: ingest, identity, engine over every partition, API;
-  --workers N            the distributed mode: an ingest front (the tracking API), the identity stage
-                         and N workers, each a process of its own, the 16 partitions dealt round-robin.
+  --workers N            the distributed mode: an ingest front (the tracking API), the identity stage,
+                         N workers (the 16 partitions dealt round-robin) and an API process (the
+                         Profile API, read from the identity stage and the workers), each a process.
 Pass the definitions after --, e.g. -- --definitions-file defs.json (every process reads it).
 Ctrl-C stops Flock's processes, then the nodes. docs/scale.md describes the production layout.`;
 
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   if (workers === 0) say(`Flock (one process, role "all": ingest, identity, engine over every partition, API): ${cluster.url}`);
   else {
     say(`Flock, distributed: the ingest front (tracking API) ${cluster.url}`);
+    say(`  the API role (tracking and Profile API; management: with --workers 0) ${cluster.apiUrl}`);
     for (const r of cluster.roles) {
       const owned = r.args[r.args.indexOf('--worker-partitions') + 1];
       say(`  ${r.name.padEnd(10)} pid ${r.child.pid}${r.args.includes('--worker-partitions') ? `  partitions ${owned}` : ''}  data ${r.dataDir}`);

@@ -23,6 +23,8 @@ import { backoffDelay, sleep } from '../log/retry.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import { IdentityStage, type IdentityStageOptions, type IdentityStageStats } from './identity-stage.ts';
 import { Lease, openLeaseBucket } from './lease.ts';
+import { identityAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
+import { IDENTITY_QUERY_SUBJECT } from './read-queries.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
 
@@ -84,7 +86,7 @@ export async function runIdentityNode(o: IdentityNodeOptions, signal: AbortSigna
       if (lease === undefined) break;
       stats.takeovers++;
       try {
-        await serve(o, stats, enter, lease, bucket, eventLog, resolvedLog, signal);
+        await serve(o, stats, enter, nc, lease, bucket, eventLog, resolvedLog, signal);
         failures = 0;
       } catch (error) {
         o.onError?.(error);
@@ -108,6 +110,7 @@ async function serve(
   o: IdentityNodeOptions,
   stats: IdentityNodeStats,
   enter: (state: IdentityNodeStats['state']) => void,
+  nc: NatsConnection,
   lease: Lease,
   bucket: ObjectStore,
   eventLog: EventLog,
@@ -127,6 +130,7 @@ async function serve(
   }
   if (stop.aborted) return;
   const store = CheckpointStore.open(path);
+  let queries: QueryResponder | undefined;
   try {
     const stage = new IdentityStage({
       eventLog,
@@ -139,6 +143,8 @@ async function serve(
       ...(o.probe === undefined ? {} : { probe: o.probe }),
     });
     stats.stage = stage.stats;
+    // who is who, for the API role: the graph as this owner has committed it
+    queries = await serveQueries(nc, [IDENTITY_QUERY_SUBJECT], identityAnswers(store), o.onError);
     enter('active');
     const running = stage.run(stop).then(() => 'done' as const);
     running.catch(() => {});
@@ -153,6 +159,7 @@ async function serve(
     // a clean stop: the newest graph for whoever comes next
     if (signal.aborted && lease.held && stage.position > snapshotted) await snapshot(o, stats, store, bucket);
   } finally {
+    await queries?.stop();
     await store.close();
   }
 }

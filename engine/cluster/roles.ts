@@ -11,6 +11,7 @@ import type { StreamLimitsConfig } from '../log/open-event-log.ts';
 import { compilePlan, DEFAULT_COMPILE_OPTIONS } from '../plan/compile.ts';
 import type { Plan } from '../plan/plan.ts';
 import { runIdentityNode, type IdentityNodeStats } from './identity-node.ts';
+import { runWorkerGroup } from './worker-group.ts';
 import { runWorkerNode } from './worker-node.ts';
 
 export interface RoleOptions {
@@ -54,8 +55,10 @@ export function runIdentityRole(o: IdentityRoleOptions, signal: AbortSignal): Pr
 }
 
 export interface WorkerRoleOptions extends RoleOptions {
-  /** the resolved partitions this worker computes. */
-  readonly owned: readonly number[];
+  /** the resolved partitions this worker computes, or `auto`: its share of the sets among the live workers (worker-group.ts). */
+  readonly owned: readonly number[] | 'auto';
+  /** `auto`: consecutive partitions per set (default 4). */
+  readonly setSize?: number;
   /** the definitions it computes: the registry's at start (a definitions file seeds it). */
   readonly registryPath: string;
   readonly checkpointMs?: number;
@@ -90,25 +93,31 @@ export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { 
 /**
  * A worker: its partition set of the resolved log in, changes out to the change log — while it
  * holds the set's lease; a standby otherwise, which takes the set over (restoring its snapshot from
- * the object store) when the holder stops renewing (worker-node.ts).
+ * the object store) when the holder stops renewing (worker-node.ts). While it computes, it answers the
+ * API role's reads of its partitions (query-responder.ts).
  */
 export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): Promise<void> {
   const registry = DefinitionRegistry.open(o.registryPath);
-  const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
-  await registry.close();
-  if (leftOut.length > 0) o.onLeftOut?.(leftOut);
-  await runWorkerNode(
-    {
+  try {
+    const { plans, leftOut } = registryPlans(registry, o.retentionMs ?? 0);
+    if (leftOut.length > 0) o.onLeftOut?.(leftOut);
+    const node = {
       natsUrl: o.natsUrl,
       dataDir: o.dataDir,
-      partitions: o.owned.join(','),
       partitionCount: o.partitions,
       plans,
+      // (kept open: the API role's profile reads are answered with the definitions computed here)
+      registry,
       ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
       engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
-      onState: (stats) => o.onStats?.({ ...stats }),
       ...(o.onError === undefined ? {} : { onError: o.onError }),
-    },
-    signal,
-  );
+    };
+    if (o.owned === 'auto') {
+      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, s.state])) }) }, signal);
+      return;
+    }
+    await runWorkerNode({ ...node, partitions: o.owned.join(','), onState: (stats) => o.onStats?.({ ...stats }) }, signal);
+  } finally {
+    await registry.close();
+  }
 }

@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { DefinitionRegistry } from '../definitions/registry.ts';
 import { Engine, type EngineOptions } from '../engine.ts';
 import { DirectResolver } from '../identity/resolver.ts';
 import type { AppendLog } from '../log/append-log.ts';
@@ -26,6 +27,8 @@ import type { Plan } from '../plan/plan.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
 import { Lease, openLeaseBucket } from './lease.ts';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
+import { partitionAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
+import { partitionQuerySubject } from './read-queries.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot } from './snapshot.ts';
@@ -43,6 +46,11 @@ export interface WorkerNodeOptions {
   /** the resolved log's partition count (the identity stage's; default 16). */
   readonly partitionCount?: number;
   readonly plans: ReadonlyMap<string, Plan>;
+  /**
+   * the definitions of `plans` as registered: with them, the node answers the API role's reads of
+   * its partitions (`flock.query.partition.<p>`, query-responder.ts) while it computes them.
+   */
+  readonly registry?: Pick<DefinitionRegistry, 'served'>;
   /** the change log (default: FLOCK_CHANGES on `natsUrl`, opened and closed here). */
   readonly changeLog?: AppendLog;
   readonly resolvedLog?: LogLocation;
@@ -162,7 +170,7 @@ export class WorkerNode {
         this.stats.takeovers++;
         let failure: { error: unknown } | undefined;
         try {
-          await this.#serve(lease, bucket, resolved, changeLog, signal);
+          await this.#serve(nc, lease, bucket, resolved, changeLog, signal);
         } catch (error) {
           failure = { error };
         }
@@ -183,7 +191,7 @@ export class WorkerNode {
   }
 
   /** Computes the set while the lease holds and `signal` has not aborted. */
-  async #serve(lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
+  async #serve(nc: NatsConnection, lease: Lease, bucket: ObjectStore, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
     const path = this.storePath;
@@ -198,6 +206,7 @@ export class WorkerNode {
     }
     if (stop.aborted) return;
     const store = CheckpointStore.open(path);
+    let queries: QueryResponder | undefined;
     try {
       // (the previous holder is gone: none of its changes is of a position after the log's end now)
       const resolvedEnd = await resolved.lastSeq();
@@ -225,11 +234,15 @@ export class WorkerNode {
       this.stats.mutedRecords = gate.dropped;
       this.#observe(engine);
       if (stop.aborted) return;
+      // (reads of the partitions are answered from here on: the store holds what the previous holder published)
+      if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved), o.onError);
       this.#enter('active');
       await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
       // a clean stop: the newest state for whoever comes next
       if (signal.aborted && lease.held) await this.#snapshot(store, bucket);
     } finally {
+      // (no read of the store once it closes: the next holder answers)
+      await queries?.stop();
       await store.close();
     }
   }

@@ -39,7 +39,7 @@ export interface LoopContext {
   /** the lanes' dependencies with the current transport and pacer. */
   lanes(): LaneDeps;
   /** commits progress with the current status. */
-  persist(p?: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; synced?: boolean; sent?: ReadonlyMap<string, string[]> }): Promise<void>;
+  persist(p?: { cursor?: number; backfills?: ReadonlyArray<readonly [string, BackfillState]>; synced?: boolean; sent?: ReadonlyMap<string, string[]>; identifiersCheckedAt?: number }): Promise<void>;
 }
 
 /** One unit of work; false when there was nothing to do (the loop then waits `pollMs`). */
@@ -65,6 +65,7 @@ export async function destinationLoop(space: string, id: string, deps: RunnerDep
   let paused = saved.paused;
   let advancedAt = saved.advancedAt;
   let lastSyncAt = saved.lastSyncAt;
+  let identifiersCheckedAt = saved.identifiersCheckedAt;
   let transport: Transport | undefined;
   let transportStamp = -1;
   let pacer = new RequestPacer(0);
@@ -78,12 +79,14 @@ export async function destinationLoop(space: string, id: string, deps: RunnerDep
     paused,
     advancedAt,
     lastSyncAt,
+    identifiersCheckedAt,
   });
   const loop: LoopContext = {
     persist(p = {}) {
       lastStatusWrite = deps.clock();
       if (p.cursor !== undefined) advancedAt = deps.clock();
       if (p.synced === true) lastSyncAt = deps.clock();
+      if (p.identifiersCheckedAt !== undefined) identifiersCheckedAt = p.identifiersCheckedAt;
       return deps.store.saveProgress(id, { ...p, status: status() });
     },
     lanes: () => ({

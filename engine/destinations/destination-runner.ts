@@ -54,8 +54,10 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
     // (the change log carries no identity changes). One page per step, alternating with the log.
     let sweepAfter: string | null = null;
     let sweepDueAt = deps.clock() + deps.identifierSweepMs;
+    let sweepStartedAt = 0;
     let sweptLast = false;
     const sweepPage = async (d: DestinationRecord, engine: CheckpointStore): Promise<void> => {
+      if (sweepAfter === null) sweepStartedAt = deps.clock();
       const page = deps.store.sentPage(id, sweepAfter, deps.backfillPage);
       const connections = deps.store.connections(id);
       const computations = new Map(connections.map((c) => [c.id, computationOf(deps, c)]));
@@ -63,9 +65,10 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const resends = { engine, d, connections, computations, facts: factsReader(engine, d.space, connections), target: target(d), sent };
       const outbound = page.flatMap(([profileId, previous]) => newIdentifierResends(resends, profileId, previous, undefined));
       await deliver(d, outbound, lanes());
-      await persist({ sent });
-      sweepAfter = page.length < deps.backfillPage ? null : page[page.length - 1]![0];
-      if (sweepAfter === null) sweepDueAt = deps.clock() + deps.identifierSweepMs;
+      const done = page.length < deps.backfillPage;
+      await persist(done ? { sent, identifiersCheckedAt: sweepStartedAt } : { sent });
+      sweepAfter = done ? null : page[page.length - 1]![0];
+      if (done) sweepDueAt = deps.clock() + deps.identifierSweepMs;
     };
 
     return async (d, engine) => {
@@ -127,7 +130,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const checked = new Set<string>();
       const resends = { engine, d, connections, computations, facts, target: target(d), sent };
       const awayCtx = { engine, space: d.space, target: target(d), facts, sent, ledger: (p: string) => deps.store.sentIdentifiers(id, p) };
-      const resend = (profileId: string, changed: string) => {
+      const resend = (profileId: string, changed: string | undefined) => {
         if (checked.has(profileId)) return;
         checked.add(profileId);
         outbound.push(...newIdentifierResends(resends, profileId, deps.store.sentIdentifiers(id, profileId), changed));
@@ -151,8 +154,10 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             const away = mergedAwayMessages(awayCtx, change, value, computation, c, sent.get(change.profileId) ?? deps.store.sentIdentifiers(id, change.profileId));
             if (away !== undefined) {
               // (A's own earlier messages of this step are delivered first: its exit goes in B's lane)
-              if (away.length > 0 && outbound.some((o) => o.profileId === change.profileId)) await send();
-              outbound.push(...away);
+              if (away.messages.length > 0 && outbound.some((o) => o.profileId === change.profileId)) await send();
+              // B's values to the identifiers it gained (A's among them), before B's ledger takes A's
+              resend(away.survivor, undefined);
+              outbound.push(...away.messages);
               continue;
             }
             if (change.collection === 'users') resend(change.profileId, change.definitionId);

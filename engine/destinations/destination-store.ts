@@ -42,9 +42,14 @@ export interface DestinationStatus {
   readonly advancedAt: number | null;
   /** list destinations: the last completed sync (wall time). */
   readonly lastSyncAt: number | null;
+  /**
+   * event destinations: when the last complete identifier sweep started (wall time) — every
+   * identifier a profile had gained by then has its profile's current values (identifier-ledger.ts).
+   */
+  readonly identifiersCheckedAt: number | null;
 }
 
-export const EMPTY_STATUS: DestinationStatus = { delivered: 0, failed: 0, retrying: 0, requests: 0, paused: null, lastError: null, advancedAt: null, lastSyncAt: null };
+export const EMPTY_STATUS: DestinationStatus = { delivered: 0, failed: 0, retrying: 0, requests: 0, paused: null, lastError: null, advancedAt: null, lastSyncAt: null, identifiersCheckedAt: null };
 
 /** A connection's backfill: the change-log position it started at, the last profile sent, done. */
 export interface BackfillState {
@@ -233,7 +238,8 @@ export class DestinationStore {
   }
 
   status(destinationId: string): DestinationStatus {
-    return this.#status.get(destinationId) ?? EMPTY_STATUS;
+    // (a status stored before a field existed reads it as empty)
+    return { ...EMPTY_STATUS, ...this.#status.get(destinationId) };
   }
 
   /**

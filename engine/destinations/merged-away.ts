@@ -1,7 +1,9 @@
 /**
  * What a merged-away profile's last changes become. When identity resolution absorbs profile A into
  * B, the engine emits A's exits (and valueless traits) with a `merge` cause — but by the time they
- * are delivered A has no identifiers left in the graph: they all moved to B. Those changes go to
+ * are delivered A has no identifiers left in the graph: they all moved to B. So has any change of A
+ * from before the merge that is delivered after it (a window exit of A, say, delivered once the
+ * merge is checkpointed: the chaos run found those reaching nobody). Those changes go to
  * the identifiers A's values were sent to (the destination's ledger entry for A), in B's lane — the
  * runner first lets A's own earlier messages of the step be delivered — and then, in the same lane,
  * B's current value of the same definition follows to those identifiers (B now holds them). Every
@@ -49,9 +51,12 @@ export interface MergedAwayContext {
 }
 
 /**
- * The messages for `change` of a profile absorbed by a merge (`ledger`: the identifiers its values
- * went to; none: nothing was sent, nothing to take back), or undefined when the change's profile
- * was not absorbed (it is delivered the ordinary way).
+ * The messages for `change` of a profile absorbed by a merge — the merge's own changes and any
+ * earlier change delivered after it (`ledger`: the identifiers its values went to; none: nothing
+ * was sent, nothing to take back) — and the survivor, or undefined when the change's profile was
+ * not absorbed (it is delivered the ordinary way). The caller first sends the survivor's current
+ * values to the identifiers it gained (the merge gave it A's: its values of definitions A never
+ * had must reach them too — the survivor's ledger, extended here, would otherwise say they had).
  */
 export function mergedAwayMessages(
   ctx: MergedAwayContext,
@@ -60,11 +65,11 @@ export function mergedAwayMessages(
   computation: Computation,
   connection: ConnectionRecord,
   ledger: readonly string[] | undefined,
-): Outbound[] | undefined {
-  if (change.collection !== 'users' || change.cause?.type !== 'merge') return undefined;
+): { readonly survivor: string; readonly messages: Outbound[] } | undefined {
+  if (change.collection !== 'users') return undefined;
   const survivor = survivorOf(ctx.engine, ctx.space, change.profileId);
   if (survivor === undefined) return undefined;
-  if (ledger === undefined || ledger.length === 0) return [];
+  if (ledger === undefined || ledger.length === 0) return { survivor, messages: [] };
   const identifiers = ledger.map(ledgerIdentifier);
   const sentTo = new Set(ledger);
   const formerly = (): ProfileFacts => ({ identifiers, graph: true, traits: ctx.facts(survivor).traits });
@@ -80,5 +85,5 @@ export function mergedAwayMessages(
     const current = { id: `merged.${change.id}.${row.at}`, profileId: survivor, at: row.at, value: computation.kind === 'audience' ? true : row.value };
     out.push(...flipMessages(current, computation, connection, ctx.target, ctx.facts, (i) => sentTo.has(identifierKey(i))));
   }
-  return out;
+  return { survivor, messages: out };
 }

@@ -32,6 +32,16 @@ export interface ProfileLocator {
   externalIds(space: string, collection: Collection, profile: { readonly id: string; readonly firstSeen: number }): readonly ProfileExternalId[];
 }
 
+/**
+ * What the Profile API's routes find profiles with: a `ProfileLocator` (its answers at hand), or one
+ * whose answers come from another process — the API role asks the identity stage's owner
+ * (engine/cluster/remote-profiles.ts).
+ */
+export interface ProfileFinder {
+  locate(space: string, collection: Collection, identifier: string): LocateResult | Promise<LocateResult>;
+  externalIds(space: string, collection: Collection, profile: { readonly id: string; readonly firstSeen: number }): readonly ProfileExternalId[] | Promise<readonly ProfileExternalId[]>;
+}
+
 const NOT_FOUND: LocateResult = { ok: false, code: 'not_found', message: 'Profile was not found.' };
 
 /** `<type>:<value>` split at the first colon; undefined when there is no colon or either side is empty. */

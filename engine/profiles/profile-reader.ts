@@ -41,10 +41,19 @@ export class ProfileStoreUnavailableError extends Error {
   }
 }
 
-export class ProfileReader {
+/**
+ * What the Profile API reads profiles with: a `ProfileReader` (this process's store), or one whose
+ * answers come from the worker owning the profile's partition (the API role, engine/cluster/remote-profiles.ts).
+ */
+export interface ProfileViewReader {
+  read(space: string, profileId: string): ProfileView | undefined | Promise<ProfileView | undefined>;
+}
+
+export class ProfileReader implements ProfileViewReader {
   constructor(
     private readonly store: StoreHandle,
-    private readonly registry: DefinitionRegistry,
+    /** the definitions served (a worker: those it computes). */
+    private readonly registry: Pick<DefinitionRegistry, 'served'>,
   ) {}
 
   /**

@@ -1,11 +1,12 @@
 /**
  * The distributed mode as a user starts it (`npm run cluster -- --workers 2`): an ingest front, the
- * identity stage and two workers, each a process of its own, on a NATS server. Events sent to the
- * front's tracking API come out of the workers as changes; one worker is killed with kill -9
- * mid-load and started again: every acknowledged user enters exactly once (no change lost, none
- * published twice), and both workers computed some of them. The users belong to four accounts
+ * identity stage, two workers and the API role, each a process of its own, on a NATS server. Events
+ * sent to the front's tracking API come out of the workers as changes; one worker is killed with
+ * kill -9 mid-load and started again: every acknowledged user enters exactly once (no change lost,
+ * none published twice), and both workers computed some of them. The users belong to four accounts
  * (group calls), each with users of both workers' partitions: every account enters an account
- * audience over all its users' views exactly once, after the kill.
+ * audience over all its users' views exactly once, after the kill. The API role's Profile API shows
+ * every user in the audience, whichever worker computed it, and refuses the management API (501).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -45,7 +46,7 @@ async function send(url: string, users: readonly string[]): Promise<number> {
 }
 
 if (natsServerAvailable('the distributed roles test')) {
-  test('ingest, identity and 2 workers as processes: every acknowledged user enters once, through a worker’s kill -9 and restart', async () => {
+  test('ingest, identity, 2 workers and the API role as processes: every acknowledged user enters once, through a worker’s kill -9 and restart; the API role serves their traits', async () => {
     const root = mkdtempSync(join(tmpdir(), 'flock-roles-'));
     const defs = join(root, 'defs.json');
     writeFileSync(
@@ -62,7 +63,7 @@ if (natsServerAvailable('the distributed roles test')) {
     try {
       assert.equal(
         cluster.roles.map((r) => r.name),
-        ['identity', 'worker-0', 'worker-1'],
+        ['identity', 'worker-0', 'worker-1', 'api'],
       );
       const acknowledged: string[] = [];
       for (let b = 0; b < 20; b++) {
@@ -96,6 +97,16 @@ if (natsServerAvailable('the distributed roles test')) {
       const accounts = final.filter((c) => c.collection === 'accounts');
       assert.equal(accounts.map((c) => `${c.profileId} ${c.kind}`).sort(), Array.from({ length: ACCOUNTS }, (_, k) => `group_id:acc-${k} enter`));
       for (const c of accounts) assert.equal(new Set(c.users!.map((u) => resolvedPartition(u, 16) % 2)).size, 2, `${c.profileId}'s users are on both workers`);
+
+      // the API role: every user's traits, read from the worker of its partition (the definitions file's audience)
+      const access = `Basic ${Buffer.from('dev_access_token:').toString('base64')}`;
+      for (const user of acknowledged) {
+        const res = await fetch(`${cluster.apiUrl}/v1/spaces/spa_default/collections/users/profiles/user_id:${user}/traits`, { headers: { authorization: access } });
+        assert.equal([res.status, ((await res.json()) as { traits: unknown }).traits], [200, { viewers: true }], user);
+      }
+      const management = await fetch(`${cluster.apiUrl}/spaces/spa_default/audiences`, { headers: { authorization: 'Bearer dev_management_token' } });
+      assert.equal([management.status, ((await management.json()) as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
+      assert.is((await fetch(`${cluster.apiUrl}/readyz`)).status, 200);
     } finally {
       await cluster.stop();
       rmSync(root, { recursive: true, force: true });

@@ -198,18 +198,27 @@ test('HTTP limits: defaults match the server ones, flags and variables set them,
   assert.equal(issues(loadConfig({ env: { FLOCK_MAX_CONNECTIONS: '-1' }, argv: [] })).length, 1);
 });
 
-test('roles: all by default; identity and worker need a NATS URL; worker partitions as ranges and lists', () => {
+test('roles: all by default; identity, worker and api need a NATS URL; worker partitions as ranges and lists', () => {
   const base = { argv: [] as string[], env: {} };
   const all = ok(loadConfig(base));
   assert.is(all.role, 'all');
   assert.equal(all.workerPartitions, Array.from({ length: 16 }, (_, p) => p));
-  assert.equal(issues(loadConfig({ argv: ['--role', 'worker'], env: {} })), ['--role: roles identity and worker share the log through NATS: set --nats-url']);
+  assert.equal(issues(loadConfig({ argv: ['--role', 'worker'], env: {} })), ['--role: roles identity, worker and api share the log through NATS: set --nats-url']);
+  assert.equal(issues(loadConfig({ argv: ['--role', 'api'], env: {} })), ['--role: roles identity, worker and api share the log through NATS: set --nats-url']);
+  assert.equal(issues(loadConfig({ argv: [], env: { FLOCK_ROLE: 'api' } })), ['FLOCK_ROLE: roles identity, worker and api share the log through NATS: set --nats-url']);
+  const api = ok(loadConfig({ argv: ['--role', 'api', '--nats-url', 'nats://a:4222,nats://b:4222', '--partitions', '32'], env: {} }));
+  assert.equal([api.role, api.natsUrl, api.partitions], ['api', 'nats://a:4222,nats://b:4222', 32]);
   const worker = ok(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', '0-3,8,10-11,2'], env: {} }));
   assert.equal(worker.workerPartitions, [0, 1, 2, 3, 8, 10, 11]);
   assert.equal(issues(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', '3-1'], env: {} })), ['--worker-partitions: "3-1" is not a list of partitions (e.g. 0-7 or 0,2,4)']);
   assert.equal(issues(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', '16'], env: {} })), ['--worker-partitions: a worker partition is beyond --partitions']);
-  assert.equal(issues(loadConfig({ argv: ['--role', 'leader'], env: {} })), ['--role: role is "all", "ingest", "identity" or "worker"']);
+  assert.equal(issues(loadConfig({ argv: ['--role', 'leader'], env: {} })), ['--role: role is "all", "ingest", "identity", "worker" or "api"']);
   assert.is(ok(loadConfig({ argv: ['--role', 'ingest'], env: {} })).role, 'ingest');
+  const auto = ok(loadConfig({ argv: ['--role', 'worker', '--nats-url', 'nats://127.0.0.1:4222', '--worker-partitions', 'auto'], env: { FLOCK_WORKER_SET_SIZE: '2' } }));
+  assert.is(auto.workerPartitions, 'auto');
+  assert.is(auto.workerSetSize, 2);
+  assert.is(all.workerSetSize, 4);
+  assert.equal(issues(loadConfig({ argv: ['--worker-set-size', '0'], env: {} })).length, 1);
 });
 
 test.run();

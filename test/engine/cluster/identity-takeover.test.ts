@@ -8,11 +8,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Engine } from '../../../engine/engine.ts';
 import { DirectResolver } from '../../../engine/identity/resolver.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
@@ -26,9 +24,9 @@ import { mixedDefinitions } from '../../support/engine-defs.ts';
 import { canonical, changesOf } from '../../support/change-log.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
 import { oneProcessChanges } from '../../support/one-process.ts';
+import { StatsChild } from '../../support/stats-child.ts';
 import { until } from '../../support/until.ts';
 
-const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
 const END = Date.parse('2026-06-01T00:00:00Z');
 const EVENTS = [...generateEvents({ seed: 33, events: 3000, profiles: 100, spanMs: 3 * 86_400_000, end: END, identifyShare: 0.08, identity: { maxDevices: 3 } })];
 const { plan } = compilePlan(mixedDefinitions());
@@ -36,43 +34,11 @@ const plans = new Map([['spa_bench', plan]]);
 const LEASE_TTL_MS = 3000;
 
 /** An identity node in a child process (test/support/identity-node-child.ts), its last stats line. */
-class IdentityProcess {
-  stats: IdentityNodeStats | undefined;
-  stderr = '';
-  readonly exited: Promise<number | null>;
-  constructor(
-    readonly holder: string,
-    readonly proc: ChildProcess,
-  ) {
-    let buffered = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      const lines = (buffered += chunk.toString()).split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) if (line.startsWith('{')) this.stats = JSON.parse(line) as IdentityNodeStats;
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
-  }
-
-  static start(natsUrl: string, dataDir: string, holder: string, snapshotMs: number): IdentityProcess {
-    const args = ['--import', 'tsx', join(repo, 'test/support/identity-node-child.ts'), natsUrl, dataDir, holder, String(LEASE_TTL_MS), String(snapshotMs)];
-    return new IdentityProcess(holder, spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  reach(what: string, ok: (s: IdentityNodeStats) => boolean, timeoutMs = 30_000): Promise<IdentityNodeStats> {
-    return until(
-      `identity ${this.holder} ${what}`,
-      async () => {
-        if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`identity ${this.holder} exited before ${what}:\n${this.stderr}`);
-        return this.stats !== undefined && ok(this.stats) ? this.stats : undefined;
-      },
-      timeoutMs,
-      10,
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; last stats ${JSON.stringify(this.stats)}\n${this.stderr}`);
-    });
-  }
-}
+type IdentityProcess = StatsChild<IdentityNodeStats>;
+const IdentityProcess = {
+  start: (natsUrl: string, dataDir: string, holder: string, snapshotMs: number): IdentityProcess =>
+    StatsChild.start<IdentityNodeStats>(`identity ${holder}`, 'test/support/identity-node-child.ts', [natsUrl, dataDir, holder, String(LEASE_TTL_MS), String(snapshotMs)]),
+};
 
 if (natsServerAvailable('the identity takeover test')) {
   test('the identity owner killed: the standby takes over from its snapshot; every record resolved again is the same; the workers equal one process', async () => {

@@ -17,11 +17,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { IdentityStage } from '../../../engine/cluster/identity-stage.ts';
 import { RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
@@ -36,9 +34,9 @@ import { canonical, changesOn } from '../../support/change-log.ts';
 import { accountDefinitions, mixedDefinitions } from '../../support/engine-defs.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
 import { oneProcessChanges } from '../../support/one-process.ts';
+import { StatsChild } from '../../support/stats-child.ts';
 import { sleep, until } from '../../support/until.ts';
 
-const repo = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
 const EVENTS = [...generateEvents({ seed: 33, events: 6000, profiles: 150, spanMs: 3 * DAY, end: END, identifyShare: 0.08, identity: { maxDevices: 3 }, accounts: { count: 10, groupShare: 0.04 } })];
@@ -47,71 +45,15 @@ const LEASE_TTL_MS = 3000;
 /** a worker uploads a snapshot every this many of its events (about every 600 events loaded). */
 const SNAPSHOT_EVENTS = 300;
 
-/** A worker node in its own process: its latest stats line, its stderr. */
-class WorkerProcess {
-  stats: WorkerNodeStats | undefined;
-  stderr = '';
-  exitedAt = Number.NaN;
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly holder: string,
-    readonly proc: ChildProcess,
-  ) {
-    let buffered = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) if (line.startsWith('{')) this.stats = JSON.parse(line) as WorkerNodeStats;
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    this.exited = new Promise((resolve) =>
-      proc.once('exit', (code) => {
-        this.exitedAt = performance.now();
-        resolve(code);
-      }),
-    );
-  }
-
-  /** `dieAfterPublish`: it kills itself right after its n-th publish of changes while active; `diePastSnapshot`: once it has published and committed past its snapshot (worker-node-child.ts). */
-  static start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean } = {}): WorkerProcess {
-    const args = ['--import', 'tsx', join(repo, 'test/support/worker-node-child.ts'), natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
-    const env = { ...process.env, WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0' };
-    return new WorkerProcess(holder, spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  get gone(): boolean {
-    return this.proc.exitCode !== null || this.proc.signalCode !== null;
-  }
-
-  /** Waits until its stats satisfy `ok`; fails with its stderr if it exits or takes too long. */
-  async reach(what: string, ok: (s: WorkerNodeStats) => boolean, timeoutMs = 30_000): Promise<WorkerNodeStats> {
-    return until(
-      `worker ${this.holder} ${what}`,
-      async () => {
-        if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`worker ${this.holder} exited (${this.proc.exitCode ?? this.proc.signalCode}) before ${what}:\n${this.stderr}`);
-        return this.stats !== undefined && ok(this.stats) ? this.stats : undefined;
-      },
-      timeoutMs,
-      20,
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; last stats ${JSON.stringify(this.stats)}\n${this.stderr}`);
-    });
-  }
-
-  /** Sends `signal` and waits for the exit (its code); fails after `timeoutMs`. */
-  async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<number | null> {
-    if (!this.gone) this.proc.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`worker ${this.holder} did not exit on ${signal}; last stats ${JSON.stringify(this.stats)}\n${this.stderr}`)), timeoutMs)));
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
+/** A worker node in its own process (worker-node-child.ts). `dieAfterPublish`: it kills itself right after its n-th publish of changes while active; `diePastSnapshot`: once it has published and committed past its snapshot. */
+type WorkerProcess = StatsChild<WorkerNodeStats> & { readonly holder: string };
+const WorkerProcess = {
+  start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean } = {}): WorkerProcess {
+    const args = [natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
+    const env = { WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0' };
+    return Object.assign(StatsChild.start<WorkerNodeStats>(`worker ${holder}`, 'test/support/worker-node-child.ts', args, env), { holder });
+  },
+};
 
 if (natsServerAvailable('the takeover test')) {
   test('a worker killed with kill -9 mid-load: its partitions are taken over within 10 s, from a snapshot, with no change lost or doubled; again when the next holder dies between a publish and its position', async () => {

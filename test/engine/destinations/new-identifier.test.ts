@@ -98,6 +98,60 @@ test('a profile absorbed by a merge: its former identifiers hear its exit, then 
     assert.is(lastOf('user-1', 'refunds'), 1);
   }));
 
+test('a profile absorbed by a merge: its window exit, delivered after the merge, still reaches its former identifier', () =>
+  withWebhook({}, async ({ s, receiver, delivery }) => {
+    const recent = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'recent', name: 'r', definition: { query: "event('Product Viewed').within(2 minutes).count() >= 1", type: 'USERS' } })).id;
+    // B (created first, so it survives) never viewed; A, user-1, viewed a minute ago — sent to user-1
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', anonymousId: 'anon-b', timestamp: NOW - 90_000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: recent })).status, 201);
+    await delivery.caughtUp(d.id);
+    await s.runEngine([event({ type: 'track', event: 'Product Viewed', userId: 'user-1', timestamp: NOW - 60_000 })]);
+    await delivery.caughtUp(d.id);
+    const last = () => {
+      let v: unknown;
+      for (const m of deduplicated(receiver.messages)) if (m['userId'] === 'user-1' && m['type'] === 'identify') v = m['traits']['recent'];
+      return v;
+    };
+    assert.is(last(), true);
+    // three minutes on, in one checkpoint: A's window exit (a time exit, not the merge's), then the merge into B
+    s.clock.now = NOW + 120_000;
+    const changes = await s.runEngine([event({ type: 'identify', userId: 'user-1', anonymousId: 'anon-b', timestamp: NOW + 120_000 })]);
+    assert.equal(changes.filter((c) => c.definitionId === recent).map((c) => [c.kind, c.cause?.type]), [['exit', 'time']]);
+    await delivery.caughtUp(d.id);
+    assert.is(last(), false, 'user-1 hears the exit of the profile it belonged to');
+  }));
+
+test('a merge gives the survivor the absorbed profile’s identifiers: its values of every definition reach them, though its ledger now lists them', () =>
+  withWebhook({ identifierSweepMs: 50 }, async ({ s, receiver, delivery }) => {
+    const recent = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'recent', name: 'r', definition: { query: "event('Product Viewed').within(2 minutes).count() >= 1", type: 'USERS' } })).id;
+    const orders = (await s.registry.create({ space: 'spa_a', kind: 'trait', key: 'orders', name: 'o', definition: { query: "event('Order Completed').count()", type: 'USERS' } })).id;
+    // B (anonymous: its orders value reaches no user id) and A, user-1, a member of `recent`
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', anonymousId: 'anon-b', timestamp: NOW - 90_000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    for (const definitionId of [recent, orders]) assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId })).status, 201);
+    await delivery.caughtUp(d.id);
+    await s.runEngine([event({ type: 'track', event: 'Product Viewed', userId: 'user-1', timestamp: NOW - 60_000 })]);
+    await delivery.caughtUp(d.id);
+    const last = (key: string) => {
+      let v: unknown;
+      for (const m of deduplicated(receiver.messages)) if (m['userId'] === 'user-1' && m['type'] === 'identify' && key in m['traits']) v = m['traits'][key];
+      return v;
+    };
+    assert.is(last('recent'), true);
+    assert.is(last('orders'), undefined);
+    // A's window exit and the merge into B, delivered together: B now holds user-1
+    s.clock.now = NOW + 120_000;
+    await s.runEngine([event({ type: 'identify', userId: 'user-1', anonymousId: 'anon-b', timestamp: NOW + 120_000 })]);
+    await delivery.caughtUp(d.id);
+    // (and a sweep after it, which would find nothing new: B's ledger took user-1 with A's)
+    const caughtUpAt = Date.now();
+    for (let i = 0; i < 500 && (delivery.store.status(d.id).identifiersCheckedAt ?? 0) < caughtUpAt; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok((delivery.store.status(d.id).identifiersCheckedAt ?? 0) >= caughtUpAt, 'a sweep ran');
+    assert.is(last('recent'), false);
+    assert.is(last('orders'), 1, 'user-1 gets the survivor’s orders value');
+  }));
+
 test('a chain of merges: the survivor of the first, absorbed in turn, takes back the value it sent to the first one’s identifiers', () =>
   withWebhook({}, async ({ s, receiver, delivery }) => {
     const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";

@@ -1,0 +1,95 @@
+/**
+ * `flock start --role api` (docs/scale.md §9): an HTTP process of the distributed mode with no engine
+ * and no state of its own. It serves the tracking API (events into `FLOCK_EVENTS`, as an ingest front)
+ * and the Profile API, whose reads it asks of their owners over NATS — the identity stage's owner who
+ * is who, the worker of a profile's partition its profile (engine/cluster/remote-profiles.ts); what it
+ * cannot serve answers 501 (not-in-api-role.ts). Any number of them can run side by side.
+ *
+ * Ready while its NATS connection and its event log's are up; SIGINT/SIGTERM stops it as `npm start`
+ * stops: the server finishes open requests, then the connections close.
+ */
+import { connect } from '@nats-io/transport-node';
+import { openEventLog, remoteProfiles, staticSpaceDirectory } from '../../engine/index.ts';
+import type { FlockConfig } from '../../engine/config.ts';
+import type { StreamLimitsConfig } from '../../engine/log/open-event-log.ts';
+import { createApp } from '../app.ts';
+import type { Logger } from '../logger.ts';
+import { startServer } from '../serve.ts';
+import { signalEcho, SIGNAL_ECHO_MS } from '../signal-echo.ts';
+
+export async function runApiRole(config: FlockConfig, stream: StreamLimitsConfig, logger: Logger): Promise<void> {
+  const natsUrl = config.natsUrl!;
+  const eventLog = await openEventLog({ dataDir: config.dataDir, natsUrl, partitions: config.partitions, stream, timeoutMs: config.natsTimeoutMs });
+  const nc = await connect({
+    servers: natsUrl.split(',').map((url) => url.trim()).filter((url) => url !== ''),
+    name: 'flock api',
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  }).catch(async (error: unknown) => {
+    await eventLog.close();
+    throw error;
+  });
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connected = false;
+      else if (status.type === 'reconnect') connected = true;
+    }
+  })();
+  if (config.definitionsFile !== undefined) logger.info('the API role computes nothing: the workers read the definitions file', { definitionsFile: config.definitionsFile });
+
+  const app = createApp({
+    eventLog,
+    spaces: staticSpaceDirectory(config.spaces),
+    rateLimit: config.rateLimit,
+    logger,
+    publicApiHost: config.publicApiHost,
+    profileRateLimit: config.profileRateLimit,
+    // (an owner that does not answer within the NATS timeout is unavailable: 503, retry)
+    cluster: remoteProfiles(nc, { partitions: config.partitions, timeoutMs: config.natsTimeoutMs }),
+    readiness: () => {
+      const reason = !connected || eventLog.reachable?.() === false ? 'log_unreachable' : null;
+      return reason === null ? { ready: true, details: { role: 'api' } } : { ready: false, details: { role: 'api', reason } };
+    },
+    eventLogLastSeq: () => eventLog.lastSeq(),
+    logReachable: () => connected && (eventLog.reachable?.() ?? true),
+    spaceIds: config.spaces.map((space) => space.id),
+  });
+  let server;
+  try {
+    server = await startServer(app, { host: config.host, port: config.port, limits: config.http });
+  } catch (error) {
+    await nc.close();
+    await eventLog.close();
+    throw error;
+  }
+  logger.info('flock listening', { url: server.url, role: 'api', log: eventLog.kind, partitions: config.partitions, spaces: config.spaces.map((space) => space.id) });
+
+  const decide = signalEcho();
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    const decision = decide();
+    if (decision === 'echo') {
+      logger.info('signal repeated while stopping: the same stop', { signal, withinMs: SIGNAL_ECHO_MS });
+      return;
+    }
+    if (decision === 'force') {
+      logger.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    logger.info('shutting down', { signal, role: 'api' });
+    await server.close(config.shutdownTimeoutMs);
+    await nc.close();
+    await eventLog.close();
+    logger.info('stopped', { role: 'api' });
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stop(signal).catch((error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      });
+    });
+  }
+}
