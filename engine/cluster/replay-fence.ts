@@ -44,10 +44,14 @@ export async function readFence(resolved: AppendLog, consumer: string): Promise<
 
 /**
  * A worker's input that notes the change log's end beside each position it commits — at most every
- * `everyMs` (a mark from an earlier commit is still a bound: a takeover only reads more of the log).
+ * `everyMs` (a mark from an earlier commit is still a bound: a takeover only reads more of the log),
+ * and only when the position moved: a checkpoint can publish changes with no new position (time
+ * moved for an event that waits: a `prepare`), and a takeover that replays to that position leaves
+ * the prepare to its unmuted run, which must find those changes past the mark.
  */
 export class FencedSource extends ResolvedSource {
   #noted = Number.NEGATIVE_INFINITY;
+  #position = -1;
 
   constructor(
     log: AppendLog,
@@ -60,7 +64,8 @@ export class FencedSource extends ResolvedSource {
   }
 
   override async commit(name: string, seq: number): Promise<void> {
-    const due = performance.now() - this.#noted >= this.everyMs;
+    const due = seq > this.#position && performance.now() - this.#noted >= this.everyMs;
+    this.#position = Math.max(this.#position, seq);
     // (read before the position is committed: the engine committed it after publishing, so the end includes that)
     const end = due ? await this.changeLog.lastSeq() : 0;
     await super.commit(name, seq);
@@ -174,9 +179,11 @@ export class FencedChangeLog implements AppendLog {
 }
 
 /**
- * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there) and
- * checkpoints once at the end — a checkpoint before it (or on a stop midway) would commit a position
- * below the fence on the resolved log, and the next takeover would publish more again.
+ * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there, and
+ * before a prepare of an event past it — the previous holder may not have reached that prepare, so
+ * its changes are the unmuted run's) and checkpoints once at the end — a checkpoint before it (or on
+ * a stop midway) would commit a position below the fence on the resolved log, and the next takeover
+ * would publish more again.
  */
 export async function replayToFence(engine: Engine, source: EventLog, fence: number, signal: AbortSignal, maxBatch = 2000): Promise<void> {
   if (engine.position >= fence) return;
@@ -185,7 +192,7 @@ export async function replayToFence(engine: Engine, source: EventLog, fence: num
     while (engine.position < fence && !signal.aborted) {
       const r = await iterator.next();
       if (r.done === true) break;
-      const cut = r.value.findIndex((e) => e.seq > fence);
+      const cut = r.value.findIndex((e) => e.seq > fence || (e.resolved?.kind === 'prepare' && e.resolved.event > fence));
       engine.process(cut < 0 ? r.value : r.value.slice(0, cut));
       await engine.publishHandovers();
       // (what follows the fence is the run loop's: it tails again from the engine's position)

@@ -40,6 +40,8 @@ export interface StateCopy {
 /** Publish, at instant `at`, the states of these profiles (of this worker's partitions) that other targets of an event lack. */
 export interface PrepareInput {
   readonly kind: 'prepare';
+  /** the position of the event it prepares (the prepare itself goes out under the one before). */
+  readonly event: number;
   readonly at: number;
   readonly publish: readonly TransferTarget[];
 }
@@ -152,7 +154,7 @@ class Sequencer {
         if (this.#prepared !== h.entry.seq) {
           this.#prepared = h.entry.seq;
           const publish = this.#owes(e);
-          if (publish.length > 0) out.push({ seq: this.#last.seq, event: this.#last.event, resolved: { kind: 'prepare', at: e.at, publish } });
+          if (publish.length > 0) out.push({ seq: this.#last.seq, event: this.#last.event, resolved: { kind: 'prepare', event: h.entry.seq, at: e.at, publish } });
         }
         for (const [from, have] of e.holders) if (lacks(this.#owns, e.targets, from, e.profileId, have, this.partitions)) awaited.push(from);
       }

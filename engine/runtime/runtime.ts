@@ -903,8 +903,9 @@ export class Runtime {
    */
   private take(space: string, state: ProfileState): Slot {
     const key = `${space}\u0000${state.id}`;
+    // (held here: in memory, or in the store after a restart)
+    const held = this.exists(space, state.id) ? this.slot(space, state.id) : undefined;
     this.absorbed.delete(key);
-    const held = this.slots.get(key);
     const slot = held ?? new Slot(key, state);
     const links = held?.state.links;
     slot.state = state;

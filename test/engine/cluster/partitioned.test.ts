@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { Engine } from '../../../engine/engine.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import { DirectResolver } from '../../../engine/identity/resolver.ts';
-import type { AppendLog } from '../../../engine/log/append-log.ts';
 import type { EventLog } from '../../../engine/log/event-log.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog, type LogLocation } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
@@ -101,9 +100,19 @@ function firstPart(log: EventLog, through: number): EventLog {
   };
 }
 
-/** The identity stage and `workers` workers (partitions dealt round-robin): every worker's changes. */
-async function partitioned(root: string, nats: NatsServer, events: EventLog, workers: number, options: { republish?: boolean; plans?: ReadonlyMap<string, Plan> } = {}): Promise<{ changes: Change[]; handovers: number; records: number; stage: IdentityStageStats }> {
-  const run = `k${workers}${options.republish === true ? 'r' : ''}`;
+/**
+ * The identity stage and `workers` workers (partitions dealt round-robin): every worker's changes.
+ * `restartEvery`: each worker stops (its last checkpoint) and starts again from its store every that
+ * many positions, checkpointing every 50 events meanwhile.
+ */
+async function partitioned(
+  root: string,
+  nats: NatsServer,
+  events: EventLog,
+  workers: number,
+  options: { republish?: boolean; plans?: ReadonlyMap<string, Plan>; restartEvery?: number } = {},
+): Promise<{ changes: Change[]; handovers: number; records: number; stage: IdentityStageStats; restarts: number }> {
+  const run = `k${workers}${options.republish === true ? 'r' : ''}${options.restartEvery === undefined ? '' : 's'}`;
   const location = resolvedLocation(run);
   // (republish: a 1 s duplicate window, so a second stage's copies of every record are kept)
   const stageLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: location, ...(options.republish === true ? { stream: { duplicateWindowMs: 1000 } } : {}) });
@@ -124,29 +133,60 @@ async function partitioned(root: string, nats: NatsServer, events: EventLog, wor
       await runUntil([(s) => first.run(s)], async () => first.position >= half);
       await new Promise((r) => setTimeout(r, 1500));
     }
-    const engines: Engine[] = [];
-    const logs: AppendLog[] = [];
-    for (let w = 0; w < workers; w++) {
+    const positions = new Array<number>(workers).fill(0);
+    let restarts = 0;
+    const worker = async (w: number, signal: AbortSignal): Promise<void> => {
       const dir = join(root, run, `worker-${w}`);
-      const store = CheckpointStore.open(join(dir, 'engine'));
       const changeLog = await openAppendLog({ dataDir: dir, log: CHANGE_LOG });
       // (each worker its own connection, as its own process would have)
       const log = await openAppendLog({ dataDir: dir, natsUrl: nats.url, log: location });
-      opened.push(store, changeLog, log);
-      logs.push(log);
+      opened.push(changeLog, log);
       const owned = new Set(Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % workers === w));
-      engines.push(await Engine.open({ eventLog: new ResolvedSource(log, owned, PARTITIONS), changeLog, store, plans: options.plans ?? plans, resolver: new DirectResolver(), transfers: log, time: 'event', tickMs: 50, partitions: PARTITIONS }));
-    }
-    await runUntil([(s) => stage.run(s), ...engines.map((e) => (s: AbortSignal) => e.run(s))], async () => {
+      const every = options.restartEvery;
+      while (!signal.aborted) {
+        const store = CheckpointStore.open(join(dir, 'engine'));
+        try {
+          const engine = await Engine.open({
+            eventLog: new ResolvedSource(log, owned, PARTITIONS),
+            changeLog,
+            store,
+            plans: options.plans ?? plans,
+            resolver: new DirectResolver(),
+            transfers: log,
+            time: 'event',
+            tickMs: 50,
+            partitions: PARTITIONS,
+            ...(every === undefined ? {} : { checkpointEvents: 50, catchUpCheckpointEvents: 50 }),
+          });
+          const own = new AbortController();
+          const stop = () => own.abort();
+          signal.addEventListener('abort', stop, { once: true });
+          const running = engine.run(own.signal);
+          const from = engine.position;
+          while (!own.signal.aborted) {
+            await new Promise((r) => setTimeout(r, 20));
+            positions[w] = engine.position;
+            if (every !== undefined && engine.position - from >= every + 17 * w) own.abort();
+          }
+          await running;
+          signal.removeEventListener('abort', stop);
+          positions[w] = engine.position;
+          if (!signal.aborted) restarts++;
+        } finally {
+          await store.close();
+        }
+      }
+    };
+    await runUntil([(s) => stage.run(s), ...Array.from({ length: workers }, (_, w) => (s: AbortSignal) => worker(w, s))], async () => {
       if (stage.position < end) return false;
       const last = await stageLog.lastSeq();
-      return engines.every((e) => e.position >= last);
+      return positions.every((p) => p >= last);
     });
     const records = await stageLog.lastSeq();
     for (const o of opened.splice(0).reverse()) await o.close();
     const changes: Change[] = [];
     for (let w = 0; w < workers; w++) changes.push(...(await changesOf(join(root, run, `worker-${w}`))));
-    return { changes, handovers: stage.stats.handovers, records, stage: { ...stage.stats } };
+    return { changes, handovers: stage.stats.handovers, records, stage: { ...stage.stats }, restarts };
   } finally {
     for (const o of opened.reverse()) await o.close();
   }
@@ -181,6 +221,11 @@ if (natsServerAvailable('the partitioned workers test')) {
         assert.equal(canonical(changes), canonical(reference), `${workers} worker(s)`);
         once = records;
       }
+      // workers stopped and started again from their stores every few hundred positions: shadows,
+      // accounts and the states owed to others are the same (a shadow on disk gives way to a whole copy)
+      const restarted = await partitioned(root, nats, events, 2, { restartEvery: 200 });
+      assert.ok(restarted.restarts > 10, `the workers restarted (${restarted.restarts} times)`);
+      assert.equal(canonical(restarted.changes), canonical(reference), '2 workers, restarted');
       // half the records published twice (beyond the duplicate window), before the rest: each is applied once
       const twice = await partitioned(root, nats, events, 2, { republish: true });
       assert.ok(twice.records > 1.4 * once, `the resolved log holds the copies (${twice.records} records, ${once} once)`);
