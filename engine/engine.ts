@@ -12,7 +12,7 @@ import { isStorageFull } from './store/storage-guard.ts';
 import { resolveProfiles, type SkippedEvent } from './pipeline/resolve-profiles.ts';
 import { evaluateBatch, type EvaluatedBatch } from './pipeline/evaluate-batch.ts';
 import { applyResolved } from './pipeline/apply-resolved.ts';
-import { stateRecord } from './cluster/resolved-records.ts';
+import { resolvedPartition } from './cluster/resolved-records.ts';
 import type { ResolvedSource } from './cluster/resolved-source.ts';
 import { HistoryCollector, type BackfilledVersion, type HistoryRetention } from './history/history-writes.ts';
 import { backoffDelay, isTransientLogError, retrying, RetryAbortedError, sleep, type BackoffPolicy } from './log/retry.ts';
@@ -33,8 +33,10 @@ export interface EngineOptions {
   readonly resolver: IdentityResolver;
   /**
    * A partitioned worker: `eventLog` is the resolved log (`ResolvedSource`), whose records the
-   * identity stage resolved and timed, and a profile a merge absorbs into another partition is
-   * handed over through this log (its state record is appended here). `resolver` is then unused.
+   * identity stage resolved and timed, and the states other workers need — a profile a merge absorbs
+   * into another partition, a user another worker starts shadowing — go through this log (state
+   * records appended here). `resolver` is then unused. The worker's partitions are its source's
+   * `owned`: it publishes the changes of their profiles and keeps their accounts.
    */
   readonly transfers?: AppendLog;
   /** wall clock; tests pass a virtual one. */
@@ -141,7 +143,7 @@ export class Engine {
   #outbox: Change[] = [];
   /** a worker: per resolved partition, the order of the last record applied (checkpointed with the position). */
   readonly #applied = new Map<number, number>();
-  /** a worker's state transfers applied and not yet published (`publishHandovers`). */
+  /** a worker's state transfers (handovers and copies) not yet published (`publishHandovers`). */
   #handovers: LogRecord[] = [];
   /**
    * Checkpoints handed to the writer and not yet confirmed (committed, published, position
@@ -196,7 +198,11 @@ export class Engine {
     this.#checkpointedWatermark = meta.watermark;
     for (const [partition, order] of Object.entries(meta.sources ?? {})) this.#applied.set(Number(partition), order);
     (options.eventLog as Partial<Pick<ResolvedSource, 'useApplied'>>).useApplied?.(this.#applied);
+    const owned = options.transfers === undefined ? undefined : (options.eventLog as Partial<Pick<ResolvedSource, 'owned'>>).owned;
+    const partitionCount = this.#o.partitions;
+    const owns = owned === undefined ? undefined : (id: string) => owned.has(resolvedPartition(id, partitionCount));
     this.runtime = new Runtime({
+      ...(owns === undefined ? {} : { owns }),
       plans: options.plans,
       source: { load: (space, id) => options.store.loadProfile(space, id) },
       onChange: (c) => {
@@ -229,7 +235,7 @@ export class Engine {
             resolveProfiles(options.resolver),
             evaluateBatch(this.runtime, { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, eventTime: this.#o.time === 'event' }),
           )
-        : this.#input.pipe(applyResolved(this.runtime, (h, state) => this.#handovers.push(stateRecord(h, state, this.#o.partitions)), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs }, this.#applied));
+        : this.#input.pipe(applyResolved(this.runtime, (records) => this.#handovers.push(...records), { clock: this.#o.clock, catchUpLagMs: this.#o.catchUpLagMs, partitions: partitionCount, ...(owns === undefined ? {} : { owns }) }, this.#applied));
     evaluated.subscribe({
         next: (b) => this.#afterBatch(b),
         error: (err) => (this.#failure = err),
@@ -714,7 +720,8 @@ export class Engine {
     let problem: string | undefined;
     if (end < position) problem = `the event log ends at ${end}, before position ${position} the checkpoint applied: it lost events`;
     else {
-      const [at] = await this.#retrying(`reading position ${position}`, () => this.#o.eventLog.read(position, 1));
+      // (a worker's input may put a prepare before the record at the position: it has an earlier one)
+      const at = (await this.#retrying(`reading position ${position}`, () => this.#o.eventLog.read(position, 1))).find((e) => e.seq === position);
       if (at !== undefined && at.seq === position && logId(at) !== this.#positionId) {
         problem = `position ${position} of the event log holds ${logId(at)}, not ${this.#positionId} that the checkpoint applied: it is another log`;
       }
@@ -738,15 +745,18 @@ export class Engine {
     while (this.#position < end) {
       const batch = await this.#o.eventLog.read(this.#position + 1, Math.min(this.#o.maxBatch, end - this.#position));
       if (batch.length === 0) break;
+      const before = this.#position;
       this.process(batch);
       await this.publishHandovers();
+      // (a worker's event waiting for a state: its input gave a prepare only, which moves no position)
+      if (this.#position === before) break;
     }
   }
 
   /**
-   * A worker publishes the state of each profile it handed over before going on (the survivor's
-   * worker waits for it). Before its checkpoint, so a crash publishes it again — under the same id,
-   * which the log drops.
+   * A worker publishes the states other workers wait for — of each profile it handed over, and the
+   * copies of the users they start shadowing — before going on. Before its checkpoint, so a crash
+   * publishes them again — under the same ids, which the log drops.
    */
   async publishHandovers(): Promise<void> {
     if (this.#handovers.length === 0) return;

@@ -16,7 +16,7 @@ import { runWorkerNode, type WorkerNodeStats } from '../../engine/cluster/worker
 import { openAppendLog } from '../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
 import { SPACE } from '../suite/config.ts';
-import { userDefinitions } from './workers-workload.ts';
+import { clusterDefinitions } from './workers-workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const { values } = parseArgs({
 });
 if (values.nats === undefined || values.dir === undefined || values.holder === undefined) throw new Error('usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS');
 
-const { plan } = compilePlan(userDefinitions());
+const { plan } = compilePlan(clusterDefinitions(false));
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 const now = () => performance.timeOrigin + performance.now();

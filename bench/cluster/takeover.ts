@@ -52,7 +52,7 @@ import { cloneIdentifier, cloneProfileId, toCopy } from '../suite/stages/scale-s
 import { DAY, SPACE } from '../suite/config.ts';
 import { generateEvents } from '../workload/generator.ts';
 import { startNatsCluster } from './nats-cluster.ts';
-import { userDefinitions } from './workers-workload.ts';
+import { clusterDefinitions } from './workers-workload.ts';
 
 const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const SET = '0-15';
@@ -271,7 +271,7 @@ async function buildWorkerState(path: string, resolvedLog: AppendLog, changeLog:
   const store = CheckpointStore.open(path);
   try {
     const source = new FencedSource(resolvedLog, parsePartitionSet(SET, PARTITIONS).partitions, PARTITIONS, changeLog);
-    const { plan } = compilePlan(userDefinitions());
+    const { plan } = compilePlan(clusterDefinitions(false));
     const engine = await Engine.open({ eventLog: source, changeLog, store, plans: new Map([[SPACE, plan]]), resolver: new DirectResolver(), transfers: resolvedLog, time: 'event', partitions: PARTITIONS, consumer: NAME });
     const end = await resolvedLog.lastSeq();
     const stop = new AbortController();

@@ -1,11 +1,13 @@
 /**
- * `npm run bench:cluster [-- --events 100000]`: what scale-out costs and gains on this machine. On a
+ * `npm run bench:cluster [-- --events 100000] [--accounts]`: what scale-out costs and gains on this machine. On a
  * private nats-server: the events into FLOCK_EVENTS, the identity stage over them (in this process),
  * then the workers as processes of their own over the resolved log — 1 worker with all 16
  * partitions, then 2 workers with 8 each, at the same time. Reported: CPU seconds per event summed
  * over the workers (the work per event must stay flat: target 2 workers within 15 % of 1), the
  * throughput ratio (target ≥ 1.6× when CPU allows: 2 cores here, shared with nats-server), the
- * identity stage's own rate, and nats-server's CPU share.
+ * identity stage's own rate, and nats-server's CPU share. `--accounts`: users belong to accounts and
+ * the realistic set's account definitions run too — each account where its partition is, over
+ * shadows of its users (what the shadows cost shows in the CPU per event of 2 workers against 1).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,8 +25,9 @@ import { writeResults, type ResultRow } from '../results.ts';
 import { clusterEvents } from './workers-workload.ts';
 
 const repo = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, accounts: { type: 'boolean', default: false } } });
 const EVENTS = Number(values.events);
+const ACCOUNTS = values.accounts;
 const PARTITIONS = 16;
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;
@@ -36,6 +39,8 @@ interface WorkerResult {
   readonly events: number;
   readonly changes: number;
   readonly merges: number;
+  /** profiles in the worker's memory at the end (its own and its shadows). */
+  readonly profiles: number;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
@@ -45,7 +50,7 @@ function cpuOf(pid: number): number {
 }
 
 function runWorker(nats: string, dir: string, owned: readonly number[], until: number, changes: string, single = false): Promise<WorkerResult> {
-  const args = ['--import', 'tsx', join(repo, 'bench/cluster/worker-process.ts'), '--nats', nats, '--dir', dir, '--owned', owned.join(','), '--partitions', String(PARTITIONS), '--until', String(until), '--changes', changes, ...(single ? ['--single'] : [])];
+  const args = ['--import', 'tsx', join(repo, 'bench/cluster/worker-process.ts'), '--nats', nats, '--dir', dir, '--owned', owned.join(','), '--partitions', String(PARTITIONS), '--until', String(until), '--changes', changes, ...(single ? ['--single'] : []), ...(ACCOUNTS ? ['--accounts'] : [])];
   const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -65,8 +70,8 @@ async function main(): Promise<void> {
   const natsPid = cluster.nodes[0]!.pid;
   try {
     const nats = cluster.urls;
-    say(`generating ${EVENTS.toLocaleString('en-US')} events (identity journeys)…`);
-    const events = clusterEvents(EVENTS);
+    say(`generating ${EVENTS.toLocaleString('en-US')} events (identity journeys${ACCOUNTS ? ', accounts' : ''})…`);
+    const events = clusterEvents(EVENTS, ACCOUNTS);
     const eventLog = await openEventLog({ dataDir: root, natsUrl: nats });
     for (let i = 0; i < events.length; i += 5000) await eventLog.append(events.slice(i, i + 5000));
     const end = await eventLog.lastSeq();
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
     const resolvedEnd = await resolvedLog.lastSeq();
     await stageStore.close();
     await eventLog.close();
-    say(`  ${stage.stats.events} events, ${stage.stats.handovers} handovers in ${stageSeconds.toFixed(1)} s`);
+    say(`  ${stage.stats.events} events, ${stage.stats.handovers} handovers, ${stage.stats.shadowCopies} copies to accounts' partitions, ${stage.stats.stateTransfers} state transfers in ${stageSeconds.toFixed(1)} s`);
 
     say('one process over the raw log (the baseline)…');
     const single0 = cpuOf(natsPid);
@@ -109,7 +114,7 @@ async function main(): Promise<void> {
         }),
       );
       runs.push({ workers, results, wall: (performance.now() - w0) / 1000, natsCpu: cpuOf(natsPid) - nats0 });
-      for (const r of results) say(`  ${r.events} events in ${r.seconds.toFixed(1)} s, ${r.cpuSeconds.toFixed(1)} CPU s`);
+      for (const r of results) say(`  ${r.events} events in ${r.seconds.toFixed(1)} s, ${r.cpuSeconds.toFixed(1)} CPU s, ${r.profiles} profiles`);
     }
     await resolvedLog.close();
 
@@ -121,19 +126,21 @@ async function main(): Promise<void> {
     const rate = (r: (typeof runs)[0]) => applied(r) / slowest(r);
     const rows: ResultRow[] = [
       { measurement: 'one process over the raw log (identity inline): events/s', value: Math.round(baseline.events / baseline.seconds).toLocaleString('en-US'), note: `${baseline.cpuSeconds.toFixed(1)} CPU s = ${((baseline.cpuSeconds / baseline.events) * 1e6).toFixed(0)} µs per event; nats-server ${singleNats.toFixed(1)} CPU s` },
-      { measurement: 'identity stage: events/s (one process, all partitions)', value: Math.round(stage.stats.events / stageSeconds).toLocaleString('en-US'), note: `${stage.stats.handovers} handovers; ${((stageCpu.user + stageCpu.system) / 1e6).toFixed(1)} CPU s, nats-server ${stageNats.toFixed(1)} CPU s` },
+      { measurement: 'identity stage: events/s (one process, all partitions)', value: Math.round(stage.stats.events / stageSeconds).toLocaleString('en-US'), note: `${stage.stats.handovers} handovers${ACCOUNTS ? `, ${stage.stats.shadowCopies} event copies to accounts' partitions, ${stage.stats.stateTransfers} state transfers` : ''}; ${((stageCpu.user + stageCpu.system) / 1e6).toFixed(1)} CPU s, nats-server ${stageNats.toFixed(1)} CPU s` },
       { measurement: '1 worker (16 partitions): events/s', value: Math.round(rate(one)).toLocaleString('en-US'), note: `${applied(one)} events in ${slowest(one).toFixed(1)} s; ${cpu(one).toFixed(1)} CPU s; nats-server ${one.natsCpu.toFixed(1)} CPU s` },
-      { measurement: '2 workers (8 partitions each, at once): events/s', value: Math.round(rate(two)).toLocaleString('en-US'), note: `${applied(two)} events (${two.results.map((r) => r.events).join(' + ')}: the users' skew), slowest ${slowest(two).toFixed(1)} s; ${cpu(two).toFixed(1)} CPU s; nats-server ${two.natsCpu.toFixed(1)} CPU s` },
+      { measurement: '2 workers (8 partitions each, at once): events/s', value: Math.round(rate(two)).toLocaleString('en-US'), note: `${applied(two)} events (${two.results.map((r) => r.events).join(' + ')}: the users' skew), slowest ${slowest(two).toFixed(1)} s; ${cpu(two).toFixed(1)} CPU s; nats-server ${two.natsCpu.toFixed(1)} CPU s${ACCOUNTS ? `; profiles held ${two.results.map((r) => r.profiles).join(' + ')} (1 worker: ${one.results[0]!.profiles}): the shadows` : ''}` },
       { measurement: 'throughput, 2 workers ÷ 1', value: `${(rate(two) / rate(one)).toFixed(2)}×`, note: `target ≥ 1.6× when CPU allows; cores busy: 1 worker ${((cpu(one) + one.natsCpu) / one.wall).toFixed(2)}, 2 workers ${((cpu(two) + two.natsCpu) / two.wall).toFixed(2)} of 2` },
       { measurement: 'CPU µs per event: 1 worker / 2 workers (summed)', value: `${perEvent(one).toFixed(0)} / ${perEvent(two).toFixed(0)}`, note: `ratio ${(perEvent(two) / perEvent(one)).toFixed(2)} (target ≤ 1.15)` },
     ];
     for (const r of rows) say(`${r.measurement}: ${r.value}  ${r.note ?? ''}`);
-    writeResults('cluster-workers', 'Scale-out: identity stage and partitioned workers (npm run bench:cluster)', rows, {
-      command: `npm run bench:cluster -- --events ${EVENTS}`,
+    writeResults(ACCOUNTS ? 'cluster-workers-accounts' : 'cluster-workers', `Scale-out: identity stage and partitioned workers${ACCOUNTS ? ', with accounts' : ''} (npm run bench:cluster${ACCOUNTS ? ' -- --accounts' : ''})`, rows, {
+      command: `npm run bench:cluster -- --events ${EVENTS}${ACCOUNTS ? ' --accounts' : ''}`,
       seconds: (performance.now() - started) / 1000,
       details: [
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end: the machine is shared, and "cores busy" shows how much of it the workers got (waiting for CPU, or for a state transfer from the other worker, is not busy).`,
-        `${EVENTS.toLocaleString('en-US')} events with identity journeys (merges), the realistic set's ${'user-level'} definitions; one nats-server (R1) on loopback; 16 resolved partitions; workers are processes of their own, each with its own LMDB store and a JetStream change log.`,
+        ACCOUNTS
+          ? `${EVENTS.toLocaleString('en-US')} events with identity journeys (merges) and accounts (2 % group calls; a signed-in user belongs to one account of about 12 users), the whole realistic set (16 account audiences and 4 account traits among its 120 definitions); one nats-server (R1) on loopback; 16 resolved partitions; workers are processes of their own, each with its own LMDB store and a JetStream change log. An account is computed where its partition is, over shadows of its users: their events are applied there too.`
+          : `${EVENTS.toLocaleString('en-US')} events with identity journeys (merges), the realistic set's user-level definitions; one nats-server (R1) on loopback; 16 resolved partitions; workers are processes of their own, each with its own LMDB store and a JetStream change log.`,
       ],
     });
   } finally {

@@ -2,8 +2,11 @@
  * The identity stage (`--role identity`): reads the raw event log in order, resolves who is who with
  * the identity graph it owns, decides each event's instant (the watermark over the whole log — what
  * one process would apply it at), and publishes the resolved records partitioned by canonical
- * profile id for the workers (resolved-records.ts). A merge across partitions becomes a handover to
- * the absorbed profile's partition, published right after the event that waits for it.
+ * profile id for the workers (resolved-records.ts). An event goes to its profile's partition and to
+ * those of the accounts the profile is linked to (account-links.ts: its shadows there); each record
+ * names the profiles a target may lack, whose state the worker of their partition publishes. A
+ * merge absorbing a profile of a partition no target is in becomes a handover to that partition,
+ * published right after the event that waits for it.
  *
  * Durable like the engine: the records of a batch are appended (deduplicated on ids derived from
  * the raw log's positions), then the graph's changes and the position are committed in one LMDB
@@ -14,7 +17,8 @@ import type { AppendLog, LogRecord } from '../log/append-log.ts';
 import { isTransientLogError, sleep, backoffDelay, retrying, RetryAbortedError, type BackoffPolicy } from '../log/retry.ts';
 import type { IdentityGraph } from '../identity/identity-graph.ts';
 import type { CheckpointStore } from '../store/checkpoint-store.ts';
-import { encodeResolved, resolvedKey, resolvedPartition, TIME_SPACE, type ResolvedRecord } from './resolved-records.ts';
+import { AccountLinks } from './account-links.ts';
+import { encodeResolved, lackingTargets, resolvedKey, resolvedPartition, TIME_SPACE, type ResolvedRecord } from './resolved-records.ts';
 
 export interface IdentityStageOptions {
   readonly eventLog: EventLog;
@@ -39,6 +43,11 @@ export interface IdentityStageStats {
   events: number;
   records: number;
   handovers: number;
+  /** event copies to the partitions of the accounts their profiles are linked to (where the profiles are shadowed). */
+  shadowCopies: number;
+  /** states a target waits for (per profile and partition), and of those, users a partition starts shadowing. */
+  stateTransfers: number;
+  shadowStarts: number;
   position: number;
   watermark: number;
 }
@@ -49,6 +58,7 @@ export class IdentityStage {
   #watermark: number;
   /** the instant last sent to each partition (a watermark record goes where it is behind). */
   readonly #sent: number[];
+  readonly #links: AccountLinks;
   readonly stats: IdentityStageStats;
 
   constructor(options: IdentityStageOptions) {
@@ -57,7 +67,8 @@ export class IdentityStage {
     this.#position = meta.position;
     this.#watermark = meta.watermark;
     this.#sent = new Array<number>(this.#o.partitions).fill(meta.watermark);
-    this.stats = { events: 0, records: 0, handovers: 0, position: meta.position, watermark: meta.watermark };
+    this.#links = new AccountLinks(options.store);
+    this.stats = { events: 0, records: 0, handovers: 0, shadowCopies: 0, stateTransfers: 0, shadowStarts: 0, position: meta.position, watermark: meta.watermark };
   }
 
   get position(): number {
@@ -73,29 +84,57 @@ export class IdentityStage {
     const live = this.#o.time === 'wall' && !(newest < now - this.#o.catchUpLagMs);
     // (live: one instant for the batch, after every earlier one — as Runtime.live)
     if (live) this.#watermark = Math.max(now, this.#watermark + 1);
+    const graph = this.#o.resolver;
     for (const { seq, event } of batch) {
-      const r = this.#o.resolver.resolve(event);
+      const created = graph.stats.created;
+      const r = graph.resolve(event);
       if (r.profileId === null) continue;
       if (!live) {
         const t = this.#o.time === 'event' ? event.timestamp : Math.min(event.timestamp, now);
         if (t > this.#watermark) this.#watermark = t;
       }
       const at = this.#watermark;
-      const home = resolvedPartition(r.profileId, q);
-      const transfers: string[] = [];
+      const space = event.space;
+      const profileId = r.profileId;
+      const home = resolvedPartition(profileId, q);
+      // who held the profiles of this event before it: their own partitions and their accounts'
+      const involved: Array<readonly [string, number[]]> = [];
+      // (a profile the event created is nowhere yet: every target starts it from nothing)
+      if (graph.stats.created === created) involved.push([profileId, this.#holders(space, profileId)]);
       for (const m of r.merges) {
-        if (m.into !== r.profileId) throw new Error(`identity stage: merge of ${m.from} into ${m.into}, not into the event's profile ${r.profileId}`);
-        if (resolvedPartition(m.from, q) !== home) transfers.push(m.from);
+        if (m.into !== profileId) throw new Error(`identity stage: merge of ${m.from} into ${m.into}, not into the event's profile ${profileId}`);
+        involved.push([m.from, this.#holders(space, m.from)]);
       }
+      this.#links.apply(event, profileId, r.merges);
+      const targets = [home];
+      for (const account of this.#links.of(space, profileId)) {
+        const p = resolvedPartition(account, q);
+        if (!targets.includes(p)) targets.push(p);
+      }
+      if (targets.length > 2) targets.push(...targets.splice(1).sort((a, b) => a - b));
+      const holders = involved.filter(([id, have]) => lackingTargets(targets, id, profileId, have, q).length > 0);
       // (an order per record of this raw position: a worker applies each once, even one published twice)
-      const record: ResolvedRecord = { kind: 'event', event, profileId: r.profileId, merges: r.merges, at, transfers, order: seq * 1024 };
-      out.push({ id: `e.${seq}`, key: resolvedKey(event.space, home), data: encodeResolved(record) });
-      this.#sent[home] = at;
-      // after the event that waits for it: the absorbed profile's state is published after this record
-      for (const [i, from] of transfers.entries()) {
+      const order = seq * 1024;
+      const record: ResolvedRecord = { kind: 'event', event, profileId, merges: r.merges, at, targets, holders, order };
+      const data = encodeResolved(record);
+      for (const [i, p] of targets.entries()) {
+        out.push({ id: i === 0 ? `e.${seq}` : `e.${seq}.${p}`, key: resolvedKey(space, p), data });
+        this.#sent[p] = at;
+      }
+      this.stats.shadowCopies += targets.length - 1;
+      for (const [id, have] of holders) {
+        const lacking = lackingTargets(targets, id, profileId, have, q).length;
+        this.stats.stateTransfers += lacking;
+        if (id === profileId) this.stats.shadowStarts += lacking;
+      }
+      // after the event that waits for it: an absorbed profile of a partition no target is in is
+      // detached there (unless its worker applies the event), its state published to the targets lacking it
+      let h = 0;
+      for (const [from, have] of involved) {
         const p = resolvedPartition(from, q);
-        const handover: ResolvedRecord = { kind: 'handover', space: event.space, from, into: r.profileId, at, messageId: event.messageId, order: seq * 1024 + 1 + i };
-        out.push({ id: `h.${seq}.${from}`, key: resolvedKey(event.space, p), data: encodeResolved(handover) });
+        if (from === profileId || targets.includes(p)) continue;
+        const handover: ResolvedRecord = { kind: 'handover', space, from, into: profileId, at, messageId: event.messageId, order: order + 1 + h++, targets, eventOrder: order, have };
+        out.push({ id: `h.${seq}.${from}`, key: resolvedKey(space, p), data: encodeResolved(handover) });
         this.#sent[p] = at;
         this.stats.handovers++;
       }
@@ -104,6 +143,17 @@ export class IdentityStage {
     out.push(...this.#watermarks());
     this.stats.records += out.length;
     return out;
+  }
+
+  /** The partitions holding a profile: its own, and those of the accounts it is linked to. */
+  #holders(space: string, id: string): number[] {
+    const q = this.#o.partitions;
+    const have = [resolvedPartition(id, q)];
+    for (const account of this.#links.of(space, id)) {
+      const p = resolvedPartition(account, q);
+      if (!have.includes(p)) have.push(p);
+    }
+    return have;
   }
 
   /** Watermark records to every partition the watermark is ahead of. */
@@ -146,7 +196,7 @@ export class IdentityStage {
       position,
       positionId,
       watermark: this.#watermark,
-      profiles: [],
+      profiles: this.#links.takeWrites(),
       pending: [],
       changes: [],
       publishedThrough: meta.publishedThrough,

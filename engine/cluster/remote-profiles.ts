@@ -11,9 +11,8 @@
  * entries where they were computed, so the members are gathered partition by partition and each
  * partition's page of entries is merged into one page, exactly as one store's `entries` pages them.
  *
- * Account profiles (`collections/accounts`) are not served: workers do not compute accounts yet (an
- * account's users span partitions, docs/scale.md §8), so no owner holds a whole account —
- * `not_in_api_role` rather than a part of one.
+ * Account profiles (`collections/accounts`) are not served yet (`not_in_api_role`): the worker of an
+ * account's partition holds it whole (docs/scale.md §8), but this side does not ask for it.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Collection, LocateResult, ProfileExternalId, ProfileFinder } from '../profiles/profile-locator.ts';
@@ -48,7 +47,7 @@ export interface RemoteProfiles {
   readonly links: ProfileLinkIndex;
 }
 
-const ACCOUNTS_NOT_SERVED = 'account profiles are not served by the API role: workers do not compute accounts yet (run Flock as one process, --role all)';
+const ACCOUNTS_NOT_SERVED = 'account profiles are not served by the API role yet (run Flock as one process, --role all)';
 
 export function remoteProfiles(nc: NatsConnection, options: RemoteProfilesOptions): RemoteProfiles {
   const timeout = options.timeoutMs ?? 2000;

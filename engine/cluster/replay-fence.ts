@@ -44,10 +44,14 @@ export async function readFence(resolved: AppendLog, consumer: string): Promise<
 
 /**
  * A worker's input that notes the change log's end beside each position it commits — at most every
- * `everyMs` (a mark from an earlier commit is still a bound: a takeover only reads more of the log).
+ * `everyMs` (a mark from an earlier commit is still a bound: a takeover only reads more of the log),
+ * and only when the position moved: a checkpoint can publish changes with no new position (time
+ * moved for an event that waits: a `prepare`), and a takeover that replays to that position leaves
+ * the prepare to its unmuted run, which must find those changes past the mark.
  */
 export class FencedSource extends ResolvedSource {
   #noted = Number.NEGATIVE_INFINITY;
+  #position = -1;
 
   constructor(
     log: AppendLog,
@@ -60,7 +64,8 @@ export class FencedSource extends ResolvedSource {
   }
 
   override async commit(name: string, seq: number): Promise<void> {
-    const due = performance.now() - this.#noted >= this.everyMs;
+    const due = seq > this.#position && performance.now() - this.#noted >= this.everyMs;
+    this.#position = Math.max(this.#position, seq);
     // (read before the position is committed: the engine committed it after publishing, so the end includes that)
     const end = due ? await this.changeLog.lastSeq() : 0;
     await super.commit(name, seq);
@@ -182,8 +187,10 @@ export class FencedChangeLog implements AppendLog {
 export const REPLAY_SLICE = 250;
 
 /**
- * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there),
- * `slice` records per turn of the event loop, and checkpoints once at the end — a checkpoint before
+ * Applies `source` from the engine's position through `fence` (not beyond: a batch is cut there, and
+ * before a prepare of an event past it — the previous holder may not have reached that prepare, so
+ * its changes are the unmuted run's), `slice` records per turn of the event loop, and checkpoints
+ * once at the end — a checkpoint before
  * it (or on a stop midway) would commit a position below the fence on the resolved log, and the
  * next takeover would publish more again.
  */
@@ -194,7 +201,7 @@ export async function replayToFence(engine: Engine, source: EventLog, fence: num
     while (engine.position < fence && !signal.aborted) {
       const r = await iterator.next();
       if (r.done === true) break;
-      const cut = r.value.findIndex((e) => e.seq > fence);
+      const cut = r.value.findIndex((e) => e.seq > fence || (e.resolved?.kind === 'prepare' && e.resolved.event > fence));
       const ready = cut < 0 ? r.value : r.value.slice(0, cut);
       for (let i = 0; i < ready.length && !signal.aborted; i += slice) {
         engine.process(ready.slice(i, i + slice));

@@ -65,23 +65,28 @@ export interface WorkerRoleOptions extends RoleOptions {
   readonly retentionMs?: number;
   /** failures the worker rides out (a snapshot upload, an engine failure that hands its set on). */
   readonly onError?: (error: unknown) => void;
-  /** told of the account definitions a worker does not compute (`registryPlans`). */
-  readonly onLeftOut?: (definitions: ReadonlyArray<{ space: string; key: string }>) => void;
+  /** told of the definitions a worker does not compute (`registryPlans`), each with the code of why. */
+  readonly onLeftOut?: (definitions: readonly LeftOut[]) => void;
+}
+
+/** A definition a worker leaves out, and why (a stable code for the log line). */
+export interface LeftOut {
+  readonly space: string;
+  readonly key: string;
+  readonly code: string;
 }
 
 /**
- * The compiled plans of every space in the registry (the newest version of each definition), user
- * definitions only: an account's users live in many partitions, and account rollups through the log
- * are not built yet (docs/scale.md) — so account definitions are left out, and named in `leftOut`,
- * rather than computed from one partition's share of an account's users.
+ * The compiled plans of every space in the registry (the newest version of each definition), and
+ * the definitions a worker cannot compute, named in `leftOut` rather than computed wrongly: none at
+ * present — account definitions run, each account where its partition is, over shadows of its
+ * users (docs/scale.md §8; they were left out, `accounts_not_partitioned`, until rollups through the
+ * log were built).
  */
-export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { plans: Map<string, Plan>; leftOut: Array<{ space: string; key: string }> } {
+export function registryPlans(registry: DefinitionRegistry, retentionMs = 0): { plans: Map<string, Plan>; leftOut: LeftOut[] } {
   const plans = new Map<string, Plan>();
-  const leftOut: Array<{ space: string; key: string }> = [];
-  for (const [space, inputs] of registry.planInputs()) {
-    for (const d of inputs) if (d.target === 'ACCOUNTS') leftOut.push({ space, key: d.key });
-    plans.set(space, compilePlan(inputs.filter((d) => d.target !== 'ACCOUNTS'), { ...DEFAULT_COMPILE_OPTIONS, retentionMs }).plan);
-  }
+  const leftOut: LeftOut[] = [];
+  for (const [space, inputs] of registry.planInputs()) plans.set(space, compilePlan(inputs, { ...DEFAULT_COMPILE_OPTIONS, retentionMs }).plan);
   return { plans, leftOut };
 }
 

@@ -5,6 +5,7 @@ import {
   type AggregateState,
 } from '../../operators/kernels/window-aggregate.ts';
 import { instancesFromPlain, instancesToPlain, type InstanceState } from '../../operators/kernels/instance-store.ts';
+import type { FlockEvent } from '../event/model.ts';
 
 /** A node's per-profile state: a windowed aggregate, or the instances of a funnel / reference node. */
 export type NodeState = AggregateState | InstanceState;
@@ -77,6 +78,15 @@ export interface ProfileState {
 /** The profile id of the account a group call names. */
 export function accountProfileId(groupId: string): string {
   return `group_id:${groupId}`;
+}
+
+/**
+ * The account a call links its user to: a group call's `group_id:<groupId>` (as sent: the engine's
+ * accounts are keyed by the spelling of the call), null for any other call. The runtime links by it,
+ * and so does the identity stage that decides which workers apply a linked user's events.
+ */
+export function groupAccountOf(event: Pick<FlockEvent, 'type' | 'groupId'>): string | null {
+  return event.type === 'group' && event.groupId !== null && event.groupId !== '' ? accountProfileId(event.groupId) : null;
 }
 
 export function collectionOf(id: string): 'users' | 'accounts' {

@@ -27,7 +27,7 @@ import type { FlockEvent } from '../event/model.ts';
 import { getPath } from '../eval/values.ts';
 import type { CompiledDefinition, EvalContext, Plan } from '../plan/plan.ts';
 import { causeOf, causeTag, changeId, TIME_CAUSE, type Change, type ChangeCause } from './change.ts';
-import { accountProfileId, bindProfile, createProfileState, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
+import { accountProfileId, bindProfile, createProfileState, groupAccountOf, profileToPlain, type DefinitionCell, type NodeState, type ProfileState } from './profile-state.ts';
 
 /** Pending work of one profile at the open instant (checkpointed so a restart resumes it). */
 export interface PendingEntry {
@@ -88,6 +88,21 @@ export interface RuntimeOptions {
    * no value — called once per definition (for a log line).
    */
   readonly onOverflow?: (space: string, definitions: readonly string[]) => void;
+  /**
+   * A partitioned worker: whether a profile is one of its partitions' (`resolvedPartition`). Only
+   * those publish changes and only those accounts are kept here; the other users it holds are
+   * shadows — users linked to one of its accounts, fed the same events, keeping and evaluating what
+   * its accounts read of them (the hidden conditions, what those read, the merged nodes), muted:
+   * their own worker publishes their changes. Unset: every profile is this runtime's.
+   */
+  readonly owns?: (id: string) => boolean;
+}
+
+/** A copy of a profile for a worker that starts shadowing it (`Runtime.copy`, `Runtime.shadow`): its state and its work pending at the open instant. */
+export interface ProfileCopy {
+  /** `profileToPlain` of the state. */
+  readonly state: unknown;
+  readonly pending: PendingEntry | null;
 }
 
 /** What is pending for one profile at the open instant. */
@@ -106,6 +121,8 @@ export class Slot {
   everything = false;
   /** absorbed by a merge: the next checkpoint deletes it. */
   removed = false;
+  /** a shadow (`RuntimeOptions.owns`): it keeps and evaluates what its accounts read, its changes not published (the hidden conditions they count still flip). */
+  muted = false;
   /** (accounts) hidden user-level definitions that flipped for one of the account's users. */
   hiddenFlips: number[] = [];
   /**
@@ -156,9 +173,31 @@ class SpaceRuntime implements EvalContext {
 
   /** indices of the hidden user-level definitions (conditions under ANY / ALL). */
   private readonly hidden: readonly number[];
+  /** the plan has account definitions. */
+  readonly hasAccounts: boolean;
+  /**
+   * (shadows) what accounts read of a user, by index: the hidden conditions and the definitions
+   * they read (1 in `shadowDefinitions`), their nodes and the nodes merged over users (1 in
+   * `shadowNodes`). A shadow keeps and evaluates these only.
+   */
+  readonly shadowDefinitions: Uint8Array;
+  readonly shadowNodes: Uint8Array;
 
   constructor(readonly plan: Plan) {
     this.hidden = plan.definitions.filter((d) => d.hidden).map((d) => d.index);
+    this.hasAccounts = plan.definitions.some((d) => d.collection === 'accounts');
+    this.shadowDefinitions = new Uint8Array(plan.definitions.length);
+    this.shadowNodes = new Uint8Array(plan.aggregates.length);
+    for (const node of plan.aggregates) if (node.accountDependents.length > 0) this.shadowNodes[node.index] = 1;
+    const reads = [...this.hidden];
+    while (reads.length > 0) {
+      const d = reads.pop()!;
+      if (this.shadowDefinitions[d] === 1) continue;
+      this.shadowDefinitions[d] = 1;
+      const def = plan.definitions[d]!;
+      for (const i of def.aggregates) this.shadowNodes[i] = 1;
+      reads.push(...def.references);
+    }
     this.mark = new Int32Array(plan.definitions.length);
     this.why = new Int32Array(plan.definitions.length);
     this.whyEpoch = new Int32Array(plan.definitions.length);
@@ -336,7 +375,7 @@ class SpaceRuntime implements EvalContext {
       for (const [d, value] of accounts ? this.baseline.accounts : this.baseline.users) {
         const def = defs[d]!;
         cells[d] = { v: value, at: now, flip: Number.POSITIVE_INFINITY };
-        if (def.hidden) continue;
+        if (def.hidden || slot.muted) continue;
         born ??= causeOf(slot.causes[0] ?? slot.cause);
         emit(def.input.kind === 'audience' ? membershipChange(def, st, now, true, born) : traitChange(def, st, now, value, undefined, born));
       }
@@ -406,21 +445,25 @@ class SpaceRuntime implements EvalContext {
       if (mark[d] !== epoch) continue;
       const def = defs[d]!;
       if (def.collection !== collection) continue;
+      // (a shadow: only what its accounts read)
+      if (slot.muted && this.shadowDefinitions[d] === 0) continue;
       this.flip = Number.POSITIVE_INFINITY;
       const value = def.evaluate(this);
       const flip = this.flip;
       let cell = cells[d];
       const previous = cell?.v;
-      let change: Change | null = null;
+      let changed = false;
       const isAudience = def.input.kind === 'audience';
       const next = isAudience ? (value === true ? true : undefined) : value;
       if (isAudience ? next !== previous : !sameValue(previous, next)) {
+        changed = true;
         const blamed = whyEpoch[d] === epoch;
         const messageId = blamed ? slot.causes[why[d]!]! : fallbackMessage;
-        const cause = blamed ? causeOf(messageId) : (fallback ??= fallbackMessage === null ? TIME_CAUSE : causeOf(fallbackMessage));
-        change = isAudience ? membershipChange(def, st, now, next === true, cause) : traitChange(def, st, now, next, previous, cause);
         if (def.hidden) this.hiddenFlipped(slot, d, next === true, messageId);
-        else emit(change);
+        else if (!slot.muted) {
+          const cause = blamed ? causeOf(messageId) : (fallback ??= fallbackMessage === null ? TIME_CAUSE : causeOf(fallbackMessage));
+          emit(isAudience ? membershipChange(def, st, now, next === true, cause) : traitChange(def, st, now, next, previous, cause));
+        }
         const dependents = def.dependents;
         for (let j = 0; j < dependents.length; j++) {
           const dep = dependents[j]!;
@@ -432,7 +475,7 @@ class SpaceRuntime implements EvalContext {
         if (next !== undefined || flip !== Number.POSITIVE_INFINITY) cells[d] = cell = { v: next, at: now, flip };
       } else if (next === undefined && flip === Number.POSITIVE_INFINITY) cells[d] = undefined;
       else {
-        if (change !== null) {
+        if (changed) {
           cell.v = next;
           cell.at = now;
         }
@@ -530,6 +573,10 @@ function noteCause(slot: Slot, messageId: string): number {
   return n;
 }
 
+function byKey(a: Slot, b: Slot): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
@@ -568,6 +615,7 @@ export class Runtime {
   private readonly toPersist: Slot[] = [];
   private readonly source: ProfileSource | undefined;
   private readonly onChange: (change: Change) => void;
+  private readonly owns: ((id: string) => boolean) | undefined;
   private w: number;
   /** definition timers that fired (time-driven flips evaluated) since the start: the engine's `exits` probe. */
   timersFired = 0;
@@ -577,6 +625,7 @@ export class Runtime {
     this.source = options.source;
     this.onChange = options.onChange;
     this.onOverflow = options.onOverflow;
+    this.owns = options.owns;
     this.w = options.watermark ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -592,6 +641,12 @@ export class Runtime {
 
   plan(space: string): Plan {
     return this.space(space).plan;
+  }
+
+  /** Whether a plan has account definitions (then users are evaluated in a canonical order). */
+  private countsUsers(): boolean {
+    for (const sr of this.spaces.values()) if (sr.hasAccounts) return true;
+    return false;
   }
 
   private space(space: string): SpaceRuntime {
@@ -645,6 +700,7 @@ export class Runtime {
     const plan = this.space(space).plan;
     const loaded = this.absorbed.has(key) ? undefined : this.source?.load(space, id);
     slot = new Slot(key, loaded ?? createProfileState(space, id, this.w, plan));
+    if (this.owns !== undefined) slot.muted = !this.owns(id);
     if (loaded === undefined) {
       slot.all = true;
       slot.state.firstSeen = Number.POSITIVE_INFINITY; // its first event's timestamp, once applied
@@ -750,7 +806,8 @@ export class Runtime {
       const cell = cells[d];
       if (cell === undefined || cell.v === undefined) continue;
       const def = plan.definitions[d]!;
-      if (def.hidden) continue;
+      // (the absorbed profile's exits are published where the survivor is: by its own worker, not by a shadow of it)
+      if (def.hidden || b.muted) continue;
       this.onChange(def.input.kind === 'audience' ? membershipChange(def, src, now, false, cause) : traitChange(def, src, now, undefined, cell.v, cause));
     }
     src.cells = [];
@@ -759,6 +816,8 @@ export class Runtime {
     this.slots.delete(a.key);
     this.absorbed.add(a.key);
     this.markPersist(a);
+    // (a shadow survivor keeps, of a whole profile merged into it, what its accounts read)
+    this.prune(b);
     for (let i = 0; i < dst.aggs.length; i++) if (dst.aggs[i] !== undefined) b.dirtyNodes.push(plan.aggregates[i]!.fp);
     // The survivor: every definition from the merged state, at this instant.
     b.everything = true;
@@ -790,11 +849,75 @@ export class Runtime {
 
   /** Takes in a profile another worker detached (its state transfer), for the merge that absorbs it here. */
   receive(space: string, state: ProfileState): void {
+    this.take(space, state);
+  }
+
+  /**
+   * A copy of profile `id` for a worker that starts shadowing it (it linked to an account of that
+   * worker's): its state as it is now and its work pending at the open instant, so the shadow
+   * evaluates this instant as the profile does here. Null when the profile does not exist.
+   */
+  copy(space: string, id: string): ProfileCopy | null {
+    this.resumePending();
+    if (!this.exists(space, id)) return null;
+    const slot = this.slot(space, id);
+    bindProfile(slot.state, this.space(space).plan);
+    return { state: profileToPlain(slot.state), pending: slot.queued ? this.pendingEntry(slot) : null };
+  }
+
+  /**
+   * Takes in a copy (`copy`) of a profile another worker computes: from now on this runtime applies
+   * its events too — its accounts here read it. Its timers are scheduled, its pending work resumes,
+   * and it is written at the next checkpoint (every node: none is in this store yet).
+   */
+  shadow(space: string, state: ProfileState, pending: PendingEntry | null): void {
+    this.resumePending();
+    const slot = this.take(space, state);
+    const plan = this.space(space).plan;
+    this.prune(slot);
+    const cells = state.cells;
+    for (let d = 0; d < cells.length; d++) {
+      const cell = cells[d];
+      // (what was due by the open instant fired where the copy was taken: its pending flips)
+      if (cell !== undefined && cell.flip > this.w && cell.flip !== Number.POSITIVE_INFINITY) this.timers.push(cell.flip, slot, plan.definitions[d]!.fp);
+    }
+    for (let i = 0; i < state.aggs.length; i++) if (state.aggs[i] !== undefined) slot.dirtyNodes.push(plan.aggregates[i]!.fp);
+    this.markPersist(slot);
+    if (pending !== null) this.requeue(pending);
+  }
+
+  /** A shadow keeps what its accounts read only (`shadowNodes`, `shadowDefinitions`): the rest of a whole copy is dropped. */
+  private prune(slot: Slot): void {
+    if (!slot.muted || slot.state.collection !== 'users') return;
+    const sr = this.space(slot.state.space);
+    const st = slot.state;
+    bindProfile(st, sr.plan);
+    for (let i = 0; i < st.aggs.length; i++) if (st.aggs[i] !== undefined && sr.shadowNodes[i] === 0) st.aggs[i] = undefined;
+    for (let d = 0; d < st.cells.length; d++) if (st.cells[d] !== undefined && sr.shadowDefinitions[d] === 0) st.cells[d] = undefined;
+  }
+
+  /**
+   * A profile from another worker in this runtime: linked to the accounts of it kept here only. (A
+   * shadow held here already — of a profile a merge absorbs into one of this worker's own — gives
+   * way to the whole profile, in its slot: what is queued or timed for it stays valid.)
+   */
+  private take(space: string, state: ProfileState): Slot {
     const key = `${space}\u0000${state.id}`;
+    // (held here: in memory, or in the store after a restart)
+    const held = this.exists(space, state.id) ? this.slot(space, state.id) : undefined;
     this.absorbed.delete(key);
-    const slot = new Slot(key, state);
+    const slot = held ?? new Slot(key, state);
+    const links = held?.state.links;
+    slot.state = state;
     bindProfile(state, this.space(space).plan);
+    const owns = this.owns;
+    if (owns !== undefined) {
+      slot.muted = !owns(state.id);
+      // (the accounts here it is linked to: the shadow's, which the other worker does not know)
+      state.links = links ?? state.links.filter((account) => owns(account));
+    }
     this.slots.set(key, slot);
+    return slot;
   }
 
   // Input ---------------------------------------------------------------------------------------
@@ -821,9 +944,10 @@ export class Runtime {
     if (event.event !== null) {
       const nodes = sr.plan.aggregatesByEvent.get(event.event);
       if (nodes !== undefined) {
+        const shadow = slot.muted;
         for (const i of nodes) {
           const node = sr.plan.aggregates[i]!;
-          if (event.timestamp < node.since) continue;
+          if (event.timestamp < node.since || (shadow && sr.shadowNodes[i] === 0)) continue;
           if (node.program !== null) {
             if (this.applyInstance(st, i, node.program, event, now)) {
               slot.aggs.push(i);
@@ -852,7 +976,8 @@ export class Runtime {
         }
       }
     }
-    if (event.type === 'group' && event.groupId !== null && event.groupId !== '' && st.collection === 'users') this.applyGroup(slot, event);
+    const account = st.collection === 'users' ? groupAccountOf(event) : null;
+    if (account !== null) this.applyGroup(slot, event, account);
     // The user's accounts read nodes merged over their users: mark the ones this event changed.
     if (st.links.length > 0 && slot.aggs.length > 0) {
       for (let k = 0; k < slot.aggs.length; k++) {
@@ -873,10 +998,11 @@ export class Runtime {
 
   /**
    * A group call: the account (`group_id:<groupId>`) takes the call's traits (newest write wins) and
-   * the user joins it; a new member makes every account definition look again.
+   * the user joins it; a new member makes every account definition look again. (A partitioned
+   * worker keeps only its partitions' accounts: another's is computed by the worker that owns it.)
    */
-  private applyGroup(user: Slot, event: FlockEvent): void {
-    const accountId = accountProfileId(event.groupId!);
+  private applyGroup(user: Slot, event: FlockEvent, accountId: string): void {
+    if (this.owns !== undefined && !this.owns(accountId)) return;
     const account = this.slot(event.space, accountId);
     bindProfile(account.state, this.space(event.space).plan);
     if (!user.state.links.includes(accountId)) {
@@ -977,6 +1103,10 @@ export class Runtime {
   private closeInstant(): void {
     const now = this.w;
     const emit = this.onChange;
+    // Users in profile-id order when accounts count them: an account's change blames the latest of
+    // its users' events noted as they are evaluated, and the order users were queued in is this
+    // runtime's history — timers tied at one instant, a user shadowed mid-instant — not the log's.
+    if (this.queue.length > 1 && this.countsUsers()) this.queue.sort(byKey);
     for (const queue of [this.queue, this.accountQueue]) {
       for (let i = 0; i < queue.length; i++) {
         const slot = queue[i]!;
@@ -1081,24 +1211,26 @@ export class Runtime {
 
   /** The open instant's pending work, as plain data for a checkpoint (restored entries not yet resumed included). */
   pendingEntries(): PendingEntry[] {
-    return [...this.deferredPending, ...[...this.queue, ...this.accountQueue].map((slot) => {
-      const plan = this.space(slot.state.space).plan;
-      return {
-        space: slot.state.space,
-        id: slot.state.id,
-        all: slot.all,
-        aggs: slot.aggs.map((i) => plan.aggregates[i]!.fp),
-        traits: [...slot.traits],
-        flips: [...slot.flips],
-        hidden: slot.hiddenFlips.map((d) => plan.definitions[d]!.fp),
-        everything: slot.everything,
-        ...(slot.cause === null ? {} : { cause: slot.cause }),
-        causes: [...slot.causes],
-        aggCauses: [...slot.aggCauses],
-        traitCauses: [...slot.traitCauses],
-        hiddenCauses: [...slot.hiddenCauses],
-      };
-    })];
+    return [...this.deferredPending, ...[...this.queue, ...this.accountQueue].map((slot) => this.pendingEntry(slot))];
+  }
+
+  private pendingEntry(slot: Slot): PendingEntry {
+    const plan = this.space(slot.state.space).plan;
+    return {
+      space: slot.state.space,
+      id: slot.state.id,
+      all: slot.all,
+      aggs: slot.aggs.map((i) => plan.aggregates[i]!.fp),
+      traits: [...slot.traits],
+      flips: [...slot.flips],
+      hidden: slot.hiddenFlips.map((d) => plan.definitions[d]!.fp),
+      everything: slot.everything,
+      ...(slot.cause === null ? {} : { cause: slot.cause }),
+      causes: [...slot.causes],
+      aggCauses: [...slot.aggCauses],
+      traitCauses: [...slot.traitCauses],
+      hiddenCauses: [...slot.hiddenCauses],
+    };
   }
 
   /**

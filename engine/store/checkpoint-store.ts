@@ -362,7 +362,10 @@ export class CheckpointStore implements IdentityReader, AccountUsersReader, Chec
   }
 
   meta(): CheckpointMeta {
-    return (this.#meta.get('checkpoint') as CheckpointMeta | undefined) ?? INITIAL_META;
+    // (read-only, an environment whose process was killed while creating it has no databases: lmdb
+    // opens none, and there is no checkpoint)
+    const meta = this.#meta as Database<unknown, string> | undefined;
+    return (meta?.get('checkpoint') as CheckpointMeta | undefined) ?? INITIAL_META;
   }
 
   loadProfile(space: string, id: string): ProfileState | undefined {

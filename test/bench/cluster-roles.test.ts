@@ -3,7 +3,9 @@
  * identity stage, two workers and the API role, each a process of its own, on a NATS server. Events
  * sent to the front's tracking API come out of the workers as changes; one worker is killed with
  * kill -9 mid-load and started again: every acknowledged user enters exactly once (no change lost,
- * none published twice), and both workers computed some of them. The API role's Profile API shows
+ * none published twice), and both workers computed some of them. The users belong to four accounts
+ * (group calls), each with users of both workers' partitions: every account enters an account
+ * audience over all its users' views exactly once, after the kill. The API role's Profile API shows
  * every user in the audience, whichever worker computed it, and refuses the management API (501).
  */
 import { test } from 'uvu';
@@ -27,9 +29,18 @@ async function changes(cluster: FlockCluster, dir: string): Promise<Change[]> {
   }
 }
 
-/** one batch of views; status 200 = acknowledged (durable in the log). */
+const ACCOUNTS = 4;
+
+/** one batch: each user's group call (its account: `acc-<i mod 4>`), then its view; status 200 = acknowledged (durable in the log). */
 async function send(url: string, users: readonly string[]): Promise<number> {
-  const res = await sendBatch(url, users.map((userId) => ({ type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp: new Date().toISOString() })));
+  const timestamp = new Date().toISOString();
+  const res = await sendBatch(
+    url,
+    users.flatMap((userId, i) => [
+      { type: 'group', userId, groupId: `acc-${i % ACCOUNTS}`, messageId: `group-${userId}`, timestamp },
+      { type: 'track', userId, event: 'Product Viewed', messageId: `view-${userId}`, timestamp },
+    ]),
+  );
   await res.arrayBuffer();
   return res.status;
 }
@@ -38,7 +49,16 @@ if (natsServerAvailable('the distributed roles test')) {
   test('ingest, identity, 2 workers and the API role as processes: every acknowledged user enters once, through a worker’s kill -9 and restart; the API role serves their traits', async () => {
     const root = mkdtempSync(join(tmpdir(), 'flock-roles-'));
     const defs = join(root, 'defs.json');
-    writeFileSync(defs, JSON.stringify({ definitions: [{ space: 'spa_default', key: 'viewers', kind: 'audience', query: `event('Product Viewed').count() >= 1` }] }));
+    writeFileSync(
+      defs,
+      JSON.stringify({
+        definitions: [
+          { space: 'spa_default', key: 'viewers', kind: 'audience', query: `event('Product Viewed').count() >= 1` },
+          // (2 or 3 views a batch per account: an account reaches 30 views at the 10th batch or later, after the kill)
+          { space: 'spa_default', key: 'busy_accounts', kind: 'audience', target: 'ACCOUNTS', query: `event('Product Viewed').count() >= 30` },
+        ],
+      }),
+    );
     const cluster = await startFlockCluster({ nats: 1, workers: 2, dir: join(root, 'cluster'), flockArgs: ['--definitions-file', defs, '--tick', '100ms'] });
     try {
       assert.equal(
@@ -57,21 +77,26 @@ if (natsServerAvailable('the distributed roles test')) {
         acknowledged.push(...users);
       }
       const final = await until(
-        'an enter for every acknowledged user',
+        'an enter for every acknowledged user and every account',
         async () => {
           const list = await changes(cluster, root);
-          return list.filter((c) => c.kind === 'enter').length >= acknowledged.length ? list : undefined;
+          return list.filter((c) => c.kind === 'enter').length >= acknowledged.length + ACCOUNTS ? list : undefined;
         },
         60_000,
         200,
       );
       const ids = final.map((c) => c.id);
       assert.is(new Set(ids).size, ids.length, 'no change published twice');
-      const entered = final.filter((c) => c.kind === 'enter').map((c) => (c.cause?.type === 'event' ? c.cause.messageId.replace(/^view-/, '') : ''));
+      const users = final.filter((c) => c.collection === 'users');
+      const entered = users.filter((c) => c.kind === 'enter').map((c) => (c.cause?.type === 'event' ? c.cause.messageId.replace(/^view-/, '') : ''));
       assert.equal(entered.sort(), [...acknowledged].sort());
       // the users' profiles spread over both workers' partitions (even and odd)
-      const parities = new Set(final.map((c) => resolvedPartition(c.profileId, 16) % 2));
+      const parities = new Set(users.map((c) => resolvedPartition(c.profileId, 16) % 2));
       assert.equal([...parities].sort(), [0, 1]);
+      // each account entered once, counting the views of all its users (of both workers' partitions)
+      const accounts = final.filter((c) => c.collection === 'accounts');
+      assert.equal(accounts.map((c) => `${c.profileId} ${c.kind}`).sort(), Array.from({ length: ACCOUNTS }, (_, k) => `group_id:acc-${k} enter`));
+      for (const c of accounts) assert.equal(new Set(c.users!.map((u) => resolvedPartition(u, 16) % 2)).size, 2, `${c.profileId}'s users are on both workers`);
 
       // the API role: every user's traits, read from the worker of its partition (the definitions file's audience)
       const access = `Basic ${Buffer.from('dev_access_token:').toString('base64')}`;

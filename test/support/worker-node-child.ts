@@ -1,6 +1,6 @@
 /**
  * A separate process for the takeover test: one worker node (engine/cluster/worker-node.ts) for a
- * partition set, the test's definitions in space `spa_bench`, until SIGTERM (a clean stop) or
+ * partition set, the test's definitions in space `spa_bench` (user and account definitions), until SIGTERM (a clean stop) or
  * SIGKILL. Its stats go to stdout as one JSON line at every change of state and every 50 ms.
  *
  * usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>
@@ -13,16 +13,17 @@
  * what it published (its fence), the case a takeover must replay muted. (It dies at the next
  * checkpoint's `committed` probe: by then the previous checkpoint's publish and position are durable;
  * the second publish after the upload is counted, as the first may belong to a checkpoint the
- * snapshot already holds.)
+ * snapshot already holds, and the position committed must be past the snapshot's: a checkpoint can
+ * publish changes with no new position — time moved to an event that waits for a state.)
  */
 import { runWorkerNode, type WorkerNodeStats } from '../../engine/cluster/worker-node.ts';
 import { compilePlan } from '../../engine/plan/compile.ts';
-import { mixedDefinitions } from './engine-defs.ts';
+import { accountDefinitions, mixedDefinitions } from './engine-defs.ts';
 
 const args = process.argv.slice(2);
 if (args.length !== 6) throw new Error('usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>');
 const [natsUrl, dataDir, partitions, holder, ttl, snapshotEvents] = args as [string, string, string, string, string, string];
-const { plan } = compilePlan(mixedDefinitions());
+const { plan } = compilePlan([...mixedDefinitions(), ...accountDefinitions()]);
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 let stats: Readonly<WorkerNodeStats> | undefined;
@@ -43,7 +44,7 @@ const probe = (point: string, seq: number) => {
       snapshotsSeen = stats.snapshots;
       publishedSinceSnapshot = 0;
     }
-    if (point === 'committed' && publishedSinceSnapshot >= 2) die();
+    if (point === 'committed' && publishedSinceSnapshot >= 2 && stats.checkpointed > stats.snapshotPosition) die();
     if (point === 'published' && seq !== 0) publishedSinceSnapshot++;
   }
   if (dieAfter > 0 && point === 'published' && seq !== 0 && ++published === dieAfter) die();

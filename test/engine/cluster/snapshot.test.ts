@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { open } from 'lmdb';
 import { Engine } from '../../../engine/engine.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import type { EventLog } from '../../../engine/log/event-log.ts';
@@ -50,6 +51,16 @@ async function published(dir: string): Promise<string> {
     await store.close();
   }
 }
+
+test('storedCheckpoint: an environment with no databases yet (its process killed while creating it) holds no checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flock-bare-env-'));
+  try {
+    await open({ path: dir, compression: false, maxDbs: 64 }).close();
+    assert.equal((await storedCheckpoint(dir))?.position ?? 0, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 if (natsServerAvailable('the snapshot tests')) {
   test('a snapshot taken mid-log restores elsewhere to its checkpoint; going on from it ends where the uninterrupted run did; it never moves back', async () => {

@@ -2,7 +2,8 @@
  * Issue 18: "A worker killed with kill -9 mid-load: its partitions are taken over within 10 s, with no
  * loss and no doubling." The identity stage runs here; the worker nodes run as child processes, each
  * with its own data dir (no shared disk): `a` and `b` contend for partitions 0-7, `c` holds 8-15
- * (merges across the two sets hand profile states over through the log). While events are loaded:
+ * (merges across the two sets hand profile states over through the log; accounts of one set keep
+ * shadows of users of the other, copied through the log as they join). While events are loaded:
  *
  * 1. the active 0-7 worker `a` is killed (SIGKILL) at a moment its newest snapshot is behind what it
  *    has published and committed (it kills itself there: worker-node-child.ts, WORKER_DIE_PAST_SNAPSHOT;
@@ -30,7 +31,7 @@ import { compilePlan } from '../../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { canonical, changesOn } from '../../support/change-log.ts';
-import { mixedDefinitions } from '../../support/engine-defs.ts';
+import { accountDefinitions, mixedDefinitions } from '../../support/engine-defs.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
 import { oneProcessChanges } from '../../support/one-process.ts';
 import { StatsChild } from '../../support/stats-child.ts';
@@ -38,8 +39,8 @@ import { sleep, until } from '../../support/until.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
-const EVENTS = [...generateEvents({ seed: 33, events: 6000, profiles: 150, spanMs: 3 * DAY, end: END, identifyShare: 0.08, identity: { maxDevices: 3 } })];
-const { plan } = compilePlan(mixedDefinitions());
+const EVENTS = [...generateEvents({ seed: 33, events: 6000, profiles: 150, spanMs: 3 * DAY, end: END, identifyShare: 0.08, identity: { maxDevices: 3 }, accounts: { count: 10, groupShare: 0.04 } })];
+const { plan } = compilePlan([...mixedDefinitions(), ...accountDefinitions()]);
 const LEASE_TTL_MS = 3000;
 /** a worker uploads a snapshot every this many of its events (about every 600 events loaded). */
 const SNAPSHOT_EVENTS = 300;
@@ -156,12 +157,14 @@ if (natsServerAvailable('the takeover test')) {
       stopStage.abort();
       await staging;
       assert.ok(stage.stats.handovers > 5, `merges across partitions handed profiles over (${stage.stats.handovers})`);
+      assert.ok(stage.stats.shadowStarts > 10, `users copied to their accounts' partitions (${stage.stats.shadowStarts})`);
 
       const changeLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: CHANGE_LOG });
       const logged = await changesOn(changeLog);
       await changeLog.close();
       const reference = await oneProcessChanges(join(root, 'single'), events, new Map([['spa_bench', plan]]));
       assert.ok(reference.length > 1000, `the workload changes memberships (${reference.length})`);
+      assert.ok(reference.filter((c) => c.collection === 'accounts').length > 500, 'and accounts');
 
       // none twice, and the same changes as one process
       const ids = logged.map((change) => change.id);
