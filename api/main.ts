@@ -34,7 +34,7 @@ import { createApp } from './app.ts';
 import { runApiRole } from './api-role/run-api-role.ts';
 import { jsonLogger } from './logger.ts';
 import { startServer } from './serve.ts';
-import { signalEcho, SIGNAL_ECHO_MS } from './signal-echo.ts';
+import { onShutdownSignal } from './signal-echo.ts';
 
 const logger = jsonLogger();
 
@@ -269,17 +269,7 @@ async function main(): Promise<void> {
     spaces: config.spaces.map((space) => space.id),
   });
 
-  const decide = signalEcho();
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    const decision = decide();
-    if (decision === 'echo') {
-      logger.info('signal repeated while stopping: the same stop', { signal, withinMs: SIGNAL_ECHO_MS });
-      return;
-    }
-    if (decision === 'force') {
-      logger.warn('second signal: exiting without waiting', { signal });
-      process.exit(1);
-    }
+  onShutdownSignal(logger, async (signal) => {
     logger.info('shutting down', { signal });
     // the server first, so every accepted request finishes its append before the log closes.
     await server.close(config.shutdownTimeoutMs);
@@ -289,15 +279,7 @@ async function main(): Promise<void> {
     await eventLog.close();
     logger.info('stopped');
     process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      stop(signal).catch((error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      });
-    });
-  }
+  });
 }
 
 /**
@@ -306,19 +288,10 @@ async function main(): Promise<void> {
  */
 async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise<void> {
   const controller = new AbortController();
-  const decide = signalEcho();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      const decision = decide();
-      if (decision === 'force') {
-        logger.warn('second signal: exiting without waiting', { signal });
-        process.exit(1);
-      }
-      if (decision === 'echo') return;
-      logger.info('shutting down', { signal, role: config.role });
-      controller.abort();
-    });
-  }
+  onShutdownSignal(logger, async (signal) => {
+    logger.info('shutting down', { signal, role: config.role });
+    controller.abort();
+  });
   const base = { dataDir: config.dataDir, natsUrl: config.natsUrl!, partitions: config.partitions, stream, timeoutMs: config.natsTimeoutMs, tickMs: config.tickMs };
   let last = 0;
   let lastState: unknown;

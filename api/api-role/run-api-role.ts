@@ -15,7 +15,7 @@ import type { StreamLimitsConfig } from '../../engine/log/open-event-log.ts';
 import { createApp } from '../app.ts';
 import type { Logger } from '../logger.ts';
 import { startServer } from '../serve.ts';
-import { signalEcho, SIGNAL_ECHO_MS } from '../signal-echo.ts';
+import { onShutdownSignal } from '../signal-echo.ts';
 
 export async function runApiRole(config: FlockConfig, stream: StreamLimitsConfig, logger: Logger): Promise<void> {
   const natsUrl = config.natsUrl!;
@@ -66,30 +66,12 @@ export async function runApiRole(config: FlockConfig, stream: StreamLimitsConfig
   }
   logger.info('flock listening', { url: server.url, role: 'api', log: eventLog.kind, partitions: config.partitions, spaces: config.spaces.map((space) => space.id) });
 
-  const decide = signalEcho();
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    const decision = decide();
-    if (decision === 'echo') {
-      logger.info('signal repeated while stopping: the same stop', { signal, withinMs: SIGNAL_ECHO_MS });
-      return;
-    }
-    if (decision === 'force') {
-      logger.warn('second signal: exiting without waiting', { signal });
-      process.exit(1);
-    }
+  onShutdownSignal(logger, async (signal) => {
     logger.info('shutting down', { signal, role: 'api' });
     await server.close(config.shutdownTimeoutMs);
     await nc.close();
     await eventLog.close();
     logger.info('stopped', { role: 'api' });
     process.exit(0);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      stop(signal).catch((error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      });
-    });
-  }
+  });
 }

@@ -42,14 +42,17 @@ test('a webhook destination receives the walkthrough audience', async () => {
       ['track', 'alice', 'alice@example.com'],
     ]);
     assert.ok(receiver.requests.every((r) => r.signed));
-    // (the status is written once the batch is acknowledged, a moment after the receiver has it)
+    // (the status is written once the batch is acknowledged, a moment after the receiver has it; at
+    // least once: a loaded machine can fail a step and deliver its batch again — duplicates only)
     let status: Json = {};
-    for (let i = 0; i < 1000 && status['delivered'] !== 4; i++) {
+    for (let i = 0; i < 1000 && !(status['delivered'] >= 4); i++) {
       status = ((await (await fetch(`${url}/spaces/spa_default/destinations/${id}/status`, { headers: management })).json()) as Json)['data'].status;
-      if (status['delivered'] !== 4) await new Promise((r) => setTimeout(r, 20));
+      if (!(status['delivered'] >= 4)) await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal([status.state, status.delivered, status.failed], ['running', 4, 0]);
-    assert.match(await (await fetch(`${url}/metrics`)).text(), new RegExp(`flock_destination_delivered_total\\{space="spa_default",destination="${id}",kind="webhook"\\} 4`));
+    assert.equal([status.state, status.failed], ['running', 0]);
+    assert.ok(status.delivered >= 4 && status.delivered % 4 === 0, `delivered ${status.delivered}: the batch, once or again`);
+    assert.equal(deduplicated(receiver.messages).length, 4, 'no message but those four');
+    assert.match(await (await fetch(`${url}/metrics`)).text(), new RegExp(`flock_destination_delivered_total\\{space="spa_default",destination="${id}",kind="webhook"\\} ${status.delivered}`));
     flock.signalGroup('SIGTERM');
     assert.is(await flock.exited, 0);
   } finally {
