@@ -47,6 +47,8 @@ export interface ClusterChaosReport {
   /** change ids naming two different changes; ids logged more than once with the same content (a holder going on a moment after losing its lease). */
   readonly collisions: number;
   readonly repeated: number;
+  /** role processes that exited without being killed, with their last error or warning lines. */
+  readonly unexpectedExits: string[];
   readonly durationMs: number;
 }
 
@@ -61,11 +63,31 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
   const root = mkdtempSync(join(tmpdir(), 'flock-chaos-cluster-'));
   let cluster: FlockCluster | undefined;
   const flocks: FlockUnderTest[] = [];
+  /** set before the clean stop at the end: exits after it were asked for. */
+  let stopping = false;
   try {
     const definitionsFile = join(root, 'definitions.json');
     writeFileSync(definitionsFile, JSON.stringify(chaosDefinitions()));
-    cluster = await startFlockCluster({ nats: 1, workers: 2, autoWorkers: true, dir: join(root, 'cluster'), flockArgs: ['--clock', 'event', '--definitions-file', definitionsFile] });
+    /** the role processes' last error and warning lines (their logs are JSON lines on stdout). */
+    const complaints: string[] = [];
+    const onFlockLine = (line: Record<string, unknown>) => {
+      if (line['level'] === 'error' || line['level'] === 'warn') complaints.push(JSON.stringify(line).slice(0, 400));
+      if (complaints.length > 20) complaints.shift();
+    };
+    cluster = await startFlockCluster({ nats: 1, workers: 2, autoWorkers: true, dir: join(root, 'cluster'), flockArgs: ['--clock', 'event', '--definitions-file', definitionsFile], onFlockLine });
     const c = cluster;
+    const unexpectedExits: string[] = [];
+    const killed = new Set<unknown>();
+    const watch = () => {
+      for (const role of c.roles) {
+        if ((role as { watched?: boolean }).watched === true) continue;
+        (role as { watched?: boolean }).watched = true;
+        void role.exited.then((code) => {
+          if (!killed.has(role.child) && !stopping) unexpectedExits.push(`${role.name} exited (${code ?? role.child.signalCode}): ${complaints.slice(-3).join(' | ')}`);
+        });
+      }
+    };
+    watch();
     const random = new Random(o.seed);
     const workload = chaosWorkload(o.seed, o.events);
     const killAt = Array.from({ length: o.kills }, () => Math.floor(o.events * (0.1 + 0.8 * random.next()))).sort((a, b) => a - b);
@@ -77,6 +99,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
     /** kill -9 of a role process, started again after a pause (what a supervisor would do). */
     const kill = (name: string) => {
       const role = c.roles.find((r) => r.name === name)!;
+      killed.add(role.child);
       role.child.kill('SIGKILL');
       busy = true;
       respawns.push(
@@ -84,6 +107,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
           await role.exited;
           await sleep(500 + random.int(0, 2_500));
           await c.respawn(name);
+          watch();
           busy = false;
         })(),
       );
@@ -141,6 +165,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
       if (complete && Date.now() - stableSince >= 5_000) break;
     }
     const ids = changes.map((ch) => ch.id);
+    stopping = true;
     return {
       events: workload.events,
       acked: load.acked.size,
@@ -155,6 +180,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
       finalDifferent: compareFinal(finalState(byInstant(changes)), finalState(byInstant(refChanges))).different,
       collisions: idCollisions(changes).ids,
       repeated: ids.length - new Set(ids).size,
+      unexpectedExits,
       durationMs: Date.now() - started,
     };
   } finally {
@@ -177,6 +203,7 @@ export function clusterFailures(r: ClusterChaosReport): string[] {
   add(r.finalDifferent, 'final memberships / trait values different from one process');
   add(r.collisions, 'change ids naming two different changes');
   if (r.workerKills === 0 && r.identityKills === 0) out.push('cluster: no kill happened');
+  add(r.unexpectedExits.length, `role processes exited unasked (${r.unexpectedExits.join('; ')})`);
   return out;
 }
 
@@ -191,6 +218,7 @@ export function formatClusterReport(r: ClusterChaosReport): string {
     ['final memberships / traits different', r.finalDifferent],
     ['change ids with different content', r.collisions],
     ['change ids logged again with the same content', r.repeated],
+    ['role processes that exited unasked', r.unexpectedExits.length],
     ['of them account-definition changes (one process)', r.accountChanges],
     ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],
   ];
