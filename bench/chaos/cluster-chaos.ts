@@ -158,7 +158,13 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
     let changes: Change[] = [];
     const deadline = Date.now() + 300_000;
     for (let stableSince = 0, count = -1; Date.now() < deadline; await sleep(1_000)) {
-      changes = await readChanges(eventsPlace);
+      // (a read that does not come back within a minute counts as no progress: the deadline holds)
+      const read = await Promise.race([readChanges(eventsPlace), sleep(60_000).then(() => undefined)]);
+      if (read === undefined) {
+        say('cluster: a read of the change log took over 60 s');
+        continue;
+      }
+      changes = read;
       const have = new Set(changes.map((ch) => ch.id));
       const complete = [...want].every((id) => have.has(id));
       if (changes.length !== count) [count, stableSince] = [changes.length, Date.now()];
