@@ -159,7 +159,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
     const deadline = Date.now() + 300_000;
     for (let stableSince = 0, count = -1; Date.now() < deadline; await sleep(1_000)) {
       // (a read that does not come back within a minute counts as no progress: the deadline holds)
-      const read = await Promise.race([readChanges(eventsPlace), new Promise<undefined>((resolve) => setTimeout(resolve, 60_000).unref())]);
+      const read = await Promise.race([readChanges(eventsPlace), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 60_000).unref())]);
       if (read === undefined) {
         say('cluster: a read of the change log took over 60 s');
         continue;
