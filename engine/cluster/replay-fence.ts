@@ -52,6 +52,7 @@ export async function readFence(resolved: AppendLog, consumer: string): Promise<
 export class FencedSource extends ResolvedSource {
   #noted = Number.NEGATIVE_INFINITY;
   #position = -1;
+  #committing: boolean;
 
   constructor(
     log: AppendLog,
@@ -59,11 +60,20 @@ export class FencedSource extends ResolvedSource {
     partitions: number,
     readonly changeLog: AppendLog,
     readonly everyMs = 1000,
+    /** false for a warm standby (warm-standby.ts): its checkpoints commit nothing — the fence is the holder's — until `startCommitting`. */
+    committing = true,
   ) {
     super(log, owned, partitions);
+    this.#committing = committing;
+  }
+
+  /** The lease is this worker's now: its checkpoints commit the position (and note the mark) from here on. */
+  startCommitting(): void {
+    this.#committing = true;
   }
 
   override async commit(name: string, seq: number): Promise<void> {
+    if (!this.#committing) return;
     const due = seq > this.#position && performance.now() - this.#noted >= this.everyMs;
     this.#position = Math.max(this.#position, seq);
     // (read before the position is committed: the engine committed it after publishing, so the end includes that)

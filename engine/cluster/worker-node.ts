@@ -31,6 +31,7 @@ import { partitionQuerySubject } from './read-queries.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
 import { RESOLVED_LOG } from './resolved-records.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
+import { WarmStandby, type WarmCopy, type WarmStats } from './warm-standby.ts';
 
 export interface WorkerNodeOptions {
   /** NATS servers (comma-separated): the resolved log, the lease bucket, the snapshot bucket. */
@@ -61,6 +62,19 @@ export interface WorkerNodeOptions {
   readonly snapshotMs?: number;
   /** … or after this many events (default 200,000). */
   readonly snapshotEvents?: number;
+  /**
+   * a standby keeps the set warm while it waits (warm-standby.ts, default true): the newest snapshot
+   * restored into its store and the resolved log applied muted up to the holder's fence, so a
+   * takeover downloads nothing and replays only what the holder committed since the standby's last
+   * read of its fence. It costs a standby what the holder costs: the set's store on its disk, an
+   * engine's memory, the log read twice. False: a cold standby (it restores and replays at takeover).
+   */
+  readonly warm?: boolean;
+  /**
+   * whether the node contends for the lease (default true). A node that does not keeps the set warm
+   * only, until `contend()` (worker-group.ts: the worker ranked next for a set keeps it warm).
+   */
+  readonly contend?: boolean;
   /** copies of the lease and snapshot buckets on a NATS cluster (default: the server's, 1). */
   readonly replicas?: number;
   /** the worker engine's tuning (it always runs on event time: the identity stage decides every instant). */
@@ -81,8 +95,12 @@ export interface WorkerNodeStats {
   /** times this process acquired the set's lease, and lost it (taken, deleted, or expired: not renewed in time). */
   takeovers: number;
   leasesLost: number;
-  /** the snapshot the last acquisition restored (null: the local store was as far, or none existed). */
+  /** the snapshot the last acquisition restored (null: the local store or the warm copy was as far, or none existed). */
   restored: { position: number; bytes: number } | null;
+  /** what the last acquisition started from: its warm copy (no download), a snapshot it downloaded then, or its store as it was. */
+  startedFrom: 'warm' | 'snapshot' | 'store' | null;
+  /** the standby's warm copy while it waits (null: a cold standby, or holding the lease). */
+  warm: WarmStats | null;
   /** the position the last acquisition replayed to muted (0: none). */
   fence: number;
   /** change-log records left out below the fence, and changes left out past it (already published by the previous holder). */
@@ -118,6 +136,7 @@ export class WorkerNode {
     this.#o = options;
     this.#count = options.partitionCount ?? 16;
     this.#set = parsePartitionSet(options.partitions, this.#count);
+    this.#contend = options.contend ?? true;
     this.stats = {
       state: 'starting',
       set: this.#set.name,
@@ -125,6 +144,8 @@ export class WorkerNode {
       takeovers: 0,
       leasesLost: 0,
       restored: null,
+      startedFrom: null,
+      warm: null,
       fence: 0,
       mutedRecords: 0,
       skippedChanges: 0,
@@ -178,12 +199,26 @@ export class WorkerNode {
           this.stats.leasesLost++;
           o.onState?.(this.stats);
         };
-        const lease = await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, onLost, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
+        // (kept warm while the lease is waited for: stopped, and handed over open, once it is taken)
+        const waiting = new AbortController();
+        const warming = o.warm === false ? undefined : this.#keepWarm(bucket, resolved, changeLog, AbortSignal.any([signal, waiting.signal]), signal);
+        let lease: Lease | undefined;
+        let copy: WarmCopy | undefined;
+        try {
+          await this.#contending(signal);
+          lease = signal.aborted ? undefined : await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, onLost, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
+        } finally {
+          waiting.abort();
+          copy = await warming;
+          this.stats.warm = null;
+          // (no lease after all, or its wait failed: the copy's store is closed — its checkpoints are kept)
+          if (lease === undefined) await copy?.store.close();
+        }
         if (lease === undefined) break;
         this.stats.takeovers++;
         let failure: { error: unknown } | undefined;
         try {
-          await this.#serve(nc, lease, bucket, resolved, changeLog, signal);
+          await this.#serve(nc, lease, bucket, resolved, changeLog, signal, copy);
         } catch (error) {
           failure = { error };
         }
@@ -203,18 +238,68 @@ export class WorkerNode {
     }
   }
 
-  /** Computes the set while the lease holds and `signal` has not aborted. */
-  async #serve(nc: NatsConnection, lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal): Promise<void> {
+  /** Resolves once this node may contend for the lease (`contend()`), or `signal` aborted. */
+  #contending(signal: AbortSignal): Promise<void> {
+    if (this.#contend) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #contend: boolean;
+  #wake: (() => void) | undefined;
+
+  /** From now on the node contends for the set's lease (a node started with `contend: false`). */
+  contend(): void {
+    this.#contend = true;
+    this.#wake?.();
+  }
+
+  /** The warm copy kept until `stop` (warm-standby.ts); failures are ridden out there. */
+  #keepWarm(bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, stop: AbortSignal, signal: AbortSignal): Promise<WarmCopy | undefined> {
+    const o = this.#o;
+    const warm = new WarmStandby({
+      path: this.storePath,
+      name: this.#name,
+      set: this.#set,
+      partitionCount: this.#count,
+      plans: o.plans,
+      ...(o.engine === undefined ? {} : { engine: o.engine }),
+      bucket,
+      resolved,
+      changeLog,
+      onChange: (stats) => {
+        this.stats.warm = { ...stats };
+        o.onState?.(this.stats);
+      },
+      ...(o.onError === undefined ? {} : { onError: o.onError }),
+    });
+    this.stats.warm = { ...warm.stats };
+    return warm.keep(stop, signal).catch((error: unknown) => {
+      o.onError?.(error);
+      return undefined;
+    });
+  }
+
+  /** Computes the set while the lease holds and `signal` has not aborted — from `warm` when the standby kept a copy. */
+  async #serve(nc: NatsConnection, lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal, warm?: WarmCopy): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
     const path = this.storePath;
     this.#enter('restoring');
     const timings = (this.stats.timings = { restore: 0, open: 0, replay: 0 });
     let step = performance.now();
-    removeSnapshotLeftovers(path);
-    const local = await storedCheckpoint(path);
-    const stored = await snapshotInfo(bucket, this.#name);
     this.stats.restored = null;
+    // (a warm copy is newer than any snapshot it saw, and open: nothing to restore)
+    if (warm === undefined) removeSnapshotLeftovers(path);
+    const local = warm === undefined ? await storedCheckpoint(path) : undefined;
+    const stored = warm === undefined ? await snapshotInfo(bucket, this.#name) : undefined;
     if (stored !== undefined && (local === undefined || stored.position > local.position)) {
       // (a download the lease's loss or a stop cut short is no failure: the set is not ours to restore any more)
       const restored = await restoreSnapshot(bucket, this.#name, path, stop).catch((error: unknown) => {
@@ -224,32 +309,48 @@ export class WorkerNode {
       if (stop.aborted) return;
       if (restored !== undefined) this.stats.restored = { position: restored.position, bytes: restored.bytes };
     }
+    this.stats.startedFrom = warm !== undefined ? 'warm' : this.stats.restored === null ? 'store' : 'snapshot';
     timings.restore = performance.now() - step;
-    if (stop.aborted) return;
+    if (stop.aborted) {
+      await warm?.store.close();
+      return;
+    }
     step = performance.now();
-    const store = CheckpointStore.open(path);
+    const store = warm?.store ?? CheckpointStore.open(path);
     let queries: QueryResponder | undefined;
     try {
       // (the previous holder is gone: none of its changes is of a position after the log's end now)
       const resolvedEnd = await resolved.lastSeq();
       const fence = await readFence(resolved, this.#name);
       const published = fence.position > 0 ? await publishedSince(changeLog, fence.changeLogEnd) : new Set<string>();
-      // (the store's outbox holds changes of positions up to its own: at or below the fence, already published)
-      const gate = new FencedChangeLog(changeLog, fence.position > 0 && store.meta().position <= fence.position, published, this.#count);
+      let gate: FencedChangeLog, source: FencedSource, engine: Engine;
+      if (warm === undefined) {
+        // (the store's outbox holds changes of positions up to its own: at or below the fence, already published)
+        gate = new FencedChangeLog(changeLog, fence.position > 0 && store.meta().position <= fence.position, published, this.#count);
+        source = new FencedSource(resolved, this.#set.partitions, this.#count, changeLog);
+        engine = await Engine.open({
+          ...o.engine,
+          eventLog: source,
+          changeLog: gate,
+          store,
+          plans: o.plans,
+          resolver: new DirectResolver(),
+          transfers: resolved,
+          time: 'event',
+          partitions: this.#count,
+          consumer: this.#name,
+        });
+      } else {
+        // The copy is at a position at or below a fence it read (all published, muted still): it replays
+        // muted to this one, and its run leaves out what the dead holder published past the mark — as
+        // a restored snapshot would, only from a later position. From here on it commits and publishes.
+        ({ gate, source, engine } = warm);
+        for (const id of published) gate.published.add(id);
+        gate.dropped = 0;
+        source.startCommitting();
+        warm.transfers.release();
+      }
       this.stats.fence = gate.muted ? fence.position : 0;
-      const source = new FencedSource(resolved, this.#set.partitions, this.#count, changeLog);
-      const engine = await Engine.open({
-        ...o.engine,
-        eventLog: source,
-        changeLog: gate,
-        store,
-        plans: o.plans,
-        resolver: new DirectResolver(),
-        transfers: resolved,
-        time: 'event',
-        partitions: this.#count,
-        consumer: this.#name,
-      });
       timings.open = performance.now() - step;
       step = performance.now();
       this.#enter('replaying');

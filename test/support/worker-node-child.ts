@@ -5,8 +5,14 @@
  *
  * usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>
  *
+ * `WORKER_STANDBY=warm`: while it waits for the lease the node keeps the set warm (warm-standby.ts);
+ * otherwise it is a cold standby (it restores and replays at takeover: what takeover.test.ts checks).
+ *
  * `WORKER_DIE_AFTER_PUBLISH=n`: the process kills itself (SIGKILL) at the n-th checkpoint with changes
  * it publishes while active — after the publish, before the position is committed.
+ *
+ * SIGUSR2: the process kills itself at its next checkpoint with changes it publishes while active
+ * (after the publish, before the position is committed) — the same fault, at a moment the test picks.
  *
  * `WORKER_DIE_PAST_SNAPSHOT=1`: the process kills itself (SIGKILL) once it has uploaded a snapshot and
  * then published and committed changes of a checkpoint taken after it — its snapshot is then behind
@@ -37,8 +43,11 @@ const die = () => {
   report();
   process.kill(process.pid, 'SIGKILL');
 };
+let dieAtNextPublish = false;
+process.on('SIGUSR2', () => (dieAtNextPublish = true));
 const probe = (point: string, seq: number) => {
   if (stats?.state !== 'active') return;
+  if (dieAtNextPublish && point === 'published' && seq !== 0) die();
   if (diePastSnapshot && stats.snapshots > 0) {
     if (stats.snapshots !== snapshotsSeen) {
       snapshotsSeen = stats.snapshots;
@@ -61,6 +70,7 @@ try {
       plans: new Map([['spa_bench', plan]]),
       holder,
       leaseTtlMs: Number(ttl),
+      warm: process.env['WORKER_STANDBY'] === 'warm',
       snapshotMs: 600_000,
       snapshotEvents: Number(snapshotEvents),
       // (the test's events are historical — received months ago — so the worker is catching up throughout
