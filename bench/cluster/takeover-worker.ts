@@ -7,7 +7,7 @@
  * node went active `caught-up` — the first batch after which its applied position reached the
  * resolved log's end as it was when it went active (the backlog since the previous holder died).
  *
- * usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS
+ * usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS [--standby warm|cold]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     holder: { type: 'string' },
     'lease-ttl': { type: 'string', default: '5000' },
     'snapshot-ms': { type: 'string', default: '30000' },
+    standby: { type: 'string', default: 'warm' },
   },
 });
 if (values.nats === undefined || values.dir === undefined || values.holder === undefined) throw new Error('usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS');
@@ -66,6 +67,7 @@ try {
       holder: values.holder,
       leaseTtlMs: Number(values['lease-ttl']),
       snapshotMs: Number(values['snapshot-ms']),
+      warm: values.standby !== 'cold',
       engine: { probe },
       onState: (s) => {
         // (the node hands over the same stats object each time: the state is compared by value)

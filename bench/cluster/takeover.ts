@@ -18,7 +18,13 @@
  * store and engine open, muted replay to the fence, catch-up), with the snapshot's size and the RSS
  * of both processes (anonymous memory and file-backed LMDB map pages apart).
  *
- * Options: `--profiles` (1,000,000), `--rate` events/s (1,000), `--lease-ttl` ms (5,000, production's
+ * `--standby warm` (the default, production's): the standby keeps the set warm while it waits
+ * (engine/cluster/warm-standby.ts) — it restores the setup's snapshot and follows the live log muted
+ * up to the holder's fence; the kill waits until it has caught up with that fence once, so the
+ * takeover is timed from a standby that has been up a while. `--standby cold`: the standby waits idle
+ * and restores and replays at takeover (what the bench measured before warm standbys).
+ *
+ * Options: `--profiles` (1,000,000), `--standby` (warm), `--rate` events/s (1,000), `--lease-ttl` ms (5,000, production's
  * default; tests use 3,000), `--snapshot-ms` the holder's snapshot interval (30,000, production's),
  * `--kill-after` s after the holder's snapshot under load (5), or `--live` s after the traffic started
  * (no snapshot under load awaited); `--results FILE` / `--no-results`,
@@ -70,6 +76,7 @@ const { values } = parseArgs({
     'lease-ttl': { type: 'string', default: '5000' },
     'snapshot-ms': { type: 'string', default: '30000' },
     'kill-after': { type: 'string', default: '5' },
+    standby: { type: 'string', default: 'warm' },
     live: { type: 'string' },
     results: { type: 'string' },
     'no-results': { type: 'boolean', default: false },
@@ -94,10 +101,12 @@ try {
   SNAPSHOT_MS = Math.round(option('snapshot-ms', 100));
   KILL_AFTER_S = option('kill-after', 0);
   LIVE_S = values.live === undefined ? undefined : option('live', 1);
+  if (values.standby !== 'warm' && values.standby !== 'cold') throw new TakeoverBenchError(`--standby ${JSON.stringify(values.standby)}: warm or cold`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message} (${(error as TakeoverBenchError).code})\n`);
   process.exit(2);
 }
+const WARM = values.standby === 'warm';
 const started = performance.now();
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -185,7 +194,7 @@ class WorkerChild {
   }
 
   static start(nats: string, dir: string, name: string): WorkerChild {
-    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS)];
+    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS), '--standby', WARM ? 'warm' : 'cold'];
     return new WorkerChild(name, spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
@@ -374,6 +383,13 @@ async function main(): Promise<void> {
     } else {
       await sleep(Math.max(0, LIVE_S * 1000 - (performance.now() - trafficAt)));
     }
+    // a warm standby: restored the snapshot and caught up with the holder's fence once (it has been up a while)
+    let warmAtKill: WorkerNodeStats['warm'] = null;
+    if (WARM) {
+      const slack = Math.max(1000, RATE);
+      await standby.reach('warm copy caught up with the fence', () => standby.stats?.warm?.state === 'following' && standby.stats.warm.position >= standby.stats.warm.fence - slack, 30 * 60_000);
+      say(`standby warm: restored ${fmt(mib(standby.stats!.warm!.restoredBytes))} MiB in ${fmt(standby.stats!.warm!.restoreMs / 1000, 1)} s while waiting, following at ${standby.stats!.warm!.position} (fence ${standby.stats!.warm!.fence})`);
+    }
     const holderSnapshot = { ...holder.stats! };
     // (a holder that lost its lease before the kill — its own snapshot stalling its renewals — is not the case measured)
     if (holderSnapshot.state !== 'active' || holderSnapshot.leasesLost > 0) {
@@ -385,6 +401,9 @@ async function main(): Promise<void> {
     const holderPeak = holder.memory!;
     const holderStats = { ...holder.stats! };
     const holderStoreBytes = statSync(join(storePath, 'data.mdb')).size;
+    const standbyWaiting = standby.sample();
+    const standbyWaitingPeak = standby.memory;
+    if (WARM) warmAtKill = standby.stats?.warm === null || standby.stats?.warm === undefined ? null : { ...standby.stats.warm };
     standby.resetMemory();
     const loadAtKill = loadavg();
     const killAt = now();
@@ -424,8 +443,9 @@ async function main(): Promise<void> {
     const active = at('active');
     const final = standby.stats!;
     const caught = standby.caughtUp!;
-    const restored = replaying.stats.restored;
-    if (restored === null) throw new Error('the standby restored no snapshot');
+    const restored = WARM ? (warmAtKill === null ? null : { position: warmAtKill.position, bytes: warmAtKill.restoredBytes }) : replaying.stats.restored;
+    if (restored === null) throw new Error(WARM ? 'the standby kept no warm copy' : 'the standby restored no snapshot');
+    if (WARM && replaying.stats.startedFrom !== 'warm') throw new Error(`the warm standby started from ${replaying.stats.startedFrom}, not its warm copy`);
     if (final.leasesLost > 0) say(`the standby lost the lease it took ${final.leasesLost}× during the takeover (acquired ${final.takeovers}×); its stderr:\n${standby.stderr}`);
     const m = {
       profiles: restoredProfiles,
@@ -438,7 +458,11 @@ async function main(): Promise<void> {
       replayMs: active.t - replaying.t,
       catchUpMs: caught.t - active.t,
       snapshotBytes: restored.bytes,
-      replayedRecords: replaying.stats.fence - restored.position,
+      replayedRecords: replaying.stats.fence - replaying.stats.startPosition,
+      startPosition: replaying.stats.startPosition,
+      warmRestoreMs: warmAtKill?.restoreMs ?? 0,
+      standbyWaiting,
+      standbyWaitingPeak,
       catchUpRecords: caught.target! - active.stats.position,
       holderStoreBytes,
       holderRss: holderAtKill,
@@ -453,7 +477,7 @@ async function main(): Promise<void> {
       standbyLeasesLost: final.leasesLost,
     };
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(m, null, 2));
-    if (restored.position !== snapshotAtKill?.position) throw new Error(`the standby restored position ${restored.position}, not the holder's newest snapshot (${snapshotAtKill?.position})`);
+    if (!WARM && restored.position !== snapshotAtKill?.position) throw new Error(`the standby restored position ${restored.position}, not the holder's newest snapshot (${snapshotAtKill?.position})`);
     if (replaying.stats.fence < fenceAtKill) throw new Error(`the standby replayed to ${replaying.stats.fence}, short of the holder's fence ${fenceAtKill}`);
     if (restoredProfiles < profiles) throw new Error(`the standby's store holds ${restoredProfiles} profiles, not the ${profiles} of the holder's`);
 
@@ -465,16 +489,19 @@ async function main(): Promise<void> {
     const gib = (bytes: number) => `${fmt(bytes / 2 ** 30, 2)} GiB`;
     const memory = (x: Memory) => `${gib(x.anon)} anonymous + ${gib(x.file)} file-backed (LMDB map pages)`;
     const rows: ResultRow[] = [
-      { measurement: `takeover: kill -9 of the holder → the standby active and caught up with the live log, ${fmt(restoredProfiles)} profiles of state`, value: s(m.totalMs), note: `issue 18 target ≤ 10 s; lease TTL ${fmt(TTL)} ms (production default 5,000; tests use 3,000); a fresh machine: the standby's data dir was empty` },
+      { measurement: `takeover: kill -9 of the holder → the standby active and caught up with the live log, ${fmt(restoredProfiles)} profiles of state`, value: s(m.totalMs), note: `issue 18 target ≤ 10 s; lease TTL ${fmt(TTL)} ms (production default 5,000; tests use 3,000); ${WARM ? "a WARM standby (started on an empty data dir, it restored the snapshot and followed the log muted while it waited)" : "a COLD standby on a fresh machine: its data dir was empty, it restored at takeover"}` },
       { measurement: 'takeover: kill → active (before the catch-up)', value: s(m.activeMs), note: '' },
       { measurement: '… lease expiry wait (kill → lease taken)', value: s(m.leaseWaitMs), note: `TTL ${fmt(TTL)} ms: the standby takes the lease once it has seen the holder's last renewal (every TTL/3) unchanged for the TTL, polling every ${Math.min(500, Math.floor(TTL / 4))} ms` },
-      { measurement: '… snapshot download (and digest check, sync, rename)', value: s(m.restoreMs), note: `${fmt(mib(m.snapshotBytes))} MiB at ${fmt(mib(m.snapshotBytes) / (m.restoreMs / 1000))} MiB/s` },
-      { measurement: '… store and engine open (every profile\'s timer), fence read', value: s(m.openMs), note: '' },
-      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from the snapshot's position to the dead holder's fence (${fmt(m.replayedRecords / (m.replayMs / 1000))} records/s; ${killRule})${m.standbyLeasesLost > 0 ? `; the standby LOST the lease it took ${m.standbyLeasesLost}× meanwhile and took it again from its own store — included` : ''}` },
+      WARM
+        ? { measurement: '… snapshot download at takeover', value: s(m.restoreMs), note: `none: the warm copy was used (the standby had restored ${fmt(mib(m.snapshotBytes))} MiB in ${fmt(m.warmRestoreMs / 1000, 1)} s while it waited)` }
+        : { measurement: '… snapshot download (and digest check, sync, rename)', value: s(m.restoreMs), note: `${fmt(mib(m.snapshotBytes))} MiB at ${fmt(mib(m.snapshotBytes) / (m.restoreMs / 1000))} MiB/s` },
+      { measurement: WARM ? '… fence and published-changes read (the warm copy\'s store and engine are open)' : '… store and engine open (every profile\'s timer), fence read', value: s(m.openMs), note: '' },
+      { measurement: '… muted replay to the fence', value: s(m.replayMs), note: `${fmt(m.replayedRecords)} resolved records from ${WARM ? "the warm copy's position" : "the snapshot's position"} (${fmt(m.startPosition)}) to the dead holder's fence (${fmt(m.replayedRecords / (m.replayMs / 1000))} records/s; ${killRule})${m.standbyLeasesLost > 0 ? `; the standby LOST the lease it took ${m.standbyLeasesLost}× meanwhile and took it again from its own store — included` : ''}` },
       { measurement: '… catch-up with the live log (active → caught up)', value: s(m.catchUpMs), note: `${fmt(m.catchUpRecords)} records that came while the set had no holder` },
       { measurement: 'snapshot size', value: `${fmt(m.snapshotBytes)} B`, note: `${fmt(m.snapshotBytes / restoredProfiles)} bytes per profile (the store copied whole, free pages included); the holder's store file ${fmt(mib(holderStoreBytes))} MiB` },
       { measurement: 'holder RSS at the kill (peak sampled)', value: gib(holderAtKill.rss), note: `${memory(holderAtKill)}; peak ${gib(holderPeak.peak)} (${memory(holderPeak)})${m.holderSnapshotMs > 0 ? ', its snapshot under load included' : ''}` },
       { measurement: 'standby RSS, peak during the takeover', value: gib(standbyPeak.rss), note: memory(standbyPeak) },
+      ...(m.standbyWaiting === undefined ? [] : [{ measurement: `standby RSS while it waited (${WARM ? 'keeping the set warm' : 'idle'}), at the kill`, value: gib(m.standbyWaiting.rss), note: `${memory(m.standbyWaiting)}${m.standbyWaitingPeak === undefined ? '' : `; peak sampled ${gib(m.standbyWaitingPeak.rss)}`}` }]),
       { measurement: 'standby: longest event-loop stall during the takeover', value: `${fmt(m.standbyLoopMaxMs)} ms`, note: `its lease is renewed on that loop every ${fmt(TTL / 3)} ms; leases it lost meanwhile: ${m.standbyLeasesLost} (acquired ${final.takeovers}×)` },
       m.holderSnapshotMs > 0
         ? { measurement: 'holder: snapshot under load (copy + upload)', value: s(m.holderSnapshotMs), note: `${fmt(mib(m.snapshotBytes) / (m.holderSnapshotMs / 1000))} MiB/s; the setup's snapshot (the same code, no load): ${fmt(setupSeconds, 1)} s, ${fmt(mib(setup.bytes) / setupSeconds)} MiB/s, this process's anonymous memory grew ${fmt(mib(m.setupSnapshotAnonGrowth))} MiB meanwhile` }
@@ -484,8 +511,8 @@ async function main(): Promise<void> {
     say('');
     for (const r of rows) say(`${r.measurement}: ${r.value}  ${r.note ?? ''}`);
     if (!values['no-results']) {
-      writeResults('takeover', `Partition takeover with ${fmt(restoredProfiles)} profiles of state (npm run bench:takeover)`, rows, {
-        command: `npm run bench:takeover -- --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS} ${LIVE_S === undefined ? `--kill-after ${KILL_AFTER_S}` : `--live ${LIVE_S}`}`,
+      writeResults(WARM ? 'takeover-warm' : 'takeover', `Partition takeover with ${fmt(restoredProfiles)} profiles of state, ${WARM ? 'a warm standby' : 'a cold standby'} (npm run bench:takeover)`, rows, {
+        command: `npm run bench:takeover -- --standby ${WARM ? 'warm' : 'cold'} --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS} ${LIVE_S === undefined ? `--kill-after ${KILL_AFTER_S}` : `--live ${LIVE_S}`}`,
         seconds: (performance.now() - started) / 1000,
         ...(values.results === undefined ? {} : { file: values.results }),
         details: [

@@ -5,6 +5,8 @@
  * live worker with the highest rendezvous weight hash(worker, set). Every worker computes the same
  * answer from the same list of live workers, with no coordinator; a worker that joins takes only the
  * sets it now weighs highest on (about 1/n of them), a worker that leaves gives only its own away.
+ * The worker with the second highest weight for a set is next in line for it (`nextInLine`): the one
+ * the set goes to when its worker leaves — so that one keeps the set warm (warm-standby.ts).
  */
 import { createHash } from 'node:crypto';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
@@ -26,22 +28,28 @@ function weight(worker: string, set: string): number {
   return createHash('sha256').update(`${worker}\u0000${set}`).digest().readUIntBE(0, 6);
 }
 
-/** The live worker each set goes to (set name → worker); none live: empty. Ties (never in practice) go to the smaller name. */
+/** The live workers ranked for one set, highest weight first (ties, never in practice, to the smaller name). */
+function ranked(live: readonly string[], set: string): string[] {
+  return live
+    .map((worker) => ({ worker, w: weight(worker, set) }))
+    .sort((a, b) => b.w - a.w || (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0))
+    .map((x) => x.worker);
+}
+
+/** The live worker each set goes to (set name → worker); none live: empty. */
 export function assignSets(sets: readonly PartitionSet[], workers: Iterable<string>): Map<string, string> {
-  const live = [...new Set(workers)].sort();
+  const live = [...new Set(workers)];
   const out = new Map<string, string>();
   if (live.length === 0) return out;
-  for (const set of sets) {
-    let best = live[0]!;
-    let bestWeight = weight(best, set.name);
-    for (let i = 1; i < live.length; i++) {
-      const w = weight(live[i]!, set.name);
-      if (w > bestWeight) {
-        best = live[i]!;
-        bestWeight = w;
-      }
-    }
-    out.set(set.name, best);
-  }
+  for (const set of sets) out.set(set.name, ranked(live, set.name)[0]!);
+  return out;
+}
+
+/** The live worker next in line for each set (the set's worker if that one left); fewer than two live: empty. */
+export function nextInLine(sets: readonly PartitionSet[], workers: Iterable<string>): Map<string, string> {
+  const live = [...new Set(workers)];
+  const out = new Map<string, string>();
+  if (live.length < 2) return out;
+  for (const set of sets) out.set(set.name, ranked(live, set.name)[1]!);
   return out;
 }

@@ -99,6 +99,8 @@ export interface WorkerNodeStats {
   restored: { position: number; bytes: number } | null;
   /** what the last acquisition started from: its warm copy (no download), a snapshot it downloaded then, or its store as it was. */
   startedFrom: 'warm' | 'snapshot' | 'store' | null;
+  /** the position the last acquisition started from (its store's, the snapshot's or the warm copy's), before its muted replay. */
+  startPosition: number;
   /** the standby's warm copy while it waits (null: a cold standby, or holding the lease). */
   warm: WarmStats | null;
   /** the position the last acquisition replayed to muted (0: none). */
@@ -145,6 +147,7 @@ export class WorkerNode {
       leasesLost: 0,
       restored: null,
       startedFrom: null,
+      startPosition: 0,
       warm: null,
       fence: 0,
       mutedRecords: 0,
@@ -351,6 +354,7 @@ export class WorkerNode {
         warm.transfers.release();
       }
       this.stats.fence = gate.muted ? fence.position : 0;
+      this.stats.startPosition = engine.position;
       timings.open = performance.now() - step;
       step = performance.now();
       this.#enter('replaying');

@@ -1,5 +1,5 @@
 /**
- * Smoke run of `npm run bench:takeover` at a few thousand profiles: it completes (the standby on an
+ * Smoke run of `npm run bench:takeover -- --standby cold` at a few thousand profiles: it completes (the standby on an
  * empty data dir restored the killed holder's newest snapshot, replayed to its fence and caught up —
  * the bench checks those itself and fails otherwise), writes its section and reports every step.
  * Timings are not asserted.
@@ -21,7 +21,7 @@ if (natsServerAvailable('the takeover bench smoke test')) {
     try {
       const results = join(dir, 'RESULTS.md');
       const json = join(dir, 'takeover.json');
-      const args = ['--profiles', '3000', '--rate', '200', '--lease-ttl', '3000', '--snapshot-ms', '2000', '--kill-after', '1', '--results', results, '--json', json];
+      const args = ['--standby', 'cold', '--profiles', '3000', '--rate', '200', '--lease-ttl', '3000', '--snapshot-ms', '2000', '--kill-after', '1', '--results', results, '--json', json];
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench/cluster/takeover.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
         let output = '';

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { assignSets, partitionSets } from '../../../engine/cluster/set-assignment.ts';
+import { assignSets, nextInLine, partitionSets } from '../../../engine/cluster/set-assignment.ts';
 
 test('sets: consecutive partitions, the last one smaller; bad sizes refused', () => {
   assert.equal(partitionSets(16, 4).map((s) => s.name), ['0-3', '4-7', '8-11', '12-15']);
@@ -45,6 +45,23 @@ test('the sets spread over the workers (256 sets, 4 workers: each between 1/8 an
   for (const w of assignSets(partitionSets(256, 1), ['w1', 'w2', 'w3', 'w4']).values()) counts.set(w, (counts.get(w) ?? 0) + 1);
   assert.is(counts.size, 4);
   for (const n of counts.values()) assert.ok(n >= 32 && n <= 96, `${n} sets`);
+});
+
+test('the worker next in line for a set is the one the set goes to when its worker leaves; one live worker: none next', () => {
+  const sets = partitionSets(64, 1);
+  assert.is(nextInLine(sets, ['only']).size, 0);
+  fc.assert(
+    fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 2, maxLength: 8 }), (workers) => {
+      const holders = assignSets(sets, workers);
+      const next = nextInLine(sets, [...workers].reverse());
+      assert.is(next.size, sets.length);
+      for (const set of sets) {
+        const holder = holders.get(set.name)!;
+        assert.is.not(next.get(set.name), holder);
+        assert.is(assignSets([set], workers.filter((w) => w !== holder)).get(set.name), next.get(set.name));
+      }
+    }),
+  );
 });
 
 test.run();
