@@ -55,8 +55,9 @@ export interface WarmStats {
   /** the copy's applied position, and the holder's fence it follows (as last read). */
   position: number;
   fence: number;
-  /** snapshots restored while waiting (none at takeover), their bytes, and how long they took (ms). */
+  /** snapshots restored while waiting (none at takeover), the last one's position and bytes, and how long it took (ms). */
   restores: number;
+  restoredPosition: number;
   restoredBytes: number;
   restoreMs: number;
   /** records applied muted while waiting. */
@@ -92,7 +93,7 @@ function needs(e: LoggedEvent): number {
 }
 
 export class WarmStandby {
-  readonly stats: WarmStats = { state: 'restoring', position: 0, fence: 0, restores: 0, restoredBytes: 0, restoreMs: 0, applied: 0 };
+  readonly stats: WarmStats = { state: 'restoring', position: 0, fence: 0, restores: 0, restoredPosition: 0, restoredBytes: 0, restoreMs: 0, applied: 0 };
   readonly #o: WarmStandbyOptions;
 
   constructor(options: WarmStandbyOptions) {
@@ -159,6 +160,7 @@ export class WarmStandby {
     });
     if (restored === undefined) return false;
     this.stats.restores++;
+    this.stats.restoredPosition = restored.position;
     this.stats.restoredBytes = restored.bytes;
     this.stats.restoreMs = performance.now() - started;
     this.stats.position = restored.position;

@@ -95,7 +95,7 @@ export interface WorkerNodeStats {
   /** times this process acquired the set's lease, and lost it (taken, deleted, or expired: not renewed in time). */
   takeovers: number;
   leasesLost: number;
-  /** the snapshot the last acquisition restored (null: the local store or the warm copy was as far, or none existed). */
+  /** the snapshot the last acquisition restored — at takeover, or while it waited as a warm standby (null: its store was as far, or none existed). */
   restored: { position: number; bytes: number } | null;
   /** what the last acquisition started from: its warm copy (no download), a snapshot it downloaded then, or its store as it was. */
   startedFrom: 'warm' | 'snapshot' | 'store' | null;
@@ -207,12 +207,14 @@ export class WorkerNode {
         const warming = o.warm === false ? undefined : this.#keepWarm(bucket, resolved, changeLog, AbortSignal.any([signal, waiting.signal]), signal);
         let lease: Lease | undefined;
         let copy: WarmCopy | undefined;
+        let waited: WarmStats | null = null;
         try {
           await this.#contending(signal);
           lease = signal.aborted ? undefined : await Lease.acquire({ kv, name: this.#name, holder: this.stats.holder, ttlMs: o.leaseTtlMs ?? 5000, onLost, ...(o.onError === undefined ? {} : { onError: o.onError }) }, signal);
         } finally {
           waiting.abort();
           copy = await warming;
+          waited = this.stats.warm;
           this.stats.warm = null;
           // (no lease after all, or its wait failed: the copy's store is closed — its checkpoints are kept)
           if (lease === undefined) await copy?.store.close();
@@ -221,7 +223,8 @@ export class WorkerNode {
         this.stats.takeovers++;
         let failure: { error: unknown } | undefined;
         try {
-          await this.#serve(nc, lease, bucket, resolved, changeLog, signal, copy);
+          const restoredWaiting = waited !== null && waited.restores > 0 ? { position: waited.restoredPosition, bytes: waited.restoredBytes } : null;
+          await this.#serve(nc, lease, bucket, resolved, changeLog, signal, copy, restoredWaiting);
         } catch (error) {
           failure = { error };
         }
@@ -291,14 +294,14 @@ export class WorkerNode {
   }
 
   /** Computes the set while the lease holds and `signal` has not aborted — from `warm` when the standby kept a copy. */
-  async #serve(nc: NatsConnection, lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal, warm?: WarmCopy): Promise<void> {
+  async #serve(nc: NatsConnection, lease: Lease, bucket: SnapshotBucket, resolved: AppendLog, changeLog: AppendLog, signal: AbortSignal, warm?: WarmCopy, restoredWaiting: { position: number; bytes: number } | null = null): Promise<void> {
     const o = this.#o;
     const stop = AbortSignal.any([signal, lease.signal]);
     const path = this.storePath;
     this.#enter('restoring');
     const timings = (this.stats.timings = { restore: 0, open: 0, replay: 0 });
     let step = performance.now();
-    this.stats.restored = null;
+    this.stats.restored = restoredWaiting;
     // (a warm copy is newer than any snapshot it saw, and open: nothing to restore)
     if (warm === undefined) removeSnapshotLeftovers(path);
     const local = warm === undefined ? await storedCheckpoint(path) : undefined;

@@ -111,7 +111,7 @@ if (natsServerAvailable('the rebalancing test')) {
       assert.ok(mine('g2').length > 0 && mine('g1').length > 0, `the split gives each some (${[...split]})`);
       await Promise.all([holds(g1, mine('g1'), 'to keep its share'), g2Holds(mine('g2'), 'to take its share')]);
       assert.ok(g1.stats()!.handedOver >= mine('g2').length, 'g1 handed the sets over');
-      // (restored at takeover, or while it waited as a warm standby: then it took the set from that copy)
+      // (or, a warm standby while g1 stopped — engine/cluster/warm-standby.ts — from the copy it built meanwhile: from that snapshot, or from the log)
       for (const set of mine('g2')) assert.ok(g2.stats!.sets[set]!.restored !== null || g2.stats!.sets[set]!.startedFrom === 'warm', `g2 restored ${set} from the snapshot g1 left: ${JSON.stringify(g2.stats!.sets[set])}`);
       await load(2000);
 
