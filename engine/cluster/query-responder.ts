@@ -70,7 +70,7 @@ function openHandle(store: CheckpointStore): StoreHandle {
   return { get: () => store, close: async () => {} };
 }
 
-/** The identity stage owner's answers: its graph, read as one process reads its engine's graph. */
+/** The identity stage owner's answers: its graph, read as one process reads its engine's graph (users and accounts). */
 export function identityAnswers(store: CheckpointStore): (query: IdentityQuery) => Promise<unknown> {
   const handle = openHandle(store);
   const locator = identityProfileLocator(handle);
@@ -78,11 +78,11 @@ export function identityAnswers(store: CheckpointStore): (query: IdentityQuery) 
   return async (q) => {
     switch (q.op) {
       case 'locate':
-        return locator.locate(q.space, 'users', q.identifier);
+        return locator.locate(q.space, q.collection ?? 'users', q.identifier);
       case 'external_ids':
-        return locator.externalIds(q.space, 'users', { id: q.profileId, firstSeen: q.firstSeen });
+        return locator.externalIds(q.space, q.collection ?? 'users', { id: q.profileId, firstSeen: q.firstSeen });
       case 'links':
-        return links.links(q.space, 'users', q.profileId, q.limit);
+        return links.links(q.space, q.collection ?? 'users', q.profileId, q.limit);
       default:
         throw new UnknownQueryError(q);
     }

@@ -4,8 +4,8 @@
  * into.
  *
  * - `flock.query.identity`: the identity stage's owner (the holder of the `identity` lease) answers
- *   who is who — an identifier to its canonical profile, a profile's external ids and account links —
- *   from the graph it checkpoints.
+ *   who is who — an identifier to its canonical profile, a profile's external ids and account links,
+ *   of a user or an account (`collection`, users when absent) — from the graph it checkpoints.
  * - `flock.query.partition.<p>`: the worker holding the set with resolved partition p answers what
  *   its store keeps of a profile of p — its view as the Profile API serves it, its events.
  *
@@ -17,6 +17,7 @@
  * be a subject token.
  */
 import { Packr } from 'msgpackr';
+import type { Collection } from '../profiles/profile-locator.ts';
 import type { ProfileEvent, ProfileEventQuery } from '../profiles/profile-sources.ts';
 
 export const IDENTITY_QUERY_SUBJECT = 'flock.query.identity';
@@ -26,9 +27,9 @@ export const QUERY_QUEUE = 'flock-query';
 
 /** What the identity owner is asked. */
 export type IdentityQuery =
-  | { readonly op: 'locate'; readonly space: string; readonly identifier: string }
-  | { readonly op: 'external_ids'; readonly space: string; readonly profileId: string; readonly firstSeen: number }
-  | { readonly op: 'links'; readonly space: string; readonly profileId: string; readonly limit: number };
+  | { readonly op: 'locate'; readonly space: string; readonly collection?: Collection; readonly identifier: string }
+  | { readonly op: 'external_ids'; readonly space: string; readonly collection?: Collection; readonly profileId: string; readonly firstSeen: number }
+  | { readonly op: 'links'; readonly space: string; readonly collection?: Collection; readonly profileId: string; readonly limit: number };
 
 /** What a partition's worker is asked. */
 export type PartitionQuery =
@@ -58,7 +59,7 @@ export type ClusterReadErrorCode =
   | 'partition_unavailable'
   /** no identity owner now (or it did not answer in time). */
   | 'identity_unavailable'
-  /** the API role cannot serve this read (yet): it needs state no single owner has. */
+  /** the API role cannot serve this read: it needs state no single owner has (none at present: account profiles are served since the identity owner locates them). */
   | 'not_in_api_role';
 
 /** A read the API role could not get an answer for; `code` says why (api/app.ts: 503, or 501 for `not_in_api_role`). */

@@ -4,7 +4,9 @@
  * route it serves (traits, external_ids, metadata, events, links) with the same status and body as one
  * process over the same log, for every identifier of the workload (user ids, anonymous ids, emails,
  * canonical and merged-away `use_…` ids), pages followed through their cursors; events of profiles
- * that absorbed profiles of other partitions come from several workers. What it does not serve answers
+ * that absorbed profiles of other partitions come from several workers. Account profiles
+ * (`group_id:<id>`, any spelling) likewise, with account audiences and traits computed over shadows of
+ * their users in the account's partition. What it does not serve answers
  * 501 with a stable code; a partition whose worker stopped answers 503 `partition_unavailable`, and no
  * identity owner 503 `identity_unavailable`, while the other worker's profiles are still served.
  */
@@ -42,9 +44,15 @@ const DEFINITIONS = [
   { key: 'revenue_1d', kind: 'trait', query: "event('Order Completed').within(1 days).sum(property('total'))" },
   { key: 'views_12h', kind: 'trait', query: "event('Product Viewed').within(12 hours).count()" },
 ] as const;
+// account definitions: computed where the account's partition is, over shadows of its users
+const ACCOUNT_DEFINITIONS = [
+  { key: 'any_viewer', kind: 'audience', query: "ANY event('Product Viewed').count() >= 1" },
+  { key: 'all_viewers', kind: 'audience', query: "ALL event('Product Viewed').within(1 days).count() >= 1" },
+  { key: 'account_views_1d', kind: 'trait', query: "event('Product Viewed').within(1 days).count()" },
+] as const;
 
 const basic = (token: string) => `Basic ${Buffer.from(`${token}:`).toString('base64')}`;
-const profilePath = (identifier: string, resource: string) => `/v1/spaces/${SPACE}/collections/users/profiles/${encodeURIComponent(identifier)}/${resource}`;
+const profilePath = (identifier: string, resource: string, collection = 'users') => `/v1/spaces/${SPACE}/collections/${collection}/profiles/${encodeURIComponent(identifier)}/${resource}`;
 
 type App = ReturnType<typeof createApp>;
 async function get(app: App, path: string, auth = basic(TOKEN)): Promise<{ status: number; body: unknown; retryAfter: string | null }> {
@@ -63,7 +71,10 @@ if (natsServerAvailable('the API role test')) {
     const stopWorkers = [new AbortController(), new AbortController()];
     const running: Array<Promise<unknown>> = [];
     try {
-      const seeded = await registry.seed(DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'USERS' as const, version: 1 })));
+      const seeded = await registry.seed([
+        ...DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'USERS' as const, version: 1 })),
+        ...ACCOUNT_DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'ACCOUNTS' as const, version: 1 })),
+      ]);
       assert.equal(seeded.problems, []);
       const { plans } = registryPlans(registry);
       await events.append(EVENTS);
@@ -167,10 +178,32 @@ if (natsServerAvailable('the API role test')) {
       assert.ok(found > 100, `identifiers found (${found})`);
       assert.ok(withEvents > 40 && linked > 10, `profiles with events (${withEvents}), identifiers with account links (${linked})`);
 
+      // account profiles: found by the identity owner, read from the worker of the account's partition
+      const accounts = new Set<string>();
+      for (const { event: e } of await events.read(1, end)) if (e.type === 'group' && e.groupId !== null) accounts.add(e.groupId);
+      assert.ok(accounts.size >= 8, `accounts (${accounts.size})`);
+      assert.ok(new Set([...accounts].map((a) => resolvedPartition(`group_id:${a}`, PARTITIONS) < 8)).size === 2, 'accounts on both workers');
+      let accountMembers = 0;
+      for (const groupId of [...accounts, 'nobody-at-all']) {
+        for (const identifier of [`group_id:${groupId}`, `group_id:${groupId.toUpperCase()}`]) {
+          const traits = await same(profilePath(identifier, 'traits?limit=200&verbose=true', 'accounts'));
+          if (traits.status !== 200) continue;
+          const values = (traits.body as { traits: Record<string, { value: unknown } | undefined> }).traits;
+          if (values['any_viewer']?.value === true && typeof values['account_views_1d']?.value === 'number') accountMembers++;
+          await same(profilePath(identifier, 'traits?class=audience&include=any_viewer,all_viewers', 'accounts'));
+          await same(profilePath(identifier, 'external_ids', 'accounts'));
+          await same(profilePath(identifier, 'metadata', 'accounts'));
+          await same(profilePath(identifier, 'links?limit=20', 'accounts'));
+          await same(profilePath(identifier, 'links?limit=3', 'accounts'));
+          await same(profilePath(identifier, 'events?limit=20', 'accounts'));
+          await pages(profilePath(identifier, 'traits?limit=1', 'accounts'));
+        }
+      }
+      assert.ok(accountMembers > 2, `accounts in an account audience (${accountMembers})`);
+      for (const identifier of ['user_id:u1', 'not-an-identifier', 'group_id:']) await same(profilePath(identifier, 'traits', 'accounts'));
+
       // what the API role does not serve: 501 with a stable code, after auth
       const anyone = [...profiles][0]!;
-      const account = await get(api, `/v1/spaces/${SPACE}/collections/accounts/profiles/group_id:acc_1/traits`);
-      assert.equal([account.status, (account.body as { error: { code: string } }).error.code], [501, 'not_in_api_role']);
       const timeline = await get(api, profilePath(anyone, 'timeline'));
       assert.equal([timeline.status, (timeline.body as { error: { code: string } }).error.code], [501, 'not_in_api_role']);
       assert.is((await get(api, profilePath(anyone, 'timeline'), basic('wrong_token'))).status, 401);
