@@ -25,8 +25,14 @@ import {
   updateDefinitionSchema,
 } from './schemas.ts';
 
+/**
+ * What the routes need of a registry: one process's `DefinitionRegistry`, or the API role's view of
+ * the cluster's shared definitions home (api/api-role/home-registry.ts).
+ */
+export type ManagedRegistry = Pick<DefinitionRegistry, 'get' | 'list' | 'consumers' | 'create' | 'update' | 'remove' | 'createPreview' | 'getPreview'>;
+
 export interface DefinitionRoutesDeps {
-  readonly registry: DefinitionRegistry;
+  readonly registry: ManagedRegistry;
   readonly store: StoreHandle;
   readonly logger: Logger;
 }
