@@ -24,6 +24,7 @@ import {
   type ProfileLocator,
   type RemoteProfiles,
   type DefinitionsReplica,
+  type RemoteSizes,
   type SpaceDirectory,
   type StoreHandle,
 } from '../engine/index.ts';
@@ -87,6 +88,8 @@ export interface AppDeps {
   readonly cluster?: RemoteProfiles | undefined;
   /** the API role: its replica of the cluster's shared definitions home — with it, the definition routes of the management API are served. */
   readonly clusterDefinitions?: DefinitionsReplica | undefined;
+  /** the API role: definition sizes gathered from the workers (without it, null). */
+  readonly clusterSizes?: RemoteSizes | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -134,7 +137,7 @@ export function createApp(deps: AppDeps): Hono {
       clock,
     });
     notInApiRoleHistoryRoutes(api);
-    if (deps.clusterDefinitions !== undefined) clusterManagementRoutes(api, { spaces: deps.spaces, definitions: deps.clusterDefinitions, logger });
+    if (deps.clusterDefinitions !== undefined) clusterManagementRoutes(api, { spaces: deps.spaces, definitions: deps.clusterDefinitions, sizes: deps.clusterSizes, logger });
     else notInApiRoleManagementRoutes(api, { spaces: deps.spaces, definitions: false });
   } else if (deps.registry !== undefined && deps.store !== undefined) {
     const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });

@@ -12,7 +12,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { join } from 'node:path';
-import { DefinitionsReplica, openDefinitionsBucket, openEventLog, readDefinitionEntries, remoteProfiles, staticSpaceDirectory } from '../../engine/index.ts';
+import { DefinitionsReplica, openDefinitionsBucket, openEventLog, readDefinitionEntries, remoteProfiles, remoteSizes, staticSpaceDirectory } from '../../engine/index.ts';
 import type { FlockConfig } from '../../engine/config.ts';
 import type { StreamLimitsConfig } from '../../engine/log/open-event-log.ts';
 import { createApp } from '../app.ts';
@@ -67,6 +67,7 @@ export async function runApiRole(config: FlockConfig, stream: StreamLimitsConfig
     // (an owner that does not answer within the NATS timeout is unavailable: 503, retry)
     cluster: remoteProfiles(nc, { partitions: config.partitions, timeoutMs: config.natsTimeoutMs }),
     clusterDefinitions: definitions,
+    clusterSizes: remoteSizes(nc, { partitions: config.partitions, timeoutMs: config.natsTimeoutMs }),
     readiness: () => {
       const reason = !connected || eventLog.reachable?.() === false ? 'log_unreachable' : null;
       return reason === null ? { ready: true, details: { role: 'api' } } : { ready: false, details: { role: 'api', reason } };

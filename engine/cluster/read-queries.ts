@@ -7,7 +7,8 @@
  *   who is who — an identifier to its canonical profile, a profile's external ids and account links,
  *   of a user or an account (`collection`, users when absent) — from the graph it checkpoints.
  * - `flock.query.partition.<p>`: the worker holding the set with resolved partition p answers what
- *   its store keeps of a profile of p — its view as the Profile API serves it, its events.
+ *   its store keeps of a profile of p — its view as the Profile API serves it, its events — and how
+ *   many outputs of a definition its set's store holds (a size's share).
  *
  * A subject is subscribed only while its process holds the lease and computes (worker-node.ts,
  * identity-node.ts), in a queue group, so a request reaches one owner or none: no owner (a standby
@@ -37,7 +38,19 @@ export type PartitionQuery =
   /** each profile and the profiles merged into it, as far as this partition's store recorded the merges. */
   | { readonly op: 'members'; readonly space: string; readonly profileIds: readonly string[] }
   /** one page of the events this partition's store indexed under these profiles (all of this partition). */
-  | { readonly op: 'events'; readonly space: string; readonly profileIds: readonly string[]; readonly query: ProfileEventQuery };
+  | { readonly op: 'events'; readonly space: string; readonly profileIds: readonly string[]; readonly query: ProfileEventQuery }
+  /** the outputs the worker's store holds of each definition (its whole partition set's: `OutputCounts`). */
+  | { readonly op: 'sizes'; readonly space: string; readonly definitionIds: readonly string[] };
+
+/**
+ * A worker's outputs per definition, for its whole partition set (one store): the API role asks
+ * every partition and counts each set once, by name.
+ */
+export interface OutputCounts {
+  readonly set: string;
+  /** in the order of the query's `definitionIds`. */
+  readonly counts: readonly number[];
+}
 
 /** One indexed event of a page, with the event (null: the log no longer holds it). */
 export interface EventPageEntry {

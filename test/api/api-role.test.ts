@@ -22,7 +22,7 @@ import { RESOLVED_LOG, resolvedPartition } from '../../engine/cluster/resolved-r
 import { registryPlans } from '../../engine/cluster/roles.ts';
 import { WorkerNode } from '../../engine/cluster/worker-node.ts';
 import { DefinitionRegistry } from '../../engine/definitions/registry.ts';
-import { identityLinkIndex, identityProfileLocator, readOnlyStore, remoteProfiles, staticSpaceDirectory } from '../../engine/index.ts';
+import { DefinitionsReplica, identityLinkIndex, identityProfileLocator, openDefinitionsBucket, readOnlyStore, remoteProfiles, remoteSizes, staticSpaceDirectory } from '../../engine/index.ts';
 import { openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { natsServerAvailable, startNatsServer } from '../support/nats-server.ts';
@@ -71,10 +71,11 @@ if (natsServerAvailable('the API role test')) {
     const stopWorkers = [new AbortController(), new AbortController()];
     const running: Array<Promise<unknown>> = [];
     try {
-      const seeded = await registry.seed([
+      const entries = [
         ...DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'USERS' as const, version: 1 })),
         ...ACCOUNT_DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'ACCOUNTS' as const, version: 1 })),
-      ]);
+      ];
+      const seeded = await registry.seed(entries);
       assert.equal(seeded.problems, []);
       const { plans } = registryPlans(registry);
       await events.append(EVENTS);
@@ -106,7 +107,18 @@ if (natsServerAvailable('the API role test')) {
 
       const nc = await connect({ servers: nats.url });
       closing.push(() => nc.close());
-      const api = createApp({ eventLog: events, spaces: SPACES, cluster: remoteProfiles(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }), clock: () => END });
+      // the definitions home, seeded with the same file (the API role's management routes read it)
+      const home = await DefinitionsReplica.open({ kv: await openDefinitionsBucket(nc), path: join(root, 'api-definitions') });
+      closing.push(() => home.close());
+      assert.equal((await home.seed(entries)).problems, []);
+      const api = createApp({
+        eventLog: events,
+        spaces: SPACES,
+        cluster: remoteProfiles(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }),
+        clusterDefinitions: home,
+        clusterSizes: remoteSizes(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }),
+        clock: () => END,
+      });
 
       // every identifier of the workload, and the use_ ids (canonical and merged away) one process knows
       const store = single.get()!;
@@ -207,9 +219,22 @@ if (natsServerAvailable('the API role test')) {
       const timeline = await get(api, profilePath(anyone, 'timeline'));
       assert.equal([timeline.status, (timeline.body as { error: { code: string } }).error.code], [501, 'not_in_api_role']);
       assert.is((await get(api, profilePath(anyone, 'timeline'), basic('wrong_token'))).status, 401);
-      const audiences = await get(api, `/spaces/${SPACE}/audiences`, `Bearer ${MANAGEMENT}`);
-      assert.equal([audiences.status, (audiences.body as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
+      const members = await get(api, `/spaces/${SPACE}/audiences/aud_pro_users/members`, `Bearer ${MANAGEMENT}`);
+      assert.equal([members.status, (members.body as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
       assert.is((await get(api, `/spaces/${SPACE}/audiences`, 'Bearer wrong_token')).status, 401);
+
+      // the management API's definitions: the home's records, each size the workers' outputs summed — one process's answers
+      // (timestamps aside: the home was seeded a moment after the one process's registry)
+      const untimed = (body: unknown): unknown => JSON.parse(JSON.stringify(body, (k, v: unknown) => (k === 'createdAt' || k === 'updatedAt' ? undefined : v)));
+      let sized = 0;
+      for (const path of [`/spaces/${SPACE}/audiences`, `/spaces/${SPACE}/computed-traits`, ...[...DEFINITIONS, ...ACCOUNT_DEFINITIONS].map((d) => `/spaces/${SPACE}/${d.kind === 'audience' ? 'audiences' : 'computed-traits'}/${d.kind === 'audience' ? 'aud' : 'tra'}_${d.key}`)]) {
+        const [a, b] = await Promise.all([get(one, path, `Bearer ${MANAGEMENT}`), get(api, path, `Bearer ${MANAGEMENT}`)]);
+        assert.equal({ status: b.status, body: untimed(b.body) }, { status: a.status, body: untimed(a.body) }, path);
+        const size = (a.body as { data: { audience?: { size: { count: number | null } }; computedTrait?: { size: { count: number | null } } } }).data;
+        const count = (size.audience ?? size.computedTrait)?.size.count;
+        if (typeof count === 'number' && count > 0) sized++;
+      }
+      assert.ok(sized >= 5, `definitions with members (${sized})`);
 
       // a worker stops: its partitions' profiles are unavailable (503), the other worker's still served
       const served = [...profiles].find((id) => resolvedPartition(id, PARTITIONS) < 8)!;
@@ -219,6 +244,8 @@ if (natsServerAvailable('the API role test')) {
       const down = await get(api, profilePath(orphan, 'traits'));
       assert.equal([down.status, (down.body as { error: { code: string } }).error.code, down.retryAfter], [503, 'partition_unavailable', '1']);
       assert.equal((await get(api, profilePath(orphan, 'events'))).status, 503);
+      const noSize = await get(api, `/spaces/${SPACE}/audiences`, `Bearer ${MANAGEMENT}`);
+      assert.equal([noSize.status, (noSize.body as { errors: Array<{ type: string }> }).errors[0]!.type, noSize.retryAfter], [503, 'partition_unavailable', '1']);
       await same(profilePath(served, 'traits?verbose=true'));
       // the identity owner stops: nothing can be located
       stopIdentity.abort();
