@@ -42,8 +42,6 @@ export class DefinitionsReplica {
   #chain: Promise<unknown> = Promise.resolve();
   /** outcomes of this replica's own proposals, by operation number, until taken. */
   readonly #awaited = new Map<number, Outcome | null>();
-  readonly #listeners = new Set<(revision: number) => void>();
-  #stopWatch: (() => void) | undefined;
 
   private constructor(options: DefinitionsReplicaOptions) {
     this.#kv = options.kv;
@@ -72,7 +70,6 @@ export class DefinitionsReplica {
   }
 
   async #sync(): Promise<number> {
-    const before = this.#applied;
     for (;;) {
       const op = await readOp(this.#kv, this.#applied + 1);
       if (op === undefined) break;
@@ -80,7 +77,6 @@ export class DefinitionsReplica {
       this.#applied++;
       if (this.#awaited.has(this.#applied)) this.#awaited.set(this.#applied, outcome);
     }
-    if (this.#applied !== before) for (const listener of this.#listeners) listener(this.#applied);
     return this.#applied;
   }
 
@@ -150,33 +146,7 @@ export class DefinitionsReplica {
     return (await this.#propose({ op: 'seed', at: this.#clock(), entries })) as SeedResult;
   }
 
-  /**
-   * Follows the home: every new operation is applied as it is written, and `listener` told the number
-   * applied through. Returns the function that stops following.
-   */
-  async follow(listener: (revision: number) => void): Promise<() => void> {
-    this.#listeners.add(listener);
-    if (this.#stopWatch === undefined) {
-      const watch = await this.#kv.watch({ key: 'op.>', include: 'updates' });
-      void (async () => {
-        for await (const _ of watch) await this.sync().catch(() => {});
-      })();
-      this.#stopWatch = () => watch.stop();
-    }
-    await this.sync();
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) {
-        this.#stopWatch?.();
-        this.#stopWatch = undefined;
-      }
-    };
-  }
-
   async close(): Promise<void> {
-    this.#stopWatch?.();
-    this.#stopWatch = undefined;
-    this.#listeners.clear();
     await this.#chain;
     await this.registry.close();
   }
