@@ -29,7 +29,7 @@ import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
 import { partitionAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
 import { partitionQuerySubject } from './read-queries.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
-import { RESOLVED_LOG } from './resolved-records.ts';
+import { RESOLVED_LOG, resolvedPartition } from './resolved-records.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
 
 export interface WorkerNodeOptions {
@@ -260,7 +260,7 @@ export class WorkerNode {
       this.#observe(engine);
       if (stop.aborted) return;
       // (reads of the partitions are answered from here on: the store holds what the previous holder published)
-      if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved), o.onError);
+      if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved, { name: this.#set.name, owns: (id) => this.#set.partitions.has(resolvedPartition(id, this.#count)) }), o.onError);
       this.#enter('active');
       await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
       // a clean stop: the newest state for whoever comes next
