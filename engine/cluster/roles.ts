@@ -113,7 +113,7 @@ export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): 
       ...(o.onError === undefined ? {} : { onError: o.onError }),
     };
     if (o.owned === 'auto') {
-      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, { state: s.state, position: s.position, checkpointed: s.checkpointed, fence: s.fence, takeovers: s.takeovers }])) }) }, signal);
+      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, { state: s.state, position: s.position, checkpointed: s.checkpointed, fence: s.fence, takeovers: s.takeovers, ...(s.paused === null ? {} : { paused: s.paused }), ...(s.waiting === undefined ? {} : { waiting: s.waiting }) }])) }) }, signal);
       return;
     }
     await runWorkerNode({ ...node, partitions: o.owned.join(','), onState: (stats) => o.onStats?.({ ...stats }) }, signal);

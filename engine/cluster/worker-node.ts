@@ -88,6 +88,10 @@ export interface WorkerNodeStats {
   /** change-log records left out below the fence, and changes left out past it (already published by the previous holder). */
   mutedRecords: number;
   skippedChanges: number;
+  /** why the engine is paused, retrying a log or store operation (engine.ts `PauseReason`), or null. */
+  paused: string | null;
+  /** the event the set's input holds back until states from other workers come (position, the profiles), if one does. */
+  waiting: { readonly seq: number; readonly states: readonly string[] } | undefined;
   /** the engine's applied position, and the position its checkpoints have committed and published through. */
   position: number;
   checkpointed: number;
@@ -128,6 +132,8 @@ export class WorkerNode {
       fence: 0,
       mutedRecords: 0,
       skippedChanges: 0,
+      paused: null,
+      waiting: undefined,
       position: 0,
       checkpointed: 0,
       eventsIn: 0,
@@ -249,20 +255,32 @@ export class WorkerNode {
         time: 'event',
         partitions: this.#count,
         consumer: this.#name,
+        // (a pause is ridden out by retrying; the node's owner hears why, as it happens)
+        onPause: (reason, error) => {
+          o.engine?.onPause?.(reason, error);
+          this.stats.paused = reason;
+          if (reason !== null) o.onError?.(error);
+        },
       });
       timings.open = performance.now() - step;
       step = performance.now();
       this.#enter('replaying');
-      if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      // (progress while it replays: a replay that stops moving waits for a state from another worker)
+      const watch = setInterval(() => this.#observe(engine, source), 1000);
+      try {
+        if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      } finally {
+        clearInterval(watch);
+      }
       timings.replay = performance.now() - step;
       gate.open();
       this.stats.mutedRecords = gate.dropped;
-      this.#observe(engine);
+      this.#observe(engine, source);
       if (stop.aborted) return;
       // (reads of the partitions are answered from here on: the store holds what the previous holder published)
       if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved, { name: this.#set.name, owns: (id) => this.#set.partitions.has(resolvedPartition(id, this.#count)) }), o.onError);
       this.#enter('active');
-      await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
+      await this.#runActive(engine, source, store, bucket, lease, stop, gate, resolvedEnd);
       // a clean stop: the newest state for whoever comes next
       if (signal.aborted && lease.held) await this.#snapshot(store, bucket);
     } finally {
@@ -273,7 +291,7 @@ export class WorkerNode {
   }
 
   /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
-  async #runActive(engine: Engine, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
+  async #runActive(engine: Engine, source: FencedSource, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
     const o = this.#o;
     const every = o.snapshotMs ?? 30_000;
     const events = o.snapshotEvents ?? 200_000;
@@ -285,7 +303,7 @@ export class WorkerNode {
     let last = { at: performance.now(), events: engine.stats.eventsIn };
     for (;;) {
       const r = await Promise.race([running, sleep(check, stop).then(() => 'check' as const)]);
-      this.#observe(engine);
+      this.#observe(engine, source);
       this.stats.skippedChanges = gate.skipped;
       // (past every position the previous holder could have published: nothing more of its to meet)
       if (gate.published.size > 0 && engine.stats.position >= resolvedEnd) gate.published.clear();
@@ -313,7 +331,8 @@ export class WorkerNode {
     }
   }
 
-  #observe(engine: Engine): void {
+  #observe(engine: Engine, source: FencedSource): void {
+    this.stats.waiting = source.waiting;
     this.stats.position = engine.position;
     this.stats.checkpointed = engine.stats.position;
     this.stats.eventsIn = engine.stats.eventsIn;
