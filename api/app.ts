@@ -23,6 +23,8 @@ import {
   type ProfileLinkIndex,
   type ProfileLocator,
   type RemoteProfiles,
+  type DefinitionsReplica,
+  type RemoteSizes,
   type SpaceDirectory,
   type StoreHandle,
 } from '../engine/index.ts';
@@ -37,7 +39,8 @@ import { opsRoutes, type Readiness } from './ops/ops-routes.ts';
 import { profileRoutes } from './profiles/profile-routes.ts';
 import { historyRoutes } from './history/history-routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
-import { notInApiRoleRoutes } from './api-role/not-in-api-role.ts';
+import { notInApiRoleHistoryRoutes, notInApiRoleManagementRoutes } from './api-role/not-in-api-role.ts';
+import { clusterManagementRoutes } from './api-role/cluster-management.ts';
 
 export interface AppDeps {
   readonly eventLog: Pick<EventLog, 'append'>;
@@ -83,6 +86,10 @@ export interface AppDeps {
    * store (engine/cluster/remote-profiles.ts); the routes it cannot serve answer 501 (api-role/).
    */
   readonly cluster?: RemoteProfiles | undefined;
+  /** the API role: its replica of the cluster's shared definitions home — with it, the definition routes of the management API are served. */
+  readonly clusterDefinitions?: DefinitionsReplica | undefined;
+  /** the API role: definition sizes gathered from the workers (without it, null). */
+  readonly clusterSizes?: RemoteSizes | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -129,7 +136,9 @@ export function createApp(deps: AppDeps): Hono {
       requestsPerSecond: deps.profileRateLimit ?? 0,
       clock,
     });
-    notInApiRoleRoutes(api, { spaces: deps.spaces });
+    notInApiRoleHistoryRoutes(api);
+    if (deps.clusterDefinitions !== undefined) clusterManagementRoutes(api, { spaces: deps.spaces, definitions: deps.clusterDefinitions, sizes: deps.clusterSizes, logger });
+    else notInApiRoleManagementRoutes(api, { spaces: deps.spaces, definitions: false });
   } else if (deps.registry !== undefined && deps.store !== undefined) {
     const exports = deps.exports ?? new ExportJobs({ store: deps.store, registry: deps.registry, dir: join(tmpdir(), `flock-exports-${randomUUID()}`), clock });
     managementRoutes(api, {

@@ -36,6 +36,7 @@ export const CONFIG_SETTINGS = {
   checkpointWriter: { flag: 'checkpoint-writer', env: 'FLOCK_CHECKPOINT_WRITER', help: 'where checkpoints are committed: inline (in the engine\'s thread, which waits for each) or thread (a writer thread of their own, while the engine evaluates on; on 2 cores it costs more CPU than it overlaps — see bench/RESULTS.md)', fallback: 'inline' },
   role: { flag: 'role', env: 'FLOCK_ROLE', help: 'what this process runs: all (ingest, engine, APIs: one process), ingest (the tracking API only: events into the log), identity (resolves the raw log into the resolved partitions), worker (computes the resolved partitions of --worker-partitions), api (the tracking and Profile APIs, profiles read from the identity stage and the workers); identity, worker and api need --nats-url (docs/scale.md)', fallback: 'all' },
   workerPartitions: { flag: 'worker-partitions', env: 'FLOCK_WORKER_PARTITIONS', help: 'role worker: the resolved partitions it computes, e.g. 0-7 or 0,2,4 (default: all of --partitions), or auto: its share of the partition sets among the live workers, rebalanced as workers join and leave', fallback: undefined },
+  standby: { flag: 'standby', env: 'FLOCK_STANDBY', help: 'role worker: cold (a standby waits for a set\'s lease with nothing loaded: a takeover downloads the set\'s snapshot and replays from it) or warm (it keeps the set\'s newest snapshot restored and follows the resolved log muted while it waits: a takeover in seconds, for the memory and CPU of computing the set twice; docs/scale.md §6)', fallback: 'cold' },
   workerSetSize: { flag: 'worker-set-size', env: 'FLOCK_WORKER_SET_SIZE', help: 'role worker with --worker-partitions auto: consecutive partitions per set, the unit that moves between workers (its lease, snapshot and store)', fallback: '4' },
   historyRetention: { flag: 'history-retention', env: 'FLOCK_HISTORY_RETENTION', help: 'how far back membership history answers, in event time (e.g. 400d; 0 = forever; default: --stream-max-age, as long as the log keeps events)', fallback: undefined },
 } as const satisfies Record<string, { flag: string; env: string; help: string; fallback: string | undefined }>;
@@ -129,6 +130,7 @@ export const configSchema = z
     role: z.enum(['all', 'ingest', 'identity', 'worker', 'api'], { error: 'role is "all", "ingest", "identity", "worker" or "api"' }),
     workerPartitions: partitionList.optional(),
     workerSetSize: integer(1, 4_096),
+    standby: z.enum(['cold', 'warm'], { error: 'standby is "cold" or "warm"' }),
   })
   .refine((raw) => raw.role === 'all' || raw.role === 'ingest' || raw.natsUrl !== undefined, { error: 'roles identity, worker and api share the log through NATS: set --nats-url', path: ['role'] })
   .refine((raw) => raw.workerPartitions === undefined || raw.workerPartitions === 'auto' || raw.workerPartitions.every((p) => p < raw.partitions), { error: 'a worker partition is beyond --partitions', path: ['workerPartitions'] })
@@ -184,6 +186,8 @@ export const configSchema = z
     workerPartitions: raw.workerPartitions ?? Array.from({ length: raw.partitions }, (_, p) => p),
     /** role worker, `auto`: partitions per set. */
     workerSetSize: raw.workerSetSize,
+    /** role worker: standbys keep their sets warm (engine/cluster/warm-standby.ts). */
+    warmStandby: raw.standby === 'warm',
   }));
 
 export type FlockConfig = z.output<typeof configSchema> & {

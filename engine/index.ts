@@ -70,6 +70,9 @@ export { identityLinkIndex, identityProfileLocator } from './profiles/identity-l
 // the API role (distributed mode): the Profile API's sources answered by the owners over NATS
 export { ClusterReadError, QueryAnswerError, type ClusterReadErrorCode } from './cluster/read-queries.ts';
 export { remoteProfiles, type RemoteProfiles, type RemoteProfilesOptions } from './cluster/remote-profiles.ts';
+export { remoteSizes, type RemoteSizes, type RemoteSizesOptions } from './cluster/remote-sizes.ts';
+export { DEFINITIONS_BUCKET, openDefinitionsBucket, type DefinitionOp } from './cluster/definitions-home.ts';
+export { DefinitionsReplica, type DefinitionsReplicaOptions } from './cluster/definitions-replica.ts';
 export { ExplorerStore, STEP_MS, type RecentChange, type SizePoint, type Step } from './explorer/explorer-store.ts';
 export { followChanges, type ChangeFollower } from './explorer/change-follower.ts';
 

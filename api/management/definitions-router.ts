@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { RegistryError, type DefinitionRegistry, type StoreHandle } from '../../engine/index.ts';
+import { RegistryError, type DefinitionRecord, type DefinitionRegistry, type StoreHandle } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
 import { pageCursor } from './cursor.ts';
@@ -25,9 +25,20 @@ import {
   updateDefinitionSchema,
 } from './schemas.ts';
 
+/**
+ * What the routes need of a registry: one process's `DefinitionRegistry`, or the API role's view of
+ * the cluster's shared definitions home (api/api-role/home-registry.ts).
+ */
+export type ManagedRegistry = Pick<DefinitionRegistry, 'get' | 'list' | 'consumers' | 'create' | 'update' | 'remove' | 'createPreview' | 'getPreview'>;
+
+/** Sizes from elsewhere than this process's store (the API role gathers them from the workers): by definition id, null without a serving version. */
+export type SizeSource = (space: string, records: readonly DefinitionRecord[]) => Promise<ReadonlyMap<string, number | null>>;
+
 export interface DefinitionRoutesDeps {
-  readonly registry: DefinitionRegistry;
+  readonly registry: ManagedRegistry;
   readonly store: StoreHandle;
+  /** with it, sizes come from here instead of `store`. */
+  readonly sizes?: SizeSource;
   readonly logger: Logger;
 }
 
@@ -58,7 +69,9 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
   const base = `/spaces/{spaceId}/${spec.path}`;
   const tags = [spec.kind === 'audience' ? 'Audiences' : 'Computed traits'];
   const one = (body: unknown) => z.object({ data: z.object({ [spec.one]: body as z.ZodType }) });
-  const item = (record: Parameters<typeof presentDefinition>[0]) => ({ data: { [spec.one]: presentDefinition(record, spec, sizeOf(record, store)) } });
+  const sizesOf = async (space: string, records: readonly DefinitionRecord[]): Promise<ReadonlyMap<string, number | null>> =>
+    deps.sizes === undefined ? new Map(records.map((r) => [r.id, sizeOf(r, store)])) : deps.sizes(space, records);
+  const item = async (record: DefinitionRecord) => ({ data: { [spec.one]: presentDefinition(record, spec, (await sizesOf(record.space, [record])).get(record.id) ?? null) } });
   const found = (space: string, id: string) => {
     const record = registry.get(space, id);
     if (record === undefined || record.kind !== spec.kind) throw new HttpError(404, 'not-found', `no ${spec.noun} ${id} in space ${space}`);
@@ -97,7 +110,7 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
         }),
       );
       deps.logger.info('definition created', { space: spaceId, id: record.id, key: record.key, kind: spec.kind });
-      return c.json(item(record) as never, 201);
+      return c.json((await item(record)) as never, 201);
     },
   );
 
@@ -117,7 +130,7 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
         ...errors([400, 401]),
       },
     }),
-    (c) => {
+    async (c) => {
       const { spaceId } = c.req.valid('param');
       const query = c.req.valid('query');
       const count = query['pagination.count'];
@@ -127,10 +140,11 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
       const page = registry.list(spaceId, spec.kind, { limit: count, ...(after === undefined ? {} : { after }), ...(before === undefined ? {} : { before }) });
       const first = page.records[0]?.seq ?? (after !== undefined ? after + 1 : (before ?? 0));
       const last = page.records.at(-1)?.seq ?? first;
+      const sizes = await sizesOf(spaceId, page.records);
       return c.json(
         {
           data: {
-            [spec.many]: page.records.map((r) => presentDefinition(r, spec, sizeOf(r, store))),
+            [spec.many]: page.records.map((r) => presentDefinition(r, spec, sizes.get(r.id) ?? null)),
             pagination: { ...pagination(page.hasNext ? { a: last } : null, page.hasPrevious ? { b: first } : null), totalEntries: page.totalEntries },
           },
         } as never,
@@ -200,9 +214,9 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
       request: { params: idParams },
       responses: { 200: { description: 'the definition', content: { 'application/json': { schema: one(itemSchema) } } }, ...errors([401, 404]) },
     }),
-    (c) => {
+    async (c) => {
       const { spaceId, id } = c.req.valid('param');
-      return c.json(item(found(spaceId, id)) as never, 200);
+      return c.json((await item(found(spaceId, id))) as never, 200);
     },
   );
 
@@ -232,7 +246,7 @@ export function definitionRoutes(router: OpenAPIHono, spec: KindSpec, deps: Defi
         }),
       );
       deps.logger.info('definition updated', { space: spaceId, id, version: record.versions.at(-1)?.version, fields: Object.keys(body) });
-      return c.json(item(record) as never, 200);
+      return c.json((await item(record)) as never, 200);
     },
   );
 

@@ -23,7 +23,7 @@ const validationSchema = z
   })
   .meta({ id: 'Validation' });
 
-export function validationRoutes(router: OpenAPIHono, spec: KindSpec, deps: { readonly registry: DefinitionRegistry }): void {
+export function validationRoutes(router: OpenAPIHono, spec: KindSpec, deps: { readonly registry: Pick<DefinitionRegistry, 'validate'> }): void {
   router.openapi(
     createRoute({
       method: 'post',

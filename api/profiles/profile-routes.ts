@@ -76,7 +76,6 @@ const errorResponses = {
   401: { description: 'authentication_error', content: { 'application/json': { schema: profileErrorSchema } } },
   404: { description: 'not_found: no such profile', content: { 'application/json': { schema: profileErrorSchema } } },
   429: { description: 'rate_limit_error (Retry-After)', content: { 'application/json': { schema: profileErrorSchema } } },
-  501: { description: 'not_in_api_role: the API role (`--role api`) serves no account profiles', content: { 'application/json': { schema: profileErrorSchema } } },
   503: {
     description: "service_unavailable: the engine's state is not readable yet; in the API role partition_unavailable / identity_unavailable: no worker of the profile's partition, or no identity stage owner, answered in time (Retry-After)",
     content: { 'application/json': { schema: profileErrorSchema } },
@@ -266,7 +265,7 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
       responses: {
         200: { description: 'events; `next` is base64 of `<timestamp_ns>::<message_id>`', content: { 'application/json': { schema: z.object({ data: z.array(z.unknown()), cursor: cursorSchema }) } } },
         ...errorResponses,
-        501: { description: 'not_implemented: this engine keeps no per-profile event index; not_in_api_role: an account profile in the API role', content: { 'application/json': { schema: profileErrorSchema } } },
+        501: { description: 'not_implemented: this engine keeps no per-profile event index', content: { 'application/json': { schema: profileErrorSchema } } },
       },
     }),
     async (c) => {
@@ -325,7 +324,7 @@ export function profileRoutes(router: OpenAPIHono, deps: ProfileDeps): void {
           content: { 'application/json': { schema: z.object({ data: z.array(z.object({ to_collection: z.enum(['users', 'accounts']), external_ids: z.array(externalIdSchema) })) }) } },
         },
         ...errorResponses,
-        501: { description: 'not_implemented: this engine keeps no account links; not_in_api_role: an account profile in the API role', content: { 'application/json': { schema: profileErrorSchema } } },
+        501: { description: 'not_implemented: this engine keeps no account links', content: { 'application/json': { schema: profileErrorSchema } } },
       },
     }),
     async (c) => {

@@ -39,10 +39,9 @@ export interface DeliveryReport {
   readonly finalDifferent: number;
   readonly finalChecked: number;
   /**
-   * the same, for users whose profile absorbed another (a merge), counted apart and reported, not
-   * failed: the absorbed profile's changes delivered after the merge reach its former identifiers,
-   * then the survivor's values (merged-away.ts; engine/destinations/README.md, "Merges"). 0 in three
-   * runs of 100,000–200,000 events; 1 of 240 once in the small run of `npm test` (its cause is open).
+   * the same, for users whose profile absorbed another (a merge), counted apart because their values
+   * take a longer way: the absorbed profile's changes delivered after the merge reach its former
+   * identifiers, then the survivor's values (merged-away.ts; engine/destinations/README.md, "Merges").
    */
   readonly finalDifferentMerged: number;
   readonly mergedExamples: readonly string[];

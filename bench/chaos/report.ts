@@ -25,6 +25,7 @@ export function failures(r: ChaosReport): string[] {
     add(d.undelivered, `changes never delivered to the destination (${d.examples.join('; ')})`);
     add(d.duplicatesDiffering, 'delivered duplicates whose content differs from the first arrival');
     add(d.finalDifferent, `users whose delivered values differ from Flock's (${d.examples.join('; ')})`);
+    add(d.finalDifferentMerged, `users whose profile absorbed another, with delivered values that differ from Flock's (${d.mergedExamples.join('; ')})`);
     add(d.deadLetters, 'dead letters (every receiver failure was temporary)');
     if (d.checkable === 0) out.push(`${r.log}: no change was checkable against the destination`);
   }
@@ -59,7 +60,7 @@ export function formatReport(reports: readonly ChaosReport[]): string {
     ['destination: messages received / unique', (r) => (r.delivery === undefined ? '–' : `${r.delivery.messages} / ${r.delivery.unique}`)],
     ['destination: duplicates (same messageId) / differing', (r) => (r.delivery === undefined ? '–' : `${r.delivery.duplicates} / ${r.delivery.duplicatesDiffering}`)],
     ['destination: user values ≠ Flock (of checked)', (r) => (r.delivery === undefined ? '–' : `${r.delivery.finalDifferent} (of ${r.delivery.finalChecked})`)],
-    ['destination: merged users’ values ≠ Flock (reported, not failed)', (r) => r.delivery?.finalDifferentMerged ?? '–'],
+    ['destination: merged users’ values ≠ Flock', (r) => r.delivery?.finalDifferentMerged ?? '–'],
     ['destination: requests / dead letters', (r) => (r.delivery === undefined ? '–' : `${r.delivery.requests} / ${r.delivery.deadLetters}`)],
     ['restart → ready p50 / max', (r) => `${ms(percentile(r.readyMs, 0.5))} / ${ms(percentile(r.readyMs, 1))}`],
     ['failed starts', (r) => r.failedStarts],

@@ -5,7 +5,7 @@
  * (docs/scale.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../engine/index.ts';
@@ -84,8 +84,16 @@ export interface RoleProcess {
 }
 
 /** Spawns `api/main.ts` with `args`; resolves with the process once it logs `ready` (a JSON line whose message it is). */
-async function spawnFlock(args: readonly string[], ready: string, onLine: ((line: Record<string, unknown>) => void) | undefined): Promise<{ child: ChildProcess; exited: Promise<number | null>; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { ...process.env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+async function spawnFlock(args: readonly string[], ready: string, onLine: ((line: Record<string, unknown>) => void) | undefined, logFile: string): Promise<{ child: ChildProcess; exited: Promise<number | null>; line: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'api/main.ts'), ...args], { cwd: repo, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // (every line of the process, across its restarts, in the cluster's directory: to look into a run kept with --keep)
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    log.write(chunk);
+  });
+  child.stdout?.on('data', (chunk: Buffer | string) => log.write(chunk));
+  child.once('close', (code, signal) => log.end(`${JSON.stringify({ exited: code ?? signal, at: new Date().toISOString() })}\n`));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffer = '';
@@ -124,7 +132,7 @@ export async function startFlockCluster(options: FlockClusterOptions): Promise<F
     await createFlockStreams(nats.urls, replicas, dataDir);
     const common = ['--nats-url', nats.urls, '--stream-replicas', String(replicas), '--partitions', String(options.partitions ?? 16), ...(options.flockArgs ?? [])];
     const workers = options.workers ?? 0;
-    const front = await spawnFlock(['--port', String(options.port ?? 0), '--data-dir', dataDir, ...(workers > 0 ? ['--role', 'ingest'] : []), ...common], 'flock listening', options.onFlockLine);
+    const front = await spawnFlock(['--port', String(options.port ?? 0), '--data-dir', dataDir, ...(workers > 0 ? ['--role', 'ingest'] : []), ...common], 'flock listening', options.onFlockLine, join(nats.dir, 'flock-front.log'));
     flock = front.child;
     const child = front.child;
     const flockExited = front.exited;
@@ -136,7 +144,7 @@ export async function startFlockCluster(options: FlockClusterOptions): Promise<F
       mkdirSync(roleDir, { recursive: true });
       const args = ['--data-dir', roleDir, ...extra, ...common];
       // (the API role is an HTTP server: ready once it listens)
-      const p = await spawnFlock(args, extra.includes('api') ? 'flock listening' : 'flock role ready', options.onFlockLine);
+      const p = await spawnFlock(args, extra.includes('api') ? 'flock listening' : 'flock role ready', options.onFlockLine, join(nats.dir, `flock-${name}.log`));
       started.push(p.child);
       const role = { name, dataDir: roleDir, args, child: p.child, exited: p.exited, extra, ...(typeof p.line['url'] === 'string' ? { url: p.line['url'] } : {}) };
       const at = roles.findIndex((r) => r.name === name);

@@ -17,7 +17,7 @@ import { identityLinkIndex, identityProfileLocator } from '../profiles/identity-
 import { ProfileReader } from '../profiles/profile-reader.ts';
 import type { StoreHandle } from '../profiles/store-handle.ts';
 import type { CheckpointStore } from '../store/checkpoint-store.ts';
-import { decodeQuery, encodeQuery, QUERY_QUEUE, type EventPage, type IdentityQuery, type PartitionQuery, type QueryReply } from './read-queries.ts';
+import { decodeQuery, encodeQuery, QUERY_QUEUE, type EventPage, type OutputCounts, type IdentityQuery, type PartitionQuery, type QueryReply } from './read-queries.ts';
 import { decodeResolved } from './resolved-records.ts';
 
 export interface QueryResponder {
@@ -70,7 +70,7 @@ function openHandle(store: CheckpointStore): StoreHandle {
   return { get: () => store, close: async () => {} };
 }
 
-/** The identity stage owner's answers: its graph, read as one process reads its engine's graph. */
+/** The identity stage owner's answers: its graph, read as one process reads its engine's graph (users and accounts). */
 export function identityAnswers(store: CheckpointStore): (query: IdentityQuery) => Promise<unknown> {
   const handle = openHandle(store);
   const locator = identityProfileLocator(handle);
@@ -78,11 +78,11 @@ export function identityAnswers(store: CheckpointStore): (query: IdentityQuery) 
   return async (q) => {
     switch (q.op) {
       case 'locate':
-        return locator.locate(q.space, 'users', q.identifier);
+        return locator.locate(q.space, q.collection ?? 'users', q.identifier);
       case 'external_ids':
-        return locator.externalIds(q.space, 'users', { id: q.profileId, firstSeen: q.firstSeen });
+        return locator.externalIds(q.space, q.collection ?? 'users', { id: q.profileId, firstSeen: q.firstSeen });
       case 'links':
-        return links.links(q.space, 'users', q.profileId, q.limit);
+        return links.links(q.space, q.collection ?? 'users', q.profileId, q.limit);
       default:
         throw new UnknownQueryError(q);
     }
@@ -107,11 +107,12 @@ export function resolvedEventSource(log: Pick<AppendLog, 'read'>): EventSource {
 }
 
 /**
- * A worker's answers: a profile's view through `ProfileReader` (the definitions it computes), and
+ * A worker's answers: a profile's view through `ProfileReader` (the definitions it computes), the
+ * outputs its set's store holds per definition (`set`: its name, so a size counts it once), and
  * its share of a profile's events — the merges and event-index entries its store recorded, the
  * events read back from the resolved log (the API role puts the shares together: remote-profiles.ts).
  */
-export function partitionAnswers(store: CheckpointStore, registry: Pick<DefinitionRegistry, 'served'>, resolvedLog: Pick<AppendLog, 'read'>): (query: PartitionQuery) => Promise<unknown> {
+export function partitionAnswers(store: CheckpointStore, registry: Pick<DefinitionRegistry, 'served'>, resolvedLog: Pick<AppendLog, 'read'>, set?: { readonly name: string; readonly owns: (profileId: string) => boolean }): (query: PartitionQuery) => Promise<unknown> {
   const reader = new ProfileReader(openHandle(store), registry);
   const source = resolvedEventSource(resolvedLog);
   return async (q) => {
@@ -130,6 +131,16 @@ export function partitionAnswers(store: CheckpointStore, registry: Pick<Definiti
           }),
           hasMore: page.hasMore,
         } satisfies EventPage;
+      }
+      case 'sizes': {
+        // (the store also keeps rows of the profiles it shadows for their accounts: those are another set's to count)
+        const owns = set?.owns ?? (() => true);
+        const count = (id: string) => {
+          let n = 0;
+          for (const row of store.allOutputs(q.space, id)) if (owns(row.profileId) && store.profileView(q.space, row.profileId) !== undefined) n++;
+          return n;
+        };
+        return { set: set?.name ?? '', counts: q.definitionIds.map(count) } satisfies OutputCounts;
       }
       default:
         throw new UnknownQueryError(q);

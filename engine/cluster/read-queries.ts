@@ -4,10 +4,11 @@
  * into.
  *
  * - `flock.query.identity`: the identity stage's owner (the holder of the `identity` lease) answers
- *   who is who — an identifier to its canonical profile, a profile's external ids and account links —
- *   from the graph it checkpoints.
+ *   who is who — an identifier to its canonical profile, a profile's external ids and account links,
+ *   of a user or an account (`collection`, users when absent) — from the graph it checkpoints.
  * - `flock.query.partition.<p>`: the worker holding the set with resolved partition p answers what
- *   its store keeps of a profile of p — its view as the Profile API serves it, its events.
+ *   its store keeps of a profile of p — its view as the Profile API serves it, its events — and how
+ *   many outputs of a definition its set's store holds (a size's share).
  *
  * A subject is subscribed only while its process holds the lease and computes (worker-node.ts,
  * identity-node.ts), in a queue group, so a request reaches one owner or none: no owner (a standby
@@ -17,6 +18,7 @@
  * be a subject token.
  */
 import { Packr } from 'msgpackr';
+import type { Collection } from '../profiles/profile-locator.ts';
 import type { ProfileEvent, ProfileEventQuery } from '../profiles/profile-sources.ts';
 
 export const IDENTITY_QUERY_SUBJECT = 'flock.query.identity';
@@ -26,9 +28,9 @@ export const QUERY_QUEUE = 'flock-query';
 
 /** What the identity owner is asked. */
 export type IdentityQuery =
-  | { readonly op: 'locate'; readonly space: string; readonly identifier: string }
-  | { readonly op: 'external_ids'; readonly space: string; readonly profileId: string; readonly firstSeen: number }
-  | { readonly op: 'links'; readonly space: string; readonly profileId: string; readonly limit: number };
+  | { readonly op: 'locate'; readonly space: string; readonly collection?: Collection; readonly identifier: string }
+  | { readonly op: 'external_ids'; readonly space: string; readonly collection?: Collection; readonly profileId: string; readonly firstSeen: number }
+  | { readonly op: 'links'; readonly space: string; readonly collection?: Collection; readonly profileId: string; readonly limit: number };
 
 /** What a partition's worker is asked. */
 export type PartitionQuery =
@@ -36,7 +38,19 @@ export type PartitionQuery =
   /** each profile and the profiles merged into it, as far as this partition's store recorded the merges. */
   | { readonly op: 'members'; readonly space: string; readonly profileIds: readonly string[] }
   /** one page of the events this partition's store indexed under these profiles (all of this partition). */
-  | { readonly op: 'events'; readonly space: string; readonly profileIds: readonly string[]; readonly query: ProfileEventQuery };
+  | { readonly op: 'events'; readonly space: string; readonly profileIds: readonly string[]; readonly query: ProfileEventQuery }
+  /** the outputs the worker's store holds of each definition (its whole partition set's: `OutputCounts`). */
+  | { readonly op: 'sizes'; readonly space: string; readonly definitionIds: readonly string[] };
+
+/**
+ * A worker's outputs per definition, for its whole partition set (one store): the API role asks
+ * every partition and counts each set once, by name.
+ */
+export interface OutputCounts {
+  readonly set: string;
+  /** in the order of the query's `definitionIds`. */
+  readonly counts: readonly number[];
+}
 
 /** One indexed event of a page, with the event (null: the log no longer holds it). */
 export interface EventPageEntry {
@@ -58,7 +72,7 @@ export type ClusterReadErrorCode =
   | 'partition_unavailable'
   /** no identity owner now (or it did not answer in time). */
   | 'identity_unavailable'
-  /** the API role cannot serve this read (yet): it needs state no single owner has. */
+  /** the API role cannot serve this read: it needs state no single owner has (none at present: account profiles are served since the identity owner locates them). */
   | 'not_in_api_role';
 
 /** A read the API role could not get an answer for; `code` says why (api/app.ts: 503, or 501 for `not_in_api_role`). */

@@ -11,11 +11,13 @@
  * entries where they were computed, so the members are gathered partition by partition and each
  * partition's page of entries is merged into one page, exactly as one store's `entries` pages them.
  *
- * Account profiles (`collections/accounts`) are not served yet (`not_in_api_role`): the worker of an
- * account's partition holds it whole (docs/scale.md §8), but this side does not ask for it.
+ * Account profiles (`collections/accounts`) the same way: the identity owner finds the account
+ * (`group_id:<id>`, its spelling as first seen) and lists its users; the worker of the account
+ * profile's partition — where the identity stage sends its group calls and shadows its users
+ * (docs/scale.md §8) — holds its view whole.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Collection, LocateResult, ProfileExternalId, ProfileFinder } from '../profiles/profile-locator.ts';
+import type { LocateResult, ProfileExternalId, ProfileFinder } from '../profiles/profile-locator.ts';
 import type { ProfileView, ProfileViewReader } from '../profiles/profile-reader.ts';
 import type { ProfileEvent, ProfileEventIndex, ProfileLink, ProfileLinkIndex } from '../profiles/profile-sources.ts';
 import {
@@ -47,8 +49,6 @@ export interface RemoteProfiles {
   readonly links: ProfileLinkIndex;
 }
 
-const ACCOUNTS_NOT_SERVED = 'account profiles are not served by the API role yet (run Flock as one process, --role all)';
-
 export function remoteProfiles(nc: NatsConnection, options: RemoteProfilesOptions): RemoteProfiles {
   const timeout = options.timeoutMs ?? 2000;
   const ask = async <T>(subject: string, query: IdentityQuery | PartitionQuery, unavailable: ClusterReadError['code'], who: string): Promise<T> => {
@@ -65,9 +65,6 @@ export function remoteProfiles(nc: NatsConnection, options: RemoteProfilesOption
   const identity = <T>(query: IdentityQuery) => ask<T>(IDENTITY_QUERY_SUBJECT, query, 'identity_unavailable', 'the identity stage');
   const partitionOf = (profileId: string) => resolvedPartition(profileId, options.partitions);
   const partition = <T>(p: number, query: PartitionQuery) => ask<T>(partitionQuerySubject(p), query, 'partition_unavailable', `the worker of partition ${p}`);
-  const usersOnly = (collection: Collection): void => {
-    if (collection !== 'users') throw new ClusterReadError('not_in_api_role', ACCOUNTS_NOT_SERVED);
-  };
   /** `ids` by partition. */
   const byPartition = (ids: Iterable<string>): Map<number, string[]> => {
     const out = new Map<number, string[]>();
@@ -83,12 +80,10 @@ export function remoteProfiles(nc: NatsConnection, options: RemoteProfilesOption
   return {
     locator: {
       async locate(space, collection, identifier): Promise<LocateResult> {
-        usersOnly(collection);
-        return identity<LocateResult>({ op: 'locate', space, identifier });
+        return identity<LocateResult>({ op: 'locate', space, collection, identifier });
       },
       async externalIds(space, collection, profile): Promise<readonly ProfileExternalId[]> {
-        usersOnly(collection);
-        return identity<ProfileExternalId[]>({ op: 'external_ids', space, profileId: profile.id, firstSeen: profile.firstSeen });
+        return identity<ProfileExternalId[]>({ op: 'external_ids', space, collection, profileId: profile.id, firstSeen: profile.firstSeen });
       },
     },
     reader: {
@@ -118,8 +113,7 @@ export function remoteProfiles(nc: NatsConnection, options: RemoteProfilesOption
     },
     links: {
       async links(space, collection, profileId, limit): Promise<readonly ProfileLink[]> {
-        usersOnly(collection);
-        return identity<ProfileLink[]>({ op: 'links', space, profileId, limit });
+        return identity<ProfileLink[]>({ op: 'links', space, collection, profileId, limit });
       },
     },
   };

@@ -67,6 +67,8 @@ class Sequencer {
   /** the last item released (a prepare goes out under its position), and the event whose prepare went out. */
   #last: LoggedEvent = { seq: 0, event: standIn(0) };
   #prepared = -1;
+  /** the event that holds the input back (its position and the profiles whose states it waits for), if one does. */
+  waiting: { readonly seq: number; readonly states: readonly string[] } | undefined;
 
   constructor(
     readonly owned: ReadonlySet<number>,
@@ -158,7 +160,11 @@ class Sequencer {
         }
         for (const [from, have] of e.holders) if (lacks(this.#owns, e.targets, from, e.profileId, have, this.partitions)) awaited.push(from);
       }
-      if (!awaited.every((from) => this.#arrived.has(transferKey(space, from, e.event.messageId)))) break;
+      const missing = awaited.filter((from) => !this.#arrived.has(transferKey(space, from, e.event.messageId)));
+      if (missing.length > 0) {
+        this.waiting = { seq: h.entry.seq, states: missing };
+        break;
+      }
       const states = new Map<string, StateCopy>();
       for (const from of awaited) {
         const key = transferKey(space, from, e.event.messageId);
@@ -168,6 +174,7 @@ class Sequencer {
       if (!copy) this.#released.set(partition, e.order);
       out.push((this.#last = { seq: h.entry.seq, event: e.event, resolved: { ...e, states, partition } }));
     }
+    if (i === this.#held.length) this.waiting = undefined;
     this.#held.splice(0, i);
     return out;
   }
@@ -207,8 +214,15 @@ export class ResolvedSource implements EventLog {
     return new Sequencer(this.owned, this.partitions, this.#applied).feed(await this.log.read(from, max));
   }
 
+  /** The event the newest tail holds back, waiting for states (for a worker's progress lines: a worker that stays here waits for another). */
+  get waiting(): { readonly seq: number; readonly states: readonly string[] } | undefined {
+    return this.#tailing?.waiting;
+  }
+
+  #tailing: Sequencer | undefined;
+
   async *tail(from: number, options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
-    const sequencer = new Sequencer(this.owned, this.partitions, this.#applied);
+    const sequencer = (this.#tailing = new Sequencer(this.owned, this.partitions, this.#applied));
     for await (const entries of this.log.tail(from, options)) {
       const ready = sequencer.feed(entries);
       if (ready.length > 0) yield ready;

@@ -59,6 +59,8 @@ export interface WorkerRoleOptions extends RoleOptions {
   readonly owned: readonly number[] | 'auto';
   /** `auto`: consecutive partitions per set (default 4). */
   readonly setSize?: number;
+  /** standbys keep their sets warm (warm-standby.ts; default false: cold). */
+  readonly warm?: boolean;
   /** the definitions it computes: the registry's at start (a definitions file seeds it). */
   readonly registryPath: string;
   readonly checkpointMs?: number;
@@ -108,12 +110,13 @@ export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): 
       plans,
       // (kept open: the API role's profile reads are answered with the definitions computed here)
       registry,
+      warm: o.warm === true,
       ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
       engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
       ...(o.onError === undefined ? {} : { onError: o.onError }),
     };
     if (o.owned === 'auto') {
-      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, s.state])) }) }, signal);
+      await runWorkerGroup({ ...node, ...(o.setSize === undefined ? {} : { setSize: o.setSize }), onState: (stats) => o.onStats?.({ worker: stats.worker, live: stats.live, handedOver: stats.handedOver, sets: Object.fromEntries(Object.entries(stats.sets).map(([set, s]) => [set, { state: s.state, position: s.position, checkpointed: s.checkpointed, fence: s.fence, takeovers: s.takeovers, ...(s.paused === null ? {} : { paused: s.paused }), ...(s.waiting === undefined ? {} : { waiting: s.waiting }) }])) }) }, signal);
       return;
     }
     await runWorkerNode({ ...node, partitions: o.owned.join(','), onState: (stats) => o.onStats?.({ ...stats }) }, signal);

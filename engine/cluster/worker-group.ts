@@ -7,7 +7,7 @@
  * so the set's new worker takes it over at once from that snapshot. A worker that dies is seen gone
  * after `ttlMs`; its sets' new workers wait out the leases' TTL and take the sets over.
  *
- * Warm standbys (`warm`, default true): for each set this worker is next in line for (the second
+ * Warm standbys (`warm`, default false; `--standby warm`): for each set this worker is next in line for (the second
  * highest rendezvous weight: the worker the set goes to when its worker leaves) it runs a node that
  * does not contend for the lease but keeps the set warm (warm-standby.ts); when the set becomes its
  * own, that node starts contending and takes the set over from its copy. So each set is computed once
@@ -60,7 +60,7 @@ export async function runWorkerGroup(o: WorkerGroupOptions, signal: AbortSignal)
       try {
         stats.live = await members.beat();
         const mine = new Set([...assignSets(sets, stats.live)].filter(([, w]) => w === worker).map(([set]) => set));
-        const warm = o.warm === false ? new Set<string>() : new Set([...nextInLine(sets, stats.live)].filter(([, w]) => w === worker).map(([set]) => set));
+        const warm = o.warm !== true ? new Set<string>() : new Set([...nextInLine(sets, stats.live)].filter(([, w]) => w === worker).map(([set]) => set));
         for (const [name, node] of running) {
           if (mine.has(name)) {
             // (next in line until now: the copy it kept takes the set over)

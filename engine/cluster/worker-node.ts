@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { DefinitionRegistry } from '../definitions/registry.ts';
-import { Engine, type EngineOptions } from '../engine.ts';
+import { Engine, type EngineOptions, type PauseReason } from '../engine.ts';
 import { DirectResolver } from '../identity/resolver.ts';
 import type { AppendLog } from '../log/append-log.ts';
 import { CHANGE_LOG, openAppendLog, type LogLocation } from '../log/open-event-log.ts';
@@ -29,7 +29,7 @@ import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
 import { partitionAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
 import { partitionQuerySubject } from './read-queries.ts';
 import { FencedChangeLog, FencedSource, publishedSince, readFence, replayToFence } from './replay-fence.ts';
-import { RESOLVED_LOG } from './resolved-records.ts';
+import { RESOLVED_LOG, resolvedPartition } from './resolved-records.ts';
 import { openSnapshotBucket, removeSnapshotLeftovers, restoreSnapshot, snapshotInfo, storedCheckpoint, takeSnapshot, type SnapshotBucket } from './snapshot.ts';
 import { WarmStandby, type WarmCopy, type WarmStats } from './warm-standby.ts';
 
@@ -63,7 +63,7 @@ export interface WorkerNodeOptions {
   /** … or after this many events (default 200,000). */
   readonly snapshotEvents?: number;
   /**
-   * a standby keeps the set warm while it waits (warm-standby.ts, default true): the newest snapshot
+   * a standby keeps the set warm while it waits (warm-standby.ts, default false: `--standby warm`): the newest snapshot
    * restored into its store and the resolved log applied muted up to the holder's fence, so a
    * takeover downloads nothing and replays only what the holder committed since the standby's last
    * read of its fence. It costs a standby what the holder costs: the set's store on its disk, an
@@ -108,6 +108,10 @@ export interface WorkerNodeStats {
   /** change-log records left out below the fence, and changes left out past it (already published by the previous holder). */
   mutedRecords: number;
   skippedChanges: number;
+  /** why the engine is paused, retrying a log or store operation (engine.ts `PauseReason`), or null. */
+  paused: PauseReason | null;
+  /** the event the set's input holds back until states from other workers come (position, the profiles), if one does. */
+  waiting: { readonly seq: number; readonly states: readonly string[] } | undefined;
   /** the engine's applied position, and the position its checkpoints have committed and published through. */
   position: number;
   checkpointed: number;
@@ -152,6 +156,8 @@ export class WorkerNode {
       fence: 0,
       mutedRecords: 0,
       skippedChanges: 0,
+      paused: null,
+      waiting: undefined,
       position: 0,
       checkpointed: 0,
       eventsIn: 0,
@@ -204,7 +210,7 @@ export class WorkerNode {
         };
         // (kept warm while the lease is waited for: stopped, and handed over open, once it is taken)
         const waiting = new AbortController();
-        const warming = o.warm === false ? undefined : this.#keepWarm(bucket, resolved, changeLog, AbortSignal.any([signal, waiting.signal]), signal);
+        const warming = o.warm !== true ? undefined : this.#keepWarm(bucket, resolved, changeLog, AbortSignal.any([signal, waiting.signal]), signal);
         let lease: Lease | undefined;
         let copy: WarmCopy | undefined;
         let waited: WarmStats | null = null;
@@ -261,6 +267,13 @@ export class WorkerNode {
   #contend: boolean;
   #wake: (() => void) | undefined;
 
+  /** An engine's pause (engine.ts: retrying a log or store operation): in the stats, and told to the node's owner as it happens. */
+  readonly #onPause = (reason: PauseReason | null, error?: unknown): void => {
+    this.#o.engine?.onPause?.(reason, error);
+    this.stats.paused = reason;
+    if (reason !== null) this.#o.onError?.(error);
+  };
+
   /** From now on the node contends for the set's lease (a node started with `contend: false`). */
   contend(): void {
     this.#contend = true;
@@ -276,7 +289,7 @@ export class WorkerNode {
       set: this.#set,
       partitionCount: this.#count,
       plans: o.plans,
-      ...(o.engine === undefined ? {} : { engine: o.engine }),
+      engine: { ...o.engine, onPause: this.#onPause },
       bucket,
       resolved,
       changeLog,
@@ -345,6 +358,7 @@ export class WorkerNode {
           time: 'event',
           partitions: this.#count,
           consumer: this.#name,
+          onPause: this.#onPause,
         });
       } else {
         // The copy is at a position at or below a fence it read (all published, muted still): it replays
@@ -361,16 +375,22 @@ export class WorkerNode {
       timings.open = performance.now() - step;
       step = performance.now();
       this.#enter('replaying');
-      if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      // (progress while it replays: a replay that stops moving waits for a state from another worker)
+      const watch = setInterval(() => this.#observe(engine, source), 1000);
+      try {
+        if (gate.muted) await replayToFence(engine, source, fence.position, stop, o.engine?.maxBatch);
+      } finally {
+        clearInterval(watch);
+      }
       timings.replay = performance.now() - step;
       gate.open();
       this.stats.mutedRecords = gate.dropped;
-      this.#observe(engine);
+      this.#observe(engine, source);
       if (stop.aborted) return;
       // (reads of the partitions are answered from here on: the store holds what the previous holder published)
-      if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved), o.onError);
+      if (o.registry !== undefined) queries = await serveQueries(nc, [...this.#set.partitions].map(partitionQuerySubject), partitionAnswers(store, o.registry, resolved, { name: this.#set.name, owns: (id) => this.#set.partitions.has(resolvedPartition(id, this.#count)) }), o.onError);
       this.#enter('active');
-      await this.#runActive(engine, store, bucket, lease, stop, gate, resolvedEnd);
+      await this.#runActive(engine, source, store, bucket, lease, stop, gate, resolvedEnd);
       // a clean stop: the newest state for whoever comes next
       if (signal.aborted && lease.held) await this.#snapshot(store, bucket);
     } finally {
@@ -381,7 +401,7 @@ export class WorkerNode {
   }
 
   /** Runs the engine until `stop`, snapshotting when due; an engine failure ends it. */
-  async #runActive(engine: Engine, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
+  async #runActive(engine: Engine, source: FencedSource, store: CheckpointStore, bucket: SnapshotBucket, lease: Lease, stop: AbortSignal, gate: FencedChangeLog, resolvedEnd: number): Promise<void> {
     const o = this.#o;
     const every = o.snapshotMs ?? 30_000;
     const events = o.snapshotEvents ?? 200_000;
@@ -393,7 +413,7 @@ export class WorkerNode {
     let last = { at: performance.now(), events: engine.stats.eventsIn };
     for (;;) {
       const r = await Promise.race([running, sleep(check, stop).then(() => 'check' as const)]);
-      this.#observe(engine);
+      this.#observe(engine, source);
       this.stats.skippedChanges = gate.skipped;
       // (past every position the previous holder could have published: nothing more of its to meet)
       if (gate.published.size > 0 && engine.stats.position >= resolvedEnd) gate.published.clear();
@@ -421,7 +441,8 @@ export class WorkerNode {
     }
   }
 
-  #observe(engine: Engine): void {
+  #observe(engine: Engine, source: FencedSource): void {
+    this.stats.waiting = source.waiting;
     this.stats.position = engine.position;
     this.stats.checkpointed = engine.stats.position;
     this.stats.eventsIn = engine.stats.eventsIn;

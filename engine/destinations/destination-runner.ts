@@ -24,6 +24,30 @@ import { flipMessages, type Computation, type Flip, type Outbound, type ProfileF
 export function runDestination(space: string, id: string, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
   return destinationLoop(space, id, deps, signal, ({ lanes, persist }) => {
     const target = (d: DestinationRecord) => ({ destinationId: id, destinationName: d.name, space: d.space, names: d.names });
+    /**
+     * Before a send: the ledger entries it is about to make true, noted ahead (`noted`: what this
+     * step noted already). A crash after the receiver's acknowledgement and before the commit
+     * leaves them, so a profile merged away meanwhile still knows where its values went.
+     */
+    const writeAhead = async (sent: ReadonlyMap<string, string[]>, noted: Map<string, string>): Promise<void> => {
+      const fresh = new Map<string, string[]>();
+      for (const [profileId, keys] of sent) {
+        const text = keys.join('\n');
+        if (noted.get(profileId) === text) continue;
+        noted.set(profileId, text);
+        fresh.set(profileId, keys);
+      }
+      await deps.store.noteAttempted(id, fresh);
+    };
+    /** An absorbed profile's ledger: what was committed, and what a send that was never committed may have reached (kept from now on). */
+    const ledgerOf = (sent: Map<string, string[]>, profileId: string): readonly string[] | undefined => {
+      const ledger = sent.get(profileId) ?? deps.store.sentIdentifiers(id, profileId);
+      const attempted = deps.store.attemptedIdentifiers(id, profileId);
+      if (attempted === undefined || attempted.every((k) => ledger?.includes(k) === true)) return ledger;
+      const all = [...new Set([...(ledger ?? []), ...attempted])].sort();
+      sent.set(profileId, all);
+      return all;
+    };
 
     const backfillPage = async (d: DestinationRecord, engine: CheckpointStore, c: ConnectionRecord, state: BackfillState): Promise<void> => {
       const computation = computationOf(deps, c);
@@ -45,6 +69,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
         };
         outbound.push(...flipMessages(flip, computation!, c, target(d), facts));
       }
+      await writeAhead(sent, new Map());
       await deliver(d, outbound, lanes());
       await persist({ backfills: [[c.id, { ...state, after: rows[rows.length - 1]!.profileId }]], sent });
     };
@@ -64,6 +89,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const sent = new Map<string, string[]>();
       const resends = { engine, d, connections, computations, facts: factsReader(engine, d.space, connections), target: target(d), sent };
       const outbound = page.flatMap(([profileId, previous]) => newIdentifierResends(resends, profileId, previous, undefined));
+      await writeAhead(sent, new Map());
       await deliver(d, outbound, lanes());
       const done = page.length < deps.backfillPage;
       await persist(done ? { sent, identifiersCheckedAt: sweepStartedAt } : { sent });
@@ -114,10 +140,12 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
       const sliceSize = d.limits.eventsPerRequest * d.limits.concurrency * 2;
       let outbound: Outbound[] = [];
       let inflight: Promise<void> = Promise.resolve();
+      const noted = new Map<string, string>();
       const send = async () => {
         const slice = outbound;
         outbound = [];
         await inflight;
+        await writeAhead(sent, noted);
         inflight = deliver(d, slice, lanes());
         inflight.catch(() => {}); // (awaited by the next send or below)
       };
@@ -151,7 +179,7 @@ export function runDestination(space: string, id: string, deps: RunnerDeps, sign
             const computation = computations.get(c.id);
             if (computation === undefined) continue;
             const value = change.kind === 'trait' ? change.value : change.kind === 'enter';
-            const away = mergedAwayMessages(awayCtx, change, value, computation, c, sent.get(change.profileId) ?? deps.store.sentIdentifiers(id, change.profileId));
+            const away = mergedAwayMessages(awayCtx, change, value, computation, c, ledgerOf(sent, change.profileId));
             if (away !== undefined) {
               // (A's own earlier messages of this step are delivered first: its exit goes in B's lane)
               if (away.messages.length > 0 && outbound.some((o) => o.profileId === change.profileId)) await send();

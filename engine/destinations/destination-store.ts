@@ -83,6 +83,14 @@ export class DestinationStore {
   readonly #dead: Database<DeadLetter, [string, number]>;
   /** [destinationId, profileId] → the identifiers (`type:value`, one per line) the profile's values were sent to. */
   readonly #sent: Database<string, [string, string]>;
+  /**
+   * [destinationId, profileId] → the identifiers a step about to send may reach before its ledger
+   * entries are committed (written ahead of the send, dropped once the ledger covers them): after a
+   * crash between the receiver's acknowledgement and the commit, a profile merged away meanwhile
+   * still knows where its values went (merged-away.ts). Not the ledger itself: a resend that never
+   * went out must still be due after the restart.
+   */
+  readonly #attempted: Database<string, [string, string]>;
   /** [connectionId, value] → 1: the list a list destination holds after its last sync. */
   readonly #listed: Database<number, [string, string]>;
   readonly #meta: Database<number, string>;
@@ -100,6 +108,7 @@ export class DestinationStore {
     this.#dead = this.#env.openDB({ name: 'dead_letters', encoding: 'msgpack' });
     this.#listed = this.#env.openDB({ name: 'listed', encoding: 'msgpack' });
     this.#sent = this.#env.openDB({ name: 'sent_identifiers', encoding: 'string' });
+    this.#attempted = this.#env.openDB({ name: 'attempted_identifiers', encoding: 'string' });
     this.#meta = this.#env.openDB({ name: 'meta', encoding: 'msgpack' });
     this.#clock = clock;
   }
@@ -165,7 +174,7 @@ export class DestinationStore {
       this.#destinations.removeSync(id);
       this.#cursors.removeSync(id);
       this.#status.removeSync(id);
-      for (const { key } of this.#sent.getRange({ start: [id, ''], end: [`${id}\u0000`, ''] })) this.#sent.removeSync(key);
+      for (const db of [this.#sent, this.#attempted]) for (const { key } of db.getRange({ start: [id, ''], end: [`${id}\u0000`, ''] })) db.removeSync(key);
       for (const owner of [id, `${id}#replay`]) {
         for (const { key } of this.#dead.getRange({ start: [owner, 0], end: [owner, Number.MAX_SAFE_INTEGER] })) this.#dead.removeSync(key);
       }
@@ -255,7 +264,11 @@ export class DestinationStore {
       if (p.cursor !== undefined) this.#cursors.putSync(destinationId, p.cursor);
       // the identifier ledger with the cursor: a merged-away profile's last changes go to the
       // identifiers it records (merged-away.ts), so it must never be behind what was delivered
-      for (const [profileId, identifiers] of p.sent ?? []) this.#sent.putSync([destinationId, profileId], identifiers.join('\n'));
+      for (const [profileId, identifiers] of p.sent ?? []) {
+        this.#sent.putSync([destinationId, profileId], identifiers.join('\n'));
+        const attempted = this.#attempted.get([destinationId, profileId]);
+        if (attempted !== undefined && (attempted === '' || attempted.split('\n').every((k) => identifiers.includes(k)))) this.#attempted.removeSync([destinationId, profileId]);
+      }
       for (const [id, state] of p.backfills ?? []) if (this.#connections.get(id) !== undefined) this.#backfills.putSync(id, state);
       if (p.status !== undefined) this.#status.putSync(destinationId, p.status);
     });
@@ -264,6 +277,24 @@ export class DestinationStore {
   /** The identifiers (`type:value`) a profile's values were last sent to by this destination. */
   sentIdentifiers(destinationId: string, profileId: string): string[] | undefined {
     const text = this.#sent.get([destinationId, profileId]);
+    return text === undefined ? undefined : text === '' ? [] : text.split('\n');
+  }
+
+  /** Written ahead of a send: the identifiers it may reach for each profile (added to what is noted; saveProgress drops what its ledger covers). */
+  async noteAttempted(destinationId: string, entries: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    if (entries.size === 0) return;
+    await this.#env.transaction(() => {
+      for (const [profileId, identifiers] of entries) {
+        const before = this.#attempted.get([destinationId, profileId]);
+        const all = before === undefined || before === '' ? identifiers : [...new Set([...before.split('\n'), ...identifiers])].sort();
+        this.#attempted.putSync([destinationId, profileId], all.join('\n'));
+      }
+    });
+  }
+
+  /** The identifiers a send not yet committed may have reached (noteAttempted), or undefined. */
+  attemptedIdentifiers(destinationId: string, profileId: string): string[] | undefined {
+    const text = this.#attempted.get([destinationId, profileId]);
     return text === undefined ? undefined : text === '' ? [] : text.split('\n');
   }
 

@@ -4,7 +4,8 @@
  * are delivered A has no identifiers left in the graph: they all moved to B. So has any change of A
  * from before the merge that is delivered after it (a window exit of A, say, delivered once the
  * merge is checkpointed: the chaos run found those reaching nobody). Those changes go to
- * the identifiers A's values were sent to (the destination's ledger entry for A), in B's lane — the
+ * the identifiers A's values were sent to (the destination's ledger entry for A, with what a send
+ * not committed before a crash noted ahead of it), in B's lane — the
  * runner first lets A's own earlier messages of the step be delivered — and then, in the same lane,
  * B's current value of the same definition follows to those identifiers (B now holds them). Every
  * later message of B comes after both in that lane, so a receiver keyed by one of them ends with

@@ -344,6 +344,8 @@ export class JetStreamLog implements AppendLog {
     let last = Math.max(1, from) - 1;
     let wake: (() => void) | undefined;
     let drained: (() => void) | undefined;
+    /** the tail is ending: the feed's last buffered messages are taken without waiting for room (nobody reads the buffer any more). */
+    let closing = false;
     const notify = () => {
       const w = wake;
       wake = undefined;
@@ -355,7 +357,7 @@ export class JetStreamLog implements AppendLog {
       last = m.seq;
       buffer.push(this.#entry(m));
       if (buffer.length === 1) setImmediate(notify);
-      return buffer.length >= 4 * max ? new Promise<void>((resolve) => (drained = resolve)) : undefined;
+      return buffer.length >= 4 * max && !closing ? new Promise<void>((resolve) => (drained = resolve)) : undefined;
     };
     let feed = await this.#feed(last + 1, max, receive, notify);
     const onAbort = () => feed.stop();
@@ -393,6 +395,9 @@ export class JetStreamLog implements AppendLog {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      // (a stopped consumer still hands over what it had fetched: with the buffer full, each of those
+      // would wait for room nobody makes, and the feed — and this return — would never end)
+      closing = true;
       feed.stop();
       drained?.();
       await feed.done;

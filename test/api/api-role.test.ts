@@ -4,7 +4,9 @@
  * route it serves (traits, external_ids, metadata, events, links) with the same status and body as one
  * process over the same log, for every identifier of the workload (user ids, anonymous ids, emails,
  * canonical and merged-away `use_…` ids), pages followed through their cursors; events of profiles
- * that absorbed profiles of other partitions come from several workers. What it does not serve answers
+ * that absorbed profiles of other partitions come from several workers. Account profiles
+ * (`group_id:<id>`, any spelling) likewise, with account audiences and traits computed over shadows of
+ * their users in the account's partition. What it does not serve answers
  * 501 with a stable code; a partition whose worker stopped answers 503 `partition_unavailable`, and no
  * identity owner 503 `identity_unavailable`, while the other worker's profiles are still served.
  */
@@ -20,7 +22,7 @@ import { RESOLVED_LOG, resolvedPartition } from '../../engine/cluster/resolved-r
 import { registryPlans } from '../../engine/cluster/roles.ts';
 import { WorkerNode } from '../../engine/cluster/worker-node.ts';
 import { DefinitionRegistry } from '../../engine/definitions/registry.ts';
-import { identityLinkIndex, identityProfileLocator, readOnlyStore, remoteProfiles, staticSpaceDirectory } from '../../engine/index.ts';
+import { DefinitionsReplica, identityLinkIndex, identityProfileLocator, openDefinitionsBucket, readOnlyStore, remoteProfiles, remoteSizes, staticSpaceDirectory } from '../../engine/index.ts';
 import { openAppendLog, openEventLog } from '../../engine/log/open-event-log.ts';
 import { generateEvents } from '../../bench/workload/generator.ts';
 import { natsServerAvailable, startNatsServer } from '../support/nats-server.ts';
@@ -42,9 +44,15 @@ const DEFINITIONS = [
   { key: 'revenue_1d', kind: 'trait', query: "event('Order Completed').within(1 days).sum(property('total'))" },
   { key: 'views_12h', kind: 'trait', query: "event('Product Viewed').within(12 hours).count()" },
 ] as const;
+// account definitions: computed where the account's partition is, over shadows of its users
+const ACCOUNT_DEFINITIONS = [
+  { key: 'any_viewer', kind: 'audience', query: "ANY event('Product Viewed').count() >= 1" },
+  { key: 'all_viewers', kind: 'audience', query: "ALL event('Product Viewed').within(1 days).count() >= 1" },
+  { key: 'account_views_1d', kind: 'trait', query: "event('Product Viewed').within(1 days).count()" },
+] as const;
 
 const basic = (token: string) => `Basic ${Buffer.from(`${token}:`).toString('base64')}`;
-const profilePath = (identifier: string, resource: string) => `/v1/spaces/${SPACE}/collections/users/profiles/${encodeURIComponent(identifier)}/${resource}`;
+const profilePath = (identifier: string, resource: string, collection = 'users') => `/v1/spaces/${SPACE}/collections/${collection}/profiles/${encodeURIComponent(identifier)}/${resource}`;
 
 type App = ReturnType<typeof createApp>;
 async function get(app: App, path: string, auth = basic(TOKEN)): Promise<{ status: number; body: unknown; retryAfter: string | null }> {
@@ -63,7 +71,11 @@ if (natsServerAvailable('the API role test')) {
     const stopWorkers = [new AbortController(), new AbortController()];
     const running: Array<Promise<unknown>> = [];
     try {
-      const seeded = await registry.seed(DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'USERS' as const, version: 1 })));
+      const entries = [
+        ...DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'USERS' as const, version: 1 })),
+        ...ACCOUNT_DEFINITIONS.map((d) => ({ space: SPACE, key: d.key, kind: d.kind, query: d.query, target: 'ACCOUNTS' as const, version: 1 })),
+      ];
+      const seeded = await registry.seed(entries);
       assert.equal(seeded.problems, []);
       const { plans } = registryPlans(registry);
       await events.append(EVENTS);
@@ -95,7 +107,18 @@ if (natsServerAvailable('the API role test')) {
 
       const nc = await connect({ servers: nats.url });
       closing.push(() => nc.close());
-      const api = createApp({ eventLog: events, spaces: SPACES, cluster: remoteProfiles(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }), clock: () => END });
+      // the definitions home, seeded with the same file (the API role's management routes read it)
+      const home = await DefinitionsReplica.open({ kv: await openDefinitionsBucket(nc), path: join(root, 'api-definitions') });
+      closing.push(() => home.close());
+      assert.equal((await home.seed(entries)).problems, []);
+      const api = createApp({
+        eventLog: events,
+        spaces: SPACES,
+        cluster: remoteProfiles(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }),
+        clusterDefinitions: home,
+        clusterSizes: remoteSizes(nc, { partitions: PARTITIONS, timeoutMs: 30_000 }),
+        clock: () => END,
+      });
 
       // every identifier of the workload, and the use_ ids (canonical and merged away) one process knows
       const store = single.get()!;
@@ -167,16 +190,51 @@ if (natsServerAvailable('the API role test')) {
       assert.ok(found > 100, `identifiers found (${found})`);
       assert.ok(withEvents > 40 && linked > 10, `profiles with events (${withEvents}), identifiers with account links (${linked})`);
 
+      // account profiles: found by the identity owner, read from the worker of the account's partition
+      const accounts = new Set<string>();
+      for (const { event: e } of await events.read(1, end)) if (e.type === 'group' && e.groupId !== null) accounts.add(e.groupId);
+      assert.ok(accounts.size >= 8, `accounts (${accounts.size})`);
+      assert.ok(new Set([...accounts].map((a) => resolvedPartition(`group_id:${a}`, PARTITIONS) < 8)).size === 2, 'accounts on both workers');
+      let accountMembers = 0;
+      for (const groupId of [...accounts, 'nobody-at-all']) {
+        for (const identifier of [`group_id:${groupId}`, `group_id:${groupId.toUpperCase()}`]) {
+          const traits = await same(profilePath(identifier, 'traits?limit=200&verbose=true', 'accounts'));
+          if (traits.status !== 200) continue;
+          const values = (traits.body as { traits: Record<string, { value: unknown } | undefined> }).traits;
+          if (values['any_viewer']?.value === true && typeof values['account_views_1d']?.value === 'number') accountMembers++;
+          await same(profilePath(identifier, 'traits?class=audience&include=any_viewer,all_viewers', 'accounts'));
+          await same(profilePath(identifier, 'external_ids', 'accounts'));
+          await same(profilePath(identifier, 'metadata', 'accounts'));
+          await same(profilePath(identifier, 'links?limit=20', 'accounts'));
+          await same(profilePath(identifier, 'links?limit=3', 'accounts'));
+          await same(profilePath(identifier, 'events?limit=20', 'accounts'));
+          await pages(profilePath(identifier, 'traits?limit=1', 'accounts'));
+        }
+      }
+      assert.ok(accountMembers > 2, `accounts in an account audience (${accountMembers})`);
+      for (const identifier of ['user_id:u1', 'not-an-identifier', 'group_id:']) await same(profilePath(identifier, 'traits', 'accounts'));
+
       // what the API role does not serve: 501 with a stable code, after auth
       const anyone = [...profiles][0]!;
-      const account = await get(api, `/v1/spaces/${SPACE}/collections/accounts/profiles/group_id:acc_1/traits`);
-      assert.equal([account.status, (account.body as { error: { code: string } }).error.code], [501, 'not_in_api_role']);
       const timeline = await get(api, profilePath(anyone, 'timeline'));
       assert.equal([timeline.status, (timeline.body as { error: { code: string } }).error.code], [501, 'not_in_api_role']);
       assert.is((await get(api, profilePath(anyone, 'timeline'), basic('wrong_token'))).status, 401);
-      const audiences = await get(api, `/spaces/${SPACE}/audiences`, `Bearer ${MANAGEMENT}`);
-      assert.equal([audiences.status, (audiences.body as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
+      const members = await get(api, `/spaces/${SPACE}/audiences/aud_pro_users/members`, `Bearer ${MANAGEMENT}`);
+      assert.equal([members.status, (members.body as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
       assert.is((await get(api, `/spaces/${SPACE}/audiences`, 'Bearer wrong_token')).status, 401);
+
+      // the management API's definitions: the home's records, each size the workers' outputs summed — one process's answers
+      // (timestamps aside: the home was seeded a moment after the one process's registry)
+      const untimed = (body: unknown): unknown => JSON.parse(JSON.stringify(body, (k, v: unknown) => (k === 'createdAt' || k === 'updatedAt' ? undefined : v)));
+      let sized = 0;
+      for (const path of [`/spaces/${SPACE}/audiences`, `/spaces/${SPACE}/computed-traits`, ...[...DEFINITIONS, ...ACCOUNT_DEFINITIONS].map((d) => `/spaces/${SPACE}/${d.kind === 'audience' ? 'audiences' : 'computed-traits'}/${d.kind === 'audience' ? 'aud' : 'tra'}_${d.key}`)]) {
+        const [a, b] = await Promise.all([get(one, path, `Bearer ${MANAGEMENT}`), get(api, path, `Bearer ${MANAGEMENT}`)]);
+        assert.equal({ status: b.status, body: untimed(b.body) }, { status: a.status, body: untimed(a.body) }, path);
+        const size = (a.body as { data: { audience?: { size: { count: number | null } }; computedTrait?: { size: { count: number | null } } } }).data;
+        const count = (size.audience ?? size.computedTrait)?.size.count;
+        if (typeof count === 'number' && count > 0) sized++;
+      }
+      assert.ok(sized >= 5, `definitions with members (${sized})`);
 
       // a worker stops: its partitions' profiles are unavailable (503), the other worker's still served
       const served = [...profiles].find((id) => resolvedPartition(id, PARTITIONS) < 8)!;
@@ -186,6 +244,8 @@ if (natsServerAvailable('the API role test')) {
       const down = await get(api, profilePath(orphan, 'traits'));
       assert.equal([down.status, (down.body as { error: { code: string } }).error.code, down.retryAfter], [503, 'partition_unavailable', '1']);
       assert.equal((await get(api, profilePath(orphan, 'events'))).status, 503);
+      const noSize = await get(api, `/spaces/${SPACE}/audiences`, `Bearer ${MANAGEMENT}`);
+      assert.equal([noSize.status, (noSize.body as { errors: Array<{ type: string }> }).errors[0]!.type, noSize.retryAfter], [503, 'partition_unavailable', '1']);
       await same(profilePath(served, 'traits?verbose=true'));
       // the identity owner stops: nothing can be located
       stopIdentity.abort();

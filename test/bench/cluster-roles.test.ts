@@ -6,7 +6,9 @@
  * none published twice), and both workers computed some of them. The users belong to four accounts
  * (group calls), each with users of both workers' partitions: every account enters an account
  * audience over all its users' views exactly once, after the kill. The API role's Profile API shows
- * every user in the audience, whichever worker computed it, and refuses the management API (501).
+ * every user in the audience, whichever worker computed it; its management API lists the definitions
+ * file's audiences from the definitions home (seeded by the API process's --definitions-file), each
+ * size the workers' members summed, and refuses members (501).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -46,7 +48,7 @@ async function send(url: string, users: readonly string[]): Promise<number> {
 }
 
 if (natsServerAvailable('the distributed roles test')) {
-  test('ingest, identity, 2 workers and the API role as processes: every acknowledged user enters once, through a worker’s kill -9 and restart; the API role serves their traits', async () => {
+  test('ingest, identity, 2 workers and the API role as processes: every acknowledged user enters once, through a worker’s kill -9 and restart; the API role serves their traits and the audiences with their sizes', async () => {
     const root = mkdtempSync(join(tmpdir(), 'flock-roles-'));
     const defs = join(root, 'defs.json');
     writeFileSync(
@@ -104,8 +106,12 @@ if (natsServerAvailable('the distributed roles test')) {
         const res = await fetch(`${cluster.apiUrl}/v1/spaces/spa_default/collections/users/profiles/user_id:${user}/traits`, { headers: { authorization: access } });
         assert.equal([res.status, ((await res.json()) as { traits: unknown }).traits], [200, { viewers: true }], user);
       }
+      // the management API: the definitions file's audiences from the definitions home, each size the workers' members summed
       const management = await fetch(`${cluster.apiUrl}/spaces/spa_default/audiences`, { headers: { authorization: 'Bearer dev_management_token' } });
-      assert.equal([management.status, ((await management.json()) as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
+      const listed = (await management.json()) as { data: { audiences: Array<{ key: string; size: { count: number | null } }> } };
+      assert.equal([management.status, listed.data.audiences.map((a) => [a.key, a.size.count])], [200, [['viewers', acknowledged.length], ['busy_accounts', ACCOUNTS]]]);
+      const members = await fetch(`${cluster.apiUrl}/spaces/spa_default/audiences/aud_viewers/members`, { headers: { authorization: 'Bearer dev_management_token' } });
+      assert.equal([members.status, ((await members.json()) as { errors: Array<{ type: string }> }).errors[0]!.type], [501, 'not-in-api-role']);
       assert.is((await fetch(`${cluster.apiUrl}/readyz`)).status, 200);
     } finally {
       await cluster.stop();

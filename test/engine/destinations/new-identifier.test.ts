@@ -179,4 +179,49 @@ test('a chain of merges: the survivor of the first, absorbed in turn, takes back
     assert.is(last(), false, 'user-1 hears the exit of the profile that had taken it over');
   }));
 
+test('a crash after a profile’s first delivery, before its ledger was committed, then a merge: its former identifier still hears the exit', async () => {
+  const s = serviceApp({ identity: true, withDestinations: true });
+  const receiver = await startReceiver();
+  // the first delivery service dies between the receiver's acknowledgement and the commit (FLOCK_FAULT delivered)
+  let crash = false;
+  let first: Delivery | undefined = await deliveryOver(s, {
+    probe: () => {
+      if (crash) throw new Error('killed after the receiver acknowledged');
+    },
+  });
+  let second: Delivery | undefined;
+  try {
+    const query = "event('Order Completed').count() >= 1 AND event('Refund Issued').count() = 0";
+    const buyers = (await s.registry.create({ space: 'spa_a', kind: 'audience', key: 'buyers', name: 'b', definition: { query, type: 'USERS' } })).id;
+    // B (created first, so it survives) refunded
+    await s.runEngine([event({ type: 'track', event: 'Refund Issued', anonymousId: 'anon-b', timestamp: NOW - 6000 })]);
+    const d = ((await (await s.manage('POST', '/spaces/spa_a/destinations', { name: 'crm', kind: 'webhook', settings: { url: receiver.url } })).json()) as Json)['data'].destination;
+    assert.is((await s.manage('POST', `/spaces/spa_a/destinations/${d.id}/connections`, { definitionId: buyers })).status, 201);
+    await first.caughtUp(d.id);
+    // A, user-1, buys: its enter reaches user-1, and the process dies before committing
+    crash = true;
+    await s.runEngine([event({ type: 'track', event: 'Order Completed', userId: 'user-1', timestamp: NOW - 5000 })]);
+    const last = () => {
+      let v: unknown;
+      for (const m of deduplicated(receiver.messages)) if (m['userId'] === 'user-1' && m['type'] === 'identify') v = m['traits']['buyers'];
+      return v;
+    };
+    for (let i = 0; i < 1000 && last() === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.is(last(), true, 'the enter reached user-1');
+    await first.close();
+    first = undefined;
+    // meanwhile the engine merges A into B (the refund counts: no longer a buyer)
+    await s.runEngine([event({ type: 'identify', userId: 'user-1', anonymousId: 'anon-b', timestamp: NOW - 4000 })]);
+    // the restarted delivery sends the uncommitted step again, A already merged away
+    second = await deliveryOver(s);
+    await second.caughtUp(d.id);
+    assert.is(last(), false, 'user-1 hears the exit of the profile it belonged to');
+  } finally {
+    await first?.close();
+    await second?.close();
+    await receiver.close();
+    await s.close();
+  }
+});
+
 test.run();

@@ -191,6 +191,24 @@ if (server !== undefined) {
     await spare.dispose();
   });
 
+  test('a tail left while its buffer is full (the reader stops at a position with thousands of records after it) ends', async () => {
+    const log = await openJetStreamLog({ servers: url, stream: 'FULL_TAIL', subjectPrefix: 'fulltail' });
+    try {
+      const records = Array.from({ length: 5_000 }, (_, i) => ({ id: `r${i}`, key: `k${i % 4}`, data: new Uint8Array([i % 256]) }));
+      for (let i = 0; i < records.length; i += 1_000) await log.append(records.slice(i, i + 1_000));
+      // a small batch: the tail buffers four batches and then waits for room, with more fetched behind them
+      const tail = log.tail(1, { maxBatch: 10 })[Symbol.asyncIterator]();
+      const first = await tail.next();
+      assert.is(first.done, false);
+      // the buffer fills while nobody reads (as while an engine applies a batch)
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const ended = await Promise.race([tail.return!(undefined).then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000))]);
+      assert.is(ended, 'ended');
+    } finally {
+      await log.close();
+    }
+  });
+
   test('the EventLog exposes its AppendLog and codec', async () => {
     const log: EventLog = await openEventLog({ dataDir, natsUrl: url });
     assert.instance(log, EncodedEventLog);
