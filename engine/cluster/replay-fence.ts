@@ -22,7 +22,8 @@
  * id, which consumers drop (DESIGN §3).
  */
 import type { Engine } from '../engine.ts';
-import type { AppendLog, AppendResult, LogEntry, LogRecord, ReadOptions, Structure } from '../log/append-log.ts';
+import type { AppendLog, AppendResult, LogRecord } from '../log/append-log.ts';
+import { AppendLogView } from '../log/append-log-view.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { decodeChangeRecord, encodeChangeRecords } from '../runtime/change-records.ts';
 import { ResolvedSource } from './resolved-source.ts';
@@ -107,21 +108,20 @@ export async function publishedSince(changeLog: AppendLog, from: number): Promis
  * in `published` left out (each once: ids are unique) until none is left to meet — or the worker
  * clears it once past every position the previous holder could have reached.
  */
-export class FencedChangeLog implements AppendLog {
-  readonly kind: AppendLog['kind'];
+export class FencedChangeLog extends AppendLogView {
   #muted: boolean;
   /** records dropped while muted, and changes left out after. */
   dropped = 0;
   skipped = 0;
 
   constructor(
-    readonly log: AppendLog,
+    log: AppendLog,
     muted: boolean,
     readonly published: Set<string>,
     /** the engine's change-log partitions (records are re-encoded with them). */
     readonly partitions: number,
   ) {
-    this.kind = log.kind;
+    super(log);
     this.#muted = muted;
   }
 
@@ -152,39 +152,6 @@ export class FencedChangeLog implements AppendLog {
       else if (left.length > 0) out.push(...encodeChangeRecords(left, this.partitions));
     }
     return out.length === 0 ? Promise.resolve({ seqs: [], duplicates: records.length }) : this.log.append(out);
-  }
-
-  read(from: number, max: number): Promise<LogEntry[]> {
-    return this.log.read(from, max);
-  }
-
-  tail(from: number, options?: ReadOptions): AsyncIterable<LogEntry[]> {
-    return this.log.tail(from, options);
-  }
-
-  lastSeq(): Promise<number> {
-    return this.log.lastSeq();
-  }
-
-  position(name: string): Promise<number> {
-    return this.log.position(name);
-  }
-
-  commit(name: string, seq: number): Promise<void> {
-    return this.log.commit(name, seq);
-  }
-
-  reachable(): boolean {
-    return this.log.reachable?.() ?? true;
-  }
-
-  structures(from: number): Promise<Structure[]> {
-    return this.log.structures(from);
-  }
-
-  /** The change log is the worker's, not this view's: closing the view leaves it open. */
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }
 

@@ -29,7 +29,8 @@
  */
 import { Engine, type EngineOptions } from '../engine.ts';
 import { DirectResolver } from '../identity/resolver.ts';
-import type { AppendLog, AppendResult, LogEntry, LogRecord, ReadOptions, Structure } from '../log/append-log.ts';
+import type { AppendLog, AppendResult, LogRecord } from '../log/append-log.ts';
+import { AppendLogView } from '../log/append-log-view.ts';
 import type { LoggedEvent } from '../log/event-log.ts';
 import { backoffDelay, sleep } from '../log/retry.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -264,15 +265,10 @@ export class WarmStandby {
  * The resolved log as a warm standby's engine publishes state transfers to it: held back (dropped)
  * until `release` — what it would publish the holder has published — then appended as a holder's.
  */
-export class HeldLog implements AppendLog {
-  readonly kind: AppendLog['kind'];
+export class HeldLog extends AppendLogView {
   #held = true;
   /** records dropped while held. */
   dropped = 0;
-
-  constructor(readonly log: AppendLog) {
-    this.kind = log.kind;
-  }
 
   release(): void {
     this.#held = false;
@@ -282,38 +278,5 @@ export class HeldLog implements AppendLog {
     if (!this.#held) return this.log.append(records);
     this.dropped += records.length;
     return Promise.resolve({ seqs: records.map(() => 0), duplicates: records.length });
-  }
-
-  read(from: number, max: number): Promise<LogEntry[]> {
-    return this.log.read(from, max);
-  }
-
-  tail(from: number, options?: ReadOptions): AsyncIterable<LogEntry[]> {
-    return this.log.tail(from, options);
-  }
-
-  lastSeq(): Promise<number> {
-    return this.log.lastSeq();
-  }
-
-  position(name: string): Promise<number> {
-    return this.log.position(name);
-  }
-
-  commit(name: string, seq: number): Promise<void> {
-    return this.log.commit(name, seq);
-  }
-
-  reachable(): boolean {
-    return this.log.reachable?.() ?? true;
-  }
-
-  structures(from: number): Promise<Structure[]> {
-    return this.log.structures(from);
-  }
-
-  /** The resolved log is the worker's: closing the view leaves it open. */
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }
