@@ -9,6 +9,9 @@
  *
  * usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS [--standby warm|cold]
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { RESOLVED_LOG } from '../../engine/cluster/resolved-records.ts';
@@ -28,6 +31,8 @@ const { values } = parseArgs({
     'lease-ttl': { type: 'string', default: '5000' },
     'snapshot-ms': { type: 'string', default: '30000' },
     standby: { type: 'string', default: 'warm' },
+    /** a directory: the V8 CPU profile of the first event-loop stall over 2 s (the window of ≤ 5 s before it and the stall) is written there. */
+    'profile-stalls': { type: 'string' },
   },
 });
 if (values.nats === undefined || values.dir === undefined || values.holder === undefined) throw new Error('usage: takeover-worker --nats URL --dir DIR --set 0-15 --holder NAME --lease-ttl MS --snapshot-ms MS');
@@ -52,10 +57,43 @@ const probe = (point: string, position: number) => {
 // the longest the event loop was blocked since the last line (a lease is renewed on this loop)
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
+// `--profile-stalls DIR`: the sampling profiler runs in windows of 5 s; the window holding the first
+// stall over 2 s is kept (a stall ends before this loop can look: the profile then holds all of it)
+const profiler = values['profile-stalls'] === undefined ? undefined : await stallProfiler(values['profile-stalls']);
 const timer = setInterval(() => {
   if (stats !== undefined) line({ type: 'stats', stats, loopMaxMs: delay.max / 1e6 });
+  void profiler?.(delay.max / 1e6);
   delay.reset();
 }, 250);
+
+async function stallProfiler(dir: string): Promise<(stallMs: number) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string): Promise<T> => new Promise((resolve, reject) => session.post(method, (error, result) => (error === null ? resolve(result as T) : reject(error))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  let windowStart = Date.now();
+  let busy = false;
+  let done = false;
+  return async (stallMs) => {
+    if (done || busy) return;
+    busy = true;
+    try {
+      if (stallMs > 2_000) {
+        done = true;
+        const { profile } = await post<{ profile: unknown }>('Profiler.stop');
+        writeFileSync(join(dir, `stall-${values.holder}-${Math.round(stallMs)}ms.cpuprofile`), JSON.stringify(profile));
+        line({ type: 'stall-profile', stallMs });
+      } else if (Date.now() - windowStart > 5_000) {
+        await post('Profiler.stop');
+        await post('Profiler.start');
+        windowStart = Date.now();
+      }
+    } finally {
+      busy = false;
+    }
+  };
+}
 try {
   await runWorkerNode(
     {

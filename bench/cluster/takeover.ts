@@ -83,6 +83,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    /** a directory: each worker writes the CPU profile of its first event-loop stall over 2 s there (takeover-worker.ts). */
+    'profile-stalls': { type: 'string' },
   },
 });
 
@@ -194,7 +196,7 @@ class WorkerChild {
   }
 
   static start(nats: string, dir: string, name: string): WorkerChild {
-    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS), '--standby', WARM ? 'warm' : 'cold'];
+    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS), '--standby', WARM ? 'warm' : 'cold', ...(values['profile-stalls'] === undefined ? [] : ['--profile-stalls', values['profile-stalls']])];
     return new WorkerChild(name, spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
