@@ -330,7 +330,7 @@ async function runRole(config: FlockConfig, stream: StreamLimitsConfig): Promise
       await registry.close();
     }
     logger.info('flock role ready', { role: 'worker', partitions: config.workerPartitions, dataDir: config.dataDir });
-    await runWorkerRole({ ...base, owned: config.workerPartitions, setSize: config.workerSetSize, warm: config.warmStandby, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onError, onLeftOut: (definitions) => logger.warn('definitions workers do not compute (run them with --role all): left out', { codes: [...new Set(definitions.map((d) => d.code))], definitions }) }, controller.signal);
+    await runWorkerRole({ ...base, owned: config.workerPartitions, setSize: config.workerSetSize, warm: config.warmStandby, checkpointWriter: config.checkpointWriter, registryPath: DefinitionRegistry.pathIn(config.dataDir), checkpointMs: config.checkpointMs, retentionMs: config.stream.maxAgeMs, onStats, onError, onLeftOut: (definitions) => logger.warn('definitions workers do not compute (run them with --role all): left out', { codes: [...new Set(definitions.map((d) => d.code))], definitions }) }, controller.signal);
     logger.info('stopped', { role: 'worker' });
   }
   process.exit(0);

@@ -31,6 +31,7 @@ const { values } = parseArgs({
     'lease-ttl': { type: 'string', default: '5000' },
     'snapshot-ms': { type: 'string', default: '30000' },
     standby: { type: 'string', default: 'warm' },
+    'checkpoint-writer': { type: 'string', default: 'inline' },
     /** a directory: the V8 CPU profile of the first event-loop stall over 2 s (the window of ≤ 5 s before it and the stall) is written there. */
     'profile-stalls': { type: 'string' },
   },
@@ -106,6 +107,7 @@ try {
       leaseTtlMs: Number(values['lease-ttl']),
       snapshotMs: Number(values['snapshot-ms']),
       warm: values.standby !== 'cold',
+      checkpointWriter: values['checkpoint-writer'] === 'thread' ? 'thread' : 'inline',
       engine: { probe },
       onState: (s) => {
         // (the node hands over the same stats object each time: the state is compared by value)

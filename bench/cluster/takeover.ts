@@ -85,6 +85,8 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     /** a directory: each worker writes the CPU profile of its first event-loop stall over 2 s there (takeover-worker.ts). */
     'profile-stalls': { type: 'string' },
+    /** where the workers commit their checkpoints: inline (default) or thread (worker-node.ts). */
+    'checkpoint-writer': { type: 'string', default: 'inline' },
   },
 });
 
@@ -196,7 +198,7 @@ class WorkerChild {
   }
 
   static start(nats: string, dir: string, name: string): WorkerChild {
-    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS), '--standby', WARM ? 'warm' : 'cold', ...(values['profile-stalls'] === undefined ? [] : ['--profile-stalls', values['profile-stalls']])];
+    const args = ['--import', 'tsx', join(repo, 'bench/cluster/takeover-worker.ts'), '--nats', nats, '--dir', dir, '--set', SET, '--partitions', String(PARTITIONS), '--holder', name, '--lease-ttl', String(TTL), '--snapshot-ms', String(SNAPSHOT_MS), '--standby', WARM ? 'warm' : 'cold', ...(values['profile-stalls'] === undefined ? [] : ['--profile-stalls', values['profile-stalls']]), '--checkpoint-writer', values['checkpoint-writer'] === 'thread' ? 'thread' : 'inline'];
     return new WorkerChild(name, spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
@@ -514,7 +516,7 @@ async function main(): Promise<void> {
     for (const r of rows) say(`${r.measurement}: ${r.value}  ${r.note ?? ''}`);
     if (!values['no-results']) {
       writeResults(WARM ? 'takeover-warm' : 'takeover', `Partition takeover with ${fmt(restoredProfiles)} profiles of state, ${WARM ? 'a warm standby' : 'a cold standby'} (npm run bench:takeover)`, rows, {
-        command: `npm run bench:takeover -- --standby ${WARM ? 'warm' : 'cold'} --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS} ${LIVE_S === undefined ? `--kill-after ${KILL_AFTER_S}` : `--live ${LIVE_S}`}`,
+        command: `npm run bench:takeover -- --standby ${WARM ? 'warm' : 'cold'} --profiles ${PROFILES} --rate ${RATE} --lease-ttl ${TTL} --snapshot-ms ${SNAPSHOT_MS}${values['checkpoint-writer'] === 'thread' ? ' --checkpoint-writer thread' : ''} ${LIVE_S === undefined ? `--kill-after ${KILL_AFTER_S}` : `--live ${LIVE_S}`}`,
         seconds: (performance.now() - started) / 1000,
         ...(values.results === undefined ? {} : { file: values.results }),
         details: [

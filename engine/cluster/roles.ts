@@ -61,6 +61,8 @@ export interface WorkerRoleOptions extends RoleOptions {
   readonly setSize?: number;
   /** standbys keep their sets warm (warm-standby.ts; default false: cold). */
   readonly warm?: boolean;
+  /** where a holder's checkpoints are committed (worker-node.ts; default inline). */
+  readonly checkpointWriter?: 'inline' | 'thread';
   /** the definitions it computes: the registry's at start (a definitions file seeds it). */
   readonly registryPath: string;
   readonly checkpointMs?: number;
@@ -111,6 +113,7 @@ export async function runWorkerRole(o: WorkerRoleOptions, signal: AbortSignal): 
       // (kept open: the API role's profile reads are answered with the definitions computed here)
       registry,
       warm: o.warm === true,
+      checkpointWriter: o.checkpointWriter ?? 'inline',
       ...(o.stream?.replicas === undefined ? {} : { replicas: o.stream.replicas }),
       engine: { ...(o.tickMs === undefined ? {} : { tickMs: o.tickMs }), ...(o.checkpointMs === undefined ? {} : { checkpointMs: o.checkpointMs }) },
       ...(o.onError === undefined ? {} : { onError: o.onError }),

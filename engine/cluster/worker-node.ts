@@ -24,6 +24,7 @@ import { CHANGE_LOG, openAppendLog, type LogLocation } from '../log/open-event-l
 import { backoffDelay, sleep } from '../log/retry.ts';
 import type { Plan } from '../plan/plan.ts';
 import { CheckpointStore } from '../store/checkpoint-store.ts';
+import { CheckpointWriter } from '../store/checkpoint-writer.ts';
 import { Lease, openLeaseBucket } from './lease.ts';
 import { parsePartitionSet, type PartitionSet } from './partition-set.ts';
 import { partitionAnswers, serveQueries, type QueryResponder } from './query-responder.ts';
@@ -71,6 +72,13 @@ export interface WorkerNodeOptions {
    */
   readonly warm?: boolean;
   /**
+   * where the holder's checkpoints are committed (default `inline`: in the engine's thread). `thread`:
+   * a writer thread of their own (store/checkpoint-writer.ts), so the event loop that renews the
+   * lease only hands a checkpoint over — at 1M profiles an inline commit stalled it for seconds
+   * (docs/scale.md §6). A takeover from a warm copy keeps the copy's engine, inline.
+   */
+  readonly checkpointWriter?: 'inline' | 'thread';
+  /**
    * whether the node contends for the lease (default true). A node that does not keeps the set warm
    * only, until `contend()` (worker-group.ts: the worker ranked next for a set keeps it warm).
    */
@@ -101,6 +109,8 @@ export interface WorkerNodeStats {
   startedFrom: 'warm' | 'snapshot' | 'store' | null;
   /** the position the last acquisition started from (its store's, the snapshot's or the warm copy's), before its muted replay. */
   startPosition: number;
+  /** where the engine of the last acquisition commits its checkpoints (`checkpointWriter`; a warm copy's engine: inline). */
+  writer: 'inline' | 'thread';
   /** the standby's warm copy while it waits (null: a cold standby, or holding the lease). */
   warm: WarmStats | null;
   /** the position the last acquisition replayed to muted (0: none). */
@@ -153,6 +163,7 @@ export class WorkerNode {
       startedFrom: null,
       startPosition: 0,
       warm: null,
+      writer: 'inline',
       fence: 0,
       mutedRecords: 0,
       skippedChanges: 0,
@@ -337,6 +348,7 @@ export class WorkerNode {
     step = performance.now();
     const store = warm?.store ?? CheckpointStore.open(path);
     let queries: QueryResponder | undefined;
+    let writer: CheckpointWriter | undefined;
     try {
       // (the previous holder is gone: none of its changes is of a position after the log's end now)
       const resolvedEnd = await resolved.lastSeq();
@@ -347,8 +359,10 @@ export class WorkerNode {
         // (the store's outbox holds changes of positions up to its own: at or below the fence, already published)
         gate = new FencedChangeLog(changeLog, fence.position > 0 && store.meta().position <= fence.position, published, this.#count);
         source = new FencedSource(resolved, this.#set.partitions, this.#count, changeLog);
+        if (o.checkpointWriter === 'thread') writer = await CheckpointWriter.start({ path, minFreeBytes: 0 });
         engine = await Engine.open({
           ...o.engine,
+          ...(writer === undefined ? {} : { writer }),
           eventLog: source,
           changeLog: gate,
           store,
@@ -372,6 +386,7 @@ export class WorkerNode {
       }
       this.stats.fence = gate.muted ? fence.position : 0;
       this.stats.startPosition = engine.position;
+      this.stats.writer = writer === undefined ? 'inline' : 'thread';
       timings.open = performance.now() - step;
       step = performance.now();
       this.#enter('replaying');
@@ -396,6 +411,7 @@ export class WorkerNode {
     } finally {
       // (no read of the store once it closes: the next holder answers)
       await queries?.stop();
+      await writer?.close();
       await store.close();
     }
   }

@@ -5,6 +5,7 @@
  *
  * usage: worker-node-child <natsUrl> <dataDir> <partitions> <holder> <leaseTtlMs> <snapshotEvents>
  *
+ * `WORKER_CHECKPOINT_WRITER=thread`: the holder's checkpoints are committed in a writer thread.
  * `WORKER_STANDBY=warm`: while it waits for the lease the node keeps the set warm (warm-standby.ts);
  * otherwise it is a cold standby (it restores and replays at takeover: what takeover.test.ts checks).
  *
@@ -71,6 +72,7 @@ try {
       holder,
       leaseTtlMs: Number(ttl),
       warm: process.env['WORKER_STANDBY'] === 'warm',
+      checkpointWriter: process.env['WORKER_CHECKPOINT_WRITER'] === 'thread' ? 'thread' : 'inline',
       snapshotMs: 600_000,
       snapshotEvents: Number(snapshotEvents),
       // (the test's events are historical — received months ago — so the worker is catching up throughout

@@ -48,9 +48,9 @@ const SNAPSHOT_EVENTS = 300;
 /** A worker node in its own process (worker-node-child.ts). `dieAfterPublish`: it kills itself right after its n-th publish of changes while active; `diePastSnapshot`: once it has published and committed past its snapshot. */
 type WorkerProcess = StatsChild<WorkerNodeStats> & { readonly holder: string };
 const WorkerProcess = {
-  start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean } = {}): WorkerProcess {
+  start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean; checkpointWriter?: 'thread' } = {}): WorkerProcess {
     const args = [natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
-    const env = { WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0' };
+    const env = { WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0', WORKER_CHECKPOINT_WRITER: fault.checkpointWriter ?? 'inline' };
     return Object.assign(StatsChild.start<WorkerNodeStats>(`worker ${holder}`, 'test/support/worker-node-child.ts', args, env), { holder });
   },
 };
@@ -73,10 +73,12 @@ if (natsServerAvailable('the takeover test')) {
       workers.push(a);
       await a.reach('to hold 0-7', (s) => s.state === 'active');
       const b = WorkerProcess.start(nats.url, join(root, 'b'), '0-7', 'b', { dieAfterPublish: 2 });
-      const c = WorkerProcess.start(nats.url, join(root, 'c'), '8-15', 'c');
+      // (c commits its checkpoints in a writer thread: its changes too must be one process's)
+      const c = WorkerProcess.start(nats.url, join(root, 'c'), '8-15', 'c', { checkpointWriter: 'thread' });
       workers.push(b, c);
       await b.reach('to wait as the standby of 0-7', (s) => s.state === 'standby');
       await c.reach('to hold 8-15', (s) => s.state === 'active');
+      assert.is(c.stats!.writer, 'thread', 'c commits its checkpoints in a writer thread');
 
       // The load, in chunks; the last ten wait for the takeovers (and go on to `b` once it holds the set).
       const bucket = await openSnapshotBucket(observer);
