@@ -198,16 +198,24 @@ export class WorkerNode {
     const o = this.#o;
     const opened: Array<{ close(): Promise<void> }> = [];
     let nc: NatsConnection | undefined;
+    let leaseConnection: NatsConnection | undefined;
     try {
-      nc = await connect({
-        servers: o.natsUrl.split(',').map((url) => url.trim()).filter((url) => url !== ''),
-        name: `flock worker ${this.#set.name}`,
-        noAsyncTraces: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-      });
+      const open = (purpose: string) =>
+        connect({
+          servers: o.natsUrl.split(',').map((url) => url.trim()).filter((url) => url !== ''),
+          name: `flock worker ${this.#set.name}${purpose}`,
+          noAsyncTraces: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+        });
+      nc = await open('');
+      // The lease on a connection of its own: a snapshot's upload or download (gigabytes in 1 MiB
+      // chunks) queues on its connection, and a renewal behind it can time out until the lease
+      // expires (bench:takeover at 1M: the holder's requests timed out, and it lost its set, while
+      // its snapshot went up).
+      leaseConnection = await open(' lease');
       const buckets = o.replicas === undefined ? {} : { replicas: o.replicas };
-      const kv = await openLeaseBucket(nc, buckets);
+      const kv = await openLeaseBucket(leaseConnection, buckets);
       const bucket = await openSnapshotBucket(nc, buckets);
       const resolved = await openAppendLog({ dataDir: o.dataDir, natsUrl: o.natsUrl, log: o.resolvedLog ?? RESOLVED_LOG });
       opened.push(resolved);
@@ -257,6 +265,7 @@ export class WorkerNode {
     } finally {
       for (const log of opened.reverse()) await log.close();
       await nc?.close();
+      await leaseConnection?.close();
       this.#enter('stopped');
     }
   }
