@@ -24,7 +24,6 @@ import { connect } from '@nats-io/transport-node';
 import { IdentityStage } from '../../../engine/cluster/identity-stage.ts';
 import { RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
 import { openSnapshotBucket, snapshotInfo } from '../../../engine/cluster/snapshot.ts';
-import type { WorkerNodeStats } from '../../../engine/cluster/worker-node.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
 import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
@@ -32,9 +31,9 @@ import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { canonical, changesOn } from '../../support/change-log.ts';
 import { accountDefinitions, mixedDefinitions } from '../../support/engine-defs.ts';
+import { startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from '../../support/worker-process.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
 import { oneProcessChanges } from '../../support/one-process.ts';
-import { StatsChild } from '../../support/stats-child.ts';
 import { sleep, until } from '../../support/until.ts';
 
 const DAY = 86_400_000;
@@ -46,13 +45,9 @@ const LEASE_TTL_MS = 3000;
 const SNAPSHOT_EVENTS = 300;
 
 /** A worker node in its own process (worker-node-child.ts). `dieAfterPublish`: it kills itself right after its n-th publish of changes while active; `diePastSnapshot`: once it has published and committed past its snapshot. */
-type WorkerProcess = StatsChild<WorkerNodeStats> & { readonly holder: string };
 const WorkerProcess = {
-  start(natsUrl: string, dataDir: string, partitions: string, holder: string, fault: { dieAfterPublish?: number; diePastSnapshot?: boolean; checkpointWriter?: 'thread' } = {}): WorkerProcess {
-    const args = [natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
-    const env = { WORKER_DIE_AFTER_PUBLISH: String(fault.dieAfterPublish ?? 0), WORKER_DIE_PAST_SNAPSHOT: fault.diePastSnapshot === true ? '1' : '0', WORKER_CHECKPOINT_WRITER: fault.checkpointWriter ?? 'inline' };
-    return Object.assign(StatsChild.start<WorkerNodeStats>(`worker ${holder}`, 'test/support/worker-node-child.ts', args, env), { holder });
-  },
+  start: (natsUrl: string, dataDir: string, partitions: string, holder: string, fault: Pick<WorkerProcessOptions, 'dieAfterPublish' | 'diePastSnapshot' | 'checkpointWriter'> = {}): WorkerProcess =>
+    startWorkerProcess(natsUrl, dataDir, partitions, holder, { leaseTtlMs: LEASE_TTL_MS, snapshotEvents: SNAPSHOT_EVENTS, ...fault }),
 };
 
 if (natsServerAvailable('the takeover test')) {

@@ -34,9 +34,9 @@ import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
 import { canonical, changesOn } from '../../support/change-log.ts';
 import { accountDefinitions, mixedDefinitions } from '../../support/engine-defs.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../support/worker-process.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
 import { oneProcessChanges } from '../../support/one-process.ts';
-import { StatsChild } from '../../support/stats-child.ts';
 import { sleep, until } from '../../support/until.ts';
 
 const DAY = 86_400_000;
@@ -46,13 +46,9 @@ const { plan } = compilePlan([...mixedDefinitions(), ...accountDefinitions()]);
 const LEASE_TTL_MS = 3000;
 const SNAPSHOT_EVENTS = 300;
 
-type WorkerProcess = StatsChild<WorkerNodeStats> & { readonly holder: string };
 const WorkerProcess = {
-  start(natsUrl: string, dataDir: string, partitions: string, holder: string): WorkerProcess {
-    const args = [natsUrl, dataDir, partitions, holder, String(LEASE_TTL_MS), String(SNAPSHOT_EVENTS)];
-    const env = { WORKER_STANDBY: 'warm', WORKER_DIE_AFTER_PUBLISH: '0', WORKER_DIE_PAST_SNAPSHOT: '0' };
-    return Object.assign(StatsChild.start<WorkerNodeStats>(`worker ${holder}`, 'test/support/worker-node-child.ts', args, env), { holder });
-  },
+  start: (natsUrl: string, dataDir: string, partitions: string, holder: string): WorkerProcess =>
+    startWorkerProcess(natsUrl, dataDir, partitions, holder, { leaseTtlMs: LEASE_TTL_MS, snapshotEvents: SNAPSHOT_EVENTS, warm: true }),
 };
 
 if (natsServerAvailable('the warm standby test')) {
