@@ -12,7 +12,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { servingVersion, type DefinitionsReplica, type RemoteSizes, type SpaceDirectory } from '../../engine/index.ts';
 import type { Logger } from '../logger.ts';
-import { managementAuth } from '../management/bearer-auth.ts';
+import { mountManagementAuth } from '../management/bearer-auth.ts';
 import { definitionRoutes, type SizeSource } from '../management/definitions-router.ts';
 import { AUDIENCES, COMPUTED_TRAITS } from '../management/present.ts';
 import { validationRoutes } from '../management/validation-routes.ts';
@@ -28,12 +28,7 @@ export interface ClusterManagementDeps {
 }
 
 export function clusterManagementRoutes(router: OpenAPIHono, deps: ClusterManagementDeps): void {
-  router.openAPIRegistry.registerComponent('securitySchemes', 'managementToken', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'a management token of the space (spaces file `managementTokens`)',
-  });
-  router.use('/spaces/:spaceId/*', managementAuth(deps.spaces));
+  mountManagementAuth(router, deps.spaces);
   router.use('/spaces/:spaceId/*', syncDefinitions(deps.definitions));
   const registry = homeRegistry(deps.definitions);
   // (no engine state here: sizes are the workers' outputs summed, null without a serving version as in one process)

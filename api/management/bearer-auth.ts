@@ -1,4 +1,5 @@
 /** Management API auth: `Authorization: Bearer <management token>` of the space in the path; anything else is 401 with the same message. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { SpaceDirectory } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
@@ -23,4 +24,14 @@ export function managementAuth(spaces: SpaceDirectory): MiddlewareHandler {
     if (grant === null || grant.space.id !== spaceId) throw new HttpError(401, 'unauthorized', `the token is not a management token of space "${spaceId}"`);
     await next();
   };
+}
+
+/** The management API's auth on `router`: the bearer scheme in its OpenAPI document, and the check on every `/spaces/:spaceId/*` route. */
+export function mountManagementAuth(router: OpenAPIHono, spaces: SpaceDirectory): void {
+  router.openAPIRegistry.registerComponent('securitySchemes', 'managementToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'a management token of the space (spaces file `managementTokens`)',
+  });
+  router.use('/spaces/:spaceId/*', managementAuth(spaces));
 }

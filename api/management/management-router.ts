@@ -2,7 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { DefinitionRegistry, DestinationStore, ExplorerStore, ExportJobs, SpaceDirectory, StoreHandle } from '../../engine/index.ts';
 import type { Logger } from '../logger.ts';
-import { managementAuth } from './bearer-auth.ts';
+import { mountManagementAuth } from './bearer-auth.ts';
 import { definitionRoutes } from './definitions-router.ts';
 import { destinationRoutes } from './destination-routes.ts';
 import { explorerRoutes } from './explorer-routes.ts';
@@ -30,12 +30,7 @@ export interface ManagementDeps {
 }
 
 export function managementRoutes(router: OpenAPIHono, deps: ManagementDeps): void {
-  router.openAPIRegistry.registerComponent('securitySchemes', 'managementToken', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'a management token of the space (spaces file `managementTokens`)',
-  });
-  router.use('/spaces/:spaceId/*', managementAuth(deps.spaces));
+  mountManagementAuth(router, deps.spaces);
   for (const spec of [AUDIENCES, COMPUTED_TRAITS]) {
     validationRoutes(router, spec, deps);
     definitionRoutes(router, spec, deps);

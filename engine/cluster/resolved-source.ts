@@ -160,9 +160,9 @@ class Sequencer {
         }
         for (const [from, have] of e.holders) if (lacks(this.#owns, e.targets, from, e.profileId, have, this.partitions)) awaited.push(from);
       }
-      const missing = awaited.filter((from) => !this.#arrived.has(transferKey(space, from, e.event.messageId)));
-      if (missing.length > 0) {
-        this.waiting = { seq: h.entry.seq, states: missing };
+      const has = (from: string) => this.#arrived.has(transferKey(space, from, e.event.messageId));
+      if (!awaited.every(has)) {
+        this.waiting = { seq: h.entry.seq, states: awaited.filter((from) => !has(from)) };
         break;
       }
       const states = new Map<string, StateCopy>();

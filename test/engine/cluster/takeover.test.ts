@@ -25,16 +25,15 @@ import { IdentityStage } from '../../../engine/cluster/identity-stage.ts';
 import { RESOLVED_LOG } from '../../../engine/cluster/resolved-records.ts';
 import { openSnapshotBucket, snapshotInfo } from '../../../engine/cluster/snapshot.ts';
 import { IdentityGraph } from '../../../engine/identity/identity-graph.ts';
-import { CHANGE_LOG, openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
+import { openAppendLog, openEventLog } from '../../../engine/log/open-event-log.ts';
 import { compilePlan } from '../../../engine/plan/compile.ts';
 import { CheckpointStore } from '../../../engine/store/checkpoint-store.ts';
 import { generateEvents } from '../../../bench/workload/generator.ts';
-import { canonical, changesOn } from '../../support/change-log.ts';
 import { accountDefinitions, mixedDefinitions } from '../../support/engine-defs.ts';
 import { startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from '../../support/worker-process.ts';
 import { natsServerAvailable, startNatsServer } from '../../support/nats-server.ts';
-import { oneProcessChanges } from '../../support/one-process.ts';
-import { sleep, until } from '../../support/until.ts';
+import { endTakeover } from '../../support/takeover-end.ts';
+import { sleep } from '../../support/until.ts';
 
 const DAY = 86_400_000;
 const END = Date.parse('2026-06-01T00:00:00Z');
@@ -132,41 +131,7 @@ if (natsServerAvailable('the takeover test')) {
       assert.ok(second.restored !== null, 'a fresh machine starts from a snapshot');
       while (loaded < EVENTS.length) await loadNext();
 
-      // everything through: the stage to the raw log's end, both sets to the resolved log's end
-      const end = await events.lastSeq();
-      await until(
-        'the stage and the workers to catch up',
-        async () => {
-          if (stage.position < end) return undefined;
-          const last = await resolved.lastSeq();
-          return a2.stats!.position >= last && c.stats!.position >= last ? true : undefined;
-        },
-        60_000,
-        50,
-      ).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}: stage ${stage.position}/${end}, a2 ${JSON.stringify(a2.stats)}, c ${JSON.stringify(c.stats)}\n${a2.stderr}\n${c.stderr}`);
-      });
-      // clean stops: each checkpoints, publishes, snapshots, releases
-      assert.is(await a2.stop('SIGTERM'), 0, a2.stderr);
-      const skipped = a2.stats!.skippedChanges;
-      assert.ok(skipped > 0, 'the changes b published before it could commit their position were left out');
-      assert.is(await c.stop('SIGTERM'), 0, c.stderr);
-      stopStage.abort();
-      await staging;
-      assert.ok(stage.stats.handovers > 5, `merges across partitions handed profiles over (${stage.stats.handovers})`);
-      assert.ok(stage.stats.shadowStarts > 10, `users copied to their accounts' partitions (${stage.stats.shadowStarts})`);
-
-      const changeLog = await openAppendLog({ dataDir: root, natsUrl: nats.url, log: CHANGE_LOG });
-      const logged = await changesOn(changeLog);
-      await changeLog.close();
-      const reference = await oneProcessChanges(join(root, 'single'), events, new Map([['spa_bench', plan]]));
-      assert.ok(reference.length > 1000, `the workload changes memberships (${reference.length})`);
-      assert.ok(reference.filter((c) => c.collection === 'accounts').length > 500, 'and accounts');
-
-      // none twice, and the same changes as one process
-      const ids = logged.map((change) => change.id);
-      assert.is(new Set(ids).size, ids.length, `${ids.length - new Set(ids).size} changes logged twice`);
-      assert.equal(canonical(logged), canonical(reference));
+      const { logged, skipped } = await endTakeover({ root, natsUrl: nats.url, events, resolved, stage, stopStage, staging: staging!, holders: [a2, c], plan });
       console.log(
         `takeovers: ${Math.round(takeoverMs)} ms (restored ${took.restored?.position}, muted to ${took.fence}: ${took.mutedRecords} records), ` +
           `${Math.round(secondMs)} ms (restored ${second.restored?.position}, muted to ${second.fence}: ${second.mutedRecords} records, ${skipped} changes past it left out); ${logged.length} changes`,
